@@ -1,0 +1,187 @@
+// urlprobe: wiring of the stages, signals and progress. Everything that probes lives in engine/.
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "options.hpp"
+#include "probe/sweep.hpp"
+#include "report/writer.hpp"
+#include "sheet/reader.hpp"
+#include "sheet/url.hpp"
+
+namespace {
+
+using namespace urlprobe;
+
+constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2, kExitInterrupted = 130;
+
+sheet::TargetList load_targets(const std::vector<std::string>& inputs) {
+  if (inputs.empty()) return sheet::builtin_analyzer_targets();
+  sheet::TargetList list;
+  int argument = 0;
+  for (const auto& input : inputs) {
+    ++argument;
+    if (input.find("://") != std::string::npos) {
+      auto parsed = sheet::parse_target_url(input);
+      if (auto* error = std::get_if<sheet::UrlError>(&parsed)) {
+        list.errors.push_back({"argv", argument, error->column, error->message});
+        continue;
+      }
+      auto& target = std::get<sheet::Target>(parsed);
+      target.row.source = "argv";
+      list.targets.push_back(std::move(target));
+    } else {
+      sheet::read_url_list(sheet::read_file(input), input, list);  // throws naming the file
+    }
+  }
+  return list;
+}
+
+// Fans each result out to every writer.
+class Fanout final : public probe::ResultSink {
+ public:
+  std::vector<std::unique_ptr<report::ResultWriter>> writers;
+  report::Summary summary;
+  void on_result(const probe::Result& r) override {
+    summary.add(r);
+    for (auto& w : writers) w->write(r);
+  }
+};
+
+// SIGINT/SIGTERM are taken by one thread with sigtimedwait, which also redraws the progress line:
+// no async-signal-unsafe work ever runs in a handler.
+class SignalWatch {
+ public:
+  SignalWatch(probe::Sweep& sweep, bool progress) : sweep_(sweep), progress_(progress) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~SignalWatch() {
+    stop_.store(true);
+    thread_.join();
+    if (progress_) std::fputs("\r\033[K", stderr);
+  }
+  bool interrupted() const { return interrupted_.load(); }
+
+ private:
+  void loop() {
+    const timespec tick{0, 200'000'000};
+    while (!stop_.load()) {
+      const int sig = sigtimedwait(&set_, nullptr, &tick);
+      if (sig == SIGINT || sig == SIGTERM) {
+        if (interrupted_.exchange(true)) std::_Exit(kExitInterrupted);  // a second ^C: leave now
+        std::fputs("\nurlprobe: interrupted; finishing in-flight probes (again to quit at once)\n", stderr);
+        sweep_.interrupt();
+      }
+      if (progress_ && !stop_.load())
+        std::fprintf(stderr, "\r\033[K%llu/%llu probes", static_cast<unsigned long long>(sweep_.finished()),
+                     static_cast<unsigned long long>(sweep_.planned()));
+    }
+  }
+
+  probe::Sweep& sweep_;
+  bool progress_;
+  sigset_t set_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> interrupted_{false};
+  std::thread thread_;
+};
+
+int run(const cli::Options& options) {
+  sheet::TargetList input;
+  try {
+    input = load_targets(options.inputs);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    return kExitUsage;
+  }
+  for (const auto& error : input.errors) fmt::print(stderr, "{}\n", sheet::format_input_error(error));
+
+  std::vector<route::Route> routes;
+  for (auto method : options.methods) routes.push_back(route::Route{method});
+
+  Fanout fanout;
+  std::vector<std::unique_ptr<std::FILE, int (*)(std::FILE*)>> files;
+  const bool stdout_tty = isatty(STDOUT_FILENO);
+  if (options.stdout_format_set || options.outputs.empty()) {
+    const auto format = options.stdout_format_set ? options.stdout_format
+                                                  : (stdout_tty ? report::Format::text : report::Format::jsonl);
+    fanout.writers.push_back(report::make_writer(format, stdout, routes.size()));
+  }
+  for (const auto& output : options.outputs) {
+    std::FILE* f = std::fopen(output.path.c_str(), "w");
+    if (!f) {
+      fmt::print(stderr, "urlprobe: -o {}: cannot write: {}\n", output.path, std::strerror(errno));
+      return kExitUsage;
+    }
+    files.emplace_back(f, &std::fclose);
+    fanout.writers.push_back(report::make_writer(output.format, f, routes.size()));
+  }
+
+  std::unique_ptr<probe::Sweep> sweep;
+  try {
+    sweep = std::make_unique<probe::Sweep>(options.sweep, input.targets, routes, fanout);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    return kExitUsage;
+  }
+
+  const bool progress = options.progress == cli::Progress::always ||
+                        (options.progress == cli::Progress::automatic && isatty(STDERR_FILENO) && !stdout_tty);
+  probe::SweepStats stats;
+  bool interrupted = false;
+  {
+    SignalWatch signals(*sweep, progress);
+    stats = sweep->run();
+    interrupted = signals.interrupted();
+  }
+
+  fanout.summary.planned = stats.planned;
+  fanout.summary.seconds = std::chrono::duration<double>(stats.elapsed).count();
+  fanout.summary.input_errors = input.errors.size();
+  fanout.summary.interrupted = interrupted;
+  for (auto& w : fanout.writers) w->finish(fanout.summary);
+  // With -o only, the terminal still gets the short answer.
+  if (!options.stdout_format_set && !options.outputs.empty()) std::fputs(report::summary_text(fanout.summary).c_str(), stdout);
+  std::fflush(stdout);
+
+  if (interrupted) return kExitInterrupted;
+  if (!input.errors.empty()) return kExitUsage;
+  return fanout.summary.failures() ? kExitFailures : kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Blocked before any thread starts, so every thread inherits the mask and only SignalWatch sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  cli::Options options;
+  try {
+    options = cli::parse_options(argc, argv);
+  } catch (const cli::UsageError& e) {
+    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    return kExitUsage;
+  }
+  if (options.help) {
+    std::fputs(cli::usage_text().c_str(), stdout);
+    return kExitOk;
+  }
+  if (options.version) {
+    std::puts("urlprobe 0.1.0");
+    return kExitOk;
+  }
+  return run(options);
+}

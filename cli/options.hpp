@@ -1,0 +1,42 @@
+// The command line of DESIGN "Command line", parsed into plain values.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "probe/sweep.hpp"
+#include "report/writer.hpp"
+#include "route/route.hpp"
+
+namespace urlprobe::cli {
+
+// Bad usage: the message names the option; the program exits 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class Progress { automatic, always, never };
+
+struct Output {
+  std::string path;  // empty: stdout
+  report::Format format;
+};
+
+struct Options {
+  std::string command = "probe";
+  std::vector<std::string> inputs;  // files and URLs, in the order given
+  std::vector<route::Method> methods{route::Method::direct};
+  probe::SweepConfig sweep;
+  bool stdout_format_set = false;
+  report::Format stdout_format = report::Format::text;
+  std::vector<Output> outputs;  // -o FILE
+  Progress progress = Progress::automatic;
+  bool help = false;
+  bool version = false;
+};
+
+Options parse_options(int argc, char** argv);  // throws UsageError
+std::string usage_text();
+
+}  // namespace urlprobe::cli

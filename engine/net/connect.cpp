@@ -1,0 +1,102 @@
+#include "net/connect.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include <memory>
+
+namespace urlprobe::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
+                         : fmt::format("{}:{}", address.to_string(), endpoint.port());
+}
+
+namespace {
+
+struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
+  ConnectOp(tcp::socket& s, std::vector<asio::ip::address> a, std::uint16_t p, Clock::time_point d,
+            std::function<void(const ConnectResult&)> h)
+      : socket(s), addresses(std::move(a)), port(p), deadline(d), timer(s.get_executor()), handler(std::move(h)) {}
+
+  tcp::socket& socket;
+  std::vector<asio::ip::address> addresses;
+  std::uint16_t port;
+  Clock::time_point deadline;
+  asio::steady_timer timer;
+  std::function<void(const ConnectResult&)> handler;
+  std::size_t next = 0;
+  bool attempt_timed_out = false;
+  std::size_t timeouts = 0;
+  std::string failures;  // one clause per failed address
+
+  void attempt() {
+    const auto now = Clock::now();
+    const auto remaining = deadline - now;
+    if (next == addresses.size() || remaining <= Clock::duration::zero()) return finish_failed();
+    const tcp::endpoint endpoint(addresses[next], port);
+    ++next;
+    boost::system::error_code ec;
+    if (socket.is_open()) socket.close(ec);
+    socket.open(endpoint.protocol(), ec);
+    if (ec) return finish({ec, endpoint, false, fmt::format("cannot open a socket: {}", ec.message())});
+    socket.set_option(tcp::no_delay(true), ec);
+
+    const auto share = remaining / static_cast<long>(addresses.size() - next + 1);
+    attempt_timed_out = false;
+    timer.expires_after(share);
+    timer.async_wait([self = shared_from_this()](boost::system::error_code tec) {
+      if (tec) return;
+      self->attempt_timed_out = true;
+      boost::system::error_code ignored;
+      self->socket.cancel(ignored);
+    });
+    socket.async_connect(endpoint, [self = shared_from_this(), endpoint, share](boost::system::error_code cec) {
+      self->timer.cancel();
+      if (!cec) return self->finish({{}, endpoint, false, {}});
+      if (cec == asio::error::operation_aborted && !self->attempt_timed_out)
+        return self->finish({cec, endpoint, false, "aborted"});  // the owner closed the socket
+      if (!self->failures.empty()) self->failures += "; ";
+      if (self->attempt_timed_out) {
+        ++self->timeouts;
+        self->failures += fmt::format("no answer to SYN from {} within {} ms", endpoint_text(endpoint),
+                                      std::chrono::duration_cast<std::chrono::milliseconds>(share).count());
+      } else if (cec == asio::error::connection_refused) {
+        self->failures += fmt::format("connection refused by {}", endpoint_text(endpoint));
+      } else {
+        self->failures += fmt::format("{}: {}", endpoint_text(endpoint), cec.message());
+      }
+      self->last_error = self->attempt_timed_out ? asio::error::timed_out : cec;
+      self->last_endpoint = endpoint;
+      self->attempt();
+    });
+  }
+
+  boost::system::error_code last_error = asio::error::timed_out;
+  tcp::endpoint last_endpoint;
+
+  void finish_failed() {
+    const bool all_timed_out = timeouts == next;
+    if (failures.empty()) failures = "no time left to connect";
+    finish({last_error, last_endpoint, all_timed_out, failures});
+  }
+
+  void finish(const ConnectResult& result) {
+    auto h = std::move(handler);
+    h(result);
+  }
+};
+
+}  // namespace
+
+void async_connect_any(tcp::socket& socket, std::vector<asio::ip::address> addresses, std::uint16_t port,
+                       Clock::time_point deadline, std::function<void(const ConnectResult&)> handler) {
+  std::make_shared<ConnectOp>(socket, std::move(addresses), port, deadline, std::move(handler))->attempt();
+}
+
+}  // namespace urlprobe::net

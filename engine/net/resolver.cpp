@@ -1,0 +1,292 @@
+#include "net/resolver.hpp"
+
+#include <ares.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace urlprobe::net {
+
+namespace asio = boost::asio;
+
+std::optional<ResolvePin> parse_resolve_pin(std::string_view text, std::string& error) {
+  const auto first = text.find(':');
+  if (first == std::string_view::npos || first == 0) {
+    error = "expected HOST:PORT:ADDR";
+    return std::nullopt;
+  }
+  const auto second = text.find(':', first + 1);
+  if (second == std::string_view::npos) {
+    error = "expected HOST:PORT:ADDR";
+    return std::nullopt;
+  }
+  ResolvePin pin;
+  pin.host = std::string(text.substr(0, first));
+  for (auto& c : pin.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto port_text = text.substr(first + 1, second - first - 1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    error = fmt::format("port '{}' is not a number from 1 to 65535", port_text);
+    return std::nullopt;
+  }
+  pin.port = static_cast<std::uint16_t>(port);
+  std::string_view rest = text.substr(second + 1);
+  while (true) {
+    const auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    if (item.size() >= 2 && item.front() == '[' && item.back() == ']') item = item.substr(1, item.size() - 2);
+    boost::system::error_code aec;
+    auto address = asio::ip::make_address(std::string(item), aec);
+    if (aec) {
+      error = fmt::format("'{}' is not an IP address", item);
+      return std::nullopt;
+    }
+    pin.addresses.push_back(address);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return pin;
+}
+
+namespace {
+
+std::once_flag ares_library_once;
+
+std::string describe_status(int status, const std::string& host) {
+  switch (status) {
+    case ARES_ENOTFOUND:
+      return fmt::format("NXDOMAIN: {} does not exist", host);
+    case ARES_ENODATA:
+      return fmt::format("NODATA: {} exists but has no address records", host);
+    case ARES_ESERVFAIL:
+      return fmt::format("SERVFAIL: the DNS server could not answer for {}", host);
+    case ARES_EREFUSED:
+      return fmt::format("REFUSED: the DNS server refused the query for {}", host);
+    case ARES_ETIMEOUT:
+      return fmt::format("DNS timeout: no answer for {}", host);
+    case ARES_ECONNREFUSED:
+      return fmt::format("could not contact the DNS server for {}", host);
+    case ARES_EBADNAME:
+      return fmt::format("'{}' is not a valid host name", host);
+    default:
+      return fmt::format("DNS error for {}: {}", host, ares_strerror(status));
+  }
+}
+
+}  // namespace
+
+struct Resolver::Impl {
+  // c-ares owns its sockets; Asio only waits on them and must never close them.
+  struct Watch {
+    explicit Watch(asio::io_context& io, int fd) : descriptor(io, fd) {}
+    asio::posix::stream_descriptor descriptor;
+    bool want_read = false, want_write = false;
+    bool reading = false, writing = false;
+    bool closed = false;
+  };
+
+  struct Entry {
+    bool done = false;
+    ResolveResult result;
+    std::vector<Handler> waiters;
+  };
+
+  struct Query {
+    Impl* impl;
+    std::string host;
+  };
+
+  asio::io_context& io;
+  ares_channel channel = nullptr;
+  asio::steady_timer timer;
+  std::unordered_map<int, std::shared_ptr<Watch>> watches;
+  std::unordered_map<std::string, Entry> cache;
+  std::vector<ResolvePin> pins;
+  std::size_t queries = 0;
+  bool destroying = false;
+
+  Impl(asio::io_context& io_, const ResolverConfig& config) : io(io_), timer(io_), pins(config.pins) {
+    std::call_once(ares_library_once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
+    ares_options options{};
+    int mask = 0;
+    options.sock_state_cb = &Impl::on_socket_state;
+    options.sock_state_cb_data = this;
+    mask |= ARES_OPT_SOCK_STATE_CB;
+    // Two tries whose doubling timeouts (t + 2t) fit inside the DNS budget, so c-ares names the
+    // failure before the probe's own deadline does.
+    options.timeout = std::max(100, static_cast<int>(config.budget.count() / 4));
+    options.tries = 2;
+    mask |= ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    // Report SERVFAIL/REFUSED as such instead of c-ares's generic "could not contact".
+    options.flags = ARES_FLAG_NOCHECKRESP;
+    mask |= ARES_OPT_FLAGS;
+    // A burst of thousands of answers overflows the default UDP receive buffer.
+    options.socket_receive_buffer_size = 1 << 20;
+    mask |= ARES_OPT_SOCK_RCVBUF;
+    if (const int rc = ares_init_options(&channel, &options, mask); rc != ARES_SUCCESS)
+      throw std::runtime_error(fmt::format("c-ares init failed: {}", ares_strerror(rc)));
+    if (!config.dns_servers.empty()) {
+      if (const int rc = ares_set_servers_ports_csv(channel, config.dns_servers.c_str()); rc != ARES_SUCCESS) {
+        ares_destroy(channel);
+        throw std::invalid_argument(
+            fmt::format("DNS server '{}' is not IP[:PORT]: {}", config.dns_servers, ares_strerror(rc)));
+      }
+    }
+  }
+
+  ~Impl() {
+    destroying = true;
+    timer.cancel();
+    ares_destroy(channel);  // runs pending callbacks with ARES_EDESTRUCTION, closes sockets
+    for (auto& [fd, watch] : watches) release(*watch);
+  }
+
+  static void release(Watch& watch) {
+    watch.closed = true;
+    watch.descriptor.release();  // cancels our waits; the fd stays open for c-ares to close
+  }
+
+  static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
+    auto* self = static_cast<Impl*>(data);
+    if (!readable && !writable) {
+      if (auto it = self->watches.find(fd); it != self->watches.end()) {
+        release(*it->second);
+        self->watches.erase(it);
+      }
+      return;
+    }
+    auto& watch = self->watches[fd];
+    if (!watch) watch = std::make_shared<Watch>(self->io, fd);
+    watch->want_read = readable != 0;
+    watch->want_write = writable != 0;
+    if (!self->destroying) self->arm(watch);
+  }
+
+  void arm(const std::shared_ptr<Watch>& watch) {
+    if (watch->want_read && !watch->reading) {
+      watch->reading = true;
+      watch->descriptor.async_wait(asio::posix::descriptor_base::wait_read,
+                                   [this, watch](boost::system::error_code ec) {
+                                     watch->reading = false;
+                                     if (ec || watch->closed || !watch->want_read) return;
+                                     ares_process_fd(channel, watch->descriptor.native_handle(), ARES_SOCKET_BAD);
+                                     after_activity(watch);
+                                   });
+    }
+    if (watch->want_write && !watch->writing) {
+      watch->writing = true;
+      watch->descriptor.async_wait(asio::posix::descriptor_base::wait_write,
+                                   [this, watch](boost::system::error_code ec) {
+                                     watch->writing = false;
+                                     if (ec || watch->closed || !watch->want_write) return;
+                                     ares_process_fd(channel, ARES_SOCKET_BAD, watch->descriptor.native_handle());
+                                     after_activity(watch);
+                                   });
+    }
+  }
+
+  void after_activity(const std::shared_ptr<Watch>& watch) {
+    if (!watch->closed) arm(watch);
+    schedule_timeout();
+  }
+
+  void schedule_timeout() {
+    timeval tv{};
+    if (ares_timeout(channel, nullptr, &tv) == nullptr) {
+      timer.cancel();
+      return;
+    }
+    timer.expires_after(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+    timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      // curl's trick: processing with no ready socket lets c-ares run its retries and timeouts.
+      ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      schedule_timeout();
+    });
+  }
+
+  static void on_answer(void* arg, int status, int /*timeouts*/, ares_addrinfo* info) {
+    std::unique_ptr<Query> query(static_cast<Query*>(arg));
+    Impl* self = query->impl;
+    ResolveResult result;
+    result.used_dns = true;
+    if (status == ARES_SUCCESS && info) {
+      for (auto* node = info->nodes; node; node = node->ai_next) {
+        if (node->ai_family == AF_INET) {
+          const auto* sin = reinterpret_cast<const sockaddr_in*>(node->ai_addr);
+          asio::ip::address_v4::bytes_type bytes;
+          std::memcpy(bytes.data(), &sin->sin_addr, 4);
+          result.addresses.emplace_back(asio::ip::address_v4(bytes));
+        } else if (node->ai_family == AF_INET6) {
+          const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(node->ai_addr);
+          asio::ip::address_v6::bytes_type bytes;
+          std::memcpy(bytes.data(), &sin6->sin6_addr, 16);
+          result.addresses.emplace_back(asio::ip::address_v6(bytes, sin6->sin6_scope_id));
+        }
+      }
+      if (result.addresses.empty()) status = ARES_ENODATA;
+    }
+    if (info) ares_freeaddrinfo(info);
+    if (self->destroying) return;
+    if (status != ARES_SUCCESS) result.error = describe_status(status, query->host);
+
+    auto& entry = self->cache[query->host];
+    entry.done = true;
+    entry.result = std::move(result);
+    for (auto& waiter : entry.waiters)
+      asio::post(self->io, [waiter = std::move(waiter), r = entry.result] { waiter(r); });
+    entry.waiters.clear();
+  }
+};
+
+Resolver::Resolver(asio::io_context& io, const ResolverConfig& config)
+    : impl_(std::make_unique<Impl>(io, config)) {}
+
+Resolver::~Resolver() = default;
+
+std::size_t Resolver::queries_sent() const { return impl_->queries; }
+
+void Resolver::resolve(const std::string& host, std::uint16_t port, Handler handler) {
+  auto deliver = [this, &handler](ResolveResult r) {
+    asio::post(impl_->io, [h = std::move(handler), r = std::move(r)] { h(r); });
+  };
+
+  boost::system::error_code ec;
+  if (auto literal = asio::ip::make_address(host, ec); !ec) {
+    deliver(ResolveResult{{literal}, {}, false});
+    return;
+  }
+  for (const auto& pin : impl_->pins) {
+    if (pin.port == port && pin.host == host) {
+      deliver(ResolveResult{pin.addresses, {}, false});
+      return;
+    }
+  }
+
+  auto [it, inserted] = impl_->cache.try_emplace(host);
+  Impl::Entry& entry = it->second;
+  if (entry.done) {
+    deliver(entry.result);
+    return;
+  }
+  entry.waiters.push_back(std::move(handler));
+  if (!inserted) return;  // a query for this name is already on its way
+
+  ++impl_->queries;
+  ares_addrinfo_hints hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = ARES_AI_ENVHOSTS;  // CARES_HOSTS may replace /etc/hosts (private test hosts)
+  ares_getaddrinfo(impl_->channel, host.c_str(), nullptr, &hints, &Impl::on_answer,
+                   new Impl::Query{impl_.get(), host});
+  impl_->schedule_timeout();
+}
+
+}  // namespace urlprobe::net

@@ -1,0 +1,62 @@
+// Name resolution with c-ares on the caller's event loop: no helper threads, no blocking.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace urlprobe::net {
+
+// curl's --resolve: HOST:PORT:ADDR[,ADDR...] pins a name (for that port) to addresses.
+struct ResolvePin {
+  std::string host;
+  std::uint16_t port = 0;
+  std::vector<boost::asio::ip::address> addresses;
+};
+// Returns the pin, or an error message saying what is wrong with the text.
+std::optional<ResolvePin> parse_resolve_pin(std::string_view text, std::string& error);
+
+struct ResolverConfig {
+  std::string dns_servers;  // "IP[:PORT]" (IPv6 as [IP]:PORT), comma separated; empty: resolv.conf
+  std::vector<ResolvePin> pins;
+  std::chrono::milliseconds budget{5000};  // c-ares retries are fitted inside this
+};
+
+struct ResolveResult {
+  bool ok() const { return error.empty(); }
+  std::vector<boost::asio::ip::address> addresses;
+  std::string error;         // empty on success; otherwise the cause (NXDOMAIN, SERVFAIL, ...)
+  bool used_dns = false;     // false for IP literals and pinned names
+};
+
+// One per event loop. Each distinct (name) is looked up once for the resolver's lifetime (a
+// sweep); concurrent lookups of one name share one query. Not thread-safe: use from its loop.
+class Resolver {
+ public:
+  using Handler = std::function<void(const ResolveResult&)>;
+
+  // Throws std::invalid_argument when dns_servers is not usable.
+  Resolver(boost::asio::io_context& io, const ResolverConfig& config);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  // The handler always runs later from the event loop, never from inside this call.
+  void resolve(const std::string& host, std::uint16_t port, Handler handler);
+
+  std::size_t queries_sent() const;  // names that went to DNS, for tests and benchmarks
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace urlprobe::net

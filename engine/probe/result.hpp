@@ -1,0 +1,66 @@
+// The record of one probe: what every later stage (reports, diff, readiness) reads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "net/tls.hpp"
+#include "route/route.hpp"
+#include "sheet/target.hpp"
+
+namespace urlprobe::probe {
+
+// DESIGN "Outcomes": exactly one per result.
+enum class Outcome : std::uint8_t {
+  ok,
+  unexpected_status,
+  dns_error,
+  connect_refused,
+  connect_timeout,
+  proxy_unreachable,
+  proxy_auth_required,
+  proxy_denied,
+  proxy_error,
+  tls_intercepted,
+  tls_untrusted,
+  tls_error,
+  http_error,
+  timeout,
+  not_configured,
+  skipped,
+};
+inline constexpr std::size_t kOutcomeCount = static_cast<std::size_t>(Outcome::skipped) + 1;
+
+std::string_view outcome_name(Outcome o);
+std::optional<Outcome> parse_outcome(std::string_view name);
+// ok, not_configured and skipped do not fail a sweep; everything else does.
+bool is_failure(Outcome o);
+
+// Milliseconds per phase; a phase that did not happen stays empty and is omitted from output.
+struct PhaseTimes {
+  std::optional<double> dns, connect, tunnel, tls, ttfb;
+  double total = 0;
+};
+
+struct Result {
+  std::uint64_t sweep_index = 0;  // position in targets x routes; stable across runs
+  std::string url;
+  std::string host;
+  std::uint16_t port = 0;
+  route::Method route = route::Method::direct;
+  std::string proxy;  // redacted; empty for direct
+  Outcome outcome = Outcome::timeout;
+  std::string detail;
+  int http_status = 0;   // 0: none
+  int proxy_status = 0;  // 0: none
+  std::string address;   // the connected endpoint, "ip:port"
+  std::optional<net::TlsFacts> tls;
+  PhaseTimes ms;
+  sheet::RowFacts row;
+  std::chrono::system_clock::time_point started;
+};
+
+}  // namespace urlprobe::probe

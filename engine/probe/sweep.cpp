@@ -1,0 +1,199 @@
+#include "probe/sweep.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace urlprobe::probe {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// One thread's share of the sweep: the targets whose host hashes to it, walked lazily.
+struct Worker {
+  Worker(const SweepConfig& config, net::TlsClientContext& tls)
+      : resolver(io, config.resolver), context{io, resolver, tls, config.probe} {}
+
+  asio::io_context io{1};
+  net::Resolver resolver;
+  ProbeContext context;
+
+  std::vector<std::uint32_t> targets;  // indices into the sweep's targets
+  std::size_t slots = 1;               // this worker's part of --concurrency
+  std::uint64_t planned = 0;
+
+  // The lazy walk: next target position and route.
+  std::size_t next_target = 0;
+  std::size_t next_route = 0;
+
+  std::size_t in_flight = 0;
+  std::unordered_map<std::uint64_t, ProbeHandle> running;
+  std::vector<std::uint32_t> host_in_flight;                 // by host id
+  std::unordered_map<std::uint32_t, std::deque<std::uint64_t>> waiting;  // per-host overflow
+  std::size_t waiting_count = 0;
+  bool interrupted = false;
+
+  SweepStats stats;
+};
+
+}  // namespace
+
+struct Sweep::Impl {
+  Impl(const SweepConfig& c, std::span<const sheet::Target> t, std::span<const route::Route> r, ResultSink& s)
+      : config(c), targets(t), routes(r), sink(s), tls(c.tls) {}
+
+  SweepConfig config;
+  std::span<const sheet::Target> targets;
+  std::span<const route::Route> routes;
+  ResultSink& sink;
+  net::TlsClientContext tls;
+  std::vector<std::uint32_t> host_of;  // target index -> host id
+  std::size_t host_count = 0;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::mutex sink_mutex;
+  std::atomic<std::uint64_t> finished{0};
+  std::atomic<bool> interrupted{false};
+
+  void plan() {
+    std::unordered_map<std::string, std::uint32_t> ids;
+    host_of.reserve(targets.size());
+    for (const auto& target : targets)
+      host_of.push_back(ids.try_emplace(target.host, static_cast<std::uint32_t>(ids.size())).first->second);
+    host_count = ids.size();
+
+    unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+    threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, host_count)));
+    for (unsigned i = 0; i < threads; ++i) {
+      auto worker = std::make_unique<Worker>(config, tls);
+      worker->host_in_flight.assign(host_count, 0);
+      workers.push_back(std::move(worker));
+    }
+    for (std::uint32_t t = 0; t < targets.size(); ++t) workers[host_of[t] % threads]->targets.push_back(t);
+
+    // Slots follow each worker's share of the probes, so no thread idles while another queues.
+    const std::uint64_t total = static_cast<std::uint64_t>(targets.size()) * routes.size();
+    for (auto& worker : workers) {
+      worker->planned = static_cast<std::uint64_t>(worker->targets.size()) * routes.size();
+      worker->stats.planned = worker->planned;
+      worker->slots = total == 0 ? 1
+                                 : std::max<std::size_t>(1, static_cast<std::size_t>(
+                                                                (config.concurrency * worker->planned + total - 1) / total));
+    }
+  }
+
+  bool host_has_room(const Worker& w, std::uint32_t host) const {
+    return config.per_host == 0 || w.host_in_flight[host] < config.per_host;
+  }
+
+  void fill(Worker& w) {
+    // Probes held back by --per-host would otherwise pile up without bound.
+    const std::size_t waiting_cap = 4 * w.slots + 64;
+    while (!w.interrupted && w.in_flight < w.slots && w.next_target < w.targets.size() &&
+           w.waiting_count < waiting_cap) {
+      const std::uint32_t target = w.targets[w.next_target];
+      const std::uint64_t index = static_cast<std::uint64_t>(target) * routes.size() + w.next_route;
+      if (++w.next_route == routes.size()) {
+        w.next_route = 0;
+        ++w.next_target;
+      }
+      const std::uint32_t host = host_of[target];
+      if (host_has_room(w, host)) {
+        launch(w, index);
+      } else {
+        w.waiting[host].push_back(index);
+        ++w.waiting_count;
+      }
+    }
+    if (w.in_flight == 0 && (w.interrupted || (w.next_target == w.targets.size() && w.waiting_count == 0)))
+      w.io.stop();  // c-ares keeps idle sockets watched; nothing else is left to do here
+  }
+
+  void launch(Worker& w, std::uint64_t index) {
+    const auto target = static_cast<std::size_t>(index / routes.size());
+    const auto& route = routes[static_cast<std::size_t>(index % routes.size())];
+    ++w.in_flight;
+    ++w.host_in_flight[host_of[target]];
+    w.running.emplace(index, start_probe(w.context, targets[target], route, index,
+                                         [this, &w, index](Result&& result) { complete(w, index, std::move(result)); }));
+  }
+
+  void complete(Worker& w, std::uint64_t index, Result&& result) {
+    const std::uint32_t host = host_of[static_cast<std::size_t>(index / routes.size())];
+    --w.in_flight;
+    --w.host_in_flight[host];
+    w.running.erase(index);
+    ++w.stats.finished;
+    ++w.stats.by_outcome[static_cast<std::size_t>(result.outcome)];
+    {
+      std::lock_guard lock(sink_mutex);
+      sink.on_result(result);
+    }
+    finished.fetch_add(1, std::memory_order_relaxed);
+
+    if (auto it = w.waiting.find(host); it != w.waiting.end() && !w.interrupted) {
+      const auto next = it->second.front();
+      it->second.pop_front();
+      if (it->second.empty()) w.waiting.erase(it);
+      --w.waiting_count;
+      launch(w, next);  // probes start from the loop, so this cannot recurse
+    }
+    fill(w);
+  }
+};
+
+Sweep::Sweep(const SweepConfig& config, std::span<const sheet::Target> targets, std::span<const route::Route> routes,
+             ResultSink& sink)
+    : impl_(std::make_unique<Impl>(config, targets, routes, sink)) {
+  impl_->plan();
+}
+
+Sweep::~Sweep() = default;
+
+std::uint64_t Sweep::planned() const {
+  return static_cast<std::uint64_t>(impl_->targets.size()) * impl_->routes.size();
+}
+std::uint64_t Sweep::finished() const { return impl_->finished.load(std::memory_order_relaxed); }
+
+SweepStats Sweep::run() {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (auto& worker : impl_->workers) {
+    Worker* w = worker.get();
+    asio::post(w->io, [this, w] { impl_->fill(*w); });
+    if (impl_->workers.size() == 1) break;
+    threads.emplace_back([w] { w->io.run(); });
+  }
+  if (impl_->workers.size() == 1) impl_->workers.front()->io.run();
+  for (auto& t : threads) t.join();
+
+  SweepStats total;
+  total.planned = planned();
+  for (const auto& worker : impl_->workers) {
+    total.finished += worker->stats.finished;
+    for (std::size_t i = 0; i < kOutcomeCount; ++i) total.by_outcome[i] += worker->stats.by_outcome[i];
+  }
+  total.interrupted = impl_->interrupted.load();
+  total.elapsed = std::chrono::steady_clock::now() - start;
+  return total;
+}
+
+void Sweep::interrupt() {
+  impl_->interrupted.store(true);
+  for (auto& worker : impl_->workers) {
+    Worker* w = worker.get();
+    asio::post(w->io, [this, w] {
+      w->interrupted = true;
+      for (auto& [index, handle] : std::unordered_map(w->running)) handle.abort("interrupted");
+      w->waiting.clear();
+      w->waiting_count = 0;
+      impl_->fill(*w);
+    });
+  }
+}
+
+}  // namespace urlprobe::probe

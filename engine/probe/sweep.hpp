@@ -1,0 +1,69 @@
+// The scheduler: walks targets x routes lazily over one event loop per thread, within limits.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "net/resolver.hpp"
+#include "net/tls.hpp"
+#include "probe/probe.hpp"
+#include "probe/result.hpp"
+
+namespace urlprobe::probe {
+
+struct SweepConfig {
+  ProbeConfig probe;
+  net::ResolverConfig resolver;
+  net::TlsConfig tls;
+  std::size_t concurrency = 256;  // probes in flight, all threads together
+  std::size_t per_host = 0;       // probes in flight per target host; 0: no limit
+  unsigned threads = 0;           // event loops; 0: one per core
+};
+
+// Receives every result exactly once. Calls are serialised (never concurrent) but may come
+// from any worker thread.
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+  virtual void on_result(const Result& result) = 0;
+};
+
+struct SweepStats {
+  std::uint64_t planned = 0;   // targets x routes
+  std::uint64_t finished = 0;  // results delivered
+  std::array<std::uint64_t, kOutcomeCount> by_outcome{};
+  std::chrono::steady_clock::duration elapsed{};
+  bool interrupted = false;
+};
+
+// Probe index i is target i / routes.size() through route i % routes.size(). Each target host
+// belongs to one worker thread, so per-host limits and the DNS cache need no locks, and every
+// name is resolved once per sweep; a sweep of a single host therefore runs on one core.
+class Sweep {
+ public:
+  // Throws std::runtime_error / std::invalid_argument for unusable config (CA file, DNS server).
+  Sweep(const SweepConfig& config, std::span<const sheet::Target> targets, std::span<const route::Route> routes,
+        ResultSink& sink);
+  ~Sweep();
+  Sweep(const Sweep&) = delete;
+  Sweep& operator=(const Sweep&) = delete;
+
+  SweepStats run();  // blocks until every started probe has its result
+
+  // From any thread: start nothing new, end in-flight probes now as `timeout` ("interrupted").
+  void interrupt();
+
+  std::uint64_t planned() const;
+  std::uint64_t finished() const;  // for progress reporting while run() is going
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace urlprobe::probe

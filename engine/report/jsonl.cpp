@@ -1,0 +1,127 @@
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "report/writer.hpp"
+
+namespace urlprobe::report {
+
+namespace {
+
+// JSON strings must be valid UTF-8; what servers send (certificate names) may not be.
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c < 0x20) {
+      switch (c) {
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+      }
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      const std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+      bool valid = len != 0 && i + len <= s.size();
+      for (std::size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+      if (valid) {
+        out.append(s.substr(i, len));
+        i += len;
+      } else {
+        out += "\\ufffd";
+        ++i;
+      }
+    }
+  }
+  out += '"';
+}
+
+void key(std::string& out, std::string_view name) {
+  out += ',';
+  append_json_string(out, name);
+  out += ':';
+}
+
+void string_field(std::string& out, std::string_view name, std::string_view value) {
+  key(out, name);
+  append_json_string(out, value);
+}
+
+void ms_field(std::string& out, bool& first, std::string_view name, const std::optional<double>& value) {
+  if (!value) return;
+  if (!first) out += ',';
+  first = false;
+  append_json_string(out, name);
+  fmt::format_to(std::back_inserter(out), ":{:.3f}", *value);
+}
+
+std::string timestamp(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(t);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::time_point_cast<std::chrono::seconds>(ms),
+                     ms.time_since_epoch().count() % 1000);
+}
+
+}  // namespace
+
+void append_jsonl(std::string& out, const probe::Result& r) {
+  out += "{\"v\":1";
+  string_field(out, "url", r.url);
+  if (!r.host.empty()) string_field(out, "host", r.host);
+  if (r.port) fmt::format_to(std::back_inserter(out), ",\"port\":{}", r.port);
+  string_field(out, "route", route::method_name(r.route));
+  if (!r.proxy.empty()) string_field(out, "proxy", r.proxy);
+  string_field(out, "outcome", probe::outcome_name(r.outcome));
+  string_field(out, "detail", r.detail);
+  if (r.http_status) fmt::format_to(std::back_inserter(out), ",\"http_status\":{}", r.http_status);
+  if (r.proxy_status) fmt::format_to(std::back_inserter(out), ",\"proxy_status\":{}", r.proxy_status);
+  if (!r.address.empty()) string_field(out, "address", r.address);
+  if (r.tls) {
+    key(out, "tls");
+    out += "{\"verified\":";
+    out += r.tls->verified ? "true" : "false";
+    if (!r.tls->version.empty()) string_field(out, "version", r.tls->version);
+    if (!r.tls->cipher.empty()) string_field(out, "cipher", r.tls->cipher);
+    if (!r.tls->issuer.empty()) string_field(out, "issuer", r.tls->issuer);
+    if (!r.tls->subject.empty()) string_field(out, "subject", r.tls->subject);
+    if (!r.tls->not_after.empty()) string_field(out, "not_after", r.tls->not_after);
+    out += '}';
+  }
+  key(out, "ms");
+  out += '{';
+  bool first = true;
+  ms_field(out, first, "dns", r.ms.dns);
+  ms_field(out, first, "connect", r.ms.connect);
+  ms_field(out, first, "tunnel", r.ms.tunnel);
+  ms_field(out, first, "tls", r.ms.tls);
+  ms_field(out, first, "ttfb", r.ms.ttfb);
+  ms_field(out, first, "total", r.ms.total);
+  out += '}';
+  key(out, "row");
+  out += '{';
+  bool any = false;
+  auto row_field = [&](std::string_view name, std::string_view value) {
+    if (value.empty()) return;
+    if (any) out += ',';
+    any = true;
+    append_json_string(out, name);
+    out += ':';
+    append_json_string(out, value);
+  };
+  row_field("source", r.row.source);
+  row_field("geography", r.row.geography);
+  row_field("os", r.row.os);
+  row_field("category", r.row.category);
+  if (r.row.line) fmt::format_to(std::back_inserter(out), "{}\"line\":{}", any ? "," : "", r.row.line);
+  out += '}';
+  string_field(out, "started", timestamp(r.started));
+  out += '}';
+}
+
+}  // namespace urlprobe::report

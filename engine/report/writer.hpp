@@ -1,0 +1,56 @@
+// Output formats. Writers receive results as they complete and the summary at the end.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probe/result.hpp"
+#include "sheet/target.hpp"
+
+namespace urlprobe::report {
+
+struct Summary {
+  std::uint64_t planned = 0;
+  std::uint64_t finished = 0;
+  std::array<std::uint64_t, probe::kOutcomeCount> by_outcome{};
+  std::size_t input_errors = 0;  // lines of input that were skipped
+  double seconds = 0;
+  bool interrupted = false;
+
+  void add(const probe::Result& r) {
+    ++finished;
+    ++by_outcome[static_cast<std::size_t>(r.outcome)];
+  }
+  std::uint64_t failures() const;
+};
+
+class ResultWriter {
+ public:
+  virtual ~ResultWriter() = default;
+  virtual void write(const probe::Result& result) = 0;
+  virtual void finish(const Summary& summary) = 0;
+};
+
+enum class Format { text, jsonl };
+// "text"/"jsonl"; the rest of DESIGN's formats come with the reports issue.
+bool parse_format(std::string_view name, Format& out);
+// By extension: .jsonl/.ndjson -> jsonl, .txt/.log -> text. False when unknown.
+bool format_for_path(std::string_view path, Format& out);
+
+// The writer does not own `out`. Text groups a target's routes together, in sweep order.
+std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out, std::size_t routes_per_target);
+
+// One v1 record (DESIGN "Result record"), without the trailing newline.
+void append_jsonl(std::string& out, const probe::Result& r);
+
+// The summary block of the text format: counts by outcome, duration, skipped input.
+std::string summary_text(const Summary& summary);
+
+}  // namespace urlprobe::report

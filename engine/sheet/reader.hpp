@@ -1,0 +1,28 @@
+// Readers for the inputs the foundation understands: URL lists and the built-in analyzer sheet.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "sheet/target.hpp"
+
+namespace urlprobe::sheet {
+
+// One URL per line; '#' starts a comment; blank lines are ignored. Bad lines become errors.
+void read_url_list(std::string_view text, const std::string& source, TargetList& into);
+
+// Reads a file by name; throws std::runtime_error naming the file when it cannot be read.
+std::string read_file(const std::string& path);
+
+// The embedded analyzer test-URL sheet (mdeca_test_urls.csv): one target per distinct URL.
+TargetList builtin_analyzer_targets();
+
+// RFC 4180 records: quoted fields, doubled quotes, embedded newlines, CRLF.
+struct CsvRecord {
+  int line = 0;  // line the record starts on
+  std::vector<std::string> fields;
+};
+std::vector<CsvRecord> parse_csv(std::string_view text, char separator = ',');
+
+}  // namespace urlprobe::sheet

@@ -1,0 +1,204 @@
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/format.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "sheet/builtin.hpp"
+#include "sheet/reader.hpp"
+#include "sheet/url.hpp"
+
+namespace urlprobe::sheet {
+
+std::string format_input_error(const InputError& e) {
+  return fmt::format("{}:{}:{}: error: {}", e.source, e.line, e.column, e.message);
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+std::variant<Target, UrlError> parse_target_url(std::string_view text) {
+  // Boost.URL says what is wrong but not where; the usual culprits are located first so the
+  // user gets a column that points at them.
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c <= 0x20 || c >= 0x7f)
+      return UrlError{static_cast<int>(i) + 1,
+                      c == ' ' ? "space in URL (percent-encode it as %20)"
+                               : fmt::format("unexpected character 0x{:02x} in URL", c)};
+  }
+  if (text.empty()) return UrlError{1, "empty URL"};
+
+  std::string absolute;
+  const auto scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) {
+    absolute = "https://" + std::string(text);  // a bare host, as the vendor sheets write them
+  } else if (starts_with_icase(text, "https://") || starts_with_icase(text, "http://")) {
+    absolute = std::string(text);
+  } else {
+    return UrlError{1, fmt::format("unsupported scheme '{}' (expected http or https)",
+                                   text.substr(0, scheme_end))};
+  }
+  const int offset = scheme_end == std::string_view::npos ? -8 : 0;  // columns in the user's text
+
+  auto parsed = boost::urls::parse_uri(absolute);
+  if (!parsed) return UrlError{1, fmt::format("not a valid URL: {}", parsed.error().message())};
+  const boost::urls::url_view& u = *parsed;
+
+  Target t;
+  t.scheme = u.scheme();
+  for (auto& c : t.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (u.has_userinfo()) {
+    return UrlError{static_cast<int>(absolute.find("://")) + 4 + offset,
+                    "credentials in a target URL are not supported"};
+  }
+  t.host = u.host_type() == boost::urls::host_type::ipv6 ? std::string(u.host_address())
+                                                          : std::string(u.host());
+  if (t.host.empty()) return UrlError{1, "URL has no host"};
+  for (auto& c : t.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t.host.find('%') != std::string::npos) return UrlError{1, "percent-encoded host names are not supported"};
+
+  if (u.has_port()) {
+    // The column of the first port digit, in the user's text.
+    const auto port_pos =
+        static_cast<int>(absolute.find("://") + 3 + u.encoded_host().size()) + 2 + offset;
+    const auto number = u.port_number();
+    if (u.port().empty() || number == 0 || std::to_string(number) != std::string(u.port()))
+      return UrlError{port_pos, fmt::format("port '{}' is not a number from 1 to 65535", std::string(u.port()))};
+    t.port = number;
+  } else {
+    t.port = t.scheme == "https" ? 443 : 80;
+  }
+
+  t.path = std::string(u.encoded_path());
+  if (t.path.empty()) t.path = "/";
+  if (u.has_query()) t.path += "?" + std::string(u.encoded_query());
+
+  const bool default_port = (t.scheme == "https" && t.port == 443) || (t.scheme == "http" && t.port == 80);
+  const bool v6 = u.host_type() == boost::urls::host_type::ipv6;
+  t.url = fmt::format("{}://{}{}{}{}", t.scheme, v6 ? "[" + t.host + "]" : t.host,
+                      default_port ? "" : ":", default_port ? "" : std::to_string(t.port), t.path);
+  return t;
+}
+
+void read_url_list(std::string_view text, const std::string& source, TargetList& into) {
+  int line_no = 0;
+  while (!text.empty()) {
+    const auto eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
+    ++line_no;
+    if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);  // UTF-8 BOM
+
+    const auto hash = line.find('#');
+    const std::string_view content = trim(line.substr(0, hash));
+    if (content.empty()) continue;
+    const int column = static_cast<int>(content.data() - line.data()) + 1;
+
+    auto parsed = parse_target_url(content);
+    if (auto* error = std::get_if<UrlError>(&parsed)) {
+      into.errors.push_back({source, line_no, column + error->column - 1, std::move(error->message)});
+      continue;
+    }
+    auto& target = std::get<Target>(parsed);
+    target.row.source = source;
+    target.row.line = line_no;
+    into.targets.push_back(std::move(target));
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) throw std::runtime_error(fmt::format("{}: read error", path));
+  return std::move(out).str();
+}
+
+std::vector<CsvRecord> parse_csv(std::string_view text, char separator) {
+  std::vector<CsvRecord> records;
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  int line = 1;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    CsvRecord record{line, {}};
+    std::string field;
+    bool in_quotes = false;
+    for (; i < text.size(); ++i) {
+      const char c = text[i];
+      if (in_quotes) {
+        if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else if (c == '"') {
+          in_quotes = false;
+        } else {
+          if (c == '\n') ++line;
+          field += c;
+        }
+      } else if (c == '"' && field.empty()) {
+        in_quotes = true;
+      } else if (c == separator) {
+        record.fields.push_back(std::move(field));
+        field.clear();
+      } else if (c == '\n') {
+        ++line;
+        ++i;
+        break;
+      } else if (c != '\r') {
+        field += c;
+      }
+    }
+    record.fields.push_back(std::move(field));
+    if (!(record.fields.size() == 1 && record.fields[0].empty())) records.push_back(std::move(record));
+  }
+  return records;
+}
+
+TargetList builtin_analyzer_targets() {
+  std::string_view text;
+  for (const auto& sheet : builtin_sheets())
+    if (sheet.name == "mdeca_test_urls.csv") text = sheet.text;
+  const std::string source = "builtin:mdeca_test_urls.csv";
+
+  TargetList list;
+  const auto records = parse_csv(text);
+  std::set<std::string> seen;
+  for (std::size_t r = 1; r < records.size(); ++r) {  // record 0 is the header
+    const auto& f = records[r].fields;
+    if (f.size() < 4) {
+      list.errors.push_back({source, records[r].line, 1, "expected 5 columns"});
+      continue;
+    }
+    auto parsed = parse_target_url(trim(f[1]));
+    if (auto* error = std::get_if<UrlError>(&parsed)) {
+      list.errors.push_back({source, records[r].line, error->column, error->message});
+      continue;
+    }
+    auto& target = std::get<Target>(parsed);
+    if (!seen.insert(target.url).second) continue;  // ALL-region URLs repeat per region
+    target.row = RowFacts{source, records[r].line, f[0], "", f[3]};
+    list.targets.push_back(std::move(target));
+  }
+  return list;
+}
+
+}  // namespace urlprobe::sheet
