@@ -1,0 +1,52 @@
+# Front door: every target installs what is missing, configures CMake (Ninja, ccache) and builds.
+BUILD     ?= build
+TYPE      ?= Release
+ARGS      ?=
+CMAKE     := cmake -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+# Fresh clones elsewhere on disk still hit the cache (see TOOLCHAIN.md).
+export CCACHE_BASEDIR   := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
+.PHONY: all deps test-deps build run test unit bench asan tsan format clean
+
+all: build
+
+deps:
+	@scripts/install-deps build
+
+test-deps:
+	@scripts/install-deps test
+
+build: deps
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) >/dev/null
+	@cmake --build $(BUILD)
+
+# The main job: probe the built-in sheet. Exit 1 (some probe failed) is an answer, not a
+# build failure; bad usage (2) still fails.
+run: build
+	@./$(BUILD)/urlprobe $(ARGS) || [ $$? -eq 1 ]
+
+test: test-deps build
+	@ctest --test-dir $(BUILD) --output-on-failure --timeout 300 -j 2
+
+unit: build
+	@ctest --test-dir $(BUILD) --output-on-failure -L unit -j 2
+
+bench: build
+	@./$(BUILD)/urlprobe_bench $(ARGS)
+
+asan: test-deps
+	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DURLPROBE_SANITIZE=address,undefined -DURLPROBE_BENCH=OFF >/dev/null
+	@cmake --build build-asan
+	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build-asan --output-on-failure --timeout 300 -j 2
+
+tsan: test-deps
+	@$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DURLPROBE_SANITIZE=thread -DURLPROBE_BENCH=OFF >/dev/null
+	@cmake --build build-tsan
+	@TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure --timeout 300 -j 2
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	@rm -rf $(BUILD) build-asan build-tsan

@@ -1,0 +1,83 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "options.hpp"
+
+using namespace urlprobe;
+using ::testing::HasSubstr;
+
+namespace {
+
+cli::Options parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "urlprobe");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return cli::parse_options(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string usage_error(std::vector<std::string> args) {
+  try {
+    parse(std::move(args));
+  } catch (const cli::UsageError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a usage error";
+  return {};
+}
+
+}  // namespace
+
+TEST(Options, DefaultsProbeDirectWithTenSecondTimeout) {
+  const auto o = parse({});
+  EXPECT_EQ(o.command, "probe");
+  EXPECT_TRUE(o.inputs.empty());
+  ASSERT_EQ(o.methods.size(), 1u);
+  EXPECT_EQ(o.methods[0], route::Method::direct);
+  EXPECT_EQ(o.sweep.probe.timeouts.total, std::chrono::milliseconds(10000));
+}
+
+TEST(Options, ValuesInlineAndSeparate) {
+  const auto o = parse({"probe", "urls.txt", "--timeout=2.5", "--concurrency", "64", "https://a.example/",
+                        "--resolve", "a.example:443:127.0.0.1", "-o", "out.jsonl", "--dns-timeout", "1"});
+  EXPECT_EQ(o.inputs, (std::vector<std::string>{"urls.txt", "https://a.example/"}));
+  EXPECT_EQ(o.sweep.probe.timeouts.total, std::chrono::milliseconds(2500));
+  EXPECT_EQ(o.sweep.probe.timeouts.connect, std::chrono::milliseconds(2500));
+  EXPECT_EQ(o.sweep.probe.timeouts.dns, std::chrono::milliseconds(1000));
+  EXPECT_EQ(o.sweep.concurrency, 64u);
+  ASSERT_EQ(o.sweep.resolver.pins.size(), 1u);
+  ASSERT_EQ(o.outputs.size(), 1u);
+  EXPECT_EQ(o.outputs[0].format, report::Format::jsonl);
+}
+
+TEST(Options, ErrorsNameTheOption) {
+  EXPECT_THAT(usage_error({"--timeout", "abc"}), HasSubstr("--timeout"));
+  EXPECT_THAT(usage_error({"--timeout", "-1"}), HasSubstr("--timeout"));
+  EXPECT_THAT(usage_error({"--concurrency", "0"}), HasSubstr("--concurrency"));
+  EXPECT_THAT(usage_error({"--expect-status", "200,abc"}), HasSubstr("--expect-status"));
+  EXPECT_THAT(usage_error({"--resolve", "nope"}), HasSubstr("--resolve"));
+  EXPECT_THAT(usage_error({"--bogus"}), HasSubstr("--bogus"));
+  EXPECT_THAT(usage_error({"--timeout"}), HasSubstr("needs a value"));
+  EXPECT_THAT(usage_error({"-o", "x.pdf"}), HasSubstr("x.pdf"));
+  EXPECT_THAT(usage_error({"--format", "yaml"}), HasSubstr("--format"));
+}
+
+TEST(Options, RoutesNotYetBuiltAreRefusedClearly) {
+  EXPECT_THAT(usage_error({"--methods", "direct,wpad"}), HasSubstr("not available yet"));
+  EXPECT_THAT(usage_error({"--proxy", "http://p:3128"}), HasSubstr("not available yet"));
+  EXPECT_THAT(usage_error({"list"}), HasSubstr("not available yet"));
+  EXPECT_THAT(usage_error({"--methods", "carrier-pigeon"}), HasSubstr("unknown method"));
+}
+
+TEST(StatusExpectation, RangesAndSingles) {
+  probe::StatusExpectation e;
+  std::string error;
+  ASSERT_TRUE(probe::parse_status_expectation("200,204,300-399", e, error)) << error;
+  EXPECT_TRUE(e.accepts(200));
+  EXPECT_TRUE(e.accepts(204));
+  EXPECT_TRUE(e.accepts(302));
+  EXPECT_FALSE(e.accepts(201));
+  EXPECT_FALSE(e.accepts(404));
+  EXPECT_FALSE(probe::parse_status_expectation("399-300", e, error));
+  EXPECT_FALSE(probe::parse_status_expectation("99", e, error));
+  EXPECT_TRUE(probe::StatusExpectation{}.accepts(503));  // default: any origin status is reachable
+}

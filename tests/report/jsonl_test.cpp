@@ -1,0 +1,137 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "report/writer.hpp"
+
+using namespace urlprobe;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+probe::Result sample() {
+  probe::Result r;
+  r.url = "https://winatp-gw-cus.microsoft.com/test";
+  r.host = "winatp-gw-cus.microsoft.com";
+  r.port = 443;
+  r.route = route::Method::direct;
+  r.outcome = probe::Outcome::ok;
+  r.http_status = 200;
+  r.address = "203.0.113.7:443";
+  r.tls = net::TlsFacts{"TLSv1.3", "TLS_AES_256_GCM_SHA384", "CN=issuer", "CN=subject", "2027-05-01T00:00:00Z", true};
+  r.ms.dns = 1.21;
+  r.ms.connect = 0.35;
+  r.ms.tls = 2.1;
+  r.ms.ttfb = 1.05;
+  r.ms.total = 5.5123456;
+  r.row = sheet::RowFacts{"builtin:x.csv", 12, "WW", "", "CnCURLs"};
+  r.started = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795316400123));
+  return r;
+}
+
+boost::json::object parse_line(const probe::Result& r) {
+  std::string line;
+  report::append_jsonl(line, r);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  return boost::json::parse(line).as_object();
+}
+
+}  // namespace
+
+TEST(Jsonl, RecordHasTheDesignFieldsAndTypes) {
+  const auto o = parse_line(sample());
+  EXPECT_EQ(o.at("v").as_int64(), 1);
+  EXPECT_EQ(o.at("url").as_string(), "https://winatp-gw-cus.microsoft.com/test");
+  EXPECT_EQ(o.at("port").as_int64(), 443);
+  EXPECT_EQ(o.at("route").as_string(), "direct");
+  EXPECT_EQ(o.at("outcome").as_string(), "ok");
+  EXPECT_EQ(o.at("http_status").as_int64(), 200);
+  EXPECT_EQ(o.at("tls").at("version").as_string(), "TLSv1.3");
+  EXPECT_TRUE(o.at("tls").at("verified").as_bool());
+  EXPECT_DOUBLE_EQ(o.at("ms").at("total").as_double(), 5.512);  // microsecond precision
+  EXPECT_EQ(o.at("row").at("geography").as_string(), "WW");
+  EXPECT_EQ(o.at("row").at("line").as_int64(), 12);
+  EXPECT_EQ(o.at("started").as_string(), "2026-11-22T03:00:00.123Z");
+}
+
+TEST(Jsonl, AbsentFactsAreOmittedNotNull) {
+  probe::Result r = sample();
+  r.outcome = probe::Outcome::dns_error;
+  r.http_status = 0;
+  r.tls.reset();
+  r.address.clear();
+  r.ms = probe::PhaseTimes{};
+  r.ms.dns = 3;
+  const auto o = parse_line(r);
+  EXPECT_FALSE(o.contains("http_status"));
+  EXPECT_FALSE(o.contains("proxy_status"));
+  EXPECT_FALSE(o.contains("proxy"));
+  EXPECT_FALSE(o.contains("tls"));
+  EXPECT_FALSE(o.contains("address"));
+  EXPECT_FALSE(o.at("ms").as_object().contains("connect"));
+  EXPECT_TRUE(o.at("ms").as_object().contains("total"));
+}
+
+TEST(Jsonl, HostileStringsStayValidJson) {
+  probe::Result r = sample();
+  r.detail = "quote\" backslash\\ newline\n nul\x01 bad utf8 \xff\xfe end \xC3\xA9";
+  const auto o = parse_line(r);
+  const std::string detail(o.at("detail").as_string());
+  EXPECT_THAT(detail, HasSubstr("quote\" backslash\\ newline\n nul\x01"));
+  EXPECT_THAT(detail, HasSubstr("\xEF\xBF\xBD"));  // U+FFFD for each invalid byte
+  EXPECT_THAT(detail, HasSubstr("end \xC3\xA9"));   // valid UTF-8 kept as is
+  EXPECT_THAT(detail, Not(HasSubstr("\xff")));
+}
+
+TEST(Summary, FailuresExcludeOkNotConfiguredAndSkipped) {
+  report::Summary s;
+  for (auto outcome : {probe::Outcome::ok, probe::Outcome::not_configured, probe::Outcome::skipped,
+                       probe::Outcome::dns_error, probe::Outcome::tls_untrusted}) {
+    probe::Result r;
+    r.outcome = outcome;
+    s.add(r);
+  }
+  EXPECT_EQ(s.finished, 5u);
+  EXPECT_EQ(s.failures(), 2u);
+  EXPECT_THAT(report::summary_text(s), HasSubstr("dns_error"));
+}
+
+TEST(TextWriter, AnalyzerStyleInSweepOrder) {
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  auto writer = report::make_writer(report::Format::text, out, 1);
+  probe::Result second = sample();
+  second.sweep_index = 1;
+  second.url = "https://second.example/";
+  second.outcome = probe::Outcome::dns_error;
+  second.http_status = 0;
+  second.detail = "NXDOMAIN: second.example does not exist";
+  writer->write(second);  // completes first, printed second
+  writer->write(sample());
+  report::Summary summary;
+  summary.add(sample());
+  summary.add(second);
+  writer->finish(summary);
+  std::fclose(out);
+  const std::string text(buffer, size);
+  std::free(buffer);
+  const auto first_pos = text.find("Testing URL : https://winatp-gw-cus.microsoft.com/test\n3 - Proxy disabled: Succeeded (200)");
+  const auto second_pos = text.find("Testing URL : https://second.example/\n3 - Proxy disabled: Failed, dns_error: NXDOMAIN");
+  ASSERT_NE(first_pos, std::string::npos) << text;
+  ASSERT_NE(second_pos, std::string::npos) << text;
+  EXPECT_LT(first_pos, second_pos);
+  EXPECT_THAT(text, HasSubstr("Summary: 2 probes, 1 ok, 1 failed"));
+}
+
+TEST(Formats, ByNameAndByExtension) {
+  report::Format f;
+  EXPECT_TRUE(report::format_for_path("out/results.jsonl", f));
+  EXPECT_EQ(f, report::Format::jsonl);
+  EXPECT_TRUE(report::format_for_path("report.txt", f));
+  EXPECT_EQ(f, report::Format::text);
+  EXPECT_FALSE(report::format_for_path("report.pdf", f));
+  EXPECT_FALSE(report::parse_format("yaml", f));
+}
