@@ -11,6 +11,35 @@ namespace urlprobe::net {
 
 namespace ssl = boost::asio::ssl;
 
+namespace {
+
+// OpenSSL drops the peer's certificate when verification fails the handshake, which is exactly
+// when the user needs its names and dates: keep our own reference to the leaf.
+int leaf_slot() {
+  static const int slot = SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr, [](void*, void* leaf, CRYPTO_EX_DATA*, int, long, void*) {
+        X509_free(static_cast<X509*>(leaf));
+      });
+  return slot;
+}
+
+int remember_leaf(int preverify_ok, X509_STORE_CTX* store) {
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  if (ssl && leaf && !SSL_get_ex_data(ssl, leaf_slot())) {
+    X509_up_ref(leaf);
+    SSL_set_ex_data(ssl, leaf_slot(), leaf);
+  }
+  return preverify_ok;
+}
+
+X509* peer_leaf(SSL* ssl) {
+  if (X509* leaf = SSL_get0_peer_certificate(ssl)) return leaf;
+  return static_cast<X509*>(SSL_get_ex_data(ssl, leaf_slot()));
+}
+
+}  // namespace
+
 TlsClientContext::TlsClientContext(const TlsConfig& config)
     : context_(ssl::context::tls_client), verify_(config.verify) {
   SSL_CTX* ctx = context_.native_handle();
@@ -22,7 +51,8 @@ TlsClientContext::TlsClientContext(const TlsConfig& config)
   // Probes never resume: each measures a full handshake, as a fresh agent would.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  SSL_CTX_set_verify(ctx, config.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  leaf_slot();  // created before threads share the context
+  SSL_CTX_set_verify(ctx, config.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, &remember_leaf);
 }
 
 std::string prepare_client_session(SSL* ssl, const std::string& host, bool verify) {
@@ -78,7 +108,7 @@ std::string leaf_names(X509* leaf) {
 }  // namespace
 
 std::optional<TlsFacts> read_tls_facts(SSL* ssl) {
-  X509* leaf = SSL_get0_peer_certificate(ssl);
+  X509* leaf = peer_leaf(ssl);
   if (!leaf) return std::nullopt;
   TlsFacts facts;
   if (SSL_is_init_finished(ssl)) {
@@ -95,8 +125,9 @@ std::optional<TlsFacts> read_tls_facts(SSL* ssl) {
 
 TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host, const std::string& error_text) {
   const long verify = SSL_get_verify_result(ssl);
-  X509* leaf = SSL_get0_peer_certificate(ssl);
-  if (verify == X509_V_OK || !leaf) return {false, error_text};
+  X509* leaf = peer_leaf(ssl);
+  if (verify == X509_V_OK || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE) return {false, error_text};
+  if (!leaf) return {true, fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
 
   const std::string issuer = name_text(X509_get_issuer_name(leaf));
   switch (verify) {

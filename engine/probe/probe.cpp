@@ -117,10 +117,12 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   }
 
   // Every phase runs under one timer, re-armed to the earlier of its own budget and the total.
-  void enter(Phase phase, milliseconds budget) {
+  // `grace` lets an operation that enforces the same deadline itself report first, with more
+  // to say (which address did not answer).
+  void enter(Phase phase, milliseconds budget, milliseconds grace = milliseconds(0)) {
     phase_ = phase;
     phase_start_ = Clock::now();
-    const auto deadline = std::min(total_deadline_, phase_start_ + budget);
+    const auto deadline = std::min(total_deadline_, phase_start_ + budget) + grace;
     deadline_.expires_at(deadline);
     deadline_.async_wait([self = shared_from_this(), phase](boost::system::error_code ec) {
       if (!ec && !self->finished_ && self->phase_ == phase) self->on_deadline();
@@ -151,7 +153,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (r.used_dns) result_.ms.dns = phase_ms();
     if (!r.ok()) return finish(Outcome::dns_error, r.error);
 
-    enter(Phase::connect, ctx_.config.timeouts.connect);
+    enter(Phase::connect, ctx_.config.timeouts.connect, milliseconds(100));
     const auto deadline = std::min(total_deadline_, phase_start_ + ctx_.config.timeouts.connect);
     net::async_connect_any(socket_, r.addresses, result_.port, deadline,
                            [self = shared_from_this()](const net::ConnectResult& c) { self->on_connected(c); });

@@ -1,0 +1,442 @@
+#!/usr/bin/python3
+"""Integration cases: the built urlprobe binary against the real daemons of tests/fixtures/start.
+
+    probe_cases.py BINARY FIXTURE_DIR SCHEMA CASE
+    probe_cases.py --list
+
+Each CASE is one ctest (tests/integration/CMakeLists.txt registers them by name). A case runs
+the binary, validates every JSON record it prints against the result schema, and asserts what
+the contract says about that situation. Exit: 0 pass, 1 fail, 77 skipped (the netns cases on a
+machine without namespaces).
+
+/usr/bin/python3 on purpose: Debian's python3-jsonschema imports only there.
+"""
+import datetime
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NETNS_DROP = HERE.parent / "fixtures" / "netns-drop"
+# A hang guard, not a timing assertion: every probe has --timeout 2 or less, so a run that
+# takes this long is stuck.
+RUN_LIMIT_S = 120
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def read_env(path):
+    """The fixture's env file: KEY=value lines with shell quoting (written by printf %q)."""
+    env = {}
+    for line in Path(path).read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key] = shlex.split(value)[0] if value else ""
+    return env
+
+
+def make_validator(schema_path):
+    # Imported here, not at the top, so that --list (run by CMake at configure time) works
+    # without python3-jsonschema.
+    import jsonschema
+
+    schema = json.loads(Path(schema_path).read_text())
+    checker = jsonschema.FormatChecker()
+
+    # jsonschema checks "date-time" only with the optional rfc3339-validator installed, which
+    # Debian 12 does not ship: without this the schema's formats would pass unchecked.
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(value):
+        if not isinstance(value, str):
+            return True
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", value):
+            raise ValueError(f"not an RFC 3339 date-time: {value!r}")
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return True
+
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=checker)
+
+
+class Run:
+    """One finished run of the binary: exit status, parsed records, raw output."""
+
+    def __init__(self, argv, proc, records):
+        self.argv = argv
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.records = records
+
+    def describe(self):
+        return (f"command: {shlex.join(self.argv)}\nexit status: {self.rc}\n"
+                f"--- stdout ---\n{self.stdout}--- stderr ---\n{self.stderr}")
+
+    def only_record(self):
+        check(len(self.records) == 1, f"expected exactly 1 record, got {len(self.records)}")
+        return self.records[0]
+
+
+class Case:
+    def __init__(self, binary, fixture_dir, schema):
+        self.binary = binary
+        self.fixture_dir = Path(fixture_dir)
+        self.validator = make_validator(schema)
+        self.fx = None
+        self.last = None  # the last Run, printed when the case fails
+
+    def fixture(self):
+        if self.fx is None:
+            env_file = self.fixture_dir / "env"
+            check(env_file.is_file(), f"{env_file} missing: did fixtures.start run?")
+            self.fx = read_env(env_file)
+        return self.fx
+
+    def base_args(self, ca=True, timeout="2"):
+        """The options every daemon-backed case uses: private DNS, the test root, jsonl.
+        --methods direct: the default is every method, which would multiply the records."""
+        fx = self.fixture()
+        args = ["--format", "jsonl", "--methods", "direct", "--dns-server", fx["URLPROBE_DNS"]]
+        if timeout:
+            args += ["--timeout", timeout]
+        if ca:
+            args += ["--ca-file", fx["URLPROBE_ROOT_CA"]]
+        return args
+
+    def run(self, args, wrapper=()):
+        argv = [*wrapper, self.binary, *args]
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env,
+                                  timeout=RUN_LIMIT_S, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as e:
+            raise Fail(f"still running after {RUN_LIMIT_S} s: {shlex.join(argv)}\n"
+                       f"stderr so far:\n{e.stderr}")
+        if wrapper and proc.returncode == 77 and "SKIP" in proc.stderr:
+            raise Skip(proc.stderr.strip())
+        self.last = Run(argv, proc, [])
+        self.last.records = self.parse_records(proc.stdout)
+        return self.last
+
+    def parse_records(self, text):
+        """Every non-empty line is one record that must satisfy the schema."""
+        records = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise Fail(f"line {n} is not JSON ({e}): {line!r}")
+            errors = sorted(self.validator.iter_errors(rec), key=lambda e: list(e.path))
+            check(not errors, f"line {n} does not match the schema: "
+                  + "; ".join(f"{'/'.join(map(str, e.path)) or '(record)'}: {e.message}"
+                              for e in errors) + f"\n  record: {line}")
+            check(rec.get("route") == "direct", f"line {n}: route is not 'direct': {line}")
+            records.append(rec)
+        return records
+
+    # -- helpers for common assertions ------------------------------------------------------
+
+    def url(self, name, port, path="/", scheme="https"):
+        return f"{scheme}://{name}:{port}{path}"
+
+    def probe_one(self, url, extra=(), ca=True, rc=None):
+        r = self.run([*self.base_args(ca), *extra, url])
+        rec = r.only_record()
+        check(rec["url"] == url, f"record url {rec['url']!r} is not the probed {url!r}")
+        if rc is not None:
+            check(r.rc == rc, f"exit status {r.rc}, expected {rc}")
+        return rec
+
+    def expect_outcome(self, rec, outcome, detail_re=None):
+        check(rec["outcome"] == outcome,
+              f"outcome {rec['outcome']!r} (detail {rec.get('detail', '')!r}), expected {outcome!r}")
+        if detail_re:
+            check(re.search(detail_re, rec.get("detail", ""), re.IGNORECASE),
+                  f"detail {rec.get('detail', '')!r} does not match /{detail_re}/i")
+
+    def origin(self, port):
+        return f"{self.fixture()['URLPROBE_ORIGIN']}:{port}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Cases. Each name is a ctest: integration.<name>.
+# ------------------------------------------------------------------------------------------------
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+@case
+def valid(c):
+    port = c.fixture()["URLPROBE_PORT_VALID"]
+    rec = c.probe_one(c.url("valid.probe.test", port), rc=0)
+    c.expect_outcome(rec, "ok")
+    check(rec.get("http_status") == 200, f"http_status {rec.get('http_status')}, expected 200")
+    check(rec.get("host") == "valid.probe.test", f"host {rec.get('host')!r}")
+    check(rec.get("port") == int(port), f"port {rec.get('port')!r}, expected {port}")
+    check(rec.get("address") == c.origin(port), f"address {rec.get('address')!r}, expected {c.origin(port)}")
+    tls = rec.get("tls", {})
+    check(tls.get("verified") is True, f"tls.verified is {tls.get('verified')!r}, expected true")
+    check("urlprobe test root" in tls.get("issuer", ""), f"tls.issuer {tls.get('issuer')!r} does not name the test root")
+    check("valid.probe.test" in tls.get("subject", ""), f"tls.subject {tls.get('subject')!r} does not name the leaf")
+    ms = rec.get("ms", {})
+    for phase in ("dns", "connect", "tls", "ttfb", "total"):
+        check(phase in ms, f"ms.{phase} missing from {ms}")
+
+
+@case
+def notfound_is_reachable(c):
+    # By default any status from the origin means the URL is reachable.
+    rec = c.probe_one(c.url("notfound.probe.test", c.fixture()["URLPROBE_PORT_VALID"]), rc=0)
+    c.expect_outcome(rec, "ok")
+    check(rec.get("http_status") == 404, f"http_status {rec.get('http_status')}, expected 404")
+
+
+@case
+def notfound_unexpected_status(c):
+    rec = c.probe_one(c.url("notfound.probe.test", c.fixture()["URLPROBE_PORT_VALID"]),
+                      extra=["--expect-status", "200"], rc=1)
+    c.expect_outcome(rec, "unexpected_status")
+    check(rec.get("http_status") == 404, f"http_status {rec.get('http_status')}, expected 404")
+
+
+@case
+def expired(c):
+    rec = c.probe_one(c.url("expired.probe.test", c.fixture()["URLPROBE_PORT_EXPIRED"]), rc=1)
+    c.expect_outcome(rec, "tls_untrusted", r"expired")
+    check("http_status" not in rec, "an untrusted certificate must stop the probe before HTTP")
+
+
+@case
+def wronghost(c):
+    rec = c.probe_one(c.url("wronghost.probe.test", c.fixture()["URLPROBE_PORT_VALID"]), rc=1)
+    c.expect_outcome(rec, "tls_untrusted", r"host ?name")
+    check("http_status" not in rec, "an untrusted certificate must stop the probe before HTTP")
+
+
+@case
+def selfsigned(c):
+    rec = c.probe_one(c.url("selfsigned.probe.test", c.fixture()["URLPROBE_PORT_SELFSIGNED"]), rc=1)
+    c.expect_outcome(rec, "tls_untrusted", r"self[- ]signed")
+
+
+@case
+def unknown_ca(c):
+    # Without --ca-file the test root is not trusted: the system store alone must not accept it.
+    rec = c.probe_one(c.url("valid.probe.test", c.fixture()["URLPROBE_PORT_VALID"]), ca=False, rc=1)
+    c.expect_outcome(rec, "tls_untrusted", r"unknown (ca|issuer|authority)|unable to get (local )?issuer")
+
+
+@case
+def plain_http(c):
+    rec = c.probe_one(c.url("plain.probe.test", c.fixture()["URLPROBE_PORT_HTTP"], scheme="http"), rc=0)
+    c.expect_outcome(rec, "ok")
+    check(rec.get("http_status") == 200, f"http_status {rec.get('http_status')}, expected 200")
+    check("tls" not in rec, f"plain HTTP has no TLS facts, yet tls is {rec.get('tls')}")
+
+
+@case
+def plain_status_list(c):
+    # A list with a single code, a second code and a range: 204 is in it.
+    rec = c.probe_one(c.url("plain.probe.test", c.fixture()["URLPROBE_PORT_HTTP"], "/status/204", "http"),
+                      extra=["--expect-status", "200,204,300-399"], rc=0)
+    c.expect_outcome(rec, "ok")
+    check(rec.get("http_status") == 204, f"http_status {rec.get('http_status')}, expected 204")
+
+
+@case
+def plain_unexpected_503(c):
+    rec = c.probe_one(c.url("plain.probe.test", c.fixture()["URLPROBE_PORT_HTTP"], "/status/503", "http"),
+                      extra=["--expect-status", "200-399"], rc=1)
+    c.expect_outcome(rec, "unexpected_status")
+    check(rec.get("http_status") == 503, f"http_status {rec.get('http_status')}, expected 503")
+
+
+@case
+def nxdomain(c):
+    rec = c.probe_one("https://nosuch.probe.test/", rc=1)
+    c.expect_outcome(rec, "dns_error", r"NXDOMAIN")
+    check("address" not in rec, f"no address can exist for a name that does not resolve: {rec.get('address')}")
+
+
+@case
+def servfail(c):
+    # dnsmasq relays the SERVFAIL of its servfail.test upstream (tests/fixtures/dns-servfail.py).
+    rec = c.probe_one(f"https://{c.fixture()['URLPROBE_SERVFAIL_NAME']}/", rc=1)
+    c.expect_outcome(rec, "dns_error", r"SERVFAIL")
+
+
+@case
+def refused(c):
+    port = c.fixture()["URLPROBE_PORT_CLOSED"]
+    rec = c.probe_one(c.url("refused.probe.test", port), rc=1)
+    c.expect_outcome(rec, "connect_refused")
+    check(rec.get("address") == c.origin(port), f"address {rec.get('address')!r}, expected {c.origin(port)}")
+
+
+@case
+def resolve_pin(c):
+    # pinned.example is unknown to the fixture's DNS (it would be a dns_error): reaching the TLS
+    # handshake proves the pin was used. The 8443 certificate does not name pinned.example.
+    port = c.fixture()["URLPROBE_PORT_VALID"]
+    rec = c.probe_one(f"https://pinned.example:{port}/",
+                      extra=["--resolve", f"pinned.example:{port}:{c.fixture()['URLPROBE_ORIGIN']}"], rc=1)
+    c.expect_outcome(rec, "tls_untrusted", r"host ?name")
+    check(rec.get("address") == c.origin(port), f"address {rec.get('address')!r}, expected {c.origin(port)}")
+
+
+@case
+def file_input(c):
+    fx = c.fixture()
+    good = [c.url("valid.probe.test", fx["URLPROBE_PORT_VALID"], "/?file=1"),
+            c.url("plain.probe.test", fx["URLPROBE_PORT_HTTP"], "/?file=2", "http"),
+            c.url("valid.probe.test", fx["URLPROBE_PORT_VALID"], "/?file=3")]
+    lines = ["# service URLs for the integration test", good[0], "", "ht!tp://bad url", good[1], good[2]]
+    bad_line = lines.index("ht!tp://bad url") + 1
+    with tempfile.TemporaryDirectory(prefix="urlprobe-it-") as tmp:
+        path = Path(tmp) / "urls.txt"
+        path.write_text("\n".join(lines) + "\n")
+        r = c.run([*c.base_args(), str(path)])
+    check(r.rc == 2, f"exit status {r.rc}, expected 2 (a bad input line)")
+    check(f"{path}:{bad_line}:" in r.stderr, f"stderr does not name {path}:{bad_line}:")
+    urls = sorted(rec["url"] for rec in r.records)
+    check(urls == sorted(good), f"probed {urls}, expected the 3 good lines {sorted(good)}")
+    for rec in r.records:
+        c.expect_outcome(rec, "ok")
+
+
+@case
+def bad_timeout(c):
+    # base_args without its own --timeout: a repeated option is an error of its own.
+    r = c.run([*c.base_args(timeout=None), "--timeout", "abc", "https://valid.probe.test:8443/"])
+    check(r.rc == 2, f"exit status {r.rc}, expected 2")
+    check("--timeout" in r.stderr, "stderr does not name --timeout")
+    check(not r.records, "bad usage must probe nothing")
+
+
+@case
+def methods_not_available(c):
+    args = c.base_args()
+    args[args.index("--methods") + 1] = "wpad"
+    r = c.run([*args, "https://valid.probe.test:8443/"])
+    check(r.rc == 2, f"exit status {r.rc}, expected 2")
+    check("wpad" in r.stderr, "stderr does not name wpad")
+    check(re.search(r"not (yet )?(available|implemented|supported)", r.stderr, re.IGNORECASE),
+          "stderr does not say the method is not available yet")
+    check(not r.records, "bad usage must probe nothing")
+
+
+@case
+def unreadable_file(c):
+    missing = c.fixture_dir / "no-such-dir" / "urls.txt"
+    r = c.run([*c.base_args(), str(missing)])
+    check(r.rc == 2, f"exit status {r.rc}, expected 2")
+    check(str(missing) in r.stderr, f"stderr does not name {missing}")
+
+
+@case
+def output_files(c):
+    url = c.url("valid.probe.test", c.fixture()["URLPROBE_PORT_VALID"], "/?out=1")
+    with tempfile.TemporaryDirectory(prefix="urlprobe-it-") as tmp:
+        jsonl, txt = Path(tmp) / "out.jsonl", Path(tmp) / "out.txt"
+        r = c.run([*c.base_args(), "-o", str(jsonl), "-o", str(txt), url])
+        check(r.rc == 0, f"exit status {r.rc}, expected 0")
+        check(jsonl.is_file(), f"{jsonl} not written")
+        check(txt.is_file(), f"{txt} not written")
+        records = c.parse_records(jsonl.read_text())
+        text = txt.read_text()
+    check(len(records) == 1 and records[0]["url"] == url, f"{jsonl.name} holds {records}, expected one record for {url}")
+    c.expect_outcome(records[0], "ok")
+    check(url in text, f"{txt.name} does not mention {url}:\n{text}")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        json.loads(first)
+        is_json = True
+    except json.JSONDecodeError:
+        is_json = False
+    check(not is_json, f"{txt.name} is JSON, but .txt means the text format: {first!r}")
+
+
+@case
+def concurrency(c):
+    port = c.fixture()["URLPROBE_PORT_VALID"]
+    urls = [c.url("valid.probe.test", port, f"/?i={i}") for i in range(200)]
+    r = c.run([*c.base_args(), "--concurrency", "50", "--threads", "2", *urls])
+    check(r.rc == 0, f"exit status {r.rc}, expected 0")
+    got = [rec["url"] for rec in r.records]
+    check(len(got) == 200, f"{len(got)} records for 200 URLs")
+    dupes = sorted({u for u in got if got.count(u) > 1})
+    check(not dupes, f"URLs reported more than once: {dupes[:5]}")
+    check(set(got) == set(urls), f"URLs never reported: {sorted(set(urls) - set(got))[:5]}")
+    bad = [(rec["url"], rec["outcome"], rec.get("detail", "")) for rec in r.records if rec["outcome"] != "ok"]
+    check(not bad, f"{len(bad)} probes not ok, e.g. {bad[:3]}")
+
+
+def netns_case(port, outcome):
+    """A probe of 127.0.0.1:PORT inside tests/fixtures/netns-drop (needs no daemons)."""
+    def run_case(c):
+        url = f"http://127.0.0.1:{port}/"
+        r = c.run(["--format", "jsonl", "--methods", "direct", "--timeout", "1", url],
+                  wrapper=[str(NETNS_DROP)])
+        rec = r.only_record()
+        check(r.rc == 1, f"exit status {r.rc}, expected 1")
+        c.expect_outcome(rec, outcome)
+        check(rec.get("address") == f"127.0.0.1:{port}", f"address {rec.get('address')!r}")
+    return run_case
+
+
+CASES["netns_drop_is_timeout"] = netns_case(9, "connect_timeout")
+CASES["netns_reject_is_refused"] = netns_case(10, "connect_refused")
+
+
+def main(argv):
+    if argv[1:] == ["--list"]:
+        print("\n".join(CASES))
+        return 0
+    if len(argv) != 5 or argv[4] not in CASES:
+        print(__doc__.strip(), file=sys.stderr)
+        print("cases: " + " ".join(CASES), file=sys.stderr)
+        return 2
+    binary, fixture_dir, schema, name = argv[1:]
+    if not os.access(binary, os.X_OK):
+        print(f"FAIL {name}: {binary} is not an executable (build the urlprobe target first)")
+        return 1
+    c = Case(binary, fixture_dir, schema)
+    try:
+        CASES[name](c)
+    except Skip as e:
+        print(f"SKIP {name}: {e}")
+        return 77
+    except Fail as e:
+        print(f"FAIL {name}: {e}")
+        if c.last:
+            print(c.last.describe())
+        return 1
+    print(f"PASS {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
