@@ -24,7 +24,7 @@ build: deps
 # The main job: probe the built-in sheet. Exit 1 (some probe failed) is an answer, not a
 # build failure; bad usage (2) still fails.
 run: build
-	@./$(BUILD)/urlprobe $(ARGS) || [ $$? -eq 1 ]
+	@./$(BUILD)/urlprobe --format text $(ARGS) || [ $$? -eq 1 ]
 
 test: test-deps build
 	@ctest --test-dir $(BUILD) --output-on-failure --timeout 300 -j 2

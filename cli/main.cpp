@@ -148,8 +148,13 @@ int run(const cli::Options& options) {
   fanout.summary.input_errors = input.errors.size();
   fanout.summary.interrupted = interrupted;
   for (auto& w : fanout.writers) w->finish(fanout.summary);
-  // With -o only, the terminal still gets the short answer.
-  if (!options.stdout_format_set && !options.outputs.empty()) std::fputs(report::summary_text(fanout.summary).c_str(), stdout);
+  // The short answer always reaches a person: on stdout when it carries no records, else on
+  // stderr, which scripts reading JSONL leave alone.
+  const bool stdout_has_records = options.stdout_format_set || options.outputs.empty();
+  const bool stdout_is_text =
+      stdout_has_records && (options.stdout_format_set ? options.stdout_format == report::Format::text : stdout_tty);
+  if (!stdout_has_records) std::fputs(report::summary_text(fanout.summary).c_str(), stdout);
+  else if (!stdout_is_text) std::fputs(report::summary_text(fanout.summary).c_str(), stderr);
   std::fflush(stdout);
 
   if (interrupted) return kExitInterrupted;

@@ -70,7 +70,7 @@ std::string describe_status(int status, const std::string& host) {
     case ARES_EREFUSED:
       return fmt::format("REFUSED: the DNS server refused the query for {}", host);
     case ARES_ETIMEOUT:
-      return fmt::format("DNS timeout: no answer for {}", host);
+      return fmt::format("DNS timeout: no answer for {} after 2 tries", host);
     case ARES_ECONNREFUSED:
       return fmt::format("could not contact the DNS server for {}", host);
     case ARES_EBADNAME:

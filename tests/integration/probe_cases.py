@@ -16,6 +16,8 @@ import json
 import os
 import re
 import shlex
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -120,7 +122,7 @@ class Case:
             args += ["--ca-file", fx["URLPROBE_ROOT_CA"]]
         return args
 
-    def run(self, args, wrapper=()):
+    def run(self, args, wrapper=(), jsonl=True):
         argv = [*wrapper, self.binary, *args]
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         try:
@@ -132,7 +134,7 @@ class Case:
         if wrapper and proc.returncode == 77 and "SKIP" in proc.stderr:
             raise Skip(proc.stderr.strip())
         self.last = Run(argv, proc, [])
-        self.last.records = self.parse_records(proc.stdout)
+        self.last.records = self.parse_records(proc.stdout) if jsonl else []
         return self.last
 
     def parse_records(self, text):
@@ -392,6 +394,57 @@ def concurrency(c):
     check(set(got) == set(urls), f"URLs never reported: {sorted(set(urls) - set(got))[:5]}")
     bad = [(rec["url"], rec["outcome"], rec.get("detail", "")) for rec in r.records if rec["outcome"] != "ok"]
     check(not bad, f"{len(bad)} probes not ok, e.g. {bad[:3]}")
+
+
+@case
+def builtin_sheet_text(c):
+    """No inputs: the built-in analyzer sheet, analyzer-style text. Its names are outside the
+    fixture's zones, so the private dnsmasq refuses them: every probe a dns_error, none lost."""
+    fx = c.fixture()
+    r = c.run(["--format", "text", "--dns-server", fx["URLPROBE_DNS"], "--timeout", "2"], jsonl=False)
+    check(r.rc == 1, f"exit status {r.rc}, expected 1 (every probe failed)")
+    blocks = re.findall(r"^Testing URL : (\S+)\n3 - Proxy disabled: Failed, dns_error: ", r.stdout, re.M)
+    check(len(blocks) == 64, f"{len(blocks)} analyzer blocks with dns_error, expected 64 distinct URLs")
+    check("https://winatp-gw-cus.microsoft.com/commands/test" in blocks, "the US C&C test URL is missing")
+    check(re.search(r"^Summary: 64 probes, 0 ok, 64 failed", r.stdout, re.M), "no summary line")
+
+
+@case
+def interrupt_flushes_and_exits_130(c):
+    """SIGINT while probes hang: in-flight probes end as timeout/interrupted, each written once."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    urls = [f"http://127.0.0.1:{port}/hang{i}" for i in range(3)]
+    argv = [c.binary, "--format", "jsonl", "--timeout", "60", *urls]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    held = []
+    try:
+        listener.settimeout(RUN_LIMIT_S)
+        for _ in urls:  # every probe is connected and waiting for its response
+            conn, _ = listener.accept()
+            held.append(conn)
+        for conn in held:  # and has sent its request
+            conn.settimeout(RUN_LIMIT_S)
+            check(conn.recv(4096).startswith(b"GET /hang"), "no request received")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=RUN_LIMIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for conn in held:
+            conn.close()
+        listener.close()
+    c.last = Run(argv, subprocess.CompletedProcess(argv, proc.returncode, out, err), [])
+    c.last.records = c.parse_records(out)
+    check(proc.returncode == 130, f"exit status {proc.returncode}, expected 130")
+    got = sorted(rec["url"] for rec in c.last.records)
+    check(got == sorted(urls), f"records for {got}, expected each of {urls} once")
+    for rec in c.last.records:
+        c.expect_outcome(rec, "timeout", r"interrupted during response")
+    check("interrupted" in err, "stderr does not say the sweep was interrupted")
 
 
 def netns_case(port, outcome):

@@ -1,0 +1,592 @@
+// One probe against in-process origins that misbehave in every way an origin (or whatever sits
+// in front of it) can: each test asserts the probe ends in exactly one result, with the outcome
+// DESIGN "Outcomes" names for that misbehaviour and a detail that says what happened.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "net/resolver.hpp"
+#include "net/tls.hpp"
+#include "probe/probe.hpp"
+#include "probe/result.hpp"
+#include "sheet/url.hpp"
+#include "tests/probe/test_servers.hpp"
+
+namespace urlprobe::probe {
+namespace {
+
+using std::chrono::milliseconds;
+using test::tcp;
+using test::TestServer;
+using ::testing::AnyOf;
+using ::testing::Eq;
+using ::testing::HasSubstr;
+using ::testing::Matcher;
+namespace asio = boost::asio;
+
+// Long enough for a loaded sanitizer build to finish a loopback TLS handshake, short enough
+// that the timeout cases stay quick.
+constexpr milliseconds kProbeTimeout{500};
+
+class HostileOrigin : public ::testing::Test {
+ protected:
+  HostileOrigin() { config.timeouts = Timeouts::derived_from(kProbeTimeout); }
+
+  TestServer& serve(TestServer::Behaviour behaviour) {
+    servers.push_back(std::make_unique<TestServer>(io, std::move(behaviour)));
+    return *servers.back();
+  }
+
+  // A server speaking TLS with the test certificate, then answering `response` verbatim.
+  TestServer& serve_tls(std::string response) {
+    return serve_tls(std::move(response), *server_tls);
+  }
+  TestServer& serve_tls(std::string response, asio::ssl::context& context) {
+    return serve([&context, response](tcp::socket& socket) {
+      return test::tls_answer(socket, context, response);
+    });
+  }
+
+  void stop_servers() {
+    for (auto& server : servers) server->stop();
+  }
+
+  // Runs one probe of `url` to its end: the servers stop as soon as the result is in, and the
+  // event loop must then run out of work on its own (nothing left pending by the probe).
+  // `after_start` runs right after start_probe, e.g. to arrange an abort.
+  std::vector<Result> probe(const std::string& url, net::TlsClientContext& tls,
+                            const std::function<void(ProbeHandle)>& after_start = {}) {
+    auto parsed = sheet::parse_target_url(url);
+    const auto* target = std::get_if<sheet::Target>(&parsed);
+    if (!target) {
+      ADD_FAILURE() << url << ": " << std::get<sheet::UrlError>(parsed).message;
+      return {};
+    }
+    io.restart();  // a test may probe more than once
+    std::vector<Result> results;
+    const ProbeContext context{io, resolver, tls, config};
+    const ProbeHandle handle =
+        start_probe(context, *target, route::Route{}, 7, [&](Result&& result) {
+          results.push_back(std::move(result));
+          stop_servers();
+        });
+    EXPECT_TRUE(results.empty()) << "the handler ran inside start_probe";
+    if (after_start) after_start(handle);
+    // A guard against hangs, not a timing assertion: a correct probe is done long before.
+    io.run_for(std::chrono::seconds(20));
+    if (io.stopped()) {
+      // Aborting a finished probe must change nothing.
+      handle.abort("late abort");
+      io.restart();
+      io.run();
+    } else {
+      ADD_FAILURE() << "the event loop still had work 20 s after the probe started";
+      io.stop();
+    }
+    EXPECT_EQ(results.size(), 1u) << "a probe must end in exactly one result";
+    for (const auto& result : results) {
+      EXPECT_EQ(result.sweep_index, 7u);
+      EXPECT_EQ(result.url, target->url);
+      EXPECT_EQ(result.host, "127.0.0.1");
+      EXPECT_GE(result.ms.total, 0.0);
+      EXPECT_FALSE(result.ms.dns.has_value()) << "an IP literal is not resolved";
+    }
+    return results;
+  }
+
+  asio::io_context io{1};
+  net::Resolver resolver{io, net::ResolverConfig{}};
+  net::TlsClientContext trusting{net::TlsConfig{.ca_file = test::test_cert().ca_file()}};
+  net::TlsClientContext untrusting{net::TlsConfig{}};
+  std::unique_ptr<asio::ssl::context> server_tls = test::test_cert().server_context();
+  ProbeConfig config;
+  std::vector<std::unique_ptr<TestServer>> servers;
+};
+
+std::string outcome_of(const Result& r) {
+  return std::string(outcome_name(r.outcome));
+}
+
+TEST_F(HostileOrigin, TrustedTlsOriginAnswering200IsOk) {
+  auto& server = serve_tls(test::http_response(200, "OK"));
+  const auto results = probe(server.url("https", "/health"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  const Result& r = results.front();
+  EXPECT_EQ(outcome_of(r), "ok") << r.detail;
+  EXPECT_EQ(r.detail, "");
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.port, server.port());
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(server.port()));
+  ASSERT_TRUE(r.tls.has_value());
+  EXPECT_TRUE(r.tls->verified);
+  EXPECT_THAT(r.tls->version, HasSubstr("TLS"));
+  EXPECT_FALSE(r.tls->cipher.empty());
+  EXPECT_THAT(r.tls->subject, HasSubstr("urlprobe test origin"));
+  EXPECT_EQ(r.tls->issuer, r.tls->subject);
+  EXPECT_FALSE(r.tls->not_after.empty());
+  EXPECT_TRUE(r.ms.connect.has_value());
+  EXPECT_TRUE(r.ms.tls.has_value());
+  EXPECT_TRUE(r.ms.ttfb.has_value());
+  EXPECT_FALSE(r.ms.tunnel.has_value());
+}
+
+// ENGINE BUG (net/tls.cpp, explain_handshake_failure / read_tls_facts): with OpenSSL 3 the
+// session's peer certificate is only set once the chain verified, so after a verification failure
+// SSL_get0_peer_certificate() is null, every untrusted certificate is reported as `tls_error`
+// "certificate verify failed (SSL routines)" and no `tls` facts are kept. Enable the
+// *TlsUntrusted tests once the leaf is taken from SSL_get_peer_cert_chain() as a fallback.
+TEST_F(HostileOrigin, DISABLED_SelfSignedCertificateWithoutCaFileIsTlsUntrusted) {
+  auto& server = serve_tls(test::http_response(200, "OK"));
+  const auto results = probe(server.url("https"), untrusting);
+  ASSERT_EQ(results.size(), 1u);
+  const Result& r = results.front();
+  EXPECT_EQ(outcome_of(r), "tls_untrusted") << r.detail;
+  EXPECT_THAT(r.detail, AnyOf(HasSubstr("self-signed"), HasSubstr("unknown CA")));
+  EXPECT_THAT(r.detail, HasSubstr("urlprobe test origin"));
+  EXPECT_EQ(r.http_status, 0);
+  ASSERT_TRUE(r.tls.has_value()) << "the rejected leaf is still described";
+  EXPECT_FALSE(r.tls->verified);
+  EXPECT_TRUE(r.ms.connect.has_value());
+  EXPECT_FALSE(r.ms.ttfb.has_value());
+}
+
+TEST_F(HostileOrigin, DISABLED_CertificateForAnotherNameIsTlsUntrusted) {
+  const test::SelfSignedCert other(
+      {.common_name = "elsewhere.example", .subject_alt_names = "DNS:elsewhere.example"});
+  net::TlsClientContext trusts_other{net::TlsConfig{.ca_file = other.ca_file()}};
+  const auto context = other.server_context();
+  auto& server = serve_tls(test::http_response(200, "OK"), *context);
+  const auto results = probe(server.url("https"), trusts_other);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "tls_untrusted") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("mismatch"));
+  EXPECT_THAT(results[0].detail, HasSubstr("127.0.0.1"));
+  ASSERT_TRUE(results[0].tls.has_value());
+  EXPECT_THAT(results[0].tls->subject, HasSubstr("elsewhere.example"));
+}
+
+TEST_F(HostileOrigin, DISABLED_ExpiredCertificateIsTlsUntrusted) {
+  const test::SelfSignedCert expired({.common_name = "expired origin",
+                                      .not_before_seconds = -2 * 24 * 3600,
+                                      .not_after_seconds = -24 * 3600});
+  net::TlsClientContext trusts_expired{net::TlsConfig{.ca_file = expired.ca_file()}};
+  const auto context = expired.server_context();
+  auto& server = serve_tls(test::http_response(200, "OK"), *context);
+  const auto results = probe(server.url("https"), trusts_expired);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "tls_untrusted") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("expired"));
+}
+
+TEST_F(HostileOrigin, ResetMidHandshakeIsTlsError) {
+  auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
+    std::array<char, 16> hello;  // the first bytes of the ClientHello
+    co_await asio::async_read(socket, asio::buffer(hello), asio::use_awaitable);
+    test::reset(socket);
+  });
+  const auto results = probe(server.url("https"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "tls_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("TLS handshake failed"));
+  EXPECT_THAT(results[0].detail, HasSubstr("reset"));
+  EXPECT_FALSE(results[0].tls.has_value()) << "no certificate was ever seen";
+}
+
+TEST_F(HostileOrigin, PlainHttpAnswerToClientHelloIsTlsError) {
+  auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
+    std::array<char, 1> first;
+    co_await asio::async_read(socket, asio::buffer(first), asio::use_awaitable);
+    co_await test::write_text(socket, "HTTP/1.1 400 Bad Request\r\n\r\n");
+    co_await test::drain(socket);
+  });
+  const auto results = probe(server.url("https"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "tls_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("TLS handshake failed"));
+  EXPECT_EQ(results[0].http_status, 0);
+}
+
+TEST_F(HostileOrigin, GarbageInsteadOfHttpIsMalformedHttpError) {
+  auto& server =
+      serve([](tcp::socket& socket) { return test::http_answer(socket, "hello world\r\n\r\n"); });
+  const auto results = probe(server.url("http"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "http_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("malformed"));
+  EXPECT_EQ(results[0].http_status, 0);
+  EXPECT_FALSE(results[0].tls.has_value());
+}
+
+TEST_F(HostileOrigin, OriginThatNeverAnswersIsTimeoutInResponsePhase) {
+  auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
+    co_await test::read_request(socket);
+    co_await test::drain(socket);  // never a byte back
+  });
+  const auto results = probe(server.url("http"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "timeout") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("response"));
+  EXPECT_TRUE(results[0].ms.connect.has_value());
+  EXPECT_FALSE(results[0].ms.ttfb.has_value());
+  EXPECT_EQ(server.accepted(), 1u);
+}
+
+TEST_F(HostileOrigin, TlsOriginThatNeverSendsAByteIsTimeoutInTlsPhase) {
+  auto& server = serve([](tcp::socket& socket) { return test::drain(socket); });
+  const auto results = probe(server.url("https"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "timeout") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("tls"));
+  EXPECT_TRUE(results[0].ms.connect.has_value());
+  EXPECT_FALSE(results[0].ms.tls.has_value());
+}
+
+TEST_F(HostileOrigin, CloseRightAfterTheRequestIsHttpError) {
+  auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
+    co_await test::read_request(socket);
+    socket.close();
+  });
+  const auto results = probe(server.url("http"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "http_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("closed before a complete response header"));
+}
+
+TEST_F(HostileOrigin, TlsCloseRightAfterTheRequestIsHttpError) {
+  auto& server = serve([this](tcp::socket& socket) -> asio::awaitable<void> {
+    asio::ssl::stream<tcp::socket&> tls(socket, *server_tls);
+    co_await tls.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
+    co_await test::read_request(tls);
+    socket.close();  // no close_notify: a truncated stream
+  });
+  const auto results = probe(server.url("https"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "http_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("closed before a complete response header"));
+  ASSERT_TRUE(results[0].tls.has_value());
+  EXPECT_TRUE(results[0].tls->verified);
+}
+
+TEST_F(HostileOrigin, EndlessResponseHeaderHitsTheHeaderLimit) {
+  auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
+    co_await test::read_request(socket);
+    std::string header = "HTTP/1.1 200 OK\r\n";
+    for (int i = 0; header.size() < 80 * 1024; ++i)
+      header += "X-Filler-" + std::to_string(i) + ": " + std::string(100, 'a') + "\r\n";
+    co_await test::write_text(socket, header);  // and never the blank line
+    co_await test::drain(socket);
+  });
+  ASSERT_EQ(config.header_limit, 32u * 1024) << "the default this test is written for";
+  const auto results = probe(server.url("http"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "http_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("header exceeds 32768 bytes"));
+  EXPECT_EQ(results[0].http_status, 0) << "no status counts from an unfinished header";
+}
+
+TEST_F(HostileOrigin, Http09BodyWithoutStatusLineIsHttpError) {
+  auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
+    co_await test::read_request(socket);
+    co_await test::write_text(socket, "<html><body>it works</body></html>\n");
+    socket.close();
+  });
+  const auto results = probe(server.url("http"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "http_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("malformed"));
+  EXPECT_EQ(results[0].http_status, 0);
+}
+
+TEST_F(HostileOrigin, StatusOutOfRangeIsHttpError) {
+  auto& server = serve([](tcp::socket& socket) {
+    return test::http_answer(socket, "HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n");
+  });
+  const auto results = probe(server.url("http"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "http_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("999"));
+  EXPECT_EQ(results[0].http_status, 0);
+}
+
+// ENGINE BUG (probe/probe.cpp, on_header): the first header read is taken as the answer even when
+// it is an interim 1xx response (RFC 9110 15.2: a client must accept and skip them; CDNs send
+// 103 Early Hints), so this probe reports http_status 103 and, with an expectation, fails as
+// `unexpected_status`. Enable once 1xx (other than 101) responses are skipped.
+TEST_F(HostileOrigin, DISABLED_InterimResponsesAreSkippedForTheFinalStatus) {
+  std::string error;
+  ASSERT_TRUE(parse_status_expectation("200-299", config.expect, error)) << error;
+  auto& server = serve_tls(
+      "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+      "HTTP/1.1 100 Continue\r\n\r\n" +
+      test::http_response(204, "No Content"));
+  const auto results = probe(server.url("https"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "ok") << results[0].detail;
+  EXPECT_EQ(results[0].http_status, 204);
+}
+
+TEST_F(HostileOrigin, ClosedPortIsConnectRefused) {
+  std::uint16_t port = 0;
+  {
+    tcp::acceptor acceptor(io, tcp::endpoint(test::loopback(), 0));
+    port = acceptor.local_endpoint().port();
+  }
+  const auto results = probe("https://127.0.0.1:" + std::to_string(port) + "/", trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "connect_refused") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("refused"));
+  EXPECT_THAT(results[0].detail, HasSubstr("127.0.0.1:" + std::to_string(port)));
+  EXPECT_FALSE(results[0].ms.connect.has_value());
+  EXPECT_FALSE(results[0].tls.has_value());
+}
+
+TEST_F(HostileOrigin, StatusOutsideExpectationIsUnexpectedStatus) {
+  std::string error;
+  ASSERT_TRUE(parse_status_expectation("200-299", config.expect, error)) << error;
+  auto& server = serve_tls(test::http_response(404, "Not Found"));
+  const auto results = probe(server.url("https", "/missing"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "unexpected_status") << results[0].detail;
+  EXPECT_EQ(results[0].http_status, 404);
+  EXPECT_THAT(results[0].detail, HasSubstr("404"));
+  EXPECT_TRUE(results[0].ms.ttfb.has_value());
+}
+
+TEST_F(HostileOrigin, StatusInsideExpectationIsOk) {
+  std::string error;
+  ASSERT_TRUE(parse_status_expectation("200-299,404", config.expect, error)) << error;
+  auto& server = serve_tls(test::http_response(404, "Not Found"));
+  const auto results = probe(server.url("https"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "ok") << results[0].detail;
+  EXPECT_EQ(results[0].http_status, 404);
+}
+
+TEST_F(HostileOrigin, AbortWhileOriginHangsIsTimeoutWithTheReason) {
+  // Generous deadlines: only the abort may end this probe.
+  config.timeouts = Timeouts::derived_from(std::chrono::seconds(15));
+  ProbeHandle handle;
+  auto& server = serve([this, &handle](tcp::socket& socket) -> asio::awaitable<void> {
+    co_await test::read_request(socket);
+    // The probe is now waiting for the response; abort it from a posted handler.
+    asio::post(io, [&handle] { handle.abort("interrupted"); });
+    co_await test::drain(socket);
+  });
+  const auto results = probe(server.url("http"), trusting, [&](ProbeHandle h) { handle = h; });
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "timeout") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("interrupted"));
+  EXPECT_THAT(results[0].detail, AnyOf(HasSubstr("request"), HasSubstr("response")));
+  EXPECT_LT(results[0].ms.total, 15000.0);
+}
+
+TEST_F(HostileOrigin, AbortDuringTlsHandshakeNamesTheTlsPhase) {
+  config.timeouts = Timeouts::derived_from(std::chrono::seconds(15));
+  ProbeHandle handle;
+  auto& server = serve([this, &handle](tcp::socket& socket) -> asio::awaitable<void> {
+    std::array<char, 1> first;  // the ClientHello has begun: the probe is in its TLS phase
+    co_await asio::async_read(socket, asio::buffer(first), asio::use_awaitable);
+    asio::post(io, [&handle] { handle.abort("interrupted"); });
+    co_await test::drain(socket);
+  });
+  const auto results = probe(server.url("https"), trusting, [&](ProbeHandle h) { handle = h; });
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "timeout") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("interrupted"));
+  EXPECT_THAT(results[0].detail, HasSubstr("tls"));
+}
+
+// ENGINE BUG (probe/probe.cpp, ProbeOp::start/abort): a probe aborted before its posted start()
+// ran (what Sweep::interrupt() does to probes launched in the same loop turn) is finished with
+// `started` unset (1970) and ms.total measured from steady_clock's epoch; then start() runs
+// anyway: it arms the deadline timer, and for a host name sends a DNS query. Enable the two
+// AbortBeforeTheProbeRuns* tests once start() returns early when finished_ and the start time is
+// taken in the constructor (or in abort()).
+TEST_F(HostileOrigin, DISABLED_AbortBeforeTheProbeRunsStillGivesOneResult) {
+  auto& server = serve_tls(test::http_response(200, "OK"));
+  const auto results =
+      probe(server.url("https"), trusting, [](ProbeHandle h) { h.abort("interrupted"); });
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "timeout") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("interrupted"));
+  // A result like any other: its start is recorded, its total is what the probe took.
+  EXPECT_NE(results[0].started, std::chrono::system_clock::time_point{});
+  EXPECT_LT(results[0].ms.total, 3'600'000.0) << "total is measured from an unset start";
+}
+
+TEST_F(HostileOrigin, DISABLED_AbortBeforeTheProbeRunsLeavesNothingPending) {
+  // Deadlines far away: if the aborted probe still started its phases, their timer would be
+  // pending after every ready handler has run.
+  config.timeouts = Timeouts::derived_from(std::chrono::seconds(60));
+  auto& server = serve_tls(test::http_response(200, "OK"));
+  auto parsed = sheet::parse_target_url(server.url("https"));
+  ASSERT_TRUE(std::holds_alternative<sheet::Target>(parsed));
+  int calls = 0;
+  const ProbeContext context{io, resolver, trusting, config};
+  const auto handle = start_probe(context, std::get<sheet::Target>(parsed), route::Route{}, 1,
+                                  [&](Result&&) { ++calls; });
+  handle.abort("interrupted");
+  EXPECT_EQ(calls, 1);
+  server.stop();
+  io.poll();  // every handler that is ready, and those they make ready: no waiting
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(server.accepted(), 0u) << "an aborted probe must not go on to connect";
+  EXPECT_TRUE(io.stopped()) << "the aborted probe left work pending (a deadline timer?)";
+  io.stop();
+}
+
+// --- exactly once, whatever the byte at which the connection dies ---------------------------
+//
+// Beast's fail_count idea at the transport: a relay between the probe and a well-behaved origin
+// passes on N bytes (both directions together) and then kills the connection, by FIN or by RST.
+// Walking N from 0 past the whole exchange puts the fault in every phase: mid-ClientHello,
+// mid-certificate, mid-request, mid-response-header, and nowhere.
+
+enum class Cut { fin, rst };
+
+struct RelayState {
+  explicit RelayState(std::size_t budget) : remaining(budget) {}
+  std::size_t remaining;
+  std::size_t relayed = 0;
+  bool cut = false;
+};
+
+void cut_connection(tcp::socket& client, tcp::socket& upstream, RelayState& state, Cut how) {
+  if (state.cut) return;
+  state.cut = true;
+  boost::system::error_code ignored;
+  if (how == Cut::rst) {
+    test::reset(client);
+  } else {
+    client.shutdown(tcp::socket::shutdown_both, ignored);
+    client.close(ignored);
+  }
+  upstream.close(ignored);
+}
+
+asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, tcp::socket& client,
+                           tcp::socket& upstream, RelayState& state, Cut how) {
+  std::array<char, 8192> buffer;
+  while (!state.cut && state.remaining > 0) {
+    auto [ec, n] =
+        co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    n = std::min(n, state.remaining);
+    state.remaining -= n;
+    state.relayed += n;
+    auto [wec, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n),
+                                                     asio::as_tuple(asio::use_awaitable));
+    if (wec) break;
+  }
+  // Budget spent, or one side went away: the other side goes too.
+  cut_connection(client, upstream, state, state.remaining == 0 ? how : Cut::fin);
+}
+
+asio::awaitable<void> relay(tcp::socket& client, std::uint16_t origin_port, std::size_t budget,
+                            Cut how, std::shared_ptr<std::size_t> relayed_total) {
+  using namespace asio::experimental::awaitable_operators;
+  tcp::socket upstream(client.get_executor());
+  RelayState state(budget);
+  if (budget == 0) {
+    cut_connection(client, upstream, state, how);
+    co_return;
+  }
+  co_await upstream.async_connect(tcp::endpoint(test::loopback(), origin_port),
+                                  asio::use_awaitable);
+  co_await (pump(client, upstream, client, upstream, state, how) &&
+            pump(upstream, client, client, upstream, state, how));
+  *relayed_total = state.relayed;
+}
+
+using FaultParam = std::tuple<std::string /*scheme*/, std::size_t /*budget*/, Cut>;
+
+class FaultAtEveryByte : public HostileOrigin, public ::testing::WithParamInterface<FaultParam> {
+ protected:
+  // Probes through a relay that allows `budget` bytes; returns the bytes it passed on.
+  std::vector<Result> probe_through_relay(const std::string& scheme, std::size_t budget, Cut how,
+                                          std::size_t& relayed) {
+    auto& origin = scheme == "https"
+                       ? serve_tls(test::http_response(200, "OK"))
+                       : serve([](tcp::socket& socket) {
+                           return test::http_answer(socket, test::http_response(200, "OK"));
+                         });
+    auto total = std::make_shared<std::size_t>(0);
+    auto& front = serve([port = origin.port(), budget, how, total](tcp::socket& socket) {
+      return relay(socket, port, budget, how, total);
+    });
+    auto results = probe(front.url(scheme), trusting);
+    relayed = *total;
+    return results;
+  }
+};
+
+TEST_P(FaultAtEveryByte, EndsInExactlyOneResultOfTheExpectedKind) {
+  const auto& [scheme, budget, how] = GetParam();
+
+  // The same exchange without a fault: how many bytes a complete probe needs.
+  std::size_t needed = 0;
+  {
+    const auto clean = probe_through_relay(scheme, std::size_t(1) << 30, how, needed);
+    ASSERT_EQ(clean.size(), 1u);
+    ASSERT_EQ(outcome_of(clean[0]), "ok") << clean[0].detail;
+    ASSERT_GT(needed, 0u);
+  }
+  servers.clear();
+
+  std::size_t relayed = 0;
+  const auto results = probe_through_relay(scheme, budget, how, relayed);
+  ASSERT_EQ(results.size(), 1u);
+  const Result& r = results[0];
+  const std::string outcome = outcome_of(r);
+  SCOPED_TRACE("budget " + std::to_string(budget) + " of " + std::to_string(needed) +
+               " bytes: " + outcome + ": " + r.detail);
+
+  const Matcher<std::string> failures = scheme == "https"
+                                            ? Matcher<std::string>(AnyOf("tls_error", "http_error"))
+                                            : Matcher<std::string>(Eq("http_error"));
+  // TLS signatures vary by a few bytes from one handshake to the next.
+  constexpr std::size_t slack = 16;
+  if (budget + slack < needed) {
+    EXPECT_THAT(outcome, failures);
+    EXPECT_FALSE(r.detail.empty());
+    EXPECT_EQ(r.http_status, 0);
+  } else if (budget >= needed + slack) {
+    EXPECT_EQ(outcome, "ok");
+  } else {
+    EXPECT_THAT(outcome, AnyOf("ok", failures));
+  }
+  EXPECT_NE(outcome, "timeout") << "a closed connection is never a timeout";
+}
+
+std::string fault_name(const ::testing::TestParamInfo<FaultParam>& info) {
+  const auto& [scheme, budget, how] = info.param;
+  return scheme + "_" + (budget >= (std::size_t(1) << 20) ? "all" : std::to_string(budget)) +
+         "_bytes_then_" + (how == Cut::fin ? "fin" : "rst");
+}
+
+INSTANTIATE_TEST_SUITE_P(Https, FaultAtEveryByte,
+                         ::testing::Combine(::testing::Values("https"),
+                                            ::testing::Values(0, 1, 5, 50, 200, 400, 600, 800, 1000,
+                                                              1200, 1400, 1600, 1800, 2000, 2500,
+                                                              3000, 4000, std::size_t(1) << 20),
+                                            ::testing::Values(Cut::fin, Cut::rst)),
+                         fault_name);
+
+INSTANTIATE_TEST_SUITE_P(Http, FaultAtEveryByte,
+                         ::testing::Combine(::testing::Values("http"),
+                                            ::testing::Values(0, 1, 20, 60, 100, 130, 160, 180, 200,
+                                                              220, 250, 300, std::size_t(1) << 20),
+                                            ::testing::Values(Cut::fin, Cut::rst)),
+                         fault_name);
+
+}  // namespace
+}  // namespace urlprobe::probe

@@ -1,0 +1,289 @@
+// The scheduler against in-process origins on several loopback addresses: every probe index gets
+// exactly one result, per-host limits hold as the origins see them, and interrupt() ends a sweep
+// whose origins hang.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "probe/sweep.hpp"
+#include "sheet/url.hpp"
+#include "tests/probe/test_servers.hpp"
+
+namespace urlprobe::probe {
+namespace {
+
+using test::tcp;
+using ::testing::HasSubstr;
+namespace asio = boost::asio;
+
+class CollectingSink : public ResultSink {
+ public:
+  void on_result(const Result& result) override {
+    std::lock_guard lock(mutex_);
+    results_.push_back(result);
+  }
+  std::vector<Result> results() {
+    std::lock_guard lock(mutex_);
+    return results_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Result> results_;
+};
+
+// An io_context on a thread of its own for the origins (the sweep runs its own loops).
+class ServerThread {
+ public:
+  ServerThread() : thread_([this] { io.run(); }) {}
+  ~ServerThread() { stop(); }
+  // Runs `fn` on the server thread and waits for it.
+  void call(std::function<void()> fn) {
+    std::promise<void> done;
+    asio::post(io, [&] {
+      fn();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  void stop() {
+    if (!thread_.joinable()) return;
+    work_.reset();
+    io.stop();
+    thread_.join();
+  }
+  asio::io_context io{1};
+
+ private:
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io);
+  std::thread thread_;
+};
+
+// An origin that counts the probes it has open at once. A connection counts from its accept
+// until the origin starts its answer: the probe is certainly still in flight all that time, so
+// what the origin sees never exceeds what the sweep runs. To give a broken limit the chance to
+// show, answers are held back until `hold_until` requests wait together, or until no new
+// connection came for a moment (a batch is complete).
+class CountingOrigin {
+ public:
+  CountingOrigin(asio::io_context& io, asio::ip::address address, std::size_t hold_until)
+      : hold_until_(hold_until),
+        idle_(io),
+        server_(
+            io, [this](tcp::socket& socket) { return serve(socket); }, address) {}
+
+  std::string url(const std::string& path) const { return server_.url("http", path); }
+  std::size_t accepted() const { return accepted_.load(); }
+  std::size_t max_open() const { return max_open_.load(); }
+  void stop() {
+    idle_.cancel();
+    server_.stop();
+  }
+
+ private:
+  asio::awaitable<void> serve(tcp::socket& socket) {
+    ++accepted_;
+    max_open_ = std::max(max_open_.load(), ++open_);
+    bool answered = false;
+    try {
+      co_await test::read_request(socket);
+      held_.push_back({&socket, &answered});
+      if (open_ >= hold_until_) {
+        release();
+      } else {
+        idle_.expires_after(std::chrono::milliseconds(20));
+        idle_.async_wait([this](boost::system::error_code ec) {
+          if (!ec) release();
+        });
+      }
+      co_await test::drain(socket);  // until the probe closes, or release() writes and closes
+    } catch (const std::exception&) {
+    }
+    if (!answered) {
+      --open_;
+      std::erase_if(held_, [&](const Held& h) { return h.socket == &socket; });
+    }
+  }
+
+  void release() {
+    for (auto& held : held_) {
+      *held.answered = true;
+      --open_;
+      boost::system::error_code ec;
+      asio::write(*held.socket, asio::buffer(kResponse), ec);  // tiny: fits the socket buffer
+    }
+    held_.clear();
+  }
+
+  static constexpr std::string_view kResponse =
+      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+  struct Held {
+    tcp::socket* socket;
+    bool* answered;
+  };
+  std::size_t hold_until_;
+  asio::steady_timer idle_;
+  std::vector<Held> held_;
+  std::size_t open_ = 0;
+  std::atomic<std::size_t> accepted_{0};
+  std::atomic<std::size_t> max_open_{0};
+  test::TestServer server_;
+};
+
+sheet::Target target_for(const std::string& url) {
+  auto parsed = sheet::parse_target_url(url);
+  if (auto* target = std::get_if<sheet::Target>(&parsed)) return *target;
+  throw std::runtime_error(url + ": " + std::get<sheet::UrlError>(parsed).message);
+}
+
+TEST(Sweep, EveryIndexGetsOneResultAndPerHostLimitHolds) {
+  constexpr std::size_t kHosts = 5, kPerHost = 10, kLimit = 2;
+  ServerThread servers;
+  std::vector<std::unique_ptr<CountingOrigin>> origins;
+  servers.call([&] {
+    for (std::size_t h = 0; h < kHosts; ++h)
+      origins.push_back(std::make_unique<CountingOrigin>(
+          servers.io, test::loopback(static_cast<int>(h + 1)), kLimit + 1));
+  });
+
+  // Each host's targets in one run, as a sheet groups them: without the per-host limit a worker
+  // would fill all its slots with the first host.
+  std::vector<sheet::Target> targets;
+  for (std::size_t i = 0; i < kHosts * kPerHost; ++i)
+    targets.push_back(target_for(origins[i / kPerHost]->url("/item/" + std::to_string(i))));
+  const std::vector<route::Route> routes{route::Route{}};
+
+  SweepConfig config;
+  config.threads = 2;
+  config.concurrency = 8;
+  config.per_host = kLimit;
+  config.probe.timeouts = Timeouts::derived_from(std::chrono::seconds(10));
+  CollectingSink sink;
+  Sweep sweep(config, targets, routes, sink);
+  EXPECT_EQ(sweep.planned(), targets.size());
+  const SweepStats stats = sweep.run();
+  servers.call([&] {
+    for (auto& origin : origins) origin->stop();
+  });
+  servers.stop();
+
+  const auto results = sink.results();
+  ASSERT_EQ(results.size(), targets.size());
+  std::vector<int> seen(targets.size(), 0);
+  for (const auto& r : results) {
+    ASSERT_LT(r.sweep_index, targets.size());
+    ++seen[r.sweep_index];
+    EXPECT_EQ(r.url, targets[r.sweep_index].url) << "index " << r.sweep_index;
+    EXPECT_EQ(outcome_name(r.outcome), "ok") << r.url << ": " << r.detail;
+    EXPECT_EQ(r.http_status, 200) << r.url;
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], 1) << "sweep index " << i;
+
+  EXPECT_EQ(stats.planned, targets.size());
+  EXPECT_EQ(stats.finished, targets.size());
+  EXPECT_EQ(sweep.finished(), targets.size());
+  EXPECT_EQ(stats.by_outcome[static_cast<std::size_t>(Outcome::ok)], targets.size());
+  EXPECT_FALSE(stats.interrupted);
+
+  for (std::size_t h = 0; h < kHosts; ++h) {
+    SCOPED_TRACE("origin 127.0.0." + std::to_string(h + 1));
+    EXPECT_EQ(origins[h]->accepted(), kPerHost) << "one connection per probe";
+    EXPECT_GE(origins[h]->max_open(), 1u);
+    EXPECT_LE(origins[h]->max_open(), kLimit) << "per_host was exceeded";
+  }
+}
+
+// An origin that reads the request and never answers; it calls `on_request` for each.
+class HangingOrigin {
+ public:
+  HangingOrigin(asio::io_context& io, asio::ip::address address, std::function<void()> on_request)
+      : server_(
+            io,
+            [fn = std::move(on_request)](tcp::socket& socket) -> asio::awaitable<void> {
+              co_await test::read_request(socket);
+              fn();
+              co_await test::drain(socket);
+            },
+            address) {}
+  std::string url(const std::string& path) const { return server_.url("http", path); }
+  std::size_t accepted() const { return server_.accepted(); }
+  void stop() { server_.stop(); }
+
+ private:
+  test::TestServer server_;
+};
+
+TEST(Sweep, InterruptEndsHangingProbesAsTimeoutAndRunReturns) {
+  constexpr std::size_t kConcurrency = 4, kTargets = 20;
+  ServerThread servers;
+  Sweep* sweep_ptr = nullptr;
+  std::size_t requests = 0;  // server thread only
+  std::atomic<bool> interrupt_sent{false};
+  auto on_request = [&] {
+    // Every slot is now taken by a hanging probe: interrupt from this (non-sweep) thread.
+    if (++requests == kConcurrency) {
+      interrupt_sent = true;
+      sweep_ptr->interrupt();
+    }
+  };
+  std::vector<std::unique_ptr<HangingOrigin>> origins;
+  servers.call([&] {
+    for (int h = 1; h <= 2; ++h)
+      origins.push_back(std::make_unique<HangingOrigin>(servers.io, test::loopback(h), on_request));
+  });
+
+  std::vector<sheet::Target> targets;
+  for (std::size_t i = 0; i < kTargets; ++i)
+    targets.push_back(target_for(origins[i % 2]->url("/hang/" + std::to_string(i))));
+  const std::vector<route::Route> routes{route::Route{}};
+
+  SweepConfig config;
+  config.threads = 2;
+  config.concurrency = kConcurrency;
+  // Only the interrupt may end these probes within the test's time.
+  config.probe.timeouts = Timeouts::derived_from(std::chrono::seconds(30));
+  CollectingSink sink;
+  Sweep sweep(config, targets, routes, sink);
+  sweep_ptr = &sweep;
+  const SweepStats stats = sweep.run();
+  servers.call([&] {
+    for (auto& origin : origins) origin->stop();
+  });
+  servers.stop();
+
+  EXPECT_TRUE(interrupt_sent.load());
+  EXPECT_TRUE(stats.interrupted);
+  const auto results = sink.results();
+  EXPECT_EQ(results.size(), kConcurrency) << "the probes in flight, and no new ones";
+  EXPECT_EQ(results.size(), origins[0]->accepted() + origins[1]->accepted());
+  EXPECT_EQ(stats.finished, results.size());
+  EXPECT_LT(stats.finished, stats.planned);
+  std::set<std::uint64_t> indices;
+  for (const auto& r : results) {
+    EXPECT_TRUE(indices.insert(r.sweep_index).second) << "index " << r.sweep_index << " twice";
+    EXPECT_EQ(outcome_name(r.outcome), "timeout") << r.url << ": " << r.detail;
+    EXPECT_THAT(r.detail, HasSubstr("interrupted"));
+  }
+  EXPECT_EQ(stats.by_outcome[static_cast<std::size_t>(Outcome::timeout)], results.size());
+}
+
+}  // namespace
+}  // namespace urlprobe::probe

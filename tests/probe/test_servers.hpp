@@ -1,0 +1,240 @@
+// In-process servers for probe tests: a self-signed certificate made at runtime, a TCP server
+// that runs one coroutine per connection, and the building blocks of hostile origins.
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace urlprobe::test {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+inline asio::ip::address loopback(int last_octet = 1) {
+  return asio::ip::make_address_v4(asio::ip::address_v4::uint_type{0x7f000000u} |
+                                   static_cast<unsigned>(last_octet));
+}
+
+struct CertSpec {
+  std::string common_name = "urlprobe test origin";
+  std::string subject_alt_names = "IP:127.0.0.1,DNS:localhost";
+  long not_before_seconds = -3600;  // relative to now
+  long not_after_seconds = 24 * 3600;
+};
+
+// A self-signed EC certificate (by default for IP 127.0.0.1 and DNS localhost, valid from an hour
+// ago for a day) with its key; written as PEM to a temporary file that a client can trust as
+// --ca-file.
+class SelfSignedCert {
+ public:
+  explicit SelfSignedCert(const CertSpec& spec = {}) {
+    static long serial = 0;
+    key_ = EVP_EC_gen("P-256");
+    if (!key_) throw std::runtime_error("EVP_EC_gen failed");
+    cert_ = X509_new();
+    X509_set_version(cert_, X509_VERSION_3);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert_), static_cast<long>(::getpid()) * 100 + ++serial);
+    X509_gmtime_adj(X509_getm_notBefore(cert_), spec.not_before_seconds);
+    X509_gmtime_adj(X509_getm_notAfter(cert_), spec.not_after_seconds);
+    X509_set_pubkey(cert_, key_);
+    X509_NAME* name = X509_get_subject_name(cert_);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("urlprobe tests"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1,
+                               -1, 0);
+    X509_set_issuer_name(cert_, name);
+    add_extension(NID_basic_constraints, "critical,CA:TRUE");
+    add_extension(NID_key_usage, "critical,digitalSignature,keyCertSign");
+    add_extension(NID_subject_key_identifier, "hash");
+    add_extension(NID_subject_alt_name, spec.subject_alt_names.c_str());
+    if (X509_sign(cert_, key_, EVP_sha256()) <= 0) throw std::runtime_error("X509_sign failed");
+
+    std::string pattern = "/tmp/urlprobe-test-ca-XXXXXX.pem";
+    const int fd = ::mkstemps(pattern.data(), 4);
+    if (fd < 0) throw std::runtime_error("mkstemps failed");
+    ca_file_ = pattern;
+    FILE* file = ::fdopen(fd, "w");
+    if (!file || PEM_write_X509(file, cert_) != 1) throw std::runtime_error("cannot write CA PEM");
+    std::fclose(file);
+  }
+  ~SelfSignedCert() {
+    if (!ca_file_.empty()) std::remove(ca_file_.c_str());
+    X509_free(cert_);
+    EVP_PKEY_free(key_);
+  }
+  SelfSignedCert(const SelfSignedCert&) = delete;
+  SelfSignedCert& operator=(const SelfSignedCert&) = delete;
+
+  const std::string& ca_file() const { return ca_file_; }
+
+  // A TLS server context serving this certificate.
+  std::unique_ptr<asio::ssl::context> server_context() const {
+    auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    if (SSL_CTX_use_certificate(context->native_handle(), cert_) != 1 ||
+        SSL_CTX_use_PrivateKey(context->native_handle(), key_) != 1)
+      throw std::runtime_error("cannot load the test certificate into the server context");
+    return context;
+  }
+
+ private:
+  void add_extension(int nid, const char* value) {
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, cert_, cert_, nullptr, nullptr, 0);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
+    if (!ext || X509_add_ext(cert_, ext, -1) != 1)
+      throw std::runtime_error(std::string("cannot add extension ") + value);
+    X509_EXTENSION_free(ext);
+  }
+
+  EVP_PKEY* key_ = nullptr;
+  X509* cert_ = nullptr;
+  std::string ca_file_;
+};
+
+// One certificate per test binary: generating it is cheap, but there is no need to repeat it.
+inline const SelfSignedCert& test_cert() {
+  static const SelfSignedCert cert;
+  return cert;
+}
+
+// A TCP server on an ephemeral port that runs `Behaviour` on every accepted connection, on the
+// io_context it was given. stop() closes the acceptor and every connection, so all of its
+// coroutines end and the event loop can run out of work.
+class TestServer {
+ public:
+  using Behaviour = std::function<asio::awaitable<void>(tcp::socket&)>;
+
+  TestServer(asio::io_context& io, Behaviour behaviour, asio::ip::address address = loopback())
+      : acceptor_(io, tcp::endpoint(address, 0)) {
+    asio::co_spawn(io, accept_loop(std::move(behaviour)), asio::detached);
+  }
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+  ~TestServer() { stop(); }
+
+  std::uint16_t port() const { return port_; }
+  std::string url(const std::string& scheme, const std::string& path = "/") const {
+    return scheme + "://" + address_ + ":" + std::to_string(port_) + path;
+  }
+  std::size_t accepted() const { return accepted_; }
+
+  void stop() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& weak : connections_)
+      if (auto socket = weak.lock()) socket->close(ignored);
+    connections_.clear();
+  }
+
+ private:
+  asio::awaitable<void> accept_loop(Behaviour behaviour) {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      ++accepted_;
+      auto shared = std::make_shared<tcp::socket>(std::move(socket));
+      connections_.push_back(shared);
+      asio::co_spawn(acceptor_.get_executor(), serve(shared, behaviour), asio::detached);
+    }
+  }
+
+  // Hostile servers end in errors all the time (resets, aborted reads): none of it matters.
+  static asio::awaitable<void> serve(std::shared_ptr<tcp::socket> socket, Behaviour behaviour) {
+    try {
+      co_await behaviour(*socket);
+    } catch (const std::exception&) {
+    }
+  }
+
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = acceptor_.local_endpoint().port();
+  std::string address_ = acceptor_.local_endpoint().address().to_string();
+  std::size_t accepted_ = 0;
+  std::vector<std::weak_ptr<tcp::socket>> connections_;
+};
+
+// --- building blocks for behaviours -------------------------------------------------------
+
+// Reads up to the end of a request header; returns what was read.
+template <class Stream>
+asio::awaitable<std::string> read_request(Stream& stream) {
+  std::string request;
+  co_await asio::async_read_until(stream, asio::dynamic_buffer(request), "\r\n\r\n",
+                                  asio::use_awaitable);
+  co_return request;
+}
+
+// Reads (and throws away) until the peer closes or the connection is closed under us.
+template <class Stream>
+asio::awaitable<void> drain(Stream& stream) {
+  std::array<char, 4096> sink;
+  for (;;) {
+    auto [ec, n] =
+        co_await stream.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
+// Ends the connection with a TCP reset instead of a FIN.
+inline void reset(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
+inline asio::awaitable<void> write_text(tcp::socket& socket, std::string text) {
+  co_await asio::async_write(socket, asio::buffer(text), asio::use_awaitable);
+}
+
+// Plain HTTP: read a request, send `response` verbatim, then keep the connection open until the
+// client closes it.
+inline asio::awaitable<void> http_answer(tcp::socket& socket, std::string response) {
+  co_await read_request(socket);
+  co_await asio::async_write(socket, asio::buffer(response), asio::use_awaitable);
+  co_await drain(socket);
+}
+
+// TLS: handshake, read a request, send `response`, keep the connection until the client goes.
+inline asio::awaitable<void> tls_answer(tcp::socket& socket, asio::ssl::context& context,
+                                        std::string response) {
+  asio::ssl::stream<tcp::socket&> tls(socket, context);
+  co_await tls.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
+  co_await read_request(tls);
+  co_await asio::async_write(tls, asio::buffer(response), asio::use_awaitable);
+  co_await drain(tls);
+}
+
+inline std::string http_response(int status, const std::string& reason) {
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+         "\r\nContent-Length: 2\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nok";
+}
+
+}  // namespace urlprobe::test
