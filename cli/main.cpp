@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "options.hpp"
+#include "routes.hpp"
 #include "probe/sweep.hpp"
 #include "report/writer.hpp"
 #include "sheet/reader.hpp"
@@ -102,10 +103,15 @@ int run(const cli::Options& options) {
     fmt::print(stderr, "urlprobe: {}\n", e.what());
     return kExitUsage;
   }
-  for (const auto& error : input.errors) fmt::print(stderr, "{}\n", sheet::format_input_error(error));
-
   std::vector<route::Route> routes;
-  for (auto method : options.methods) routes.push_back(route::Route{method});
+  try {
+    routes = cli::build_routes(options, cli::proxy_environment(), input.errors);
+  } catch (const cli::UsageError& e) {
+    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    return kExitUsage;
+  }
+
+  for (const auto& error : input.errors) fmt::print(stderr, "{}\n", sheet::format_input_error(error));
 
   Fanout fanout;
   std::vector<std::unique_ptr<std::FILE, int (*)(std::FILE*)>> files;

@@ -16,10 +16,9 @@ using std::chrono::milliseconds;
 
 // Options DESIGN names whose stage has not landed yet: refused clearly rather than ignored.
 const std::map<std::string_view, std::string_view> kNotYet{
-    {"--geo", "sheets"},          {"--os", "sheets"},         {"--category", "sheets"},
-    {"--workspace-id", "sheets"}, {"--proxy", "routes"},      {"--named-proxy", "routes"},
-    {"--proxies", "routes"},      {"--per-proxy", "routes"},  {"--pac", "PAC/WPAD"},
-    {"--public-roots", "TLS"},    {"--shard", "reports"},     {"--proxy-user", "routes"},
+    {"--geo", "sheets"},          {"--os", "sheets"},      {"--category", "sheets"},
+    {"--workspace-id", "sheets"}, {"--pac", "PAC/WPAD"}, {"--public-roots", "TLS"},
+    {"--shard", "reports"},
 };
 
 const std::set<std::string_view> kCommands{"probe", "list", "diff", "merge", "report", "pac"};
@@ -48,8 +47,6 @@ std::vector<route::Method> parse_methods(std::string_view text) {
     const auto method = route::parse_method(name);
     if (!method)
       throw UsageError(fmt::format("--methods: unknown method '{}' (default, wpad, direct, named, cli)", name));
-    if (*method != route::Method::direct)
-      throw UsageError(fmt::format("--methods: '{}' is not available yet; only 'direct' works in this version", name));
     if (std::find(methods.begin(), methods.end(), *method) == methods.end()) methods.push_back(*method);
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
@@ -65,8 +62,17 @@ Probe every URL through every route and say why each failure happened.
 With no FILE or URL: the built-in MDE Client Analyzer test URLs.
 Arguments containing "://" are URLs; others are files with one URL per line ('#' comments).
 
-Routes:
-  --methods LIST           routes to try (this version: direct)
+Routes (the analyzer's methods: 1 default, 2 wpad, 3 direct, 4 named, 5 cli):
+  --methods LIST           routes to try, of default,wpad,direct,named,cli (default: all five)
+  --proxy URL              the command-line proxy (route cli): http://, https://, socks5://,
+                           socks5h://, optional user:pass@
+  --named-proxy HOST:PORT  the static proxy (route named); also http=h:p;https=h:p
+  --proxies FILE           many proxies, one a line (URL or host:port, optional name=, # comments)
+  --per-proxy N            probes in flight per proxy (default: no limit)
+  --proxy-user USER        user for proxies given without one; the password comes from
+                           $URLPROBE_PROXY_PASSWORD or --proxy-password-file FILE
+  Route default is the environment's proxy (https_proxy, http_proxy, all_proxy, no_proxy),
+  or the direct path when none is set. WPAD comes with the PAC stage: "Doesn't exist".
 Resolution:
   --dns-server IP[:PORT]   resolve with this server instead of /etc/resolv.conf
   --resolve HOST:PORT:ADDR pin a name to an address, as curl does (repeatable)
@@ -131,6 +137,18 @@ Options parse_options(int argc, char** argv) {
       o.version = true;
     } else if (name == "--methods") {
       o.methods = parse_methods(value());
+    } else if (name == "--proxy") {
+      o.proxy = std::string(value());
+    } else if (name == "--named-proxy") {
+      o.named_proxy = std::string(value());
+    } else if (name == "--proxies") {
+      o.proxies_file = std::string(value());
+    } else if (name == "--per-proxy") {
+      o.sweep.per_proxy = parse_count(name, value(), 100000);
+    } else if (name == "--proxy-user") {
+      o.proxy_user = std::string(value());
+    } else if (name == "--proxy-password-file") {
+      o.proxy_password_file = std::string(value());
     } else if (name == "--dns-server") {
       o.sweep.resolver.dns_servers = std::string(value());
     } else if (name == "--resolve") {

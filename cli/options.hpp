@@ -26,7 +26,14 @@ struct Output {
 struct Options {
   std::string command = "probe";
   std::vector<std::string> inputs;  // files and URLs, in the order given
-  std::vector<route::Method> methods{route::Method::direct};
+  // The analyzer's five, in its order, unless --methods says otherwise.
+  std::vector<route::Method> methods{route::Method::default_proxy, route::Method::wpad, route::Method::direct,
+                                     route::Method::named, route::Method::cli};
+  std::string proxy;        // --proxy URL (route cli)
+  std::string named_proxy;  // --named-proxy HOST:PORT | http=h:p;https=h:p
+  std::string proxies_file;
+  std::string proxy_user;
+  std::string proxy_password_file;
   probe::SweepConfig sweep;
   bool stdout_format_set = false;
   report::Format stdout_format = report::Format::text;

@@ -16,6 +16,8 @@
 #include <charconv>
 
 #include "net/connect.hpp"
+#include "net/stream.hpp"
+#include "net/tunnel.hpp"
 
 namespace urlprobe::probe {
 
@@ -65,6 +67,34 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 }
 }  // namespace
 
+namespace {
+
+Result blank_result(const sheet::Target& target, const route::Route& route, std::uint64_t index) {
+  Result r;
+  r.sweep_index = index;
+  r.url = target.url;
+  r.host = target.host;
+  r.port = target.port;
+  r.route = route.method;
+  r.row = target.row;
+  if (const auto hop = route::choose(route, target.scheme, target.host, target.port); hop.proxy) {
+    r.proxy = hop.proxy->redacted();
+    r.proxy_name = hop.proxy->name;
+  }
+  return r;
+}
+
+}  // namespace
+
+Result decided_result(const sheet::Target& target, const route::Route& route, std::uint64_t index, Outcome outcome,
+                      std::string detail) {
+  Result r = blank_result(target, route, index);
+  r.started = std::chrono::system_clock::now();
+  r.outcome = outcome;
+  r.detail = std::move(detail);
+  return r;
+}
+
 class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
  public:
   ProbeOp(const ProbeContext& ctx, const sheet::Target& target, const route::Route& route, std::uint64_t index,
@@ -73,29 +103,32 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
         scheme_(target.scheme),
         path_(target.path),
         socket_(ctx.io),
+        wire_(socket_),
         deadline_(ctx.io),
         buffer_(ctx.config.header_limit + 4096),
         done_(std::move(done)) {
-    result_.sweep_index = index;
-    result_.url = target.url;
-    result_.host = target.host;
-    result_.port = target.port;
-    result_.route = route.method;
-    result_.row = target.row;
+    result_ = blank_result(target, route, index);
+    const auto hop = route::choose(route, target.scheme, target.host, target.port);
+    configured_ = hop.configured;
+    not_configured_ = hop.reason;
+    if (hop.proxy) proxy_ = *hop.proxy;
   }
 
   void start() {
     result_.started = std::chrono::system_clock::now();
     start_ = Clock::now();
     total_deadline_ = start_ + ctx_.config.timeouts.total;
+    if (!configured_) return finish(Outcome::not_configured, not_configured_);
     if (result_.host.find('*') != std::string::npos)
       return finish(Outcome::skipped, "wildcard host: a concrete name is needed to probe it");
-    if (result_.route != route::Method::direct)
-      return finish(Outcome::not_configured, "this route is not available yet");
 
     enter(Phase::dns, ctx_.config.timeouts.dns);
-    ctx_.resolver.resolve(result_.host, result_.port,
-                          [self = shared_from_this()](const net::ResolveResult& r) { self->on_resolved(r); });
+    resolving_proxy_ = proxy_.has_value();
+    // Through a proxy only the proxy's name is resolved here; the proxy resolves the target's,
+    // as the real agent's traffic would (SOCKS5 without the h is the exception, below).
+    const auto& host = proxy_ ? proxy_->host : result_.host;
+    const auto port = proxy_ ? proxy_->port : result_.port;
+    ctx_.resolver.resolve(host, port, [self = shared_from_this()](const net::ResolveResult& r) { self->on_resolved(r); });
   }
 
   void abort(std::string_view reason) {
@@ -104,11 +137,13 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   }
 
  private:
-  enum class Phase { dns, connect, tls, request, response };
+  enum class Phase { dns, connect, proxy_tls, tunnel, tls, request, response };
   static std::string_view phase_name(Phase p) {
     switch (p) {
       case Phase::dns: return "dns";
       case Phase::connect: return "connect";
+      case Phase::proxy_tls: return "proxy tls";
+      case Phase::tunnel: return "tunnel";
       case Phase::tls: return "tls";
       case Phase::request: return "request";
       case Phase::response: return "response";
@@ -130,15 +165,31 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   }
 
   double phase_ms() const { return ms_between(phase_start_, Clock::now()); }
+  bool via_proxy() const { return proxy_.has_value(); }
+  bool socks() const {
+    return proxy_ && (proxy_->scheme == route::ProxySpec::Scheme::socks5 ||
+                      proxy_->scheme == route::ProxySpec::Scheme::socks5h);
+  }
+  // An HTTP(S) proxy carries plain-http targets itself (absolute-form), without a tunnel.
+  bool forward_http() const { return proxy_ && !socks() && scheme_ != "https"; }
 
   void on_deadline() {
     const auto waited = static_cast<long>(phase_ms() + 0.5);
     switch (phase_) {
       case Phase::dns:
+        if (resolving_proxy_)
+          return finish(Outcome::proxy_unreachable,
+                        fmt::format("DNS timeout: no answer for the proxy's name {} within {} ms", proxy_->host, waited));
         return finish(Outcome::dns_error, fmt::format("DNS timeout: no answer for {} within {} ms", result_.host, waited));
       case Phase::connect:
+        if (via_proxy())
+          return finish(Outcome::proxy_unreachable, fmt::format("proxy did not answer SYN within {} ms", waited));
         return finish(Outcome::connect_timeout,
                       fmt::format("no answer to SYN within {} ms (dropped by a firewall?)", waited));
+      case Phase::proxy_tls:
+        return finish(Outcome::timeout, fmt::format("proxy tls: handshake with the proxy not finished within {} ms", waited));
+      case Phase::tunnel:
+        return finish(Outcome::timeout, fmt::format("tunnel: the proxy did not answer within {} ms", waited));
       case Phase::tls:
         return finish(Outcome::timeout, fmt::format("tls: handshake not finished within {} ms", waited));
       case Phase::request:
@@ -150,12 +201,34 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
 
   void on_resolved(const net::ResolveResult& r) {
     if (finished_) return;
-    if (r.used_dns) result_.ms.dns = phase_ms();
-    if (!r.ok()) return finish(Outcome::dns_error, r.error);
+    if (r.used_dns) result_.ms.dns = result_.ms.dns.value_or(0) + phase_ms();
+    if (!r.ok()) {
+      if (resolving_proxy_)
+        return finish(Outcome::proxy_unreachable, fmt::format("the proxy's name did not resolve: {}", r.error));
+      return finish(Outcome::dns_error, r.error);
+    }
+    if (resolving_proxy_) {
+      resolving_proxy_ = false;
+      proxy_addresses_ = r.addresses;
+      // socks5:// (not socks5h) means the client resolves the target and sends an address.
+      if (proxy_->scheme == route::ProxySpec::Scheme::socks5) {
+        phase_start_ = Clock::now();
+        return ctx_.resolver.resolve(result_.host, result_.port,
+                                     [self = shared_from_this()](const net::ResolveResult& t) { self->on_resolved(t); });
+      }
+      return connect(proxy_addresses_, proxy_->port);
+    }
+    if (via_proxy()) {
+      target_address_ = r.addresses.front();
+      return connect(proxy_addresses_, proxy_->port);
+    }
+    connect(r.addresses, result_.port);
+  }
 
+  void connect(const std::vector<boost::asio::ip::address>& addresses, std::uint16_t port) {
     enter(Phase::connect, ctx_.config.timeouts.connect, milliseconds(100));
     const auto deadline = std::min(total_deadline_, phase_start_ + ctx_.config.timeouts.connect);
-    net::async_connect_any(socket_, r.addresses, result_.port, deadline,
+    net::async_connect_any(socket_, addresses, port, deadline,
                            [self = shared_from_this()](const net::ConnectResult& c) { self->on_connected(c); });
   }
 
@@ -163,58 +236,111 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (finished_) return;
     result_.address = net::endpoint_text(c.endpoint);
     if (c.error) {
+      if (via_proxy()) return finish(Outcome::proxy_unreachable, "proxy " + c.detail);
       if (c.timed_out) return finish(Outcome::connect_timeout, c.detail + " (dropped by a firewall?)");
       return finish(Outcome::connect_refused, c.detail);
     }
     result_.ms.connect = phase_ms();
+    top_ = &wire_;
+    if (proxy_ && proxy_->scheme == route::ProxySpec::Scheme::https) return proxy_handshake();
+    after_proxy_transport();
+  }
 
+  void proxy_handshake() {
+    proxy_tls_.emplace(wire_, ctx_.tls.native());
+    if (auto error = net::prepare_client_session(proxy_tls_->tls().native_handle(), proxy_->host, ctx_.tls.verify());
+        !error.empty())
+      return finish(Outcome::proxy_error, error);
+    enter(Phase::proxy_tls, ctx_.config.timeouts.tls);
+    proxy_tls_->tls().async_handshake(asio::ssl::stream_base::client, [self = shared_from_this()](boost::system::error_code ec) {
+      if (self->finished_) return;
+      if (ec) {
+        const auto failure =
+            net::explain_handshake_failure(self->proxy_tls_->tls().native_handle(), self->proxy_->host, describe_io_error(ec));
+        return self->finish(Outcome::proxy_error, "TLS to the proxy failed: " + failure.detail);
+      }
+      self->top_ = &*self->proxy_tls_;
+      self->after_proxy_transport();
+    });
+  }
+
+  void after_proxy_transport() {
+    if (!proxy_ || forward_http()) return origin_transport();
+    enter(Phase::tunnel, ctx_.config.timeouts.connect);
+    net::TunnelRequest request;
+    request.host = result_.host;
+    request.port = result_.port;
+    if (proxy_->scheme == route::ProxySpec::Scheme::socks5) request.address = target_address_;
+    request.user = proxy_->user;
+    request.password = proxy_->password;
+    request.user_agent = ctx_.config.user_agent;
+    request.header_limit = ctx_.config.header_limit;
+    auto on_tunnel = [self = shared_from_this()](net::TunnelResult t) { self->on_tunnel(std::move(t)); };
+    if (socks())
+      net::async_socks5_connect(*top_, request, std::move(on_tunnel));
+    else
+      net::async_http_connect(*top_, request, std::move(on_tunnel));
+  }
+
+  void on_tunnel(net::TunnelResult t) {
+    if (finished_) return;
+    result_.proxy_status = t.proxy_status;
+    switch (t.kind) {
+      case net::TunnelResult::Kind::established: break;
+      case net::TunnelResult::Kind::auth_required: return finish(Outcome::proxy_auth_required, t.detail);
+      case net::TunnelResult::Kind::denied: return finish(Outcome::proxy_denied, t.detail);
+      case net::TunnelResult::Kind::proxy_error: return finish(Outcome::proxy_error, t.detail);
+    }
+    result_.ms.tunnel = phase_ms();
+    origin_transport();
+  }
+
+  void origin_transport() {
     if (scheme_ != "https") return send_request();
-    tls_.emplace(socket_, ctx_.tls.native());
-    if (auto error = net::prepare_client_session(tls_->native_handle(), result_.host, ctx_.tls.verify());
+    origin_tls_.emplace(*top_, ctx_.tls.native());
+    if (auto error = net::prepare_client_session(origin_tls_->tls().native_handle(), result_.host, ctx_.tls.verify());
         !error.empty())
       return finish(Outcome::tls_error, error);
     enter(Phase::tls, ctx_.config.timeouts.tls);
-    tls_->async_handshake(asio::ssl::stream_base::client,
-                          [self = shared_from_this()](boost::system::error_code ec) { self->on_handshake(ec); });
+    origin_tls_->tls().async_handshake(asio::ssl::stream_base::client,
+                                       [self = shared_from_this()](boost::system::error_code ec) { self->on_handshake(ec); });
   }
 
   void on_handshake(boost::system::error_code ec) {
     if (finished_) return;
-    result_.tls = net::read_tls_facts(tls_->native_handle());
+    SSL* ssl = origin_tls_->tls().native_handle();
+    result_.tls = net::read_tls_facts(ssl);
     if (ec) {
-      auto failure = net::explain_handshake_failure(tls_->native_handle(), result_.host, describe_io_error(ec));
+      auto failure = net::explain_handshake_failure(ssl, result_.host, describe_io_error(ec));
       return finish(failure.untrusted ? Outcome::tls_untrusted : Outcome::tls_error,
-                    failure.untrusted ? failure.detail : "TLS handshake failed: " + failure.detail);
+                    failure.untrusted ? failure.detail
+                                      : (via_proxy() ? "TLS handshake through the tunnel failed: " : "TLS handshake failed: ") +
+                                            failure.detail);
     }
     result_.ms.tls = phase_ms();
+    top_ = &*origin_tls_;
     send_request();
-  }
-
-  template <class Fn>
-  void with_stream(Fn&& fn) {
-    if (tls_)
-      fn(*tls_);
-    else
-      fn(socket_);
   }
 
   void send_request() {
     request_.method(http::verb::get);
-    request_.target(path_);
-    request_.version(11);
     const bool default_port = result_.port == (scheme_ == "https" ? 443 : 80);
     const bool v6 = result_.host.find(':') != std::string::npos;
     const std::string host = v6 ? "[" + result_.host + "]" : result_.host;
-    request_.set(http::field::host, default_port ? host : fmt::format("{}:{}", host, result_.port));
+    const std::string authority = default_port ? host : fmt::format("{}:{}", host, result_.port);
+    // RFC 9112 §3.2.2: a request to a forwarding proxy carries the absolute URI.
+    request_.target(forward_http() ? fmt::format("http://{}{}", authority, path_) : path_);
+    request_.version(11);
+    request_.set(http::field::host, authority);
     request_.set(http::field::user_agent, ctx_.config.user_agent);
     request_.set(http::field::accept, "*/*");
     request_.set(http::field::connection, "close");
+    if (forward_http() && !proxy_->user.empty())
+      request_.set(http::field::proxy_authorization, net::basic_authorization(proxy_->user, proxy_->password));
 
     enter(Phase::request, ctx_.config.timeouts.response);
-    with_stream([this](auto& stream) {
-      http::async_write(stream, request_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-        self->on_written(ec);
-      });
+    http::async_write(*top_, request_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+      self->on_written(ec);
     });
   }
 
@@ -224,11 +350,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     enter(Phase::response, ctx_.config.timeouts.response);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(ctx_.config.header_limit));
-    with_stream([this](auto& stream) {
-      http::async_read_header(stream, buffer_, *parser_,
-                              [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                                self->on_header(ec);
-                              });
+    http::async_read_header(*top_, buffer_, *parser_, [self = shared_from_this()](boost::system::error_code ec2, std::size_t) {
+      self->on_header(ec2);
     });
   }
 
@@ -244,16 +367,35 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
         return finish(Outcome::http_error, "malformed response header: " + ec.message());
       return finish(Outcome::http_error, "reading the response failed: " + describe_io_error(ec));
     }
-    result_.ms.ttfb = phase_ms();
-    result_.http_status = static_cast<int>(parser_->get().result_int());
-    if (result_.http_status < 100 || result_.http_status > 599) {
-      const auto status = result_.http_status;
-      result_.http_status = 0;
-      return finish(Outcome::http_error, fmt::format("invalid HTTP status {}", status));
+    const auto& response = parser_->get();
+    const int status = static_cast<int>(response.result_int());
+    if (status < 100 || status > 599) return finish(Outcome::http_error, fmt::format("invalid HTTP status {}", status));
+    if (forward_http() && proxy_answered(response, status)) {
+      std::vector<std::string> authenticate;
+      for (auto [it, end] = response.equal_range(http::field::proxy_authenticate); it != end; ++it)
+        authenticate.emplace_back(it->value());
+      const auto verdict = net::classify_proxy_status(status, authenticate);
+      result_.proxy_status = status;
+      if (verdict.kind != net::TunnelResult::Kind::established)
+        return finish(verdict.kind == net::TunnelResult::Kind::auth_required ? Outcome::proxy_auth_required
+                      : verdict.kind == net::TunnelResult::Kind::denied     ? Outcome::proxy_denied
+                                                                            : Outcome::proxy_error,
+                      verdict.detail);
     }
-    if (!ctx_.config.expect.accepts(result_.http_status))
-      return finish(Outcome::unexpected_status, fmt::format("HTTP {} is not an expected status", result_.http_status));
+    result_.ms.ttfb = phase_ms();
+    result_.http_status = status;
+    if (!ctx_.config.expect.accepts(status))
+      return finish(Outcome::unexpected_status, fmt::format("HTTP {} is not an expected status", status));
     finish(Outcome::ok, "");
+  }
+
+  // Without a tunnel, a forwarding proxy's own refusals arrive as ordinary responses. 407 is
+  // always the proxy's; other errors only when the proxy marks them as its own (squid's
+  // X-Squid-Error, RFC 9209 Proxy-Status), so an origin's 403 stays the origin's.
+  static bool proxy_answered(const http::response<http::empty_body>& response, int status) {
+    if (status == 407) return true;
+    if (status < 400) return false;
+    return response.find("X-Squid-Error") != response.end() || response.find("Proxy-Status") != response.end();
   }
 
   static std::string describe_io_error(boost::system::error_code ec) {
@@ -278,8 +420,17 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   ProbeContext ctx_;
   std::string scheme_;
   std::string path_;
+  bool configured_ = true;
+  std::string not_configured_;
+  std::optional<route::ProxySpec> proxy_;
+  bool resolving_proxy_ = false;
+  std::vector<boost::asio::ip::address> proxy_addresses_;
+  std::optional<boost::asio::ip::address> target_address_;
   tcp::socket socket_;
-  std::optional<asio::ssl::stream<tcp::socket&>> tls_;
+  net::SocketStream wire_;
+  std::optional<net::TlsStream> proxy_tls_;
+  std::optional<net::TlsStream> origin_tls_;
+  net::ByteStream* top_ = nullptr;
   asio::steady_timer deadline_;
   beast::flat_buffer buffer_;
   http::request<http::empty_body> request_;

@@ -51,7 +51,8 @@ struct Result {
   std::string host;
   std::uint16_t port = 0;
   route::Method route = route::Method::direct;
-  std::string proxy;  // redacted; empty for direct
+  std::string proxy;       // redacted; empty for direct
+  std::string proxy_name;  // the name= label of a proxy-list entry
   Outcome outcome = Outcome::timeout;
   std::string detail;
   int http_status = 0;   // 0: none

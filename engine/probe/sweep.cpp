@@ -33,9 +33,14 @@ struct Worker {
 
   std::size_t in_flight = 0;
   std::unordered_map<std::uint64_t, ProbeHandle> running;
-  std::vector<std::uint32_t> host_in_flight;                 // by host id
-  std::unordered_map<std::uint32_t, std::deque<std::uint64_t>> waiting;  // per-host overflow
-  std::size_t waiting_count = 0;
+  std::vector<std::uint32_t> host_in_flight;  // by host id
+  std::vector<std::uint32_t> route_in_flight;  // by route index
+  std::size_t per_proxy = 0;                   // this worker's part of --per-proxy
+
+  enum class Gate : std::uint8_t { unknown, scouting, open, dead };
+  std::vector<Gate> gates;  // by route index
+  std::vector<std::string> dead_reason;
+  std::deque<std::uint64_t> held;  // walked but not yet allowed to start
   bool interrupted = false;
 
   SweepStats stats;
@@ -71,6 +76,10 @@ struct Sweep::Impl {
     for (unsigned i = 0; i < threads; ++i) {
       auto worker = std::make_unique<Worker>(config, tls);
       worker->host_in_flight.assign(host_count, 0);
+      worker->route_in_flight.assign(routes.size(), 0);
+      worker->gates.assign(routes.size(), Worker::Gate::unknown);
+      worker->dead_reason.resize(routes.size());
+      worker->per_proxy = config.per_proxy ? std::max<std::size_t>(1, config.per_proxy / threads) : 0;
       workers.push_back(std::move(worker));
     }
     for (std::uint32_t t = 0; t < targets.size(); ++t) workers[host_of[t] % threads]->targets.push_back(t);
@@ -86,47 +95,91 @@ struct Sweep::Impl {
     }
   }
 
-  bool host_has_room(const Worker& w, std::uint32_t host) const {
-    return config.per_host == 0 || w.host_in_flight[host] < config.per_host;
+  const route::ProxySpec* proxy_of(std::uint64_t index) const {
+    const auto& target = targets[static_cast<std::size_t>(index / routes.size())];
+    const auto& route = routes[static_cast<std::size_t>(index % routes.size())];
+    return route::choose(route, target.scheme, target.host, target.port).proxy;
+  }
+
+  enum class Start { now, later, dead };
+  Start may_start(Worker& w, std::uint64_t index) const {
+    const auto target = static_cast<std::size_t>(index / routes.size());
+    const auto route = static_cast<std::size_t>(index % routes.size());
+    if (config.per_host && w.host_in_flight[host_of[target]] >= config.per_host) return Start::later;
+    if (!proxy_of(index)) return Start::now;
+    switch (w.gates[route]) {
+      case Worker::Gate::dead: return Start::dead;
+      case Worker::Gate::scouting: return Start::later;
+      case Worker::Gate::unknown: return Start::now;  // becomes the scout
+      case Worker::Gate::open: break;
+    }
+    return w.per_proxy && w.route_in_flight[route] >= w.per_proxy ? Start::later : Start::now;
+  }
+
+  // Starts, fails fast, or holds the probe; false when it was held.
+  bool dispatch(Worker& w, std::uint64_t index) {
+    switch (may_start(w, index)) {
+      case Start::later: return false;
+      case Start::dead: {
+        const auto target = static_cast<std::size_t>(index / routes.size());
+        const auto route = static_cast<std::size_t>(index % routes.size());
+        ++w.in_flight;
+        ++w.host_in_flight[host_of[target]];
+        ++w.route_in_flight[route];
+        auto result = decided_result(targets[target], routes[route], index, Outcome::proxy_unreachable,
+                                     "not tried: this proxy was unreachable earlier in the sweep (" +
+                                         w.dead_reason[route] + ")");
+        asio::post(w.io, [this, &w, index, r = std::move(result)]() mutable { complete(w, index, std::move(r)); });
+        return true;
+      }
+      case Start::now: launch(w, index); return true;
+    }
+    return true;
   }
 
   void fill(Worker& w) {
-    // Probes held back by --per-host would otherwise pile up without bound.
-    const std::size_t waiting_cap = 4 * w.slots + 64;
-    while (!w.interrupted && w.in_flight < w.slots && w.next_target < w.targets.size() &&
-           w.waiting_count < waiting_cap) {
+    // Probes held back by limits would otherwise pile up without bound.
+    const std::size_t held_cap = 4 * w.slots + 64;
+    for (std::size_t n = w.held.size(); n > 0 && !w.interrupted && w.in_flight < w.slots; --n) {
+      const auto index = w.held.front();
+      w.held.pop_front();
+      if (!dispatch(w, index)) w.held.push_back(index);
+    }
+    while (!w.interrupted && w.in_flight < w.slots && w.next_target < w.targets.size() && w.held.size() < held_cap) {
       const std::uint32_t target = w.targets[w.next_target];
       const std::uint64_t index = static_cast<std::uint64_t>(target) * routes.size() + w.next_route;
       if (++w.next_route == routes.size()) {
         w.next_route = 0;
         ++w.next_target;
       }
-      const std::uint32_t host = host_of[target];
-      if (host_has_room(w, host)) {
-        launch(w, index);
-      } else {
-        w.waiting[host].push_back(index);
-        ++w.waiting_count;
-      }
+      if (!dispatch(w, index)) w.held.push_back(index);
     }
-    if (w.in_flight == 0 && (w.interrupted || (w.next_target == w.targets.size() && w.waiting_count == 0)))
+    if (w.in_flight == 0 && (w.interrupted || (w.next_target == w.targets.size() && w.held.empty())))
       w.io.stop();  // c-ares keeps idle sockets watched; nothing else is left to do here
   }
 
   void launch(Worker& w, std::uint64_t index) {
     const auto target = static_cast<std::size_t>(index / routes.size());
-    const auto& route = routes[static_cast<std::size_t>(index % routes.size())];
+    const auto route_index = static_cast<std::size_t>(index % routes.size());
     ++w.in_flight;
     ++w.host_in_flight[host_of[target]];
-    w.running.emplace(index, start_probe(w.context, targets[target], route, index,
+    ++w.route_in_flight[route_index];
+    if (w.gates[route_index] == Worker::Gate::unknown && proxy_of(index)) w.gates[route_index] = Worker::Gate::scouting;
+    w.running.emplace(index, start_probe(w.context, targets[target], routes[route_index], index,
                                          [this, &w, index](Result&& result) { complete(w, index, std::move(result)); }));
   }
 
   void complete(Worker& w, std::uint64_t index, Result&& result) {
-    const std::uint32_t host = host_of[static_cast<std::size_t>(index / routes.size())];
+    const auto route = static_cast<std::size_t>(index % routes.size());
     --w.in_flight;
-    --w.host_in_flight[host];
+    --w.host_in_flight[host_of[static_cast<std::size_t>(index / routes.size())]];
+    --w.route_in_flight[route];
     w.running.erase(index);
+    if (w.gates[route] == Worker::Gate::scouting && !result.proxy.empty()) {
+      const bool unreachable = result.outcome == Outcome::proxy_unreachable;
+      w.gates[route] = unreachable ? Worker::Gate::dead : Worker::Gate::open;
+      if (unreachable) w.dead_reason[route] = result.detail;
+    }
     ++w.stats.finished;
     ++w.stats.by_outcome[static_cast<std::size_t>(result.outcome)];
     {
@@ -134,14 +187,6 @@ struct Sweep::Impl {
       sink.on_result(result);
     }
     finished.fetch_add(1, std::memory_order_relaxed);
-
-    if (auto it = w.waiting.find(host); it != w.waiting.end() && !w.interrupted) {
-      const auto next = it->second.front();
-      it->second.pop_front();
-      if (it->second.empty()) w.waiting.erase(it);
-      --w.waiting_count;
-      launch(w, next);  // probes start from the loop, so this cannot recurse
-    }
     fill(w);
   }
 };
@@ -189,8 +234,7 @@ void Sweep::interrupt() {
     asio::post(w->io, [this, w] {
       w->interrupted = true;
       for (auto& [index, handle] : std::unordered_map(w->running)) handle.abort("interrupted");
-      w->waiting.clear();
-      w->waiting_count = 0;
+      w->held.clear();
       impl_->fill(*w);
     });
   }

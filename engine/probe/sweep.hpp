@@ -22,6 +22,7 @@ struct SweepConfig {
   net::TlsConfig tls;
   std::size_t concurrency = 256;  // probes in flight, all threads together
   std::size_t per_host = 0;       // probes in flight per target host; 0: no limit
+  std::size_t per_proxy = 0;      // probes in flight per proxy route; 0: no limit
   unsigned threads = 0;           // event loops; 0: one per core
 };
 
@@ -41,9 +42,14 @@ struct SweepStats {
   bool interrupted = false;
 };
 
-// Probe index i is target i / routes.size() through route i % routes.size(). Each target host
-// belongs to one worker thread, so per-host limits and the DNS cache need no locks, and every
-// name is resolved once per sweep; a sweep of a single host therefore runs on one core.
+// Probe index i is target i / routes.size() through route i % routes.size(), so a target's
+// routes (and a sweep's proxies) interleave. Each target host belongs to one worker thread, so
+// per-host limits and the DNS cache need no locks, and every name is resolved once per sweep; a
+// sweep of a single host therefore runs on one core. --per-proxy is split evenly between workers.
+//
+// Dead proxies: each worker sends one probe (a scout) through a proxy before any other. If the
+// scout finds the proxy unreachable, the rest of that worker's probes through it end at once as
+// proxy_unreachable, each with its own result, instead of each waiting out a timeout.
 class Sweep {
  public:
   // Throws std::runtime_error / std::invalid_argument for unusable config (CA file, DNS server).

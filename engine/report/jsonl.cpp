@@ -77,6 +77,7 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   if (r.port) fmt::format_to(std::back_inserter(out), ",\"port\":{}", r.port);
   string_field(out, "route", route::method_name(r.route));
   if (!r.proxy.empty()) string_field(out, "proxy", r.proxy);
+  if (!r.proxy_name.empty()) string_field(out, "proxy_name", r.proxy_name);
   string_field(out, "outcome", probe::outcome_name(r.outcome));
   string_field(out, "detail", r.detail);
   if (r.http_status) fmt::format_to(std::back_inserter(out), ",\"http_status\":{}", r.http_status);

@@ -6,15 +6,50 @@
 #include <string_view>
 #include <vector>
 
+#include "route/proxy.hpp"
+
 namespace urlprobe::route {
 
 // The analyzer's five methods, numbered as it prints them, plus entries of a proxy list.
 enum class Method { default_proxy = 1, wpad = 2, direct = 3, named = 4, cli = 5, proxy_list = 6 };
 
+// A route as configured: which proxy serves http and https targets, and what bypasses it.
 struct Route {
   Method method = Method::direct;
-  // Later: the proxy (or PAC chain) this route goes through; empty for direct.
+  std::optional<ProxySpec> for_http, for_https;  // none: direct
+  NoProxy bypass;
+  bool configured = true;
+  std::string not_configured;  // why, when !configured ("no --named-proxy given")
 };
+
+// What a route means for one target: direct, through a proxy, or not there at all.
+struct Hop {
+  bool configured = true;
+  std::string reason;                // when !configured
+  const ProxySpec* proxy = nullptr;  // null: direct; points into the Route
+};
+Hop choose(const Route& route, std::string_view scheme, std::string_view host, std::uint16_t port);
+
+Route direct_route();
+Route default_route(const EnvironmentProxy& environment);
+Route named_route(std::string_view value, std::string& error);  // host:port or http=h:p;https=h:p
+Route proxy_route(Method method, ProxySpec proxy);                // cli and list entries
+Route missing_route(Method method, std::string reason);
+
+// --proxies FILE: one proxy a line (URL or host:port, optional "name=" prefix, '#' comments).
+struct ProxyListError {
+  int line = 0, column = 0;
+  std::string message;  // never contains the line's text: it may hold a password
+};
+struct ProxyList {
+  struct Entry {
+    int line = 0;
+    ProxySpec proxy;
+  };
+  std::vector<Entry> proxies;
+  std::vector<ProxyListError> errors;
+};
+ProxyList read_proxy_list(std::string_view text);
 
 std::string_view method_name(Method m);   // "default", "wpad", "direct", "named", "cli", "proxy"
 std::string_view method_title(Method m);  // the analyzer's words: "Proxy disabled", ...

@@ -27,12 +27,12 @@ std::string usage_error(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST(Options, DefaultsProbeDirectWithTenSecondTimeout) {
+TEST(Options, DefaultsAreTheAnalyzersFiveMethodsInOrderWithTenSecondTimeout) {
   const auto o = parse({});
   EXPECT_EQ(o.command, "probe");
   EXPECT_TRUE(o.inputs.empty());
-  ASSERT_EQ(o.methods.size(), 1u);
-  EXPECT_EQ(o.methods[0], route::Method::direct);
+  EXPECT_EQ(o.methods, (std::vector<route::Method>{route::Method::default_proxy, route::Method::wpad,
+                                                   route::Method::direct, route::Method::named, route::Method::cli}));
   EXPECT_EQ(o.sweep.probe.timeouts.total, std::chrono::milliseconds(10000));
 }
 
@@ -61,9 +61,13 @@ TEST(Options, ErrorsNameTheOption) {
   EXPECT_THAT(usage_error({"--format", "yaml"}), HasSubstr("--format"));
 }
 
-TEST(Options, RoutesNotYetBuiltAreRefusedClearly) {
-  EXPECT_THAT(usage_error({"--methods", "direct,wpad"}), HasSubstr("not available yet"));
-  EXPECT_THAT(usage_error({"--proxy", "http://p:3128"}), HasSubstr("not available yet"));
+TEST(Options, MethodsSelectAndOrderTheRoutes) {
+  const auto o = parse({"--methods", "cli,direct,cli"});
+  EXPECT_EQ(o.methods, (std::vector<route::Method>{route::Method::cli, route::Method::direct}));
+}
+
+TEST(Options, StagesNotYetBuiltAreRefusedClearly) {
+  EXPECT_THAT(usage_error({"--pac", "wpad.dat"}), HasSubstr("not available yet"));
   EXPECT_THAT(usage_error({"list"}), HasSubstr("not available yet"));
   EXPECT_THAT(usage_error({"--methods", "carrier-pigeon"}), HasSubstr("unknown method"));
 }

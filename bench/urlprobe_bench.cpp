@@ -1,0 +1,582 @@
+// Google Benchmark suites guarding urlprobe's hot paths (see bench/README.md).
+// All network traffic stays on 127.0.0.1.
+#include <benchmark/benchmark.h>
+#include <openssl/opensslv.h>
+#include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "loopback.hpp"
+#include "net/tls.hpp"
+#include "probe/result.hpp"
+#include "probe/sweep.hpp"
+#include "report/writer.hpp"
+#include "route/route.hpp"
+#include "sheet/builtin.hpp"
+#include "sheet/reader.hpp"
+#include "sheet/url.hpp"
+
+namespace {
+
+using namespace urlprobe;
+using Clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------------------------
+// Shared fixtures, made on first use and kept for the whole run.
+
+struct Env {
+  bench::TestCert cert;
+  std::unique_ptr<bench::LoopbackServer> https, http;
+
+  static Env& get() {
+    static Env env;
+    return env;
+  }
+  bench::LoopbackServer& server(bool tls) {
+    auto& s = tls ? https : http;
+    if (!s) s = std::make_unique<bench::LoopbackServer>(tls ? &cert.server_context() : nullptr);
+    return *s;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// BM_DirectTlsProbe / BM_PlainHttpProbe: the whole engine (Sweep, probe state machine, Asio,
+// OpenSSL) against the in-process server, one event loop, `concurrency` probes in flight.
+
+class CountingSink final : public probe::ResultSink {
+ public:
+  explicit CountingSink(bool tls) : tls_(tls) {}
+  void on_result(const probe::Result& r) override {
+    ++count;
+    std::string_view problem;
+    if (r.outcome != probe::Outcome::ok)
+      problem = probe::outcome_name(r.outcome);
+    else if (tls_ && (!r.tls || !r.tls->verified || r.tls->version != "TLSv1.3"))
+      problem = "not a verified TLS 1.3 session";
+    if (problem.empty())
+      ++ok;
+    else if (first_failure.empty())
+      first_failure = fmt::format("{}: {} {}", r.url, problem, r.detail);
+  }
+  std::uint64_t count = 0, ok = 0;
+  std::string first_failure;
+
+ private:
+  bool tls_;
+};
+
+void sweep_benchmark(benchmark::State& state, bool tls) {
+  auto& env = Env::get();
+  auto& server = env.server(tls);
+  const auto concurrency = static_cast<std::size_t>(state.range(0));
+  const auto probes = static_cast<std::size_t>(state.range(1));
+
+  std::vector<sheet::Target> targets;
+  targets.reserve(probes);
+  for (std::size_t i = 0; i < probes; ++i) {
+    sheet::Target t;
+    t.scheme = tls ? "https" : "http";
+    t.host = "127.0.0.1";
+    t.port = server.port();
+    t.path = fmt::format("/?i={}", i);
+    t.url = fmt::format("{}://127.0.0.1:{}{}", t.scheme, t.port, t.path);
+    t.row.source = "bench";
+    targets.push_back(std::move(t));
+  }
+  const std::vector<route::Route> routes{route::direct_route()};
+
+  probe::SweepConfig config;
+  config.threads = 1;
+  config.concurrency = concurrency;
+  config.tls.ca_file = env.cert.pem_path();
+  config.probe.timeouts = probe::Timeouts::derived_from(std::chrono::seconds(10));
+
+  double client_cpu = 0, client_sys = 0, server_cpu = 0, wall = 0, setup = 0;
+  std::uint64_t done = 0, switches = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    CountingSink sink(tls);
+    const auto setup_start = Clock::now();
+    std::unique_ptr<probe::Sweep> sweep;
+    try {
+      sweep = std::make_unique<probe::Sweep>(config, targets, routes, sink);
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+      break;
+    }
+    setup += std::chrono::duration<double>(Clock::now() - setup_start).count();
+    state.ResumeTiming();
+
+    const double client0 = bench::thread_cpu_seconds(), server0 = server.cpu_seconds();
+    const auto usage0 = bench::thread_usage();
+    const auto start = Clock::now();
+    const auto stats = sweep->run();  // threads=1: the event loop runs on this thread
+    wall += std::chrono::duration<double>(Clock::now() - start).count();
+    client_cpu += bench::thread_cpu_seconds() - client0;
+    server_cpu += server.cpu_seconds() - server0;
+    const auto usage1 = bench::thread_usage();
+    client_sys += usage1.system_seconds - usage0.system_seconds;
+    switches += usage1.context_switches - usage0.context_switches;
+
+    state.PauseTiming();
+    sweep.reset();
+    state.ResumeTiming();
+    done += sink.count;
+    if (!sink.first_failure.empty() || sink.ok != probes || stats.finished != probes) {
+      state.SkipWithError(
+          fmt::format("{} of {} probes ok; first failure: {}", sink.ok, probes, sink.first_failure)
+              .c_str());
+      break;
+    }
+  }
+  if (done == 0) return;
+  const auto n = static_cast<double>(done);
+  state.SetItemsProcessed(static_cast<std::int64_t>(done));
+  state.counters["client_cpu_us/probe"] = 1e6 * client_cpu / n;
+  state.counters["server_cpu_us/probe"] = 1e6 * server_cpu / n;
+  state.counters["client_sys_us/probe"] = 1e6 * client_sys / n;
+  state.counters["client_ctx_switches/probe"] = static_cast<double>(switches) / n;
+  state.counters["cores_busy"] = (client_cpu + server_cpu) / wall;
+  state.counters["sweep_setup_ms"] = 1e3 * setup / static_cast<double>(state.iterations());
+}
+
+void BM_DirectTlsProbe(benchmark::State& state) {
+  sweep_benchmark(state, true);
+}
+void BM_PlainHttpProbe(benchmark::State& state) {
+  sweep_benchmark(state, false);
+}
+
+BENCHMARK(BM_DirectTlsProbe)
+    ->ArgNames({"concurrency", "probes"})
+    ->Args({1, 256})
+    ->Args({16, 256})
+    ->Args({64, 256})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PlainHttpProbe)
+    ->ArgNames({"concurrency", "probes"})
+    ->Args({1, 1024})
+    ->Args({16, 1024})
+    ->Args({64, 1024})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// BM_InMemoryTlsHandshake: the crypto floor. Client and server SSL objects joined by a BIO pair
+// (what Asio's ssl::stream uses inside, minus the sockets), the engine's own client SSL_CTX
+// and host check, the server's SSL_CTX. Both sides run on this thread, one after the other.
+
+// One client/server pair joined by a BIO pair, not yet handshaken.
+struct MemoryTlsPair {
+  MemoryTlsPair(SSL_CTX* client_ctx, SSL_CTX* server_ctx)
+      : client(SSL_new(client_ctx)), server(SSL_new(server_ctx)) {
+    BIO *client_bio = nullptr, *server_bio = nullptr;
+    BIO_new_bio_pair(&client_bio, 0, &server_bio, 0);
+    SSL_set_bio(client, client_bio, client_bio);
+    SSL_set_bio(server, server_bio, server_bio);
+    error = net::prepare_client_session(client, "127.0.0.1", true);
+    SSL_set_connect_state(client);
+    SSL_set_accept_state(server);
+  }
+  ~MemoryTlsPair() {
+    SSL_free(client);
+    SSL_free(server);
+  }
+  MemoryTlsPair(const MemoryTlsPair&) = delete;
+  MemoryTlsPair& operator=(const MemoryTlsPair&) = delete;
+
+  // Drives both sides to the end of the handshake, adding each side's time; empty on success.
+  std::string handshake(double& client_seconds, double& server_seconds) {
+    bool client_done = false, server_done = false;
+    for (int round = 0; error.empty() && !(client_done && server_done); ++round) {
+      if (!client_done) client_done = step(client, client_seconds);
+      if (!server_done && error.empty()) server_done = step(server, server_seconds);
+      if (round > 10) error = "handshake does not finish";
+    }
+    if (error.empty() && SSL_get_verify_result(client) != X509_V_OK)
+      error = "certificate not verified";
+    if (error.empty() && SSL_version(client) != TLS1_3_VERSION) error = "not TLS 1.3";
+    return error;
+  }
+
+  bool step(SSL* ssl, double& seconds) {
+    const auto start = Clock::now();
+    const int r = SSL_do_handshake(ssl);
+    seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    if (r == 1) return true;
+    const int code = SSL_get_error(ssl, r);
+    if (code != SSL_ERROR_WANT_READ && code != SSL_ERROR_WANT_WRITE)
+      error = fmt::format("handshake failed (SSL_get_error {})", code);
+    return false;
+  }
+
+  SSL* client;
+  SSL* server;
+  std::string error;
+};
+
+void BM_InMemoryTlsHandshake(benchmark::State& state) {
+  auto& env = Env::get();
+  net::TlsClientContext client_context(net::TlsConfig{env.cert.pem_path(), true});
+  SSL_CTX* client_ctx = client_context.native().native_handle();
+  SSL_CTX* server_ctx = env.cert.server_context().native_handle();
+
+  double client_seconds = 0, server_seconds = 0;
+  for (auto _ : state) {
+    MemoryTlsPair pair(client_ctx, server_ctx);
+    if (const auto error = pair.handshake(client_seconds, server_seconds); !error.empty()) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+  }
+  const auto n = static_cast<double>(state.iterations());
+  if (n == 0) return;
+  state.SetItemsProcessed(state.iterations());
+  state.counters["client_cpu_us/hs"] = 1e6 * client_seconds / n;
+  state.counters["server_cpu_us/hs"] = 1e6 * server_seconds / n;
+}
+BENCHMARK(BM_InMemoryTlsHandshake)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// What the engine adds per TLS probe after the handshake: reading the session's facts.
+void BM_ReadTlsFacts(benchmark::State& state) {
+  auto& env = Env::get();
+  net::TlsClientContext client_context(net::TlsConfig{env.cert.pem_path(), true});
+  MemoryTlsPair pair(client_context.native().native_handle(),
+                     env.cert.server_context().native_handle());
+  double ignored = 0;
+  if (const auto error = pair.handshake(ignored, ignored); !error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(net::read_tls_facts(pair.client));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ReadTlsFacts)->Unit(benchmark::kMicrosecond);
+
+// Once per sweep: the client SSL_CTX with the system trust store plus --ca-file.
+void BM_TlsClientContextSetup(benchmark::State& state) {
+  auto& env = Env::get();
+  for (auto _ : state) net::TlsClientContext context(net::TlsConfig{env.cert.pem_path(), true});
+}
+BENCHMARK(BM_TlsClientContextSetup)->Unit(benchmark::kMillisecond)->Iterations(20);
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic results for the report benchmarks: a pool of distinct records (real target URLs and
+// rows from the built-in sheet, outcomes in realistic proportions, TLS facts, timings), cycled
+// through to make 1M results per iteration. The pool stays hot in cache, like results that
+// arrive one by one from the probes.
+
+constexpr std::size_t kPoolSize = 4096;  // a power of two
+constexpr std::int64_t kResultsPerIteration = 1'000'000;
+
+const std::vector<probe::Result>& result_pool() {
+  static const std::vector<probe::Result> pool = [] {
+    const auto sheet = sheet::builtin_analyzer_targets();
+    std::mt19937_64 rng(42);
+    std::uniform_real_distribution<double> ms(0.05, 40.0);
+    const probe::Outcome outcomes[] = {
+        probe::Outcome::ok,
+        probe::Outcome::ok,
+        probe::Outcome::ok,
+        probe::Outcome::ok,
+        probe::Outcome::ok,
+        probe::Outcome::ok,
+        probe::Outcome::not_configured,
+        probe::Outcome::tls_intercepted,
+        probe::Outcome::proxy_auth_required,
+        probe::Outcome::proxy_denied,
+        probe::Outcome::dns_error,
+        probe::Outcome::connect_timeout,
+        probe::Outcome::connect_refused,
+        probe::Outcome::tls_untrusted,
+        probe::Outcome::timeout,
+        probe::Outcome::unexpected_status,
+    };
+    const route::Method methods[] = {route::Method::default_proxy, route::Method::wpad,
+                                     route::Method::direct, route::Method::named,
+                                     route::Method::cli};
+    const auto started = std::chrono::system_clock::from_time_t(1795000000);
+    std::vector<probe::Result> out;
+    out.reserve(kPoolSize);
+    for (std::size_t i = 0; i < kPoolSize; ++i) {
+      const auto& t = sheet.targets[i % sheet.targets.size()];
+      probe::Result r;
+      r.sweep_index = i;
+      r.url = t.url;
+      r.host = t.host;
+      r.port = t.port;
+      r.row = t.row;
+      r.row.geography = i % 3 ? "US" : "WW";
+      r.row.os = "Windows";
+      r.row.category = "CnCURLs";
+      r.route = methods[i % std::size(methods)];
+      if (r.route != route::Method::direct) r.proxy = "http://user:***@10.0.0.6:8080";
+      r.outcome = outcomes[rng() % std::size(outcomes)];
+      r.started = started + std::chrono::microseconds(rng() % 60'000'000);
+      if (r.outcome == probe::Outcome::not_configured) {
+        r.detail = "this route is not available yet";
+        out.push_back(std::move(r));
+        continue;
+      }
+      r.ms.dns = ms(rng);
+      r.ms.connect = ms(rng);
+      if (!r.proxy.empty()) r.ms.tunnel = ms(rng);
+      r.address = fmt::format("203.0.113.{}:{}", i % 250 + 1, r.proxy.empty() ? t.port : 8080);
+      switch (r.outcome) {
+        case probe::Outcome::dns_error:
+          r.detail = "NXDOMAIN: name does not exist";
+          break;
+        case probe::Outcome::connect_timeout:
+          r.detail = "no answer to SYN within 10000 ms (dropped by a firewall?)";
+          break;
+        case probe::Outcome::connect_refused:
+          r.detail = "connection refused";
+          break;
+        case probe::Outcome::proxy_auth_required:
+          r.proxy_status = 407;
+          r.detail = "proxy requires authentication (Basic realm=\"corp\")";
+          break;
+        case probe::Outcome::proxy_denied:
+          r.proxy_status = 403;
+          r.detail = "proxy denied the tunnel: 403 Forbidden";
+          break;
+        case probe::Outcome::timeout:
+          r.detail = "tls: handshake not finished within 10000 ms";
+          break;
+        default:
+          break;
+      }
+      if (r.outcome == probe::Outcome::ok || r.outcome == probe::Outcome::tls_intercepted ||
+          r.outcome == probe::Outcome::tls_untrusted ||
+          r.outcome == probe::Outcome::unexpected_status) {
+        if (!r.proxy.empty()) r.proxy_status = 200;
+        net::TlsFacts tls;
+        tls.version = "TLSv1.3";
+        tls.cipher = "TLS_AES_256_GCM_SHA384";
+        tls.subject = "CN=" + r.host;
+        tls.not_after = "2027-05-01T00:00:00Z";
+        tls.verified = r.outcome != probe::Outcome::tls_untrusted;
+        if (r.outcome == probe::Outcome::tls_intercepted) {
+          tls.issuer = "CN=Contoso Inspection CA,O=Contoso \"Security\",C=DE";
+          r.detail = "chain anchored in CN=Contoso Inspection CA, not a public root";
+        } else {
+          tls.issuer = "CN=Microsoft Azure RSA TLS Issuing CA 03,O=Microsoft Corporation,C=US";
+        }
+        if (r.outcome == probe::Outcome::tls_untrusted)
+          r.detail = "certificate expired on 2025-01-01T00:00:00Z";
+        r.tls = std::move(tls);
+        r.ms.tls = ms(rng);
+        if (r.outcome != probe::Outcome::tls_untrusted) {
+          r.ms.ttfb = ms(rng);
+          r.http_status = r.outcome == probe::Outcome::unexpected_status ? 404 : 200;
+          if (r.http_status == 404) r.detail = "HTTP 404 is not an expected status";
+        }
+      }
+      r.ms.total = r.ms.dns.value_or(0) + r.ms.connect.value_or(0) + r.ms.tunnel.value_or(0) +
+                   r.ms.tls.value_or(0) + r.ms.ttfb.value_or(0);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }();
+  return pool;
+}
+
+// ---------------------------------------------------------------------------------------------
+// BM_ResultAggregationSummary: the per-result aggregation every sweep does.
+
+void BM_ResultAggregationSummary(benchmark::State& state) {
+  const auto& pool = result_pool();
+  for (auto _ : state) {
+    report::Summary summary;
+    summary.planned = kResultsPerIteration;
+    for (std::int64_t i = 0; i < kResultsPerIteration; ++i)
+      summary.add(pool[static_cast<std::size_t>(i) & (kPoolSize - 1)]);
+    benchmark::DoNotOptimize(summary.failures());
+    benchmark::DoNotOptimize(summary);
+  }
+  state.SetItemsProcessed(state.iterations() * kResultsPerIteration);
+}
+BENCHMARK(BM_ResultAggregationSummary)->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// BM_JsonlWriter: the v1 record serialiser alone, the jsonl ResultWriter (which flushes after
+// every line), and the same bytes through the same FILE* without per-line flushes, to show what
+// the flush costs on /dev/null, a regular file and a pipe (`urlprobe --format jsonl | jq`).
+
+enum class JsonlPath { string, writer, buffered };
+enum class Output { none, devnull, tmpfile, pipe };
+
+// A FILE* for the writer; for a pipe, a thread drains the other end (as a consumer would).
+class OutputFile {
+ public:
+  explicit OutputFile(Output kind) : kind_(kind) {
+    if (kind == Output::devnull) file_ = std::fopen("/dev/null", "w");
+    if (kind == Output::tmpfile) file_ = std::tmpfile();  // unlinked, on the root file system
+    if (kind == Output::pipe) {
+      int fds[2];
+      if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+      file_ = fdopen(fds[1], "w");
+      reader_ = std::thread([fd = fds[0]] {
+        std::vector<char> buffer(1 << 16);
+        while (read(fd, buffer.data(), buffer.size()) > 0) {
+        }
+        close(fd);
+      });
+    }
+    if (kind != Output::none && !file_) throw std::runtime_error("cannot open the output file");
+  }
+  ~OutputFile() {
+    if (file_) std::fclose(file_);
+    if (reader_.joinable()) reader_.join();
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  std::FILE* get() const { return file_; }
+  void restart() {  // keeps a regular file from growing without end
+    if (kind_ == Output::tmpfile) std::rewind(file_);
+  }
+
+ private:
+  Output kind_;
+  std::FILE* file_ = nullptr;
+  std::thread reader_;
+};
+
+void BM_JsonlWriter(benchmark::State& state, JsonlPath path, Output output) {
+  const auto& pool = result_pool();
+  const std::int64_t count = state.range(0);
+  std::vector<std::int64_t> sizes;  // of each pool record's line, newline included
+  std::string line;
+  for (const auto& r : pool) {
+    line.clear();
+    report::append_jsonl(line, r);
+    sizes.push_back(static_cast<std::int64_t>(line.size()) + 1);
+  }
+  std::int64_t bytes_per_iteration = 0;
+  for (std::int64_t i = 0; i < count; ++i)
+    bytes_per_iteration += sizes[static_cast<std::size_t>(i) & (kPoolSize - 1)];
+
+  OutputFile file(path == JsonlPath::string ? Output::none : output);
+  std::FILE* out = file.get();
+  auto writer = out ? report::make_writer(report::Format::jsonl, out, 1) : nullptr;
+  for (auto _ : state) {
+    state.PauseTiming();
+    file.restart();
+    state.ResumeTiming();
+    for (std::int64_t i = 0; i < count; ++i) {
+      const auto& r = pool[static_cast<std::size_t>(i) & (kPoolSize - 1)];
+      switch (path) {
+        case JsonlPath::string:
+          line.clear();
+          report::append_jsonl(line, r);
+          benchmark::DoNotOptimize(line.data());
+          break;
+        case JsonlPath::writer:
+          writer->write(r);
+          break;
+        case JsonlPath::buffered:
+          line.clear();
+          report::append_jsonl(line, r);
+          line += '\n';
+          std::fwrite(line.data(), 1, line.size(), out);
+          break;
+      }
+    }
+    if (out) std::fflush(out);
+  }
+  state.SetItemsProcessed(state.iterations() * count);
+  state.SetBytesProcessed(state.iterations() * bytes_per_iteration);
+}
+BENCHMARK_CAPTURE(BM_JsonlWriter, string, JsonlPath::string, Output::none)
+    ->Arg(kResultsPerIteration)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_JsonlWriter, writer_devnull, JsonlPath::writer, Output::devnull)
+    ->Arg(kResultsPerIteration)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_JsonlWriter, buffered_devnull, JsonlPath::buffered, Output::devnull)
+    ->Arg(kResultsPerIteration)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_JsonlWriter, writer_tmpfile, JsonlPath::writer, Output::tmpfile)
+    ->Arg(100'000)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_JsonlWriter, buffered_tmpfile, JsonlPath::buffered, Output::tmpfile)
+    ->Arg(100'000)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_JsonlWriter, writer_pipe, JsonlPath::writer, Output::pipe)
+    ->Arg(100'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_JsonlWriter, buffered_pipe, JsonlPath::buffered, Output::pipe)
+    ->Arg(100'000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// BM_ParseTargetUrl: every URL cell of the built-in vendor sheets (bare hosts, wildcards, paths),
+// plus the forms users type on the command line.
+
+std::vector<std::string> realistic_urls() {
+  std::vector<std::string> urls;
+  for (const auto& builtin : sheet::builtin_sheets()) {
+    const auto records = sheet::parse_csv(builtin.text);
+    if (records.empty()) continue;
+    const auto& header = records.front().fields;
+    const auto column = std::find(header.begin(), header.end(), "url") - header.begin();
+    for (std::size_t i = 1; i < records.size(); ++i)
+      if (static_cast<std::size_t>(column) < records[i].fields.size())
+        urls.push_back(records[i].fields[static_cast<std::size_t>(column)]);
+  }
+  for (const char* extra : {
+           "https://winatp-gw-cus.microsoft.com/test",
+           "http://crl.microsoft.com/pki/crl/products/MicRooCerAut2011_2011_03_22.crl",
+           "https://127.0.0.1:8443/?i=42",
+           "https://[2001:db8::7]:443/commands/test",
+           "HTTPS://Login.MicrosoftOnline.com:443/common/oauth2/v2.0/token?x=1&y=%20z",
+           "go.microsoft.com/fwlink/?linkid=2235107",
+       })
+    urls.emplace_back(extra);
+  return urls;
+}
+
+void BM_ParseTargetUrl(benchmark::State& state) {
+  const auto urls = realistic_urls();
+  std::size_t errors = 0;
+  for (auto _ : state) {
+    for (const auto& url : urls) {
+      auto parsed = sheet::parse_target_url(url);
+      errors += parsed.index();
+      benchmark::DoNotOptimize(parsed);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(urls.size()));
+  state.counters["urls"] = static_cast<double>(urls.size());
+  state.counters["rejected"] = static_cast<double>(errors) /
+                               static_cast<double>(std::max<std::int64_t>(1, state.iterations()));
+}
+BENCHMARK(BM_ParseTargetUrl)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("openssl", OpenSSL_version(OPENSSL_VERSION));
+  benchmark::AddCustomContext("traffic", "127.0.0.1 only");
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,21 @@
+// Turning the route options and the environment into the sweep's routes.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+#include "route/route.hpp"
+#include "sheet/target.hpp"
+
+namespace urlprobe::cli {
+
+// Throws UsageError for a bad option value or environment proxy (never echoing a password);
+// bad lines of --proxies become input errors and are skipped.
+std::vector<route::Route> build_routes(const Options& options, const std::map<std::string, std::string>& environment,
+                                       std::vector<sheet::InputError>& input_errors);
+
+std::map<std::string, std::string> proxy_environment();  // the *_proxy variables of this process
+
+}  // namespace urlprobe::cli

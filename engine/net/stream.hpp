@@ -1,0 +1,93 @@
+// One stream type for every layer a probe stacks: TCP, TLS to a proxy, a tunnel, TLS to the
+// origin. TLS and HTTP code is then written (and compiled) once, whatever is underneath.
+#pragma once
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
+#include <string>
+
+namespace urlprobe::net {
+
+class ByteStream {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  using Handler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
+
+  virtual ~ByteStream() = default;
+  virtual executor_type get_executor() = 0;
+
+  // asio::ssl::stream asks its next layer for these.
+  using lowest_layer_type = ByteStream;
+  lowest_layer_type& lowest_layer() { return *this; }
+  const lowest_layer_type& lowest_layer() const { return *this; }
+
+  // Bytes that arrived early (after a proxy's reply header) are served before the wire's.
+  void unread(std::string bytes) { pending_ = std::move(bytes) + pending_; }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, boost::asio::mutable_buffer buffer) { read(buffer, Handler(std::move(handler))); },
+        token, first_of<boost::asio::mutable_buffer>(buffers));
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, boost::asio::const_buffer buffer) { write_some(buffer, Handler(std::move(handler))); },
+        token, first_of<boost::asio::const_buffer>(buffers));
+  }
+
+ protected:
+  virtual void read_some(boost::asio::mutable_buffer buffer, Handler handler) = 0;
+  virtual void write_some(boost::asio::const_buffer buffer, Handler handler) = 0;
+
+ private:
+  // A *_some operation may transfer less than asked: the first non-empty buffer is enough.
+  template <class Buffer, class Sequence>
+  static Buffer first_of(const Sequence& buffers) {
+    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it)
+      if (Buffer b(*it); b.size() > 0) return b;
+    return Buffer();
+  }
+
+  void read(boost::asio::mutable_buffer buffer, Handler handler);
+
+  std::string pending_;
+};
+
+// The bottom layer: a TCP socket owned elsewhere (the probe closes it to abort everything).
+class SocketStream final : public ByteStream {
+ public:
+  explicit SocketStream(boost::asio::ip::tcp::socket& socket) : socket_(socket) {}
+  executor_type get_executor() override { return socket_.get_executor(); }
+
+ protected:
+  void read_some(boost::asio::mutable_buffer buffer, Handler handler) override;
+  void write_some(boost::asio::const_buffer buffer, Handler handler) override;
+
+ private:
+  boost::asio::ip::tcp::socket& socket_;
+};
+
+// TLS over any ByteStream: to an HTTPS proxy, or to the origin (possibly inside a tunnel).
+class TlsStream final : public ByteStream {
+ public:
+  TlsStream(ByteStream& below, boost::asio::ssl::context& context) : tls_(below, context) {}
+  executor_type get_executor() override { return tls_.get_executor(); }
+  boost::asio::ssl::stream<ByteStream&>& tls() { return tls_; }
+
+ protected:
+  void read_some(boost::asio::mutable_buffer buffer, Handler handler) override;
+  void write_some(boost::asio::const_buffer buffer, Handler handler) override;
+
+ private:
+  boost::asio::ssl::stream<ByteStream&> tls_;
+};
+
+}  // namespace urlprobe::net

@@ -1,0 +1,42 @@
+// Tunnels through proxies: HTTP CONNECT (RFC 9110 §9.3.6) and SOCKS5 (RFC 1928/1929).
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "net/stream.hpp"
+
+namespace urlprobe::net {
+
+struct TunnelRequest {
+  std::string host;  // the target as the proxy should see it (CONNECT host:port, SOCKS5 domain)
+  std::uint16_t port = 0;
+  std::optional<boost::asio::ip::address> address;  // SOCKS5 without remote DNS: send this instead
+  std::string user, password;                       // empty: no credentials
+  std::string user_agent = "urlprobe";
+  std::size_t header_limit = 32 * 1024;
+};
+
+struct TunnelResult {
+  enum class Kind { established, auth_required, denied, proxy_error };
+  Kind kind = Kind::proxy_error;
+  int proxy_status = 0;  // the HTTP status of the proxy's reply (0 for SOCKS)
+  std::string detail;
+};
+
+// On `established`, the stream carries bytes to and from the target; early bytes the proxy sent
+// after its reply header have been pushed back into the stream.
+void async_http_connect(ByteStream& stream, const TunnelRequest& request, std::function<void(TunnelResult)> done);
+void async_socks5_connect(ByteStream& stream, const TunnelRequest& request, std::function<void(TunnelResult)> done);
+
+// How to read a proxy's own HTTP answer (to CONNECT, or to an absolute-form GET it refused).
+// `authenticate` holds the Proxy-Authenticate values, which name the schemes on offer.
+TunnelResult classify_proxy_status(int status, const std::vector<std::string>& authenticate);
+
+std::string basic_authorization(const std::string& user, const std::string& password);  // "Basic ..."
+
+}  // namespace urlprobe::net
