@@ -119,7 +119,7 @@ int run(const cli::Options& options) {
   if (options.stdout_format_set || options.outputs.empty()) {
     const auto format = options.stdout_format_set ? options.stdout_format
                                                   : (stdout_tty ? report::Format::text : report::Format::jsonl);
-    fanout.writers.push_back(report::make_writer(format, stdout, routes.size()));
+    fanout.writers.push_back(report::make_writer(format, stdout, routes));
   }
   for (const auto& output : options.outputs) {
     std::FILE* f = std::fopen(output.path.c_str(), "w");
@@ -128,7 +128,7 @@ int run(const cli::Options& options) {
       return kExitUsage;
     }
     files.emplace_back(f, &std::fclose);
-    fanout.writers.push_back(report::make_writer(output.format, f, routes.size()));
+    fanout.writers.push_back(report::make_writer(output.format, f, routes));
   }
 
   std::unique_ptr<probe::Sweep> sweep;

@@ -344,9 +344,12 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     });
   }
 
+  // Without a tunnel the peer is the forwarding proxy: what goes wrong on the wire is its failure.
+  Outcome wire_failure() const { return forward_http() ? Outcome::proxy_error : Outcome::http_error; }
+
   void on_written(boost::system::error_code ec) {
     if (finished_) return;
-    if (ec) return finish(Outcome::http_error, "sending the request failed: " + describe_io_error(ec));
+    if (ec) return finish(wire_failure(), "sending the request failed: " + describe_io_error(ec));
     enter(Phase::response, ctx_.config.timeouts.response);
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(ctx_.config.header_limit));
@@ -359,17 +362,17 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (finished_) return;
     if (ec) {
       if (ec == http::error::header_limit)
-        return finish(Outcome::http_error, fmt::format("response header exceeds {} bytes", ctx_.config.header_limit));
+        return finish(wire_failure(), fmt::format("response header exceeds {} bytes", ctx_.config.header_limit));
       if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
           ec == http::error::partial_message)
-        return finish(Outcome::http_error, "connection closed before a complete response header");
+        return finish(wire_failure(), "connection closed before a complete response header");
       if (ec.category() == http::make_error_code(http::error::bad_version).category())
-        return finish(Outcome::http_error, "malformed response header: " + ec.message());
-      return finish(Outcome::http_error, "reading the response failed: " + describe_io_error(ec));
+        return finish(wire_failure(), "malformed response header: " + ec.message());
+      return finish(wire_failure(), "reading the response failed: " + describe_io_error(ec));
     }
     const auto& response = parser_->get();
     const int status = static_cast<int>(response.result_int());
-    if (status < 100 || status > 599) return finish(Outcome::http_error, fmt::format("invalid HTTP status {}", status));
+    if (status < 100 || status > 599) return finish(wire_failure(), fmt::format("invalid HTTP status {}", status));
     if (forward_http() && proxy_answered(response, status)) {
       std::vector<std::string> authenticate;
       for (auto [it, end] = response.equal_range(http::field::proxy_authenticate); it != end; ++it)

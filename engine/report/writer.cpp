@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "report/writer.hpp"
@@ -65,10 +66,28 @@ class JsonlWriter final : public ResultWriter {
   std::string line_;
 };
 
-// The analyzer's layout: a block per URL, one line per method, in sheet order.
+// One character per outcome, for the targets x proxies matrix.
+char outcome_code(Outcome o) {
+  static constexpr char kCodes[] = ".?NRTUADEICSHt-s";
+  static_assert(sizeof(kCodes) - 1 == probe::kOutcomeCount);
+  return kCodes[static_cast<std::size_t>(o)];
+}
+
+// The analyzer's layout: a block per URL, one line per method, in sheet order; then, for
+// proxy-list routes, a matrix of URLs x proxies and a line per proxy.
 class TextWriter final : public ResultWriter {
  public:
-  TextWriter(std::FILE* out, std::size_t routes) : out_(out), routes_(routes ? routes : 1) {}
+  TextWriter(std::FILE* out, std::span<const route::Route> routes) : out_(out), routes_(std::max<std::size_t>(1, routes.size())) {
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+      if (routes[i].method != route::Method::proxy_list) {
+        ++method_routes_;
+        continue;
+      }
+      column_of_.emplace(i, proxies_.size());
+      const auto& spec = *routes[i].for_https;
+      proxies_.push_back({spec.name, spec.redacted(), {}});
+    }
+  }
 
   void write(const probe::Result& r) override {
     const auto target = r.sweep_index / routes_;
@@ -85,47 +104,103 @@ class TextWriter final : public ResultWriter {
   void finish(const Summary& summary) override {
     for (auto& [target, block] : pending_) print_block(block);  // an interrupted sweep's partial blocks
     pending_.clear();
-    const auto text = summary_text(summary);
+    std::string text = matrix();
+    text += summary_text(summary);
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
   }
 
  private:
+  struct Proxy {
+    std::string name, redacted;
+    std::array<std::uint64_t, probe::kOutcomeCount> counts;
+  };
+  struct Row {
+    std::string url;
+    std::string cells;  // one outcome code per proxy
+  };
+
   void print_block(std::vector<probe::Result>& block) {
     std::sort(block.begin(), block.end(), [](auto& a, auto& b) { return a.sweep_index < b.sweep_index; });
-    std::string text = fmt::format("Testing URL : {}\n", block.front().url);
-    for (const auto& r : block) text += line(r);
+    std::string text;
+    if (method_routes_) text = fmt::format("Testing URL : {}\n", block.front().url);
+    Row* row = nullptr;
+    for (const auto& r : block) {
+      const auto column = column_of_.find(r.sweep_index % routes_);
+      if (column == column_of_.end()) {
+        text += line(r);
+        continue;
+      }
+      if (!row) row = &matrix_rows_.emplace_back(Row{r.url, std::string(proxies_.size(), ' ')});
+      row->cells[column->second] = outcome_code(r.outcome);
+      ++proxies_[column->second].counts[static_cast<std::size_t>(r.outcome)];
+    }
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
+  }
+
+  std::string matrix() const {
+    if (proxies_.empty()) return {};
+    std::string text = fmt::format("\nProxies: {} URLs x {} proxies (one column per proxy, P1..P{} below)\n",
+                                   matrix_rows_.size(), proxies_.size(), proxies_.size());
+    for (const auto& row : matrix_rows_) text += fmt::format("  {}  {}\n", row.cells, row.url);
+    text += "  legend: . ok  ? unexpected_status  N dns_error  R connect_refused  T connect_timeout\n"
+            "          U proxy_unreachable  A proxy_auth_required  D proxy_denied  E proxy_error\n"
+            "          I tls_intercepted  C tls_untrusted  S tls_error  H http_error  t timeout\n";
+    text += "Per proxy:\n";
+    for (std::size_t i = 0; i < proxies_.size(); ++i) {
+      const auto& p = proxies_[i];
+      std::uint64_t total = 0, worst = 0;
+      std::size_t dominant = 0;
+      for (std::size_t o = 0; o < p.counts.size(); ++o) {
+        total += p.counts[o];
+        if (o != static_cast<std::size_t>(Outcome::ok) && p.counts[o] > worst) {
+          worst = p.counts[o];
+          dominant = o;
+        }
+      }
+      const auto label = p.name.empty() ? p.redacted : fmt::format("{} ({})", p.name, p.redacted);
+      text += fmt::format("  P{:<4} {:<48} ok {}/{}{}\n", i + 1, label, p.counts[0], total,
+                          worst ? fmt::format(", mostly {} ({})", probe::outcome_name(static_cast<Outcome>(dominant)), worst)
+                                : "");
+    }
+    return text;
   }
 
   static std::string line(const probe::Result& r) {
     const auto number = static_cast<int>(r.route);
     const auto title = route::method_title(r.route);
+    const auto via = r.proxy.empty() ? std::string() : fmt::format(" via {}", r.proxy);
     switch (r.outcome) {
       case Outcome::ok:
-        return fmt::format("{} - {}: Succeeded ({})\n", number, title, r.http_status);
+        return fmt::format("{} - {}: Succeeded ({}){}\n", number, title, r.http_status, via);
       case Outcome::not_configured:
         return fmt::format("{} - {}: Doesn't exist\n", number, title);
       case Outcome::skipped:
         return fmt::format("{} - {}: Skipped: {}\n", number, title, r.detail);
-      default:
-        return fmt::format("{} - {}: Failed, {}{}: {}\n", number, title, probe::outcome_name(r.outcome),
-                           r.http_status ? fmt::format(" ({})", r.http_status) : "", r.detail);
+      default: {
+        const int status = r.http_status ? r.http_status : r.proxy_status;
+        return fmt::format("{} - {}: Failed, {}{}: {}{}\n", number, title, probe::outcome_name(r.outcome),
+                           status ? fmt::format(" ({})", status) : "", r.detail, via);
+      }
     }
   }
 
   std::FILE* out_;
   std::size_t routes_;
+  std::size_t method_routes_ = 0;
+  std::map<std::size_t, std::size_t> column_of_;  // route index -> matrix column
+  std::vector<Proxy> proxies_;
+  std::vector<Row> matrix_rows_;
   std::uint64_t next_ = 0;
   std::map<std::uint64_t, std::vector<probe::Result>> pending_;
 };
 
 }  // namespace
 
-std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out, std::size_t routes_per_target) {
+std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out, std::span<const route::Route> routes) {
   if (format == Format::jsonl) return std::make_unique<JsonlWriter>(out);
-  return std::make_unique<TextWriter>(out, routes_per_target);
+  return std::make_unique<TextWriter>(out, routes);
 }
 
 }  // namespace urlprobe::report

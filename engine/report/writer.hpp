@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "probe/result.hpp"
+#include "route/route.hpp"
 #include "sheet/target.hpp"
 
 namespace urlprobe::report {
@@ -44,8 +46,9 @@ bool parse_format(std::string_view name, Format& out);
 // By extension: .jsonl/.ndjson -> jsonl, .txt/.log -> text. False when unknown.
 bool format_for_path(std::string_view path, Format& out);
 
-// The writer does not own `out`. Text groups a target's routes together, in sweep order.
-std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out, std::size_t routes_per_target);
+// The writer does not own `out`. `routes` are the sweep's, in order: text groups a target's
+// method routes together in sweep order, and puts proxy-list routes in a matrix at the end.
+std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out, std::span<const route::Route> routes);
 
 // One v1 record (DESIGN "Result record"), without the trailing newline.
 void append_jsonl(std::string& out, const probe::Result& r);

@@ -102,7 +102,7 @@ TEST(TextWriter, AnalyzerStyleInSweepOrder) {
   char* buffer = nullptr;
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
-  auto writer = report::make_writer(report::Format::text, out, 1);
+  auto writer = report::make_writer(report::Format::text, out, std::vector<route::Route>{route::direct_route()});
   probe::Result second = sample();
   second.sweep_index = 1;
   second.url = "https://second.example/";
