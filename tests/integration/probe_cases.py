@@ -11,11 +11,8 @@ machine without namespaces).
 
 /usr/bin/python3 on purpose: Debian's python3-jsonschema imports only there.
 """
-import datetime
 import json
-import os
 import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -23,94 +20,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+from harness import RUN_LIMIT_S, Run, check  # noqa: E402  (shared with proxy_cases.py)
+import harness  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 NETNS_DROP = HERE.parent / "fixtures" / "netns-drop"
-# A hang guard, not a timing assertion: every probe has --timeout 2 or less, so a run that
-# takes this long is stuck.
-RUN_LIMIT_S = 120
 
 
-class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def read_env(path):
-    """The fixture's env file: KEY=value lines with shell quoting (written by printf %q)."""
-    env = {}
-    for line in Path(path).read_text().splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            env[key] = shlex.split(value)[0] if value else ""
-    return env
-
-
-def make_validator(schema_path):
-    # Imported here, not at the top, so that --list (run by CMake at configure time) works
-    # without python3-jsonschema.
-    import jsonschema
-
-    schema = json.loads(Path(schema_path).read_text())
-    checker = jsonschema.FormatChecker()
-
-    # jsonschema checks "date-time" only with the optional rfc3339-validator installed, which
-    # Debian 12 does not ship: without this the schema's formats would pass unchecked.
-    @checker.checks("date-time", raises=ValueError)
-    def _date_time(value):
-        if not isinstance(value, str):
-            return True
-        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", value):
-            raise ValueError(f"not an RFC 3339 date-time: {value!r}")
-        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return True
-
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, format_checker=checker)
-
-
-class Run:
-    """One finished run of the binary: exit status, parsed records, raw output."""
-
-    def __init__(self, argv, proc, records):
-        self.argv = argv
-        self.rc = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-        self.records = records
-
-    def describe(self):
-        return (f"command: {shlex.join(self.argv)}\nexit status: {self.rc}\n"
-                f"--- stdout ---\n{self.stdout}--- stderr ---\n{self.stderr}")
-
-    def only_record(self):
-        check(len(self.records) == 1, f"expected exactly 1 record, got {len(self.records)}")
-        return self.records[0]
-
-
-class Case:
-    def __init__(self, binary, fixture_dir, schema):
-        self.binary = binary
-        self.fixture_dir = Path(fixture_dir)
-        self.validator = make_validator(schema)
-        self.fx = None
-        self.last = None  # the last Run, printed when the case fails
-
-    def fixture(self):
-        if self.fx is None:
-            env_file = self.fixture_dir / "env"
-            check(env_file.is_file(), f"{env_file} missing: did fixtures.start run?")
-            self.fx = read_env(env_file)
-        return self.fx
-
+class Case(harness.Case):
     def base_args(self, ca=True, timeout="2"):
         """The options every daemon-backed case uses: private DNS, the test root, jsonl.
         --methods direct: the default is every method, which would multiply the records."""
@@ -122,38 +40,8 @@ class Case:
             args += ["--ca-file", fx["URLPROBE_ROOT_CA"]]
         return args
 
-    def run(self, args, wrapper=(), jsonl=True):
-        argv = [*wrapper, self.binary, *args]
-        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, env=env,
-                                  timeout=RUN_LIMIT_S, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as e:
-            raise Fail(f"still running after {RUN_LIMIT_S} s: {shlex.join(argv)}\n"
-                       f"stderr so far:\n{e.stderr}")
-        if wrapper and proc.returncode == 77 and "SKIP" in proc.stderr:
-            raise Skip(proc.stderr.strip())
-        self.last = Run(argv, proc, [])
-        self.last.records = self.parse_records(proc.stdout) if jsonl else []
-        return self.last
-
-    def parse_records(self, text):
-        """Every non-empty line is one record that must satisfy the schema."""
-        records = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise Fail(f"line {n} is not JSON ({e}): {line!r}")
-            errors = sorted(self.validator.iter_errors(rec), key=lambda e: list(e.path))
-            check(not errors, f"line {n} does not match the schema: "
-                  + "; ".join(f"{'/'.join(map(str, e.path)) or '(record)'}: {e.message}"
-                              for e in errors) + f"\n  record: {line}")
-            check(rec.get("route") == "direct", f"line {n}: route is not 'direct': {line}")
-            records.append(rec)
-        return records
+    def check_record(self, n, line, rec):
+        check(rec.get("route") == "direct", f"line {n}: route is not 'direct': {line}")
 
     # -- helpers for common assertions ------------------------------------------------------
 
@@ -167,13 +55,6 @@ class Case:
         if rc is not None:
             check(r.rc == rc, f"exit status {r.rc}, expected {rc}")
         return rec
-
-    def expect_outcome(self, rec, outcome, detail_re=None):
-        check(rec["outcome"] == outcome,
-              f"outcome {rec['outcome']!r} (detail {rec.get('detail', '')!r}), expected {outcome!r}")
-        if detail_re:
-            check(re.search(detail_re, rec.get("detail", ""), re.IGNORECASE),
-                  f"detail {rec.get('detail', '')!r} does not match /{detail_re}/i")
 
     def origin(self, port):
         return f"{self.fixture()['URLPROBE_ORIGIN']}:{port}"
@@ -339,14 +220,12 @@ def bad_timeout(c):
 
 
 @case
-def methods_not_available(c):
+def methods_unknown(c):
     args = c.base_args()
-    args[args.index("--methods") + 1] = "wpad"
+    args[args.index("--methods") + 1] = "direct,bogus"
     r = c.run([*args, "https://valid.probe.test:8443/"])
     check(r.rc == 2, f"exit status {r.rc}, expected 2")
-    check("wpad" in r.stderr, "stderr does not name wpad")
-    check(re.search(r"not (yet )?(available|implemented|supported)", r.stderr, re.IGNORECASE),
-          "stderr does not say the method is not available yet")
+    check("--methods" in r.stderr and "bogus" in r.stderr, "stderr does not name --methods and 'bogus'")
     check(not r.records, "bad usage must probe nothing")
 
 
@@ -401,7 +280,8 @@ def builtin_sheet_text(c):
     """No inputs: the built-in analyzer sheet, analyzer-style text. Its names are outside the
     fixture's zones, so the private dnsmasq refuses them: every probe a dns_error, none lost."""
     fx = c.fixture()
-    r = c.run(["--format", "text", "--dns-server", fx["URLPROBE_DNS"], "--timeout", "2"], jsonl=False)
+    r = c.run(["--format", "text", "--methods", "direct", "--dns-server", fx["URLPROBE_DNS"],
+               "--timeout", "2"], jsonl=False)
     check(r.rc == 1, f"exit status {r.rc}, expected 1 (every probe failed)")
     blocks = re.findall(r"^Testing URL : (\S+)\n3 - Proxy disabled: Failed, dns_error: ", r.stdout, re.M)
     check(len(blocks) == 64, f"{len(blocks)} analyzer blocks with dns_error, expected 64 distinct URLs")
@@ -417,9 +297,9 @@ def interrupt_flushes_and_exits_130(c):
     listener.listen(16)
     port = listener.getsockname()[1]
     urls = [f"http://127.0.0.1:{port}/hang{i}" for i in range(3)]
-    argv = [c.binary, "--format", "jsonl", "--timeout", "60", *urls]
+    argv = [c.binary, "--format", "jsonl", "--methods", "direct", "--timeout", "60", *urls]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env=harness.clean_environ())
     held = []
     try:
         listener.settimeout(RUN_LIMIT_S)
@@ -464,32 +344,5 @@ CASES["netns_drop_is_timeout"] = netns_case(9, "connect_timeout")
 CASES["netns_reject_is_refused"] = netns_case(10, "connect_refused")
 
 
-def main(argv):
-    if argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        return 0
-    if len(argv) != 5 or argv[4] not in CASES:
-        print(__doc__.strip(), file=sys.stderr)
-        print("cases: " + " ".join(CASES), file=sys.stderr)
-        return 2
-    binary, fixture_dir, schema, name = argv[1:]
-    if not os.access(binary, os.X_OK):
-        print(f"FAIL {name}: {binary} is not an executable (build the urlprobe target first)")
-        return 1
-    c = Case(binary, fixture_dir, schema)
-    try:
-        CASES[name](c)
-    except Skip as e:
-        print(f"SKIP {name}: {e}")
-        return 77
-    except Fail as e:
-        print(f"FAIL {name}: {e}")
-        if c.last:
-            print(c.last.describe())
-        return 1
-    print(f"PASS {name}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(harness.main(sys.argv, CASES, __doc__, Case))
