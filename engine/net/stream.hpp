@@ -9,6 +9,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
+#include <array>
+#include <span>
 #include <string>
 
 namespace urlprobe::net {
@@ -36,16 +38,22 @@ class ByteStream {
         token, first_of<boost::asio::mutable_buffer>(buffers));
   }
 
+  // Beast hands over a header as many small buffers: they go down together (one segment on the
+  // wire), up to kGather of them.
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    std::size_t n = 0;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers) && n < kGather; ++it)
+      if (boost::asio::const_buffer b(*it); b.size() > 0) gather_[n++] = b;
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, boost::asio::const_buffer buffer) { write_some(buffer, Handler(std::move(handler))); },
-        token, first_of<boost::asio::const_buffer>(buffers));
+        [this, n](auto handler) { write_some(std::span(gather_.data(), n), Handler(std::move(handler))); }, token);
   }
 
  protected:
   virtual void read_some(boost::asio::mutable_buffer buffer, Handler handler) = 0;
-  virtual void write_some(boost::asio::const_buffer buffer, Handler handler) = 0;
+  // One write at a time per stream (as for any Asio stream), so `buffers` may point at gather_.
+  virtual void write_some(std::span<const boost::asio::const_buffer> buffers, Handler handler) = 0;
 
  private:
   // A *_some operation may transfer less than asked: the first non-empty buffer is enough.
@@ -58,6 +66,8 @@ class ByteStream {
 
   void read(boost::asio::mutable_buffer buffer, Handler handler);
 
+  static constexpr std::size_t kGather = 16;
+  std::array<boost::asio::const_buffer, kGather> gather_;
   std::string pending_;
 };
 
@@ -69,7 +79,7 @@ class SocketStream final : public ByteStream {
 
  protected:
   void read_some(boost::asio::mutable_buffer buffer, Handler handler) override;
-  void write_some(boost::asio::const_buffer buffer, Handler handler) override;
+  void write_some(std::span<const boost::asio::const_buffer> buffers, Handler handler) override;
 
  private:
   boost::asio::ip::tcp::socket& socket_;
@@ -84,10 +94,11 @@ class TlsStream final : public ByteStream {
 
  protected:
   void read_some(boost::asio::mutable_buffer buffer, Handler handler) override;
-  void write_some(boost::asio::const_buffer buffer, Handler handler) override;
+  void write_some(std::span<const boost::asio::const_buffer> buffers, Handler handler) override;
 
  private:
   boost::asio::ssl::stream<ByteStream&> tls_;
+  std::string joined_;
 };
 
 }  // namespace urlprobe::net

@@ -112,12 +112,14 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     configured_ = hop.configured;
     not_configured_ = hop.reason;
     if (hop.proxy) proxy_ = *hop.proxy;
-  }
-
-  void start() {
+    // The clock starts at start_probe(): a probe aborted before start() ran still has a start.
     result_.started = std::chrono::system_clock::now();
     start_ = Clock::now();
     total_deadline_ = start_ + ctx_.config.timeouts.total;
+  }
+
+  void start() {
+    if (finished_) return;  // aborted before the loop got to it
     if (!configured_) return finish(Outcome::not_configured, not_configured_);
     if (result_.host.find('*') != std::string::npos)
       return finish(Outcome::skipped, "wildcard host: a concrete name is needed to probe it");
@@ -351,6 +353,10 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (finished_) return;
     if (ec) return finish(wire_failure(), "sending the request failed: " + describe_io_error(ec));
     enter(Phase::response, ctx_.config.timeouts.response);
+    read_header();
+  }
+
+  void read_header() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(ctx_.config.header_limit));
     http::async_read_header(*top_, buffer_, *parser_, [self = shared_from_this()](boost::system::error_code ec2, std::size_t) {
@@ -373,6 +379,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     const auto& response = parser_->get();
     const int status = static_cast<int>(response.result_int());
     if (status < 100 || status > 599) return finish(wire_failure(), fmt::format("invalid HTTP status {}", status));
+    // An interim response (100 Continue, 103 Early Hints): the final one follows (RFC 9110 15.2).
+    if (status < 200 && status != 101) return read_header();
     if (forward_http() && proxy_answered(response, status)) {
       std::vector<std::string> authenticate;
       for (auto [it, end] = response.equal_range(http::field::proxy_authenticate); it != end; ++it)

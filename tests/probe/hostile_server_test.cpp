@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -105,8 +106,18 @@ class HostileOrigin : public ::testing::Test {
 
   asio::io_context io{1};
   net::Resolver resolver{io, net::ResolverConfig{}};
-  net::TlsClientContext trusting{net::TlsConfig{.ca_file = test::test_cert().ca_file()}};
-  net::TlsClientContext untrusting{net::TlsConfig{}};
+  // Shared by every test, as a sweep shares its one client context (loading the system trust
+  // store for each test would cost more than the tests).
+  static net::TlsClientContext& trusting_context() {
+    static net::TlsClientContext context{net::TlsConfig{.ca_file = test::test_cert().ca_file()}};
+    return context;
+  }
+  static net::TlsClientContext& untrusting_context() {
+    static net::TlsClientContext context{net::TlsConfig{}};
+    return context;
+  }
+  net::TlsClientContext& trusting = trusting_context();
+  net::TlsClientContext& untrusting = untrusting_context();
   std::unique_ptr<asio::ssl::context> server_tls = test::test_cert().server_context();
   ProbeConfig config;
   std::vector<std::unique_ptr<TestServer>> servers;
@@ -139,12 +150,9 @@ TEST_F(HostileOrigin, TrustedTlsOriginAnswering200IsOk) {
   EXPECT_FALSE(r.ms.tunnel.has_value());
 }
 
-// ENGINE BUG (net/tls.cpp, explain_handshake_failure / read_tls_facts): with OpenSSL 3 the
-// session's peer certificate is only set once the chain verified, so after a verification failure
-// SSL_get0_peer_certificate() is null, every untrusted certificate is reported as `tls_error`
-// "certificate verify failed (SSL routines)" and no `tls` facts are kept. Enable the
-// *TlsUntrusted tests once the leaf is taken from SSL_get_peer_cert_chain() as a fallback.
-TEST_F(HostileOrigin, DISABLED_SelfSignedCertificateWithoutCaFileIsTlsUntrusted) {
+// OpenSSL drops the peer's certificate when verification fails; the engine keeps the leaf so
+// that an untrusted certificate is named (and described in `tls`) rather than a bare tls_error.
+TEST_F(HostileOrigin, SelfSignedCertificateWithoutCaFileIsTlsUntrusted) {
   auto& server = serve_tls(test::http_response(200, "OK"));
   const auto results = probe(server.url("https"), untrusting);
   ASSERT_EQ(results.size(), 1u);
@@ -159,7 +167,7 @@ TEST_F(HostileOrigin, DISABLED_SelfSignedCertificateWithoutCaFileIsTlsUntrusted)
   EXPECT_FALSE(r.ms.ttfb.has_value());
 }
 
-TEST_F(HostileOrigin, DISABLED_CertificateForAnotherNameIsTlsUntrusted) {
+TEST_F(HostileOrigin, CertificateForAnotherNameIsTlsUntrusted) {
   const test::SelfSignedCert other(
       {.common_name = "elsewhere.example", .subject_alt_names = "DNS:elsewhere.example"});
   net::TlsClientContext trusts_other{net::TlsConfig{.ca_file = other.ca_file()}};
@@ -174,7 +182,7 @@ TEST_F(HostileOrigin, DISABLED_CertificateForAnotherNameIsTlsUntrusted) {
   EXPECT_THAT(results[0].tls->subject, HasSubstr("elsewhere.example"));
 }
 
-TEST_F(HostileOrigin, DISABLED_ExpiredCertificateIsTlsUntrusted) {
+TEST_F(HostileOrigin, ExpiredCertificateIsTlsUntrusted) {
   const test::SelfSignedCert expired({.common_name = "expired origin",
                                       .not_before_seconds = -2 * 24 * 3600,
                                       .not_after_seconds = -24 * 3600});
@@ -189,7 +197,10 @@ TEST_F(HostileOrigin, DISABLED_ExpiredCertificateIsTlsUntrusted) {
 
 TEST_F(HostileOrigin, ResetMidHandshakeIsTlsError) {
   auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
-    std::array<char, 16> hello;  // the first bytes of the ClientHello
+    // The whole ClientHello record: a 5-byte record header, then its length of handshake bytes.
+    std::array<unsigned char, 5> record;
+    co_await asio::async_read(socket, asio::buffer(record), asio::use_awaitable);
+    std::vector<unsigned char> hello(std::size_t{record[3]} << 8 | record[4]);
     co_await asio::async_read(socket, asio::buffer(hello), asio::use_awaitable);
     test::reset(socket);
   });
@@ -317,11 +328,8 @@ TEST_F(HostileOrigin, StatusOutOfRangeIsHttpError) {
   EXPECT_EQ(results[0].http_status, 0);
 }
 
-// ENGINE BUG (probe/probe.cpp, on_header): the first header read is taken as the answer even when
-// it is an interim 1xx response (RFC 9110 15.2: a client must accept and skip them; CDNs send
-// 103 Early Hints), so this probe reports http_status 103 and, with an expectation, fails as
-// `unexpected_status`. Enable once 1xx (other than 101) responses are skipped.
-TEST_F(HostileOrigin, DISABLED_InterimResponsesAreSkippedForTheFinalStatus) {
+// RFC 9110 15.2: a client skips interim 1xx responses (CDNs send 103 Early Hints).
+TEST_F(HostileOrigin, InterimResponsesAreSkippedForTheFinalStatus) {
   std::string error;
   ASSERT_TRUE(parse_status_expectation("200-299", config.expect, error)) << error;
   auto& server = serve_tls(
@@ -386,7 +394,6 @@ TEST_F(HostileOrigin, AbortWhileOriginHangsIsTimeoutWithTheReason) {
   EXPECT_EQ(outcome_of(results[0]), "timeout") << results[0].detail;
   EXPECT_THAT(results[0].detail, HasSubstr("interrupted"));
   EXPECT_THAT(results[0].detail, AnyOf(HasSubstr("request"), HasSubstr("response")));
-  EXPECT_LT(results[0].ms.total, 15000.0);
 }
 
 TEST_F(HostileOrigin, AbortDuringTlsHandshakeNamesTheTlsPhase) {
@@ -405,13 +412,8 @@ TEST_F(HostileOrigin, AbortDuringTlsHandshakeNamesTheTlsPhase) {
   EXPECT_THAT(results[0].detail, HasSubstr("tls"));
 }
 
-// ENGINE BUG (probe/probe.cpp, ProbeOp::start/abort): a probe aborted before its posted start()
-// ran (what Sweep::interrupt() does to probes launched in the same loop turn) is finished with
-// `started` unset (1970) and ms.total measured from steady_clock's epoch; then start() runs
-// anyway: it arms the deadline timer, and for a host name sends a DNS query. Enable the two
-// AbortBeforeTheProbeRuns* tests once start() returns early when finished_ and the start time is
-// taken in the constructor (or in abort()).
-TEST_F(HostileOrigin, DISABLED_AbortBeforeTheProbeRunsStillGivesOneResult) {
+// Sweep::interrupt() can abort probes launched in the same loop turn, before start() ran.
+TEST_F(HostileOrigin, AbortBeforeTheProbeRunsStillGivesOneResult) {
   auto& server = serve_tls(test::http_response(200, "OK"));
   const auto results =
       probe(server.url("https"), trusting, [](ProbeHandle h) { h.abort("interrupted"); });
@@ -423,7 +425,7 @@ TEST_F(HostileOrigin, DISABLED_AbortBeforeTheProbeRunsStillGivesOneResult) {
   EXPECT_LT(results[0].ms.total, 3'600'000.0) << "total is measured from an unset start";
 }
 
-TEST_F(HostileOrigin, DISABLED_AbortBeforeTheProbeRunsLeavesNothingPending) {
+TEST_F(HostileOrigin, AbortBeforeTheProbeRunsLeavesNothingPending) {
   // Deadlines far away: if the aborted probe still started its phases, their timer would be
   // pending after every ready handler has run.
   config.timeouts = Timeouts::derived_from(std::chrono::seconds(60));
@@ -502,6 +504,7 @@ asio::awaitable<void> relay(tcp::socket& client, std::uint16_t origin_port, std:
   }
   co_await upstream.async_connect(tcp::endpoint(test::loopback(), origin_port),
                                   asio::use_awaitable);
+  upstream.set_option(tcp::no_delay(true));
   co_await (pump(client, upstream, client, upstream, state, how) &&
             pump(upstream, client, client, upstream, state, how));
   *relayed_total = state.relayed;
@@ -509,11 +512,12 @@ asio::awaitable<void> relay(tcp::socket& client, std::uint16_t origin_port, std:
 
 using FaultParam = std::tuple<std::string /*scheme*/, std::size_t /*budget*/, Cut>;
 
-class FaultAtEveryByte : public HostileOrigin, public ::testing::WithParamInterface<FaultParam> {
+class FaultRelay : public HostileOrigin {
  protected:
-  // Probes through a relay that allows `budget` bytes; returns the bytes it passed on.
+  // Probes through a relay that allows `budget` bytes; `relayed` is what it passed on.
   std::vector<Result> probe_through_relay(const std::string& scheme, std::size_t budget, Cut how,
                                           std::size_t& relayed) {
+    servers.clear();
     auto& origin = scheme == "https"
                        ? serve_tls(test::http_response(200, "OK"))
                        : serve([](tcp::socket& socket) {
@@ -527,44 +531,79 @@ class FaultAtEveryByte : public HostileOrigin, public ::testing::WithParamInterf
     relayed = *total;
     return results;
   }
+
+  // The same exchange without a fault: how many bytes a complete probe needs.
+  std::size_t bytes_needed(const std::string& scheme) {
+    std::size_t needed = 0;
+    const auto clean = probe_through_relay(scheme, std::size_t(1) << 30, Cut::fin, needed);
+    EXPECT_EQ(clean.size(), 1u);
+    if (!clean.empty()) {
+      EXPECT_EQ(outcome_of(clean[0]), "ok") << clean[0].detail;
+    }
+    EXPECT_GT(needed, 0u);
+    return needed;
+  }
+
+  static Matcher<std::string> failures(const std::string& scheme) {
+    return scheme == "https" ? Matcher<std::string>(AnyOf("tls_error", "http_error"))
+                             : Matcher<std::string>(Eq("http_error"));
+  }
+
+  // TLS signatures vary by a few bytes from one handshake to the next.
+  static constexpr std::size_t kSlack = 16;
+
+  // Checks one faulted probe; returns its outcome.
+  std::string check_faulted(const std::string& scheme, std::size_t budget, Cut how,
+                            std::size_t needed) {
+    std::size_t relayed = 0;
+    const auto results = probe_through_relay(scheme, budget, how, relayed);
+    EXPECT_EQ(results.size(), 1u);
+    if (results.empty()) return "";
+    const Result& r = results[0];
+    const std::string outcome = outcome_of(r);
+    SCOPED_TRACE(scheme + ", cut after " + std::to_string(budget) + " of " +
+                 std::to_string(needed) + " bytes by " + (how == Cut::fin ? "FIN" : "RST") + ": " +
+                 outcome + ": " + r.detail);
+    if (budget + kSlack < needed) {
+      EXPECT_THAT(outcome, failures(scheme));
+      EXPECT_FALSE(r.detail.empty());
+      EXPECT_EQ(r.http_status, 0);
+    } else if (budget >= needed + kSlack) {
+      EXPECT_EQ(outcome, "ok");
+    } else {
+      EXPECT_THAT(outcome, AnyOf(Eq("ok"), failures(scheme)));
+    }
+    EXPECT_NE(outcome, "timeout") << "a closed connection is never a timeout";
+    return outcome;
+  }
 };
+
+class FaultAtEveryByte : public FaultRelay, public ::testing::WithParamInterface<FaultParam> {};
 
 TEST_P(FaultAtEveryByte, EndsInExactlyOneResultOfTheExpectedKind) {
   const auto& [scheme, budget, how] = GetParam();
+  const std::size_t needed = bytes_needed(scheme);
+  check_faulted(scheme, budget, how, needed);
+}
 
-  // The same exchange without a fault: how many bytes a complete probe needs.
-  std::size_t needed = 0;
-  {
-    const auto clean = probe_through_relay(scheme, std::size_t(1) << 30, how, needed);
-    ASSERT_EQ(clean.size(), 1u);
-    ASSERT_EQ(outcome_of(clean[0]), "ok") << clean[0].detail;
-    ASSERT_GT(needed, 0u);
+// The whole exchange, cut at every byte (every few for TLS), alternating FIN and RST: each cut
+// ends in one result, and between them the cuts reach every phase.
+TEST_F(FaultRelay, CutAtEveryPositionEndsInOneResultEachAndReachesEveryPhase) {
+  for (const std::string scheme : {"http", "https"}) {
+    const std::size_t needed = bytes_needed(scheme);
+    const std::size_t step = scheme == "https" ? 7 : 1;
+    std::map<std::string, int> seen;
+    for (std::size_t budget = 0; budget <= needed + 2 * kSlack; budget += step) {
+      ++seen[check_faulted(scheme, budget, budget % 2 ? Cut::rst : Cut::fin, needed)];
+      if (HasFailure()) return;  // one position's story is enough
+    }
+    SCOPED_TRACE(scheme);
+    if (scheme == "https") {
+      EXPECT_GT(seen["tls_error"], 0);
+    }
+    EXPECT_GT(seen["http_error"], 0);
+    EXPECT_GT(seen["ok"], 0);
   }
-  servers.clear();
-
-  std::size_t relayed = 0;
-  const auto results = probe_through_relay(scheme, budget, how, relayed);
-  ASSERT_EQ(results.size(), 1u);
-  const Result& r = results[0];
-  const std::string outcome = outcome_of(r);
-  SCOPED_TRACE("budget " + std::to_string(budget) + " of " + std::to_string(needed) +
-               " bytes: " + outcome + ": " + r.detail);
-
-  const Matcher<std::string> failures = scheme == "https"
-                                            ? Matcher<std::string>(AnyOf("tls_error", "http_error"))
-                                            : Matcher<std::string>(Eq("http_error"));
-  // TLS signatures vary by a few bytes from one handshake to the next.
-  constexpr std::size_t slack = 16;
-  if (budget + slack < needed) {
-    EXPECT_THAT(outcome, failures);
-    EXPECT_FALSE(r.detail.empty());
-    EXPECT_EQ(r.http_status, 0);
-  } else if (budget >= needed + slack) {
-    EXPECT_EQ(outcome, "ok");
-  } else {
-    EXPECT_THAT(outcome, AnyOf("ok", failures));
-  }
-  EXPECT_NE(outcome, "timeout") << "a closed connection is never a timeout";
 }
 
 std::string fault_name(const ::testing::TestParamInfo<FaultParam>& info) {

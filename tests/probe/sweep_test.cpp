@@ -113,7 +113,7 @@ class CountingOrigin {
           if (!ec) release();
         });
       }
-      co_await test::drain(socket);  // until the probe closes, or release() writes and closes
+      co_await test::drain(socket);  // answered by release(), over when the probe closes
     } catch (const std::exception&) {
     }
     if (!answered) {
