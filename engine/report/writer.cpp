@@ -179,7 +179,8 @@ class TextWriter final : public ResultWriter {
       case Outcome::skipped:
         return fmt::format("{} - {}: Skipped: {}\n", number, title, r.detail);
       default: {
-        const int status = r.http_status ? r.http_status : r.proxy_status;
+        const bool proxy_outcome = r.outcome >= Outcome::proxy_unreachable && r.outcome <= Outcome::proxy_error;
+        const int status = r.http_status ? r.http_status : proxy_outcome ? r.proxy_status : 0;
         return fmt::format("{} - {}: Failed, {}{}: {}{}\n", number, title, probe::outcome_name(r.outcome),
                            status ? fmt::format(" ({})", status) : "", r.detail, via);
       }
