@@ -26,8 +26,13 @@ build: deps
 run: build
 	@./$(BUILD)/urlprobe --format text $(ARGS) || [ $$? -eq 1 ]
 
+# The proxy tests use this password; it must never reach any test's output (it is masked in
+# the fixture's own logs and failure messages too).
+TEST_PASSWORD := s3cr3t-Pa55
+
 test: test-deps build
 	@ctest --test-dir $(BUILD) --output-on-failure --timeout 300 -j 2
+	@! grep -l '$(TEST_PASSWORD)' $(BUILD)/Testing/Temporary/LastTest.log || { echo "the test proxy password leaked into test output" >&2; exit 1; }
 
 unit: build
 	@ctest --test-dir $(BUILD) --output-on-failure -L unit -j 2
