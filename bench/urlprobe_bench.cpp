@@ -472,7 +472,8 @@ void BM_JsonlWriter(benchmark::State& state, JsonlPath path, Output output) {
 
   OutputFile file(path == JsonlPath::string ? Output::none : output);
   std::FILE* out = file.get();
-  auto writer = out ? report::make_writer(report::Format::jsonl, out, 1) : nullptr;
+  const std::vector<route::Route> routes{route::direct_route()};
+  auto writer = out ? report::make_writer(report::Format::jsonl, out, routes) : nullptr;
   for (auto _ : state) {
     state.PauseTiming();
     file.restart();

@@ -1,0 +1,231 @@
+#include "loopback.hpp"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string_view>
+#include <thread>
+
+namespace urlprobe::bench {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using asio::ip::tcp;
+
+namespace {
+
+[[noreturn]] void openssl_fail(const char* what) {
+  char text[256] = "";
+  ERR_error_string_n(ERR_get_error(), text, sizeof text);
+  throw std::runtime_error(std::string(what) + ": " + text);
+}
+
+void add_extension(X509* cert, int nid, const char* value) {
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);
+  if (!ext || X509_add_ext(cert, ext, -1) != 1) openssl_fail("X509_add_ext");
+  X509_EXTENSION_free(ext);
+}
+
+double clock_seconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+constexpr std::string_view kResponse =
+    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+}  // namespace
+
+double thread_cpu_seconds() {
+  return clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+}
+
+ThreadUsage thread_usage() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  return {static_cast<double>(usage.ru_stime.tv_sec) +
+              static_cast<double>(usage.ru_stime.tv_usec) * 1e-6,
+          static_cast<std::uint64_t>(usage.ru_nvcsw + usage.ru_nivcsw)};
+}
+
+TestCert::TestCert() : server_(ssl::context::tls_server) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  if (!key) openssl_fail("EVP_EC_gen");
+  X509* cert = X509_new();
+  X509_set_version(cert, X509_VERSION_3);
+  std::int64_t serial = 0;
+  RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial);
+  ASN1_INTEGER_set_int64(X509_get_serialNumber(cert), serial & 0x7fffffffffffffff);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 7 * 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("urlprobe bench 127.0.0.1"), -1,
+                             -1, 0);
+  X509_set_issuer_name(cert, name);
+  add_extension(cert, NID_basic_constraints, "critical,CA:TRUE");
+  add_extension(cert, NID_key_usage, "critical,digitalSignature,keyCertSign");
+  add_extension(cert, NID_ext_key_usage, "serverAuth");
+  add_extension(cert, NID_subject_key_identifier, "hash");
+  add_extension(cert, NID_subject_alt_name, "IP:127.0.0.1");
+  if (X509_sign(cert, key, EVP_sha256()) == 0) openssl_fail("X509_sign");
+
+  char path[] = "/tmp/urlprobe-bench-ca-XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  std::FILE* file = fdopen(fd, "w");
+  if (!file || PEM_write_X509(file, cert) != 1) openssl_fail("PEM_write_X509");
+  std::fclose(file);
+  pem_path_ = path;
+
+  SSL_CTX* ctx = server_.native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(ctx, 0);  // TLS 1.3 would otherwise still send (stateful) tickets
+  if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1)
+    openssl_fail("server certificate");
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
+
+TestCert::~TestCert() {
+  std::remove(pem_path_.c_str());
+}
+
+struct LoopbackServer::Impl {
+  explicit Impl(ssl::context* tls_context) : tls(tls_context) {
+    acceptor.open(tcp::v4());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    acceptor.listen();
+    port = acceptor.local_endpoint().port();
+    accept();
+    thread = std::thread([this] { io.run(); });
+    pthread_getcpuclockid(thread.native_handle(), &cpu_clock);
+  }
+
+  ~Impl() {
+    asio::post(io, [this] {
+      boost::system::error_code ignored;
+      acceptor.close(ignored);
+      io.stop();
+    });
+    thread.join();
+  }
+
+  // Reads the request up to the blank line, writes the canned answer, closes.
+  template <class Stream>
+  struct Session : std::enable_shared_from_this<Session<Stream>> {
+    template <class... Args>
+    Session(Impl& server, Args&&... args) : server(server), stream(std::forward<Args>(args)...) {}
+
+    void read() {
+      stream.async_read_some(
+          asio::buffer(buffer),
+          [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            if (ec) return self->fail();
+            self->request.append(self->buffer.data(), n);
+            if (self->request.find("\r\n\r\n") == std::string::npos) return self->read();
+            self->respond();
+          });
+    }
+    void respond() {
+      asio::async_write(
+          stream, asio::buffer(kResponse),
+          [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+            if (ec) return self->fail();
+            self->server.served.fetch_add(1, std::memory_order_relaxed);
+            boost::system::error_code ignored;
+            self->socket().close(ignored);
+          });
+    }
+    void fail() {
+      server.errors.fetch_add(1, std::memory_order_relaxed);
+      boost::system::error_code ignored;
+      socket().close(ignored);
+    }
+    tcp::socket& socket() {
+      if constexpr (std::is_same_v<Stream, tcp::socket>)
+        return stream;
+      else
+        return stream.next_layer();
+    }
+
+    Impl& server;
+    Stream stream;
+    std::array<char, 2048> buffer;
+    std::string request;
+  };
+
+  void accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        if (tls) {
+          auto session =
+              std::make_shared<Session<ssl::stream<tcp::socket>>>(*this, std::move(socket), *tls);
+          session->stream.async_handshake(ssl::stream_base::server,
+                                          [session](boost::system::error_code ec) {
+                                            if (ec) return session->fail();
+                                            session->read();
+                                          });
+        } else {
+          std::make_shared<Session<tcp::socket>>(*this, std::move(socket))->read();
+        }
+      }
+      accept();
+    });
+  }
+
+  ssl::context* tls;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::uint16_t port = 0;
+  std::atomic<std::uint64_t> served{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::thread thread;
+  clockid_t cpu_clock{};
+};
+
+LoopbackServer::LoopbackServer(ssl::context* tls) : impl_(std::make_unique<Impl>(tls)) {}
+LoopbackServer::~LoopbackServer() = default;
+std::uint16_t LoopbackServer::port() const {
+  return impl_->port;
+}
+std::uint64_t LoopbackServer::served() const {
+  return impl_->served.load();
+}
+std::uint64_t LoopbackServer::errors() const {
+  return impl_->errors.load();
+}
+double LoopbackServer::cpu_seconds() const {
+  return clock_seconds(impl_->cpu_clock);
+}
+
+}  // namespace urlprobe::bench
