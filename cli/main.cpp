@@ -13,6 +13,7 @@
 #include "probe/sweep.hpp"
 #include "report/writer.hpp"
 #include "sheet/reader.hpp"
+#include "sheet/sheet.hpp"
 #include "sheet/url.hpp"
 
 namespace {
@@ -21,26 +22,77 @@ using namespace urlprobe;
 
 constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2, kExitInterrupted = 130;
 
-sheet::TargetList load_targets(const std::vector<std::string>& inputs) {
-  if (inputs.empty()) return sheet::builtin_analyzer_targets();
+// Throws sheet::SheetError for an input that cannot be used at all.
+sheet::TargetList load_targets(const cli::Options& options) {
   sheet::TargetList list;
+  if (options.inputs.empty() || !options.builtin.empty())
+    sheet::load_builtin(options.builtin.empty() ? "commercial" : options.builtin, options.sheet, list);
   int argument = 0;
-  for (const auto& input : inputs) {
+  for (const auto& input : options.inputs) {
     ++argument;
     if (input.find("://") != std::string::npos) {
       auto parsed = sheet::parse_target_url(input);
       if (auto* error = std::get_if<sheet::UrlError>(&parsed)) {
-        list.errors.push_back({"argv", argument, error->column, error->message});
+        list.errors.push_back({"argv", argument, error->column, error->message, {}, false});
         continue;
       }
       auto& target = std::get<sheet::Target>(parsed);
       target.row.source = "argv";
       list.targets.push_back(std::move(target));
     } else {
-      sheet::read_url_list(sheet::read_file(input), input, list);  // throws naming the file
+      sheet::load_sheet_file(input, options.sheet, list);
     }
   }
+  sheet::deduplicate(list);
   return list;
+}
+
+std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
+    else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+    else out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+// `urlprobe list`: the targets after filters, as probe would see them.
+int list_targets(const cli::Options& options, const sheet::TargetList& list) {
+  const auto& format = options.list_format;
+  if (format == "csv") std::puts("url,host,port,skip,geography,os,category,service,required,source,sheet,line");
+  if (format == "json") std::fputs("[", stdout);
+  bool first = true;
+  for (const auto& t : list.targets) {
+    const auto& r = t.row;
+    if (format.empty()) {
+      if (t.skip.empty()) std::puts(t.url.c_str());
+    } else if (format == "text") {
+      if (t.skip.empty()) fmt::print("{}\n", t.url);
+      else fmt::print("{}  # skipped: {}\n", t.url, t.skip);
+    } else if (format == "csv") {
+      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(t.url), csv_field(t.host), t.port, csv_field(t.skip),
+                 csv_field(r.geography), csv_field(r.os), csv_field(r.category), csv_field(r.service),
+                 csv_field(r.required), csv_field(r.source), csv_field(r.sheet), r.line);
+    } else {
+      fmt::print("{}\n  {{\"url\":{},\"host\":{},\"port\":{}{},\"row\":{{\"source\":{},\"line\":{},\"geography\":{},"
+                 "\"os\":{},\"category\":{},\"service\":{},\"required\":{}}}}}",
+                 first ? "" : ",", json_string(t.url), json_string(t.host), t.port,
+                 t.skip.empty() ? "" : ",\"skip\":" + json_string(t.skip), json_string(r.source), r.line,
+                 json_string(r.geography), json_string(r.os), json_string(r.category), json_string(r.service),
+                 json_string(r.required));
+    }
+    first = false;
+  }
+  if (format == "json") std::puts("\n]");
+  return list.errors.empty() ? kExitOk : kExitUsage;
 }
 
 // Fans each result out to every writer.
@@ -98,10 +150,14 @@ class SignalWatch {
 int run(const cli::Options& options) {
   sheet::TargetList input;
   try {
-    input = load_targets(options.inputs);
+    input = load_targets(options);
   } catch (const std::exception& e) {
     fmt::print(stderr, "urlprobe: {}\n", e.what());
     return kExitUsage;
+  }
+  if (options.command == "list") {
+    for (const auto& error : input.errors) fmt::print(stderr, "{}\n", sheet::format_input_error(error));
+    return list_targets(options, input);
   }
   std::vector<route::Route> routes;
   try {
@@ -192,6 +248,8 @@ int main(int argc, char** argv) {
   }
   if (options.version) {
     std::puts("urlprobe 0.1.0");
+    for (const auto& info : sheet::builtin_catalog())
+      fmt::print("built-in sheet {:<10} {} ({})\n", info.name, info.date, info.description);
     return kExitOk;
   }
   return run(options);

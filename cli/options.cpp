@@ -16,8 +16,8 @@ using std::chrono::milliseconds;
 
 // Options DESIGN names whose stage has not landed yet: refused clearly rather than ignored.
 const std::map<std::string_view, std::string_view> kNotYet{
-    {"--geo", "sheets"},          {"--os", "sheets"},      {"--category", "sheets"},
-    {"--workspace-id", "sheets"}, {"--pac", "PAC/WPAD"}, {"--public-roots", "TLS"},
+    {"--pac", "PAC/WPAD"},
+    {"--public-roots", "TLS"},
     {"--shard", "reports"},
 };
 
@@ -57,10 +57,24 @@ std::vector<route::Method> parse_methods(std::string_view text) {
 }  // namespace
 
 std::string usage_text() {
-  return R"(Usage: urlprobe [probe] [FILE|URL ...] [options]
+  return R"(Usage: urlprobe [probe] [SHEET|URL ...] [options]
+       urlprobe list [SHEET ...] [--format text|json|csv] [sheet options]
 Probe every URL through every route and say why each failure happened.
-With no FILE or URL: the built-in MDE Client Analyzer test URLs.
-Arguments containing "://" are URLs; others are files with one URL per line ('#' comments).
+With no SHEET or URL: the built-in MDE commercial URL list (--builtin gov|analyzer for others).
+Arguments containing "://" are URLs; others are sheets: .xlsx (the vendor's workbook as
+downloaded), .csv, .tsv, or a text file with one URL per line ('#' comments).
+
+Sheets:
+  --builtin NAME           commercial (default), gov, analyzer
+  --sheet NAME             .xlsx: the worksheet to read (default: the one with a URL column)
+  --sheet-format FMT       xlsx, csv, tsv, txt (default: by extension)
+  --geo LIST               keep these geographies (WW is always kept): WW, US, EU, UK, AU,
+                           US Gov, GCC, GCC High, DoD, ...
+  --os LIST                keep rows for these: windows, windows-legacy, server-mma, mac, linux
+  --category LIST          keep these categories
+  --required-only          keep rows marked Required
+  --workspace-id ID        probe *.ods/oms.opinsights.azure.com, *.agentsvc.azure-automation.net
+                           as ID.… (a GUID); without it they are skipped, with the reason
 
 Routes (the analyzer's methods: 1 default, 2 wpad, 3 direct, 4 named, 5 cli):
   --methods LIST           routes to try, of default,wpad,direct,named,cli (default: all five)
@@ -105,8 +119,8 @@ Options parse_options(int argc, char** argv) {
     o.command = std::string(args[0]);
     ++i;
   }
-  if (o.command != "probe")
-    throw UsageError(fmt::format("'{}' is not available yet; this version has 'probe'", o.command));
+  if (o.command != "probe" && o.command != "list")
+    throw UsageError(fmt::format("'{}' is not available yet; this version has 'probe' and 'list'", o.command));
 
   bool options_done = false;
   for (; i < args.size(); ++i) {
@@ -176,11 +190,51 @@ Options parse_options(int argc, char** argv) {
       o.sweep.per_host = parse_count(name, value(), 100000);
     } else if (name == "--threads") {
       o.sweep.threads = static_cast<unsigned>(parse_count(name, value(), 1024));
+    } else if (name == "--format" && o.command == "list") {
+      const auto text = value();
+      if (text != "text" && text != "json" && text != "csv")
+        throw UsageError(fmt::format("--format: unknown format '{}' for list (text, json, csv)", text));
+      o.list_format = std::string(text);
     } else if (name == "--format") {
       const auto text = value();
       if (!report::parse_format(text, o.stdout_format))
         throw UsageError(fmt::format("--format: unknown format '{}' (text, jsonl)", text));
       o.stdout_format_set = true;
+    } else if (name == "--builtin") {
+      o.builtin = std::string(value());
+      bool known = false;
+      for (const auto& info : sheet::builtin_catalog()) known = known || info.name == o.builtin;
+      if (!known) throw UsageError(fmt::format("--builtin: unknown sheet '{}' (commercial, gov, analyzer)", o.builtin));
+    } else if (name == "--sheet") {
+      o.sheet.sheet_name = std::string(value());
+    } else if (name == "--sheet-format") {
+      const auto text = value();
+      if (text != "xlsx" && text != "csv" && text != "tsv" && text != "txt")
+        throw UsageError(fmt::format("--sheet-format: expected xlsx, csv, tsv or txt, got '{}'", text));
+      o.sheet.format = std::string(text);
+    } else if (name == "--workspace-id") {
+      const auto text = value();
+      if (!sheet::is_guid(text))
+        throw UsageError(fmt::format("--workspace-id: '{}' is not a workspace ID (a GUID like "
+                                     "12345678-abcd-4ef0-9876-0123456789ab)", text));
+      o.sheet.workspace_id = std::string(text);
+    } else if (name == "--geo" || name == "--os" || name == "--category") {
+      auto& into = name == "--geo" ? o.sheet.geo : name == "--os" ? o.sheet.os : o.sheet.category;
+      std::string_view text = value();
+      while (!text.empty()) {
+        const auto comma = text.find(',');
+        std::string item(text.substr(0, comma));
+        while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (!item.empty()) into.push_back(item);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+      }
+      if (name == "--os")
+        for (const auto& os : into)
+          if (os != "windows" && os != "windows-legacy" && os != "server-mma" && os != "mac" && os != "linux")
+            throw UsageError(fmt::format("--os: unknown OS '{}' (windows, windows-legacy, server-mma, mac, linux)", os));
+    } else if (name == "--required-only") {
+      o.sheet.required_only = true;
     } else if (name == "-o" || name == "--output") {
       const auto path = value();
       Output out{std::string(path), report::Format::jsonl};

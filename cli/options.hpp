@@ -8,6 +8,7 @@
 #include "probe/sweep.hpp"
 #include "report/writer.hpp"
 #include "route/route.hpp"
+#include "sheet/sheet.hpp"
 
 namespace urlprobe::cli {
 
@@ -35,6 +36,9 @@ struct Options {
   std::string proxy_user;
   std::string proxy_password_file;
   probe::SweepConfig sweep;
+  sheet::SheetOptions sheet;
+  std::string builtin;  // --builtin NAME; default "commercial" when no inputs are given
+  std::string list_format;  // `list --format`: "" (URLs), text, json, csv
   bool stdout_format_set = false;
   report::Format stdout_format = report::Format::text;
   std::vector<Output> outputs;  // -o FILE

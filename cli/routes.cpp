@@ -119,7 +119,7 @@ std::vector<route::Route> build_routes(const Options& o, const std::map<std::str
       throw UsageError(fmt::format("--proxies: {}", e.what()));
     }
     auto list = route::read_proxy_list(text);
-    for (auto& e : list.errors) input_errors.push_back({o.proxies_file, e.line, e.column, e.message});
+    for (auto& e : list.errors) input_errors.push_back({o.proxies_file, e.line, e.column, e.message, {}, false});
     for (auto& entry : list.proxies) {
       std::optional<route::ProxySpec> proxy = std::move(entry.proxy);
       credentials.apply(proxy);

@@ -102,6 +102,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       : ctx_(ctx),
         scheme_(target.scheme),
         path_(target.path),
+        skip_(target.skip),
         socket_(ctx.io),
         wire_(socket_),
         deadline_(ctx.io),
@@ -121,6 +122,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void start() {
     if (finished_) return;  // aborted before the loop got to it
     if (!configured_) return finish(Outcome::not_configured, not_configured_);
+    if (!skip_.empty()) return finish(Outcome::skipped, skip_);
     if (result_.host.find('*') != std::string::npos)
       return finish(Outcome::skipped, "wildcard host: a concrete name is needed to probe it");
 
@@ -431,6 +433,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   ProbeContext ctx_;
   std::string scheme_;
   std::string path_;
+  std::string skip_;
   bool configured_ = true;
   std::string not_configured_;
   std::optional<route::ProxySpec> proxy_;

@@ -1,5 +1,5 @@
-#include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "report/writer.hpp"
 
@@ -11,6 +11,16 @@ namespace {
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (std::size_t i = 0; i < s.size();) {
+    // Most text needs no escaping: copy such runs whole.
+    std::size_t run = i;
+    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 && static_cast<unsigned char>(s[run]) < 0x80 &&
+           s[run] != '"' && s[run] != '\\')
+      ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       out += '\\';
@@ -62,10 +72,16 @@ void ms_field(std::string& out, bool& first, std::string_view name, const std::o
   fmt::format_to(std::back_inserter(out), ":{:.3f}", *value);
 }
 
+// RFC 3339 in UTC. (fmt 9's chrono formatting of a system_clock time uses local time.)
 std::string timestamp(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(t);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::time_point_cast<std::chrono::seconds>(ms),
-                     ms.time_since_epoch().count() % 1000);
+  using namespace std::chrono;
+  const auto ms = time_point_cast<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day ymd(day);
+  const hh_mm_ss time(ms - day);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), time.hours().count(),
+                     time.minutes().count(), time.seconds().count(), time.subseconds().count());
 }
 
 }  // namespace
@@ -116,10 +132,18 @@ void append_jsonl(std::string& out, const probe::Result& r) {
     append_json_string(out, value);
   };
   row_field("source", r.row.source);
+  row_field("sheet", r.row.sheet);
   row_field("geography", r.row.geography);
   row_field("os", r.row.os);
   row_field("category", r.row.category);
-  if (r.row.line) fmt::format_to(std::back_inserter(out), "{}\"line\":{}", any ? "," : "", r.row.line);
+  row_field("service", r.row.service);
+  row_field("required", r.row.required);
+  if (r.row.line) {
+    fmt::format_to(std::back_inserter(out), "{}\"line\":{}", any ? "," : "", r.row.line);
+    any = true;
+  }
+  if (!r.row.other_lines.empty())
+    fmt::format_to(std::back_inserter(out), "{}\"also_lines\":[{}]", any ? "," : "", fmt::join(r.row.other_lines, ","));
   out += '}';
   string_field(out, "started", timestamp(r.started));
   out += '}';

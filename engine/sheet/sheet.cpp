@@ -14,7 +14,9 @@
 namespace urlprobe::sheet {
 
 std::string format_input_error(const InputError& e) {
-  return fmt::format("{}:{}:{}: error: {}", e.source, e.line, e.column, e.message);
+  const auto severity = e.warning ? "warning" : "error";
+  if (!e.cell.empty()) return fmt::format("{}:{}: {}: {}", e.source, e.cell, severity, e.message);
+  return fmt::format("{}:{}:{}: {}: {}", e.source, e.line, e.column, severity, e.message);
 }
 
 namespace {
@@ -114,7 +116,7 @@ void read_url_list(std::string_view text, const std::string& source, TargetList&
 
     auto parsed = parse_target_url(content);
     if (auto* error = std::get_if<UrlError>(&parsed)) {
-      into.errors.push_back({source, line_no, column + error->column - 1, std::move(error->message)});
+      into.errors.push_back({source, line_no, column + error->column - 1, std::move(error->message), {}, false});
       continue;
     }
     auto& target = std::get<Target>(parsed);
@@ -185,17 +187,20 @@ TargetList builtin_analyzer_targets() {
   for (std::size_t r = 1; r < records.size(); ++r) {  // record 0 is the header
     const auto& f = records[r].fields;
     if (f.size() < 4) {
-      list.errors.push_back({source, records[r].line, 1, "expected 5 columns"});
+      list.errors.push_back({source, records[r].line, 1, "expected 5 columns", {}, false});
       continue;
     }
     auto parsed = parse_target_url(trim(f[1]));
     if (auto* error = std::get_if<UrlError>(&parsed)) {
-      list.errors.push_back({source, records[r].line, error->column, error->message});
+      list.errors.push_back({source, records[r].line, error->column, error->message, {}, false});
       continue;
     }
     auto& target = std::get<Target>(parsed);
     if (!seen.insert(target.url).second) continue;  // ALL-region URLs repeat per region
-    target.row = RowFacts{source, records[r].line, f[0], "", f[3]};
+    target.row.source = source;
+    target.row.line = records[r].line;
+    target.row.geography = f[0];
+    target.row.category = f[3];
     list.targets.push_back(std::move(target));
   }
   return list;

@@ -277,16 +277,34 @@ def concurrency(c):
 
 @case
 def builtin_sheet_text(c):
-    """No inputs: the built-in analyzer sheet, analyzer-style text. Its names are outside the
-    fixture's zones, so the private dnsmasq refuses them: every probe a dns_error, none lost."""
+    """The built-in analyzer sheet, analyzer-style text. Its names are outside the fixture's
+    zones, so the private dnsmasq refuses them: every probe a dns_error, none lost."""
     fx = c.fixture()
-    r = c.run(["--format", "text", "--methods", "direct", "--dns-server", fx["URLPROBE_DNS"],
+    r = c.run(["--builtin", "analyzer", "--format", "text", "--methods", "direct", "--dns-server", fx["URLPROBE_DNS"],
                "--timeout", "2"], jsonl=False)
     check(r.rc == 1, f"exit status {r.rc}, expected 1 (every probe failed)")
     blocks = re.findall(r"^Testing URL : (\S+)\n3 - Proxy disabled: Failed, dns_error: ", r.stdout, re.M)
     check(len(blocks) == 64, f"{len(blocks)} analyzer blocks with dns_error, expected 64 distinct URLs")
     check("https://winatp-gw-cus.microsoft.com/commands/test" in blocks, "the US C&C test URL is missing")
     check(re.search(r"^Summary: 64 probes, 0 ok, 64 failed", r.stdout, re.M), "no summary line")
+
+
+@case
+def default_is_commercial_sheet(c):
+    """No inputs: the MDE commercial sheet. Every one of its 102 URL cells gets a result; the 21
+    wildcard hosts are `skipped` with the reason, never dropped."""
+    fx = c.fixture()
+    r = c.run(["--methods", "direct", "--dns-server", fx["URLPROBE_DNS"], "--timeout", "2", "--format", "jsonl"])
+    check(r.rc == 1, f"exit status {r.rc}, expected 1")
+    check(len(r.records) == 102, f"{len(r.records)} records, expected 102")
+    skipped = [rec for rec in r.records if rec["outcome"] == "skipped"]
+    check(len(skipped) == 21, f"{len(skipped)} skipped, expected the 21 wildcard rows")
+    check(all("wildcard" in rec["detail"] or "workspace" in rec["detail"] for rec in skipped),
+          f"a skipped record without its reason: {skipped[:1]}")
+    others = {rec["outcome"] for rec in r.records if rec["outcome"] != "skipped"}
+    check(others == {"dns_error"}, f"outcomes {others}, expected only dns_error off the fixture's zones")
+    cus = [rec for rec in r.records if rec["url"] == "https://winatp-gw-cus.microsoft.com/commands/test"]
+    check(cus and cus[0]["row"].get("geography") == "US", f"the US C&C row with its analyzer path: {cus}")
 
 
 @case

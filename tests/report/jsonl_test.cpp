@@ -26,7 +26,10 @@ probe::Result sample() {
   r.ms.tls = 2.1;
   r.ms.ttfb = 1.05;
   r.ms.total = 5.5123456;
-  r.row = sheet::RowFacts{"builtin:x.csv", 12, "WW", "", "CnCURLs"};
+  r.row.source = "builtin:x.csv";
+  r.row.line = 12;
+  r.row.geography = "WW";
+  r.row.category = "CnCURLs";
   r.started = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795316400123));
   return r;
 }
@@ -134,4 +137,17 @@ TEST(Formats, ByNameAndByExtension) {
   EXPECT_EQ(f, report::Format::text);
   EXPECT_FALSE(report::format_for_path("report.pdf", f));
   EXPECT_FALSE(report::parse_format("yaml", f));
+}
+
+TEST(Jsonl, StartedIsUtcWhateverTheLocalZone) {
+  const char* old = std::getenv("TZ");
+  const std::string saved = old ? old : "";
+  setenv("TZ", "Asia/Tokyo", 1);
+  tzset();
+  probe::Result r = sample();
+  r.started = std::chrono::system_clock::time_point(std::chrono::milliseconds(123));
+  const auto o = parse_line(r);
+  if (old) setenv("TZ", saved.c_str(), 1); else unsetenv("TZ");
+  tzset();
+  EXPECT_EQ(o.at("started").as_string(), "1970-01-01T00:00:00.123Z");
 }

@@ -1,0 +1,418 @@
+// From rows of cells (a CSV, a worksheet) to targets: header by name, URL cells, wildcards,
+// analyzer test paths, filters.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "sheet/builtin.hpp"
+#include "sheet/reader.hpp"
+#include "sheet/sheet.hpp"
+#include "sheet/url.hpp"
+#include "sheet/xlsx.hpp"
+
+namespace urlprobe::sheet {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n\xC2\xA0");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(first, last - first + 1));
+}
+
+// A table whatever it came from; `where` renders a cell's location for messages.
+struct Table {
+  struct Row {
+    int number = 0;
+    std::vector<std::pair<int, std::string>> cells;  // 1-based column, text
+    const std::string* cell(int column) const {
+      for (const auto& [c, text] : cells)
+        if (c == column) return &text;
+      return nullptr;
+    }
+  };
+  std::string source;
+  std::string sheet;  // xlsx only
+  std::vector<Row> rows;
+
+  // CSV cells are located by line and field number, worksheet cells by reference.
+  InputError error_at(int row, int column, std::string message) const {
+    InputError e{source, row, column, std::move(message), {}, true};
+    if (!sheet.empty()) e.cell = fmt::format("{}!{}{}", sheet, column_letters(column), row);
+    return e;
+  }
+};
+
+enum class Field { service, geography, category, port, url, description, required, os_windows, os_legacy, os_mma,
+                   os_mac, os_linux, comments, unknown };
+
+Field field_for(const std::string& header) {
+  const auto h = lower(trim(header));
+  if (h == "service") return Field::service;
+  if (h == "geography" || h == "geo" || h == "region") return Field::geography;
+  if (h == "category") return Field::category;
+  if (h == "port") return Field::port;
+  if (h == "endpoint/url" || h == "url" || h == "urls" || h == "endpoint" || h == "endpoint url" || h == "endpoints")
+    return Field::url;
+  if (h.find("description") != std::string::npos) return Field::description;
+  if (h.starts_with("required") || h == "optional") return Field::required;
+  if (h.find("mma") != std::string::npos || h == "windows_server_mma") return Field::os_mma;
+  if (h.starts_with("windows 7") || h == "windows_legacy") return Field::os_legacy;
+  if (h.starts_with("windows 10") || h.starts_with("windows 11") || h == "windows" || h.starts_with("server 2019"))
+    return Field::os_windows;
+  if (h == "mac" || h == "macos") return Field::os_mac;
+  if (h == "linux") return Field::os_linux;
+  if (h == "comments" || h == "comment") return Field::comments;
+  return Field::unknown;
+}
+
+constexpr std::pair<Field, std::string_view> kOsNames[] = {{Field::os_windows, "windows"},
+                                                           {Field::os_legacy, "windows-legacy"},
+                                                           {Field::os_mma, "server-mma"},
+                                                           {Field::os_mac, "mac"},
+                                                           {Field::os_linux, "linux"}};
+
+// Where the analyzer has a test path for a host (e.g. /commands/test), probe that path.
+const std::unordered_map<std::string, std::string>& analyzer_paths() {
+  static const auto paths = [] {
+    std::unordered_map<std::string, std::string> map;
+    for (const auto& target : builtin_analyzer_targets().targets)
+      if (target.path != "/") map.emplace(target.host, target.path);
+    return map;
+  }();
+  return paths;
+}
+
+// Workspace hosts whose * is the customer's Log Analytics workspace ID.
+bool workspace_wildcard(std::string_view host) {
+  static constexpr std::string_view kSuffixes[] = {".ods.opinsights.azure.com", ".oms.opinsights.azure.com",
+                                                   ".agentsvc.azure-automation.net", ".ods.opinsights.azure.us",
+                                                   ".oms.opinsights.azure.us", ".agentsvc.azure-automation.us"};
+  if (!host.starts_with("*.")) return false;
+  return std::any_of(std::begin(kSuffixes), std::end(kSuffixes), [&](auto s) { return host.substr(1) == s; });
+}
+
+bool matches_any(std::string_view value, const std::vector<std::string>& wanted) {
+  const auto v = lower(trim(value));
+  return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) { return lower(trim(w)) == v; });
+}
+
+bool os_says_yes(std::string_view cell) {
+  const auto v = lower(trim(cell));
+  return v.starts_with("yes") || v == "required" || v == "y";
+}
+
+// Split a URL cell: the vendor puts one URL per cell, but users' sheets hold lists.
+std::vector<std::pair<int, std::string>> split_cell(std::string_view cell) {
+  std::vector<std::pair<int, std::string>> parts;
+  std::size_t i = 0;
+  while (i < cell.size()) {
+    while (i < cell.size() && (cell[i] == ' ' || cell[i] == ',' || cell[i] == ';' || cell[i] == '\n' ||
+                               cell[i] == '\r' || cell[i] == '\t'))
+      ++i;
+    const auto start = i;
+    while (i < cell.size() && !(cell[i] == ' ' || cell[i] == ',' || cell[i] == ';' || cell[i] == '\n' ||
+                                 cell[i] == '\r' || cell[i] == '\t'))
+      ++i;
+    if (i > start) parts.emplace_back(static_cast<int>(start), std::string(cell.substr(start, i - start)));
+  }
+  return parts;
+}
+
+class TableReader {
+ public:
+  TableReader(const SheetOptions& options, TargetList& into) : options_(options), into_(into) {}
+
+  // Returns false when the table has no URL column at all.
+  bool read(const Table& table) {
+    const Table::Row* header = nullptr;
+    for (const auto& row : table.rows) {
+      if (row.number > 50) break;  // a title block is a few rows, not pages
+      if (std::any_of(row.cells.begin(), row.cells.end(), [](auto& c) { return field_for(c.second) == Field::url; })) {
+        header = &row;
+        break;
+      }
+    }
+    if (!header) return false;
+    std::map<int, Field> fields;
+    std::map<int, std::string> names;
+    for (const auto& [column, text] : header->cells) {
+      const auto field = field_for(text);
+      // The first column of a kind wins; a second "URL" column is kept as a fact.
+      const bool taken = std::any_of(fields.begin(), fields.end(), [&](auto& f) { return f.second == field; });
+      fields[column] = taken && field != Field::unknown ? Field::unknown : field;
+      names[column] = trim(text);
+    }
+    for (const auto& row : table.rows) {
+      if (row.number <= header->number) continue;
+      read_row(table, row, fields, names);
+    }
+    return true;
+  }
+
+ private:
+  void read_row(const Table& table, const Table::Row& row, const std::map<int, Field>& fields,
+                const std::map<int, std::string>& names) {
+    RowFacts facts;
+    facts.source = table.source;
+    facts.sheet = table.sheet;
+    facts.line = row.number;
+    std::string url_cell, port_cell;
+    int url_column = 0;
+    std::vector<std::string> os_yes;
+    for (const auto& [column, text] : row.cells) {
+      const auto it = fields.find(column);
+      const Field field = it == fields.end() ? Field::unknown : it->second;
+      switch (field) {
+        case Field::url: url_cell = text; url_column = column; break;
+        case Field::port: port_cell = trim(text); break;
+        case Field::geography: facts.geography = trim(text); break;
+        case Field::category: facts.category = trim(text); break;
+        case Field::service: facts.service = trim(text); break;
+        case Field::required: facts.required = trim(text); break;
+        case Field::description:
+        case Field::comments: break;
+        case Field::unknown:
+          if (auto name = names.find(column); name != names.end() && !trim(text).empty())
+            facts.extra.emplace_back(name->second, trim(text));
+          break;
+        default:
+          for (const auto& [os_field, os_name] : kOsNames)
+            if (os_field == field && os_says_yes(text)) os_yes.emplace_back(os_name);
+      }
+    }
+    for (const auto& name : os_yes) facts.os += (facts.os.empty() ? "" : ",") + name;
+    if (trim(url_cell).empty()) return;  // a spacer or section row
+
+    if (!keep(facts)) return;
+    int port = 0;
+    if (!port_cell.empty()) {
+      try {
+        port = std::stoi(port_cell);
+      } catch (...) {
+        port = 0;
+      }
+    }
+    for (const auto& [offset, piece] : split_cell(url_cell)) add(table, row.number, url_column, offset, piece, port, facts);
+  }
+
+  bool keep(const RowFacts& facts) const {
+    if (!options_.geo.empty() && !facts.geography.empty() && lower(facts.geography) != "ww" &&
+        !matches_any(facts.geography, options_.geo))
+      return false;
+    if (!options_.category.empty() && !matches_any(facts.category, options_.category)) return false;
+    if (options_.required_only && lower(facts.required) != "required") return false;
+    if (!options_.os.empty()) {
+      bool any = false;
+      for (const auto& os : options_.os)
+        any = any || ("," + facts.os + ",").find("," + lower(os) + ",") != std::string::npos;
+      if (!any) return false;
+    }
+    return true;
+  }
+
+  void add(const Table& table, int row, int column, int offset, std::string text, int port, const RowFacts& facts) {
+    const std::string piece_text = text;
+    const bool has_scheme = text.find("://") != std::string::npos;
+    std::string host_part = has_scheme ? text.substr(text.find("://") + 3) : text;
+    host_part = host_part.substr(0, host_part.find('/'));
+    std::string skip;
+    if (host_part.find('*') != std::string::npos) {
+      if (workspace_wildcard(lower(host_part)) && !options_.workspace_id.empty()) {
+        text.replace(text.find('*'), 1, lower(options_.workspace_id));
+      } else if (workspace_wildcard(lower(host_part))) {
+        skip = fmt::format("workspace host {}: pass --workspace-id to probe it", host_part);
+      } else {
+        skip = fmt::format("wildcard host {}: name a concrete host to probe it", host_part);
+      }
+    }
+    // A path pattern ("www.microsoft.com/pkiops/*") is probed at its fixed prefix.
+    if (const auto path = text.find('/', has_scheme ? text.find("://") + 3 : 0); skip.empty() && path != std::string::npos)
+      if (const auto star = text.find('*', path); star != std::string::npos) text.erase(star);
+    if (!has_scheme) text = (port == 80 ? "http://" : "https://") + text;
+
+    Target target;
+    if (!skip.empty()) {
+      // Not probeable as written: keep it visible as the sheet wrote it, never drop it silently.
+      target.url = text;
+      target.scheme = text.starts_with("http://") ? "http" : "https";
+      target.host = lower(host_part);
+      target.port = static_cast<std::uint16_t>(port == 80 ? 80 : 443);
+      target.path = "/";
+      target.skip = std::move(skip);
+    } else {
+      auto parsed = parse_target_url(text);
+      if (auto* error = std::get_if<UrlError>(&parsed)) {
+        into_.errors.push_back(table.error_at(row, column, fmt::format("'{}' (at {}): {}", piece_text, offset + 1, error->message)));
+        return;
+      }
+      target = std::move(std::get<Target>(parsed));
+      if (target.path == "/") {
+        if (auto it = analyzer_paths().find(target.host); it != analyzer_paths().end()) {
+          target.path = it->second;
+          target.url += it->second.substr(1);
+        }
+      }
+      if (port && port != 80 && port != 443 && !has_scheme) {
+        // A port column other than the scheme's default names the port to probe.
+        target.port = static_cast<std::uint16_t>(port);
+        target.url = fmt::format("{}://{}:{}{}", target.scheme, target.host, port, target.path);
+      }
+    }
+    target.row = facts;
+    into_.targets.push_back(std::move(target));
+  }
+
+  const SheetOptions& options_;
+  TargetList& into_;
+};
+
+Table csv_table(std::string_view text, const std::string& source, char separator) {
+  Table table;
+  table.source = source;
+  for (auto& record : parse_csv(text, separator)) {
+    Table::Row row;
+    row.number = record.line;
+    for (std::size_t i = 0; i < record.fields.size(); ++i)
+      if (!record.fields[i].empty()) row.cells.emplace_back(static_cast<int>(i) + 1, std::move(record.fields[i]));
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+std::string format_of(const std::string& path, const SheetOptions& options) {
+  if (!options.format.empty()) return options.format;
+  const auto ext = lower(std::filesystem::path(path).extension().string());
+  if (ext == ".xlsx" || ext == ".xlsm") return "xlsx";
+  if (ext == ".csv") return "csv";
+  if (ext == ".tsv" || ext == ".tab") return "tsv";
+  return "txt";
+}
+
+void load_xlsx(const std::string& path, std::string_view bytes, const SheetOptions& options, TargetList& into) {
+  std::vector<XlsxSheet> sheets;
+  try {
+    sheets = read_xlsx(bytes);
+  } catch (const XlsxError& e) {
+    throw SheetError(fmt::format("{}: {}", path, e.what()));
+  }
+  auto to_table = [&](XlsxSheet& sheet) {
+    Table table;
+    table.source = path;
+    table.sheet = sheet.name;
+    for (auto& row : sheet.rows) {
+      Table::Row r;
+      r.number = row.number;
+      for (auto& cell : row.cells) r.cells.emplace_back(cell.column, std::move(cell.text));
+      table.rows.push_back(std::move(r));
+    }
+    return table;
+  };
+  std::vector<Table> tables;
+  for (auto& sheet : sheets) {
+    if (!options.sheet_name.empty() && sheet.name != options.sheet_name) continue;
+    tables.push_back(to_table(sheet));
+  }
+  if (tables.empty()) throw SheetError(fmt::format("{}: no worksheet named '{}'", path, options.sheet_name));
+  // Prefer the vendor's sheet name when several have a URL column.
+  std::stable_partition(tables.begin(), tables.end(),
+                        [](const Table& t) { return lower(t.sheet) == "microsoft defender urls"; });
+  for (const auto& table : tables) {
+    TargetList list;
+    if (TableReader(options, list).read(table)) {
+      into.targets.insert(into.targets.end(), std::make_move_iterator(list.targets.begin()),
+                          std::make_move_iterator(list.targets.end()));
+      into.errors.insert(into.errors.end(), list.errors.begin(), list.errors.end());
+      return;
+    }
+  }
+  throw SheetError(fmt::format("{}: no worksheet has a URL column (a header such as 'Endpoint/URL' or 'URL')", path));
+}
+
+}  // namespace
+
+bool is_guid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(text[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void load_sheet_file(const std::string& path, const SheetOptions& options, TargetList& into) {
+  std::string bytes;
+  try {
+    bytes = read_file(path);
+  } catch (const std::exception& e) {
+    throw SheetError(e.what());
+  }
+  const auto format = format_of(path, options);
+  if (format == "xlsx") return load_xlsx(path, bytes, options, into);
+  if (format == "txt") return read_url_list(bytes, path, into);
+  if (format != "csv" && format != "tsv") throw SheetError(fmt::format("{}: unknown sheet format '{}'", path, format));
+  const auto table = csv_table(bytes, path, format == "tsv" ? '\t' : ',');
+  if (!TableReader(options, into).read(table))
+    throw SheetError(fmt::format("{}: no URL column (a header such as 'Endpoint/URL' or 'URL')", path));
+}
+
+std::span<const BuiltinInfo> builtin_catalog() {
+  static constexpr BuiltinInfo kCatalog[] = {
+      {"commercial", "mde_urls_commercial.csv", "MDE URLs, commercial (docs 'Microsoft Defender URLs' table)", "2026-03-11"},
+      {"gov", "mde_urls_gov.csv", "MDE URLs, US Government (GCC, GCC High, DoD)", "2025-12-25"},
+      {"analyzer", "mdeca_test_urls.csv", "the MDE Client Analyzer's test URLs (RegionsURLs.json)", "2022-08-16"},
+  };
+  return kCatalog;
+}
+
+void load_builtin(std::string_view name, const SheetOptions& options, TargetList& into) {
+  for (const auto& info : builtin_catalog()) {
+    if (info.name != name) continue;
+    if (name == "analyzer") {
+      auto list = builtin_analyzer_targets();
+      for (auto& t : list.targets) {
+        if (!options.geo.empty() && lower(t.row.geography) != "all" && !matches_any(t.row.geography, options.geo)) continue;
+        into.targets.push_back(std::move(t));
+      }
+      return;
+    }
+    for (const auto& sheet : builtin_sheets()) {
+      if (sheet.name != info.file) continue;
+      const auto table = csv_table(sheet.text, fmt::format("builtin:{}", info.file), ',');
+      TableReader(options, into).read(table);
+      return;
+    }
+  }
+  throw SheetError(fmt::format("--builtin: unknown sheet '{}' (commercial, gov, analyzer)", name));
+}
+
+void deduplicate(TargetList& list) {
+  std::unordered_map<std::string, std::size_t> first;
+  std::vector<Target> kept;
+  kept.reserve(list.targets.size());
+  for (auto& target : list.targets) {
+    auto [it, inserted] = first.try_emplace(target.url, kept.size());
+    if (inserted) {
+      kept.push_back(std::move(target));
+    } else if (target.row.line) {
+      kept[it->second].row.other_lines.push_back(target.row.line);
+    }
+  }
+  list.targets = std::move(kept);
+}
+
+}  // namespace urlprobe::sheet

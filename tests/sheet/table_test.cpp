@@ -1,0 +1,197 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "sheet/sheet.hpp"
+
+using namespace urlprobe::sheet;
+using ::testing::HasSubstr;
+
+namespace {
+
+// A sheet as a file on disk, removed afterwards.
+class SheetFile {
+ public:
+  SheetFile(std::string_view name, std::string_view text)
+      : path_(std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "-" + std::string(name))) {
+    std::ofstream(path_, std::ios::binary) << text;
+  }
+  ~SheetFile() { std::filesystem::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The vendor's shape: a title above the header, the long OS headers, a port column.
+constexpr std::string_view kVendorCsv =
+    "Microsoft Defender for Endpoint URL list for commercial customers,,,,,,,,,,,,\n"
+    ",,,,,,,,,,,,\n"
+    "Service,Geography,Category,Port,Endpoint/URL,Endpoint/URL Description,Required or Optional,"
+    "\"Windows 10, 11; Server 2022, 2019, 2016 (Unified Agent); Server 2012 R2 (Unified Agent)\",\"Windows 7, 8.1\","
+    "\"Windows Server 2008 R2, 2012 R2, 2016 (MMA Based)\",Mac,Linux,Comments,Owner\n"
+    "MDE,WW,CRL,80,crl.microsoft.com,CRL,Required,Yes,,,Yes,Yes,,netops\n"
+    "MDE,WW,CRL,80,www.microsoft.com/pkiops/*,CRL,Required,Yes,,,Yes,Yes,,\n"
+    "MDE,US,Microsoft Defender for Endpoint US,443,winatp-gw-cus.microsoft.com,C&C,Required,Yes,Yes,Yes,Yes,Yes,,\n"
+    "MDE,EU,Microsoft Defender for Endpoint EU,443,winatp-gw-weu.microsoft.com,C&C,Required,Yes,,,,,,\n"
+    "MMA,WW,Common,443,*.ods.opinsights.azure.com,MMA,Required,,Yes,Yes,,,,\n"
+    "MDE,WW,Common,443,*.blob.core.windows.net,blobs,Required,Yes,,,Yes,Yes,,\n"
+    "MDE,WW,Common,443,\"a.example.com, b.example.com\nhttps://c.example.com/x\",list,Optional,Yes,,,,,,\n"
+    "MDE,WW,Common,443,host.example.com:99999,typo,Required,Yes,,,,,,\n"
+    "MDE,UK,Common,443,crl.microsoft.com,again,Required,Yes,,,,,,\n";
+
+TargetList load(std::string_view name, std::string_view text, const SheetOptions& options = {}) {
+  SheetFile file(name, text);
+  TargetList list;
+  load_sheet_file(file.path(), options, list);
+  return list;
+}
+
+std::vector<std::string> urls(const TargetList& list) {
+  std::vector<std::string> out;
+  for (const auto& t : list.targets) out.push_back(t.url);
+  return out;
+}
+
+const Target* find(const TargetList& list, std::string_view url) {
+  for (const auto& t : list.targets)
+    if (t.url == url) return &t;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(Table, HeaderFoundBelowTheTitleAndColumnsMappedByName) {
+  const auto list = load("vendor.csv", kVendorCsv);
+  const auto* crl = find(list, "http://crl.microsoft.com/");  // port 80 rows are plain http
+  ASSERT_NE(crl, nullptr);
+  EXPECT_EQ(crl->row.line, 4);
+  EXPECT_EQ(crl->row.geography, "WW");
+  EXPECT_EQ(crl->row.category, "CRL");
+  EXPECT_EQ(crl->row.os, "windows,mac,linux");
+  EXPECT_EQ(crl->row.required, "Required");
+  ASSERT_EQ(crl->row.extra.size(), 1u);  // an unknown column is kept as a fact
+  EXPECT_EQ(crl->row.extra[0], (std::pair<std::string, std::string>{"Owner", "netops"}));
+}
+
+TEST(Table, AnalyzerTestPathIsProbedForItsHost) {
+  const auto list = load("vendor.csv", kVendorCsv);
+  EXPECT_NE(find(list, "https://winatp-gw-cus.microsoft.com/commands/test"), nullptr);
+}
+
+TEST(Table, PathPatternIsProbedAtItsPrefix) {
+  const auto list = load("vendor.csv", kVendorCsv);
+  EXPECT_NE(find(list, "http://www.microsoft.com/pkiops/"), nullptr);
+}
+
+TEST(Table, CellWithSeveralUrls) {
+  const auto list = load("vendor.csv", kVendorCsv);
+  EXPECT_NE(find(list, "https://a.example.com/"), nullptr);
+  EXPECT_NE(find(list, "https://b.example.com/"), nullptr);
+  EXPECT_NE(find(list, "https://c.example.com/x"), nullptr);
+}
+
+TEST(Table, WildcardsAreSkippedWithTheReasonNeverDropped) {
+  const auto list = load("vendor.csv", kVendorCsv);
+  const auto* ods = find(list, "https://*.ods.opinsights.azure.com");
+  ASSERT_NE(ods, nullptr);
+  EXPECT_THAT(ods->skip, HasSubstr("--workspace-id"));
+  const auto* blob = find(list, "https://*.blob.core.windows.net");
+  ASSERT_NE(blob, nullptr);
+  EXPECT_THAT(blob->skip, HasSubstr("wildcard host"));
+}
+
+TEST(Table, WorkspaceIdFillsWorkspaceHosts) {
+  SheetOptions options;
+  options.workspace_id = "12345678-ABCD-4ef0-9876-0123456789ab";
+  const auto list = load("vendor.csv", kVendorCsv, options);
+  const auto* ods = find(list, "https://12345678-abcd-4ef0-9876-0123456789ab.ods.opinsights.azure.com/");
+  ASSERT_NE(ods, nullptr);
+  EXPECT_TRUE(ods->skip.empty());
+  EXPECT_TRUE(is_guid(options.workspace_id));
+  EXPECT_FALSE(is_guid("12345678-abcd-4ef0-9876-0123456789"));
+}
+
+TEST(Table, BadCellIsAWarningAtItsCellAndTheRestIsKept) {
+  const auto list = load("vendor.csv", kVendorCsv);
+  ASSERT_EQ(list.errors.size(), 1u);
+  EXPECT_EQ(list.errors[0].line, 12);  // the quoted cell above spans two lines
+  EXPECT_EQ(list.errors[0].column, 5);
+  EXPECT_TRUE(list.errors[0].warning);
+  EXPECT_THAT(format_input_error(list.errors[0]), HasSubstr("vendor.csv:12:5: warning:"));
+  EXPECT_GE(list.targets.size(), 9u);
+}
+
+TEST(Table, FiltersGeoAlwaysKeepsWwOsCategoryRequired) {
+  SheetOptions geo;
+  geo.geo = {"EU"};
+  auto list = load("vendor.csv", kVendorCsv, geo);
+  EXPECT_EQ(find(list, "https://winatp-gw-cus.microsoft.com/commands/test"), nullptr);
+  EXPECT_NE(find(list, "https://winatp-gw-weu.microsoft.com/commands/test"), nullptr);
+  EXPECT_NE(find(list, "http://crl.microsoft.com/"), nullptr);  // WW
+
+  SheetOptions os;
+  os.os = {"linux"};
+  list = load("vendor.csv", kVendorCsv, os);
+  EXPECT_EQ(find(list, "https://winatp-gw-weu.microsoft.com/commands/test"), nullptr);
+  EXPECT_NE(find(list, "https://winatp-gw-cus.microsoft.com/commands/test"), nullptr);
+
+  SheetOptions required;
+  required.required_only = true;
+  required.category = {"common"};
+  list = load("vendor.csv", kVendorCsv, required);
+  EXPECT_EQ(find(list, "https://a.example.com/"), nullptr);  // Optional
+  EXPECT_EQ(find(list, "http://crl.microsoft.com/"), nullptr);  // category CRL
+  EXPECT_NE(find(list, "https://crl.microsoft.com/"), nullptr);  // UK row, port 443, Common
+}
+
+TEST(Table, DeduplicateKeepsFirstRowAndNotesTheOthers) {
+  TargetList list = load("dupes.csv", "url\nhttps://a.example/\nhttps://b.example/\nhttps://a.example/\n");
+  deduplicate(list);
+  ASSERT_EQ(urls(list), (std::vector<std::string>{"https://a.example/", "https://b.example/"}));
+  EXPECT_EQ(list.targets[0].row.line, 2);
+  EXPECT_EQ(list.targets[0].row.other_lines, std::vector<int>{4});
+}
+
+TEST(Table, TsvAndFormatOverride) {
+  EXPECT_EQ(urls(load("list.tsv", "Geography\tURL\nWW\thttps://t.example/\n")),
+            std::vector<std::string>{"https://t.example/"});
+  SheetOptions as_csv;
+  as_csv.format = "csv";
+  EXPECT_EQ(urls(load("list.data", "URL\nhttps://c.example/\n", as_csv)), std::vector<std::string>{"https://c.example/"});
+}
+
+TEST(Table, CsvWithoutUrlColumnIsRejectedNamingTheFile) {
+  try {
+    load("nourl.csv", "name,value\na,b\n");
+    FAIL() << "expected SheetError";
+  } catch (const SheetError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nourl.csv"));
+    EXPECT_THAT(e.what(), HasSubstr("no URL column"));
+  }
+}
+
+TEST(Builtins, CommercialGovAndAnalyzer) {
+  TargetList commercial;
+  load_builtin("commercial", {}, commercial);
+  deduplicate(commercial);
+  EXPECT_TRUE(commercial.errors.empty());
+  EXPECT_EQ(commercial.targets.size(), 102u);  // 102 distinct URL cells, one URL each
+  std::size_t skipped = 0;
+  for (const auto& t : commercial.targets) skipped += !t.skip.empty();
+  EXPECT_EQ(skipped, 21u);  // the wildcard hosts (third_party/mde/README.md)
+
+  TargetList gov;
+  load_builtin("gov", {}, gov);
+  deduplicate(gov);
+  EXPECT_TRUE(gov.errors.empty());
+  EXPECT_EQ(gov.targets.size(), 57u);  // 61 rows, 57 distinct URL cells
+
+  TargetList analyzer;
+  load_builtin("analyzer", {}, analyzer);
+  EXPECT_EQ(analyzer.targets.size(), 64u);
+  EXPECT_THROW(load_builtin("nope", {}, analyzer), SheetError);
+}
