@@ -3,14 +3,18 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/evp.h>
 
 #include <memory>
+#include <optional>
+#include <string_view>
 
 namespace urlprobe::net {
 
@@ -28,19 +32,53 @@ std::string basic_authorization(const std::string& user, const std::string& pass
   return "Basic " + encoded;
 }
 
+namespace {
+
+// The auth-schemes of one Proxy-Authenticate value (RFC 9110 §11.6.1): a comma-separated list of
+// challenges, each a scheme then a token68 or auth-params. A list element that starts with
+// "name=" is a parameter of the challenge before it; commas inside quoted strings separate
+// nothing.
+void add_auth_schemes(std::string_view value, std::vector<std::string>& schemes) {
+  auto element = [&schemes](std::string_view e) {
+    const auto first = e.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return;
+    e.remove_prefix(first);
+    const auto token = e.substr(0, e.find_first_of(" \t=,"));
+    const auto after = e.find_first_not_of(" \t", token.size());
+    if (token.empty() || (after != std::string_view::npos && e[after] == '=')) return;  // a parameter
+    for (const auto& known : schemes)
+      if (boost::beast::iequals(known, token)) return;  // schemes are case-insensitive
+    schemes.emplace_back(token);
+  };
+  bool quoted = false, escaped = false;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (escaped) {
+      escaped = false;
+    } else if (quoted) {
+      if (c == '\\') escaped = true;
+      if (c == '"') quoted = false;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      element(value.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  element(value.substr(start));
+}
+
+}  // namespace
+
 TunnelResult classify_proxy_status(int status, const std::vector<std::string>& authenticate) {
   if (status >= 200 && status < 300) return {Kind::established, status, {}};
   if (status == 407) {
-    std::string schemes;
-    for (const auto& value : authenticate) {
-      const auto scheme = value.substr(0, value.find(' '));
-      if (scheme.empty() || schemes.find(scheme) != std::string::npos) continue;
-      if (!schemes.empty()) schemes += ", ";
-      schemes += scheme;
-    }
+    std::vector<std::string> offered;
+    for (const auto& value : authenticate) add_auth_schemes(value, offered);
     return {Kind::auth_required, status,
-            schemes.empty() ? "proxy requires authentication (407, no scheme offered)"
-                            : fmt::format("proxy requires authentication (407): offers {}", schemes)};
+            offered.empty() ? "proxy requires authentication (407, no scheme offered)"
+                            : fmt::format("proxy requires authentication (407): offers {}", fmt::join(offered, ", "))};
   }
   if (status >= 400 && status < 500) return {Kind::denied, status, fmt::format("proxy denied the request ({})", status)};
   if (status >= 500) return {Kind::proxy_error, status, fmt::format("proxy could not reach the target ({})", status)};
@@ -70,21 +108,29 @@ struct HttpConnect : std::enable_shared_from_this<HttpConnect> {
     request.set(http::field::host, authority);
     request.set(http::field::user_agent, r.user_agent);
     if (!r.user.empty()) request.set(http::field::proxy_authorization, basic_authorization(r.user, r.password));
-    parser.header_limit(static_cast<std::uint32_t>(r.header_limit));
-    parser.skip(true);  // a CONNECT reply has no body (RFC 9110 §9.3.6)
+    header_limit = static_cast<std::uint32_t>(r.header_limit);
   }
 
   void start() {
     http::async_write(stream, request, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
       if (ec) return self->done({Kind::proxy_error, 0, io_text(ec)});
-      http::async_read_header(self->stream, self->buffer, self->parser,
-                              [self](boost::system::error_code ec2, std::size_t) { self->on_reply(ec2); });
+      self->read_reply();
     });
+  }
+
+  void read_reply() {
+    parser.emplace();
+    parser->header_limit(header_limit);
+    parser->skip(true);  // a CONNECT reply has no body (RFC 9110 §9.3.6)
+    http::async_read_header(stream, buffer, *parser,
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_reply(ec); });
   }
 
   void on_reply(boost::system::error_code ec) {
     if (ec) return done({Kind::proxy_error, 0, io_text(ec)});
-    const auto& reply = parser.get();
+    const auto& reply = parser->get();
+    // An interim reply (100 Continue, 103 Early Hints): the final one follows (RFC 9110 §15.2).
+    if (reply.result_int() >= 100 && reply.result_int() < 200 && reply.result_int() != 101) return read_reply();
     std::vector<std::string> authenticate;
     for (auto [it, end] = reply.equal_range(http::field::proxy_authenticate); it != end; ++it)
       authenticate.emplace_back(it->value());
@@ -99,7 +145,8 @@ struct HttpConnect : std::enable_shared_from_this<HttpConnect> {
   ByteStream& stream;
   http::request<http::empty_body> request;
   beast::flat_buffer buffer;
-  http::response_parser<http::empty_body> parser;
+  std::uint32_t header_limit = 0;
+  std::optional<http::response_parser<http::empty_body>> parser;  // a fresh one per reply
   std::function<void(TunnelResult)> done;
 };
 
@@ -194,20 +241,26 @@ struct Socks5Connect : std::enable_shared_from_this<Socks5Connect> {
     }
     out += static_cast<char>(request.port >> 8);
     out += static_cast<char>(request.port & 0xFF);
-    send_then_read(5, &Socks5Connect::on_reply_head);  // VER REP RSV ATYP + first address byte
+    send_then_read(2, &Socks5Connect::on_reply_code);  // VER REP
   }
 
-  void on_reply_head() {
+  // A failure is final whatever follows: servers that close without sending BND.ADDR have still
+  // said why.
+  void on_reply_code() {
     if (in[0] != 0x05) return done({Kind::proxy_error, 0, "SOCKS5 reply has a wrong version byte"});
     reply_code = static_cast<std::uint8_t>(in[1]);
+    if (reply_code != 0) return done(socks_reply(reply_code));
+    read(3, &Socks5Connect::on_reply_head);  // RSV ATYP + first address byte
+  }
+
+  void on_reply_head() {  // in: RSV ATYP ADDR[0]
     std::size_t rest = 0;
-    switch (in[3]) {
+    switch (in[1]) {
       case 0x01: rest = 4 - 1 + 2; break;
       case 0x04: rest = 16 - 1 + 2; break;
-      case 0x03: rest = static_cast<std::uint8_t>(in[4]) + 2u; break;
+      case 0x03: rest = static_cast<std::uint8_t>(in[2]) + 2u; break;
       default:
-        if (reply_code != 0) return done(socks_reply(reply_code));  // some servers skip the address on failure
-        return done({Kind::proxy_error, 0, fmt::format("SOCKS5 reply has an unknown address type {}", +static_cast<std::uint8_t>(in[3]))});
+        return done({Kind::proxy_error, 0, fmt::format("SOCKS5 reply has an unknown address type {}", +static_cast<std::uint8_t>(in[1]))});
     }
     read(rest, &Socks5Connect::on_reply_tail);
   }

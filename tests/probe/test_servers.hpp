@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -238,6 +239,60 @@ inline asio::awaitable<void> tls_answer(tcp::socket& socket, asio::ssl::context&
 inline std::string http_response(int status, const std::string& reason) {
   return "HTTP/1.1 " + std::to_string(status) + " " + reason +
          "\r\nContent-Length: 2\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nok";
+}
+
+// --- building blocks for proxies ------------------------------------------------------------
+
+// Reads exactly `n` bytes (SOCKS5 messages have no terminator).
+template <class Stream>
+asio::awaitable<std::string> read_exactly(Stream& stream, std::size_t n) {
+  std::string bytes(n, '\0');
+  co_await asio::async_read(stream, asio::buffer(bytes), asio::use_awaitable);
+  co_return bytes;
+}
+
+// Writes `text` one byte per write: on an accepted socket (TCP_NODELAY) one segment per byte.
+template <class Stream>
+asio::awaitable<void> write_bytewise(Stream& stream, std::string text) {
+  for (const char& byte : text)
+    co_await asio::async_write(stream, asio::buffer(&byte, 1), asio::use_awaitable);
+}
+
+// One direction of a relay: copies until `from` ends, then passes the end on as a FIN on
+// `to_socket` (the TCP socket under `to`), so bytes already relayed are not lost to a reset.
+template <class From, class To>
+asio::awaitable<void> relay_one_way(From& from, To& to, tcp::socket& to_socket) {
+  std::array<char, 16384> buffer;
+  for (;;) {
+    auto [ec, n] =
+        co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    auto [write_ec, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n),
+                                                          asio::as_tuple(asio::use_awaitable));
+    if (write_ec) break;
+  }
+  boost::system::error_code ignored;
+  to_socket.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+// A proxy's tunnel: relays both ways between the client (a socket, or TLS over `client_socket`)
+// and `upstream` until both directions have ended.
+template <class Client>
+asio::awaitable<void> splice(Client& client, tcp::socket& client_socket, tcp::socket& upstream) {
+  using namespace asio::experimental::awaitable_operators;
+  co_await (relay_one_way(client, upstream, upstream) &&
+            relay_one_way(upstream, client, client_socket));
+  boost::system::error_code ignored;
+  upstream.close(ignored);
+}
+
+// Connects to an in-process server on the loopback address.
+inline asio::awaitable<tcp::socket> connect_loopback(const asio::any_io_executor& executor,
+                                                     std::uint16_t port) {
+  tcp::socket socket(executor);
+  co_await socket.async_connect(tcp::endpoint(loopback(), port), asio::use_awaitable);
+  socket.set_option(tcp::no_delay(true));
+  co_return socket;
 }
 
 }  // namespace urlprobe::test
