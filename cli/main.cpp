@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <system_error>
 #include <cstdio>
 #include <thread>
 
@@ -252,5 +253,15 @@ int main(int argc, char** argv) {
       fmt::print("built-in sheet {:<10} {} ({})\n", info.name, info.date, info.description);
     return kExitOk;
   }
-  return run(options);
+  try {
+    return run(options);
+  } catch (const std::system_error& e) {
+    // A reader that went away (`urlprobe list | head`) ends the output, as with SIGPIPE.
+    if (e.code() == std::errc::broken_pipe) return 128 + SIGPIPE;
+    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    return kExitUsage;
+  }
 }
