@@ -16,17 +16,23 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "loopback.hpp"
+#include "sheetgen.hpp"
 #include "net/tls.hpp"
 #include "probe/result.hpp"
 #include "probe/sweep.hpp"
 #include "report/writer.hpp"
+#include "route/proxy.hpp"
 #include "route/route.hpp"
 #include "sheet/builtin.hpp"
 #include "sheet/reader.hpp"
+#include "sheet/sheet.hpp"
+#include "sheet/target.hpp"
 #include "sheet/url.hpp"
+#include "sheet/xlsx.hpp"
 
 namespace {
 
@@ -36,9 +42,13 @@ using Clock = std::chrono::steady_clock;
 // ---------------------------------------------------------------------------------------------
 // Shared fixtures, made on first use and kept for the whole run.
 
+// How a probe benchmark reaches the loopback server.
+enum class Via { direct, http_connect, socks5 };
+
 struct Env {
   bench::TestCert cert;
   std::unique_ptr<bench::LoopbackServer> https, http;
+  std::unique_ptr<bench::TunnelProxy> connect_proxy, socks_proxy;
 
   static Env& get() {
     static Env env;
@@ -49,6 +59,15 @@ struct Env {
     if (!s) s = std::make_unique<bench::LoopbackServer>(tls ? &cert.server_context() : nullptr);
     return *s;
   }
+  bench::TunnelProxy* proxy(Via via) {
+    if (via == Via::direct) return nullptr;
+    auto& p = via == Via::http_connect ? connect_proxy : socks_proxy;
+    if (!p)
+      p = std::make_unique<bench::TunnelProxy>(via == Via::http_connect
+                                                   ? bench::TunnelProxy::Protocol::http_connect
+                                                   : bench::TunnelProxy::Protocol::socks5);
+    return p.get();
+  }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -57,14 +76,18 @@ struct Env {
 
 class CountingSink final : public probe::ResultSink {
  public:
-  explicit CountingSink(bool tls) : tls_(tls) {}
+  CountingSink(bool tls, Via via) : tls_(tls), via_(via) {}
   void on_result(const probe::Result& r) override {
     ++count;
-    std::string_view problem;
+    std::string problem;
     if (r.outcome != probe::Outcome::ok)
       problem = probe::outcome_name(r.outcome);
     else if (tls_ && (!r.tls || !r.tls->verified || r.tls->version != "TLSv1.3"))
       problem = "not a verified TLS 1.3 session";
+    else if (via_ != Via::direct && (r.proxy.empty() || !r.ms.tunnel))
+      problem = "not through the proxy";
+    else if (via_ == Via::http_connect && r.proxy_status != 200)
+      problem = fmt::format("proxy_status {}, not 200", r.proxy_status);
     if (problem.empty())
       ++ok;
     else if (first_failure.empty())
@@ -75,11 +98,13 @@ class CountingSink final : public probe::ResultSink {
 
  private:
   bool tls_;
+  Via via_;
 };
 
-void sweep_benchmark(benchmark::State& state, bool tls) {
+void sweep_benchmark(benchmark::State& state, bool tls, Via via = Via::direct) {
   auto& env = Env::get();
   auto& server = env.server(tls);
+  bench::TunnelProxy* proxy = env.proxy(via);
   const auto concurrency = static_cast<std::size_t>(state.range(0));
   const auto probes = static_cast<std::size_t>(state.range(1));
 
@@ -95,19 +120,29 @@ void sweep_benchmark(benchmark::State& state, bool tls) {
     t.row.source = "bench";
     targets.push_back(std::move(t));
   }
-  const std::vector<route::Route> routes{route::direct_route()};
+  std::vector<route::Route> routes{route::direct_route()};
+  if (proxy) {
+    const auto spec = route::parse_proxy_spec(fmt::format(
+        "{}://127.0.0.1:{}", via == Via::http_connect ? "http" : "socks5", proxy->port()));
+    if (const auto* error = std::get_if<route::SpecError>(&spec)) {
+      state.SkipWithError(("proxy spec: " + error->message).c_str());
+      return;
+    }
+    routes = {route::proxy_route(route::Method::cli, std::get<route::ProxySpec>(spec))};
+  }
 
   probe::SweepConfig config;
   config.threads = 1;
   config.concurrency = concurrency;
   config.tls.ca_file = env.cert.pem_path();
+  config.tls.public_roots = env.cert.pem_path();  // the test certificate stands for a public root
   config.probe.timeouts = probe::Timeouts::derived_from(std::chrono::seconds(10));
 
-  double client_cpu = 0, client_sys = 0, server_cpu = 0, wall = 0, setup = 0;
+  double client_cpu = 0, client_sys = 0, server_cpu = 0, proxy_cpu = 0, wall = 0, setup = 0;
   std::uint64_t done = 0, switches = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    CountingSink sink(tls);
+    CountingSink sink(tls, via);
     const auto setup_start = Clock::now();
     std::unique_ptr<probe::Sweep> sweep;
     try {
@@ -120,12 +155,16 @@ void sweep_benchmark(benchmark::State& state, bool tls) {
     state.ResumeTiming();
 
     const double client0 = bench::thread_cpu_seconds(), server0 = server.cpu_seconds();
+    const double proxy0 = proxy ? proxy->cpu_seconds() : 0;
+    const auto tunnels0 = proxy ? proxy->tunnels() : 0;
     const auto usage0 = bench::thread_usage();
     const auto start = Clock::now();
     const auto stats = sweep->run();  // threads=1: the event loop runs on this thread
     wall += std::chrono::duration<double>(Clock::now() - start).count();
     client_cpu += bench::thread_cpu_seconds() - client0;
     server_cpu += server.cpu_seconds() - server0;
+    if (proxy) proxy_cpu += proxy->cpu_seconds() - proxy0;
+    const auto tunnels = proxy ? proxy->tunnels() - tunnels0 : probes;
     const auto usage1 = bench::thread_usage();
     client_sys += usage1.system_seconds - usage0.system_seconds;
     switches += usage1.context_switches - usage0.context_switches;
@@ -140,6 +179,11 @@ void sweep_benchmark(benchmark::State& state, bool tls) {
               .c_str());
       break;
     }
+    if (tunnels != probes) {
+      state.SkipWithError(
+          fmt::format("the proxy made {} tunnels for {} probes", tunnels, probes).c_str());
+      break;
+    }
   }
   if (done == 0) return;
   const auto n = static_cast<double>(done);
@@ -148,7 +192,8 @@ void sweep_benchmark(benchmark::State& state, bool tls) {
   state.counters["server_cpu_us/probe"] = 1e6 * server_cpu / n;
   state.counters["client_sys_us/probe"] = 1e6 * client_sys / n;
   state.counters["client_ctx_switches/probe"] = static_cast<double>(switches) / n;
-  state.counters["cores_busy"] = (client_cpu + server_cpu) / wall;
+  if (proxy) state.counters["proxy_cpu_us/probe"] = 1e6 * proxy_cpu / n;
+  state.counters["cores_busy"] = (client_cpu + server_cpu + proxy_cpu) / wall;
   state.counters["sweep_setup_ms"] = 1e3 * setup / static_cast<double>(state.iterations());
 }
 
@@ -171,6 +216,30 @@ BENCHMARK(BM_PlainHttpProbe)
     ->Args({1, 1024})
     ->Args({16, 1024})
     ->Args({64, 1024})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The same TLS probes through an in-process tunnelling proxy (see TunnelProxy in loopback.hpp):
+// route `cli` with http://127.0.0.1:PORT (HTTP CONNECT) or socks5://127.0.0.1:PORT (the client
+// sends the IPv4 address). Every probe opens its own tunnel: two TCP connections, one handshake.
+void BM_ConnectTunnelTlsProbe(benchmark::State& state) {
+  sweep_benchmark(state, true, Via::http_connect);
+}
+void BM_Socks5TlsProbe(benchmark::State& state) {
+  sweep_benchmark(state, true, Via::socks5);
+}
+BENCHMARK(BM_ConnectTunnelTlsProbe)
+    ->ArgNames({"concurrency", "probes"})
+    ->Args({1, 256})
+    ->Args({16, 256})
+    ->Args({64, 256})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Socks5TlsProbe)
+    ->ArgNames({"concurrency", "probes"})
+    ->Args({1, 256})
+    ->Args({16, 256})
+    ->Args({64, 256})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -230,7 +299,7 @@ struct MemoryTlsPair {
 
 void BM_InMemoryTlsHandshake(benchmark::State& state) {
   auto& env = Env::get();
-  net::TlsClientContext client_context(net::TlsConfig{env.cert.pem_path(), true});
+  net::TlsClientContext client_context(net::TlsConfig{.ca_file = env.cert.pem_path(), .public_roots = env.cert.pem_path()});
   SSL_CTX* client_ctx = client_context.native().native_handle();
   SSL_CTX* server_ctx = env.cert.server_context().native_handle();
 
@@ -253,7 +322,7 @@ BENCHMARK(BM_InMemoryTlsHandshake)->UseRealTime()->Unit(benchmark::kMicrosecond)
 // What the engine adds per TLS probe after the handshake: reading the session's facts.
 void BM_ReadTlsFacts(benchmark::State& state) {
   auto& env = Env::get();
-  net::TlsClientContext client_context(net::TlsConfig{env.cert.pem_path(), true});
+  net::TlsClientContext client_context(net::TlsConfig{.ca_file = env.cert.pem_path(), .public_roots = env.cert.pem_path()});
   MemoryTlsPair pair(client_context.native().native_handle(),
                      env.cert.server_context().native_handle());
   double ignored = 0;
@@ -269,7 +338,7 @@ BENCHMARK(BM_ReadTlsFacts)->Unit(benchmark::kMicrosecond);
 // Once per sweep: the client SSL_CTX with the system trust store plus --ca-file.
 void BM_TlsClientContextSetup(benchmark::State& state) {
   auto& env = Env::get();
-  for (auto _ : state) net::TlsClientContext context(net::TlsConfig{env.cert.pem_path(), true});
+  for (auto _ : state) net::TlsClientContext context(net::TlsConfig{.ca_file = env.cert.pem_path(), .public_roots = env.cert.pem_path()});
 }
 BENCHMARK(BM_TlsClientContextSetup)->Unit(benchmark::kMillisecond)->Iterations(20);
 
@@ -569,6 +638,158 @@ void BM_ParseTargetUrl(benchmark::State& state) {
                                static_cast<double>(std::max<std::int64_t>(1, state.iterations()));
 }
 BENCHMARK(BM_ParseTargetUrl)->Unit(benchmark::kMicrosecond);
+
+// ---------------------------------------------------------------------------------------------
+// Sheets: the built-in table, a 100k-row vendor-shaped CSV and the same rows as .xlsx.
+
+constexpr std::size_t kCsvRows = 100'000;
+constexpr std::size_t kXlsxRows = 100'000;
+
+// The benchmark's temp files, made on first use and removed at exit.
+struct SheetFiles {
+  bench::TempDir dir;
+  std::string csv_path = dir.file("vendor-100k.csv");
+  std::size_t csv_bytes = 0;
+  std::string xlsx_path = dir.file("vendor.xlsx");
+  std::string xlsx_bytes;  // the file, for read_xlsx
+  std::string xlsx_error;  // why there is no .xlsx
+  double xlsx_seconds = 0;
+
+  static SheetFiles& get() {
+    static SheetFiles files;
+    return files;
+  }
+  const std::string& csv() {
+    if (csv_bytes == 0) {
+      const auto text = bench::vendor_csv(kCsvRows);
+      bench::write_file(csv_path, text);
+      csv_bytes = text.size();
+    }
+    return csv_path;
+  }
+  // Once per process: openpyxl needs several seconds for 100k rows.
+  const std::string& xlsx() {
+    if (xlsx_bytes.empty() && xlsx_error.empty()) {
+      std::string source = csv();
+      if (kXlsxRows != kCsvRows) {
+        source = dir.file("vendor-xlsx-rows.csv");
+        bench::write_file(source, bench::vendor_csv(kXlsxRows));
+      }
+      xlsx_error = bench::csv_to_xlsx_with_openpyxl(source, xlsx_path, dir.path(), xlsx_seconds);
+      if (xlsx_error.empty()) xlsx_bytes = sheet::read_file(xlsx_path);
+    }
+    return xlsx_error;
+  }
+};
+
+// Empty when `list` holds one target per data row and no errors; else what is wrong.
+std::string check_targets(const sheet::TargetList& list, std::size_t rows) {
+  if (!list.errors.empty())
+    return fmt::format("{} input errors, first: {}", list.errors.size(),
+                       sheet::format_input_error(list.errors.front()));
+  if (list.targets.size() != rows)
+    return fmt::format("{} targets from {} rows", list.targets.size(), rows);
+  return {};
+}
+
+// The default input of `urlprobe`: the built-in commercial table, deduplicated.
+void BM_SheetParseBuiltin(benchmark::State& state) {
+  std::size_t rows = 0, targets = 0;
+  try {
+    sheet::TargetList warm;  // builds the analyzer path table (a static) outside the timing
+    sheet::load_builtin("commercial", {}, warm);
+    rows = warm.targets.size();
+    sheet::deduplicate(warm);
+    targets = warm.targets.size();
+    if (!warm.errors.empty())
+      throw std::runtime_error(sheet::format_input_error(warm.errors.front()));
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  for (auto _ : state) {
+    sheet::TargetList list;
+    sheet::load_builtin("commercial", {}, list);
+    sheet::deduplicate(list);
+    benchmark::DoNotOptimize(list.targets.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows));
+  state.counters["rows"] = static_cast<double>(rows);
+  state.counters["targets"] = static_cast<double>(targets);
+}
+BENCHMARK(BM_SheetParseBuiltin)->Unit(benchmark::kMicrosecond);
+
+void BM_SheetParseCsv100k(benchmark::State& state) {
+  auto& files = SheetFiles::get();
+  try {
+    files.csv();
+    sheet::TargetList list;
+    sheet::load_sheet_file(files.csv_path, {}, list);
+    if (const auto problem = check_targets(list, kCsvRows); !problem.empty())
+      throw std::runtime_error(problem);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  for (auto _ : state) {
+    sheet::TargetList list;
+    sheet::load_sheet_file(files.csv_path, {}, list);
+    benchmark::DoNotOptimize(list.targets.data());
+    state.PauseTiming();
+    list = {};  // freeing 100k targets is not parsing
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kCsvRows));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(files.csv_bytes));
+}
+BENCHMARK(BM_SheetParseCsv100k)->Unit(benchmark::kMillisecond);
+
+enum class XlsxStage { read_xlsx, load_sheet_file };
+
+// read_xlsx: the workbook in memory to cells (zip, XML, shared strings). load_sheet_file: the
+// whole path from the file name to targets (file read, read_xlsx, header, URL cells).
+void BM_SheetParseXlsx(benchmark::State& state, XlsxStage stage) {
+  auto& files = SheetFiles::get();
+  try {
+    if (const auto& error = files.xlsx(); !error.empty()) throw std::runtime_error(error);
+    const auto sheets = sheet::read_xlsx(files.xlsx_bytes);
+    if (sheets.size() != 1 || sheets[0].rows.size() != kXlsxRows + 2)
+      throw std::runtime_error(fmt::format("read_xlsx: {} sheets, {} rows in the first",
+                                           sheets.size(),
+                                           sheets.empty() ? 0 : sheets[0].rows.size()));
+    sheet::TargetList list;
+    sheet::load_sheet_file(files.xlsx_path, {}, list);
+    if (const auto problem = check_targets(list, kXlsxRows); !problem.empty())
+      throw std::runtime_error(problem);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  for (auto _ : state) {
+    if (stage == XlsxStage::read_xlsx) {
+      auto sheets = sheet::read_xlsx(files.xlsx_bytes);
+      benchmark::DoNotOptimize(sheets.data());
+      state.PauseTiming();
+      sheets = {};
+      state.ResumeTiming();
+    } else {
+      sheet::TargetList list;
+      sheet::load_sheet_file(files.xlsx_path, {}, list);
+      benchmark::DoNotOptimize(list.targets.data());
+      state.PauseTiming();
+      list = {};
+      state.ResumeTiming();
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kXlsxRows));
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<std::int64_t>(files.xlsx_bytes.size()));
+  state.counters["openpyxl_s"] = files.xlsx_seconds;
+}
+BENCHMARK_CAPTURE(BM_SheetParseXlsx, read_xlsx, XlsxStage::read_xlsx)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_SheetParseXlsx, load_sheet_file, XlsxStage::load_sheet_file)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

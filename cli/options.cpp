@@ -17,7 +17,6 @@ using std::chrono::milliseconds;
 // Options DESIGN names whose stage has not landed yet: refused clearly rather than ignored.
 const std::map<std::string_view, std::string_view> kNotYet{
     {"--pac", "PAC/WPAD"},
-    {"--public-roots", "TLS"},
     {"--shard", "reports"},
 };
 
@@ -91,7 +90,13 @@ Resolution:
   --dns-server IP[:PORT]   resolve with this server instead of /etc/resolv.conf
   --resolve HOST:PORT:ADDR pin a name to an address, as curl does (repeatable)
 TLS:
-  --ca-file FILE           extra trusted roots (PEM)
+  --ca-file FILE           extra trusted roots (PEM), e.g. the enterprise inspection CA
+  --public-roots FILE|DIR  the roots that count as public (default: Debian's Mozilla set,
+                           /usr/share/ca-certificates/mozilla); a chain that verifies but is
+                           anchored elsewhere is tls_intercepted (HTTPS inspection)
+  --allow-inspection       tls_intercepted becomes ok with a warning
+  --warn-expiry DAYS       warn on ok results whose certificate expires sooner (default 14)
+  --insecure               do not verify certificates (every fact is still recorded)
 Expectations and limits:
   --expect-status LIST     e.g. 200,204,300-399 (default: any status from the origin)
   --timeout SECONDS        per probe (default 10); phase deadlines are derived from it
@@ -173,6 +178,14 @@ Options parse_options(int argc, char** argv) {
       o.sweep.resolver.pins.push_back(std::move(*pin));
     } else if (name == "--ca-file") {
       o.sweep.tls.ca_file = std::string(value());
+    } else if (name == "--public-roots") {
+      o.sweep.tls.public_roots = std::string(value());
+    } else if (name == "--allow-inspection") {
+      o.sweep.probe.allow_inspection = true;
+    } else if (name == "--insecure") {
+      o.sweep.tls.verify = false;
+    } else if (name == "--warn-expiry") {
+      o.sweep.probe.warn_expiry_days = static_cast<long>(parse_count(name, value(), 36500));
     } else if (name == "--expect-status") {
       const auto text = value();
       std::string error;

@@ -1,10 +1,15 @@
 #include "net/tls.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <chrono>
+#include <filesystem>
 #include <stdexcept>
 
 namespace urlprobe::net {
@@ -38,40 +43,6 @@ X509* peer_leaf(SSL* ssl) {
   return static_cast<X509*>(SSL_get_ex_data(ssl, leaf_slot()));
 }
 
-}  // namespace
-
-TlsClientContext::TlsClientContext(const TlsConfig& config)
-    : context_(ssl::context::tls_client), verify_(config.verify) {
-  SSL_CTX* ctx = context_.native_handle();
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  if (SSL_CTX_set_default_verify_paths(ctx) != 1)
-    throw std::runtime_error("cannot load the system trust store");
-  if (!config.ca_file.empty() && SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr) != 1)
-    throw std::runtime_error(fmt::format("{}: cannot load CA certificates (PEM expected)", config.ca_file));
-  // Probes never resume: each measures a full handshake, as a fresh agent would.
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-  leaf_slot();  // created before threads share the context
-  SSL_CTX_set_verify(ctx, config.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, &remember_leaf);
-}
-
-std::string prepare_client_session(SSL* ssl, const std::string& host, bool verify) {
-  boost::system::error_code ec;
-  boost::asio::ip::make_address(host, ec);
-  const bool is_ip = !ec;
-  // RFC 6066: SNI carries host names only, never IP literals.
-  if (!is_ip && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) return "cannot set SNI";
-  if (verify) {
-    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str())
-                         : SSL_set1_host(ssl, host.c_str());
-    if (ok != 1) return "cannot set the host name to verify";
-  }
-  return {};
-}
-
-namespace {
-
 std::string name_text(const X509_NAME* name) {
   if (!name) return {};
   BIO* bio = BIO_new(BIO_s_mem());
@@ -90,67 +61,269 @@ std::string time_text(const ASN1_TIME* t) {
                      tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-std::string leaf_names(X509* leaf) {
-  std::string names;
+std::vector<std::string> leaf_names(X509* leaf) {
+  std::vector<std::string> names;
   auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
   if (!sans) return names;
   for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
-    if (gn->type != GEN_DNS) continue;
-    const auto* s = gn->d.dNSName;
-    if (!names.empty()) names += ", ";
-    names.append(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+    if (gn->type == GEN_DNS) {
+      const auto* s = gn->d.dNSName;
+      names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+    } else if (gn->type == GEN_IPADD && (gn->d.iPAddress->length == 4 || gn->d.iPAddress->length == 16)) {
+      const auto* bytes = ASN1_STRING_get0_data(gn->d.iPAddress);
+      if (gn->d.iPAddress->length == 4) {
+        names.push_back(fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]));
+      } else {
+        boost::asio::ip::address_v6::bytes_type b;
+        std::copy(bytes, bytes + 16, b.begin());
+        names.push_back(boost::asio::ip::address_v6(b).to_string());
+      }
+    }
   }
   GENERAL_NAMES_free(sans);
   return names;
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+std::string key_text(X509* cert) {
+  EVP_PKEY* key = X509_get0_pubkey(cert);
+  if (!key) return {};
+  const int bits = EVP_PKEY_get_bits(key);
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA: return fmt::format("RSA {}", bits);
+    case EVP_PKEY_EC: {
+      char group[64] = {};
+      std::size_t len = 0;
+      if (EVP_PKEY_get_group_name(key, group, sizeof group, &len) == 1) {
+        const std::string g(group, len);
+        if (g == "prime256v1") return "EC P-256";
+        if (g == "secp384r1") return "EC P-384";
+        if (g == "secp521r1") return "EC P-521";
+        return "EC " + g;
+      }
+      return fmt::format("EC {}", bits);
+    }
+    case EVP_PKEY_ED25519: return "Ed25519";
+    case EVP_PKEY_ED448: return "Ed448";
+    default: return fmt::format("{} {}", OBJ_nid2sn(EVP_PKEY_get_base_id(key)), bits);
+  }
+}
+
+std::string sig_alg_text(X509* cert) {
+  const int nid = X509_get_signature_nid(cert);
+  return nid == NID_undef ? std::string() : OBJ_nid2ln(nid);
+}
+
+// A leaf the agent would refuse whatever its chain: SHA-1/MD5 signatures, RSA below 2048 bits.
+std::string weakness(X509* leaf) {
+  int digest = NID_undef, pkey = NID_undef;
+  if (X509_get_signature_info(leaf, &digest, &pkey, nullptr, nullptr) == 1 &&
+      (digest == NID_sha1 || digest == NID_md5 || digest == NID_md5_sha1))
+    return fmt::format("weak signature algorithm ({})", sig_alg_text(leaf));
+  EVP_PKEY* key = X509_get0_pubkey(leaf);
+  if (key && EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA && EVP_PKEY_get_bits(key) < 2048)
+    return fmt::format("weak key (RSA {})", EVP_PKEY_get_bits(key));
+  return {};
+}
+
+std::string root_key(X509* cert) {
+  unsigned char subject[EVP_MAX_MD_SIZE], key[EVP_MAX_MD_SIZE];
+  unsigned int subject_len = 0, key_len = 0;
+  if (X509_NAME_digest(X509_get_subject_name(cert), EVP_sha256(), subject, &subject_len) != 1 ||
+      X509_pubkey_digest(cert, EVP_sha256(), key, &key_len) != 1)
+    return {};
+  return std::string(reinterpret_cast<char*>(subject), subject_len) + std::string(reinterpret_cast<char*>(key), key_len);
+}
+
+void load_roots(const std::string& file, std::unordered_set<std::string>& into) {
+  BIO* bio = BIO_new_file(file.c_str(), "r");
+  if (!bio) return;
+  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    if (auto key = root_key(cert); !key.empty()) into.insert(std::move(key));
+    X509_free(cert);
+  }
+  ERR_clear_error();  // the end of the file reads as an error
+  BIO_free(bio);
+}
+
+// The stapled OCSP response's status for the leaf: good, revoked, unknown; empty: none stapled.
+// The response's own signature is not checked: it only ever makes a result worse, never better.
+std::string stapled_status(SSL* ssl, X509* leaf) {
+  const unsigned char* data = nullptr;
+  const long len = SSL_get_tlsext_status_ocsp_resp(ssl, &data);
+  if (len <= 0 || !data || !leaf) return {};
+  OCSP_RESPONSE* response = d2i_OCSP_RESPONSE(nullptr, &data, len);
+  if (!response) return "unknown";
+  std::string status = "unknown";
+  if (OCSP_response_status(response) == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    if (OCSP_BASICRESP* basic = OCSP_response_get1_basic(response)) {
+      for (int i = 0; i < OCSP_resp_count(basic); ++i) {
+        OCSP_SINGLERESP* single = OCSP_resp_get0(basic, i);
+        const OCSP_CERTID* id = OCSP_SINGLERESP_get0_id(single);
+        ASN1_INTEGER* serial = nullptr;
+        if (OCSP_id_get0_info(nullptr, nullptr, nullptr, &serial, const_cast<OCSP_CERTID*>(id)) != 1 || !serial)
+          continue;
+        if (ASN1_INTEGER_cmp(serial, X509_get0_serialNumber(leaf)) != 0) continue;
+        const int s = OCSP_single_get0_status(single, nullptr, nullptr, nullptr, nullptr);
+        status = s == V_OCSP_CERTSTATUS_GOOD ? "good" : s == V_OCSP_CERTSTATUS_REVOKED ? "revoked" : "unknown";
+        break;
+      }
+      OCSP_BASICRESP_free(basic);
+    }
+  }
+  OCSP_RESPONSE_free(response);
+  return status;
+}
+
 }  // namespace
+
+TlsClientContext::TlsClientContext(const TlsConfig& config)
+    : context_(ssl::context::tls_client), verify_(config.verify) {
+  SSL_CTX* ctx = context_.native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (SSL_CTX_set_default_verify_paths(ctx) != 1) throw std::runtime_error("cannot load the system trust store");
+  if (!config.ca_file.empty() && SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr) != 1)
+    throw std::runtime_error(fmt::format("{}: cannot load CA certificates (PEM expected)", config.ca_file));
+  // Probes never resume: each measures a full handshake, as a fresh agent would.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  leaf_slot();  // created before threads share the context
+  SSL_CTX_set_verify(ctx, config.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, &remember_leaf);
+
+  if (!config.public_roots.empty()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(config.public_roots, ec)) {
+      for (const auto& entry : std::filesystem::directory_iterator(config.public_roots, ec))
+        if (entry.is_regular_file(ec)) load_roots(entry.path().string(), public_roots_);
+    } else if (std::filesystem::exists(config.public_roots, ec)) {
+      load_roots(config.public_roots, public_roots_);
+    }
+    if (public_roots_.empty())
+      throw std::runtime_error(fmt::format("{}: no PEM certificates to use as public roots", config.public_roots));
+  }
+}
+
+bool TlsClientContext::is_public_root(X509* anchor) const {
+  return anchor && public_roots_.contains(root_key(anchor));
+}
+
+std::string prepare_client_session(SSL* ssl, const std::string& host, bool verify) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  const bool is_ip = !ec;
+  // RFC 6066: SNI carries host names only, never IP literals.
+  if (!is_ip && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) return "cannot set SNI";
+  SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
+  if (verify) {
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str())
+                         : SSL_set1_host(ssl, host.c_str());
+    if (ok != 1) return "cannot set the host name to verify";
+  }
+  return {};
+}
 
 std::optional<TlsFacts> read_tls_facts(SSL* ssl) {
   X509* leaf = peer_leaf(ssl);
   if (!leaf) return std::nullopt;
   TlsFacts facts;
-  if (SSL_is_init_finished(ssl)) {
+  const bool finished = SSL_is_init_finished(ssl);
+  if (finished) {
     facts.version = SSL_get_version(ssl);
     facts.cipher = SSL_get_cipher_name(ssl);
+    if (const char* group = SSL_group_to_name(ssl, SSL_get_negotiated_group(ssl))) facts.group = group;
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    if (alpn_len) facts.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
   }
   facts.issuer = name_text(X509_get_issuer_name(leaf));
   facts.subject = name_text(X509_get_subject_name(leaf));
+  facts.sans = leaf_names(leaf);
+  facts.not_before = time_text(X509_get0_notBefore(leaf));
   facts.not_after = time_text(X509_get0_notAfter(leaf));
-  facts.verified = SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE && SSL_get_verify_result(ssl) == X509_V_OK &&
-                   SSL_is_init_finished(ssl);
+  int days = 0, seconds = 0;
+  if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(leaf)) == 1) facts.days_left = days;
+  if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), nullptr)) {
+    if (char* hex = BN_bn2hex(serial)) {
+      facts.serial = hex;
+      OPENSSL_free(hex);
+    }
+    BN_free(serial);
+  }
+  facts.sig_alg = sig_alg_text(leaf);
+  facts.key = key_text(leaf);
+  if (STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl)) facts.chain_len = sk_X509_num(sent);
+  if (facts.chain_len == 0) facts.chain_len = 1;
+  const bool verifying = SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE;
+  facts.verified = verifying && finished && SSL_get_verify_result(ssl) == X509_V_OK;
+  if (facts.verified) {
+    if (STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl); chain && sk_X509_num(chain) > 0)
+      facts.root = name_text(X509_get_subject_name(sk_X509_value(chain, sk_X509_num(chain) - 1)));
+  }
+  if (finished) facts.ocsp = stapled_status(ssl, leaf);
   return facts;
 }
 
 TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host, const std::string& error_text) {
   const long verify = SSL_get_verify_result(ssl);
   X509* leaf = peer_leaf(ssl);
-  if (verify == X509_V_OK || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE) return {false, error_text};
-  if (!leaf) return {true, fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
+  if (verify == X509_V_OK || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE) return {false, {}, error_text};
+  if (!leaf) return {true, "unknown_ca", fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
 
   const std::string issuer = name_text(X509_get_issuer_name(leaf));
   switch (verify) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-      return {true, fmt::format("certificate expired on {}", time_text(X509_get0_notAfter(leaf)))};
+      return {true, "expired", fmt::format("certificate expired on {}", time_text(X509_get0_notAfter(leaf)))};
     case X509_V_ERR_CERT_NOT_YET_VALID:
-      return {true, fmt::format("certificate not valid before {}", time_text(X509_get0_notBefore(leaf)))};
+      return {true, "not_yet_valid", fmt::format("certificate not valid before {}", time_text(X509_get0_notBefore(leaf)))};
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
-      return {true, fmt::format("host name mismatch: certificate is for [{}], not {}", leaf_names(leaf), host)};
+      return {true, "hostname_mismatch",
+              fmt::format("host name mismatch: certificate is for [{}], not {}", join(leaf_names(leaf)), host)};
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-      return {true, fmt::format("self-signed certificate ({})", name_text(X509_get_subject_name(leaf)))};
+      return {true, "self_signed", fmt::format("self-signed certificate ({})", name_text(X509_get_subject_name(leaf)))};
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-      return {true, fmt::format("unknown CA: self-signed root in chain is not trusted (issuer {})", issuer)};
+      return {true, "unknown_ca", fmt::format("unknown CA: self-signed root in chain is not trusted (issuer {})", issuer)};
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return {true, fmt::format("unknown CA: unable to get issuer certificate ({})", issuer)};
+      return {true, "unknown_ca", fmt::format("unknown CA: unable to get issuer certificate ({})", issuer)};
     case X509_V_ERR_CERT_REVOKED:
-      return {true, "certificate revoked"};
+      return {true, "revoked", "certificate revoked"};
+    case X509_V_ERR_CA_MD_TOO_WEAK:
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_KEY_TOO_SMALL: {
+      auto why = weakness(leaf);
+      return {true, "weak", why.empty() ? X509_verify_cert_error_string(verify) : why};
+    }
     default:
-      return {true, fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
+      return {true, "unknown_ca", fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
   }
+}
+
+TlsVerdict judge_session(SSL* ssl, const TlsClientContext& context) {
+  if (!context.verify()) return {};
+  X509* leaf = peer_leaf(ssl);
+  if (!leaf) return {};
+  if (auto why = weakness(leaf); !why.empty()) return {TlsVerdict::Kind::untrusted, "weak", why};
+  if (stapled_status(ssl, leaf) == "revoked")
+    return {TlsVerdict::Kind::untrusted, "revoked", "certificate revoked (stapled OCSP response)"};
+  if (!context.checks_public_roots()) return {};
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+  if (!chain || sk_X509_num(chain) == 0) return {};
+  X509* anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
+  if (context.is_public_root(anchor)) return {};
+  return {TlsVerdict::Kind::intercepted, {},
+          fmt::format("TLS intercepted: the chain is anchored in {} (issuer {}), not a public root: HTTPS inspection "
+                      "in the path",
+                      name_text(X509_get_subject_name(anchor)), name_text(X509_get_issuer_name(leaf)))};
 }
 
 }  // namespace urlprobe::net

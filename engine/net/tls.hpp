@@ -5,6 +5,8 @@
 
 #include <optional>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 typedef struct ssl_st SSL;
 
@@ -12,7 +14,10 @@ namespace urlprobe::net {
 
 struct TlsConfig {
   std::string ca_file;  // extra trusted roots, PEM (e.g. the enterprise inspection CA)
-  bool verify = true;
+  // The roots that count as public: a PEM file or a directory of them. A chain that verifies
+  // but is anchored elsewhere was issued by an inspecting proxy. Empty: no such check.
+  std::string public_roots = "/usr/share/ca-certificates/mozilla";
+  bool verify = true;  // false: --insecure (facts are still read)
 };
 
 // Built once per sweep; SSL_CTX is safe to share across threads once configured.
@@ -21,33 +26,53 @@ class TlsClientContext {
   explicit TlsClientContext(const TlsConfig& config);  // throws std::runtime_error naming the file
   boost::asio::ssl::context& native() { return context_; }
   bool verify() const { return verify_; }
+  // True when `anchor`'s subject and key are those of a public root (a lookup, no verification).
+  bool is_public_root(X509* anchor) const;
+  bool checks_public_roots() const { return !public_roots_.empty(); }
 
  private:
   boost::asio::ssl::context context_;
   bool verify_;
+  std::unordered_set<std::string> public_roots_;  // SHA-256 of subject DER + SHA-256 of the key
 };
 
-// Per connection: SNI and host-name verification for `host` (skipped for IP-literal SNI).
-// Returns an error message when OpenSSL refuses.
+// Per connection: SNI, host-name verification for `host`, and a request for a stapled OCSP
+// response. Returns an error message when OpenSSL refuses.
 std::string prepare_client_session(SSL* ssl, const std::string& host, bool verify);
 
 struct TlsFacts {
-  std::string version;
-  std::string cipher;
-  std::string issuer;
-  std::string subject;
-  std::string not_after;  // RFC 3339, UTC
+  std::string version, cipher, group, alpn;
+  std::string subject, issuer, root;  // root: the anchor's subject, when the chain verified
+  std::vector<std::string> sans;      // the leaf's DNS names
+  std::string not_before, not_after;  // RFC 3339, UTC
+  std::optional<long> days_left;
+  std::string serial;   // hex
+  std::string sig_alg;  // e.g. ecdsa-with-SHA256
+  std::string key;      // e.g. "EC P-256", "RSA 2048"
+  int chain_len = 0;    // certificates the server sent
   bool verified = false;
+  std::string ocsp;   // stapled response for the leaf: good, revoked, unknown; empty: none
+  std::string error;  // why it is untrusted: expired, not_yet_valid, hostname_mismatch, ...
 };
-// Whatever the session learnt, also after a failed handshake (the peer's leaf may be known).
+// Whatever the session learnt, also after a failed handshake (the leaf is kept for that).
 std::optional<TlsFacts> read_tls_facts(SSL* ssl);
 
 // Why a handshake failed: the verification cause if the chain was rejected, or the library's
-// reason. `untrusted` tells which of the two it was.
+// reason. `untrusted` tells which of the two it was; `code` is TlsFacts::error's value.
 struct TlsFailure {
   bool untrusted = false;
+  std::string code;
   std::string detail;
 };
 TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host, const std::string& error_text);
+
+// After a handshake that verified: what is still wrong with the session, if anything.
+// untrusted: a weak leaf or a stapled "revoked"; intercepted: anchored outside the public roots.
+struct TlsVerdict {
+  enum class Kind { trusted, untrusted, intercepted } kind = Kind::trusted;
+  std::string code;
+  std::string detail;
+};
+TlsVerdict judge_session(SSL* ssl, const TlsClientContext& context);
 
 }  // namespace urlprobe::net

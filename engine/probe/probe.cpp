@@ -316,12 +316,25 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     result_.tls = net::read_tls_facts(ssl);
     if (ec) {
       auto failure = net::explain_handshake_failure(ssl, result_.host, describe_io_error(ec));
+      if (failure.untrusted && result_.tls) result_.tls->error = failure.code;
       return finish(failure.untrusted ? Outcome::tls_untrusted : Outcome::tls_error,
                     failure.untrusted ? failure.detail
                                       : (via_proxy() ? "TLS handshake through the tunnel failed: " : "TLS handshake failed: ") +
                                             failure.detail);
     }
     result_.ms.tls = phase_ms();
+    switch (auto verdict = net::judge_session(ssl, ctx_.tls); verdict.kind) {
+      case net::TlsVerdict::Kind::trusted:
+        break;
+      case net::TlsVerdict::Kind::untrusted:
+        if (result_.tls) result_.tls->error = verdict.code;
+        return finish(Outcome::tls_untrusted, verdict.detail);
+      case net::TlsVerdict::Kind::intercepted:
+        // No request goes through an inspecting proxy unless the user accepts inspection.
+        if (!ctx_.config.allow_inspection) return finish(Outcome::tls_intercepted, verdict.detail);
+        result_.warnings.push_back(verdict.detail);
+        break;
+    }
     top_ = &*origin_tls_;
     send_request();
   }
@@ -423,6 +436,10 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     result_.outcome = outcome;
     result_.detail = std::move(detail);
     result_.ms.total = ms_between(start_, Clock::now());
+    if (outcome == Outcome::ok && result_.tls && result_.tls->days_left &&
+        *result_.tls->days_left < ctx_.config.warn_expiry_days)
+      result_.warnings.push_back(fmt::format("certificate expires in {} days ({})", *result_.tls->days_left,
+                                             result_.tls->not_after));
     deadline_.cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);  // aborts whatever is pending; those handlers see finished_

@@ -36,6 +36,8 @@ struct ProbeConfig {
   Timeouts timeouts;
   StatusExpectation expect;
   std::size_t header_limit = 32 * 1024;
+  bool allow_inspection = false;  // tls_intercepted becomes ok with a warning
+  long warn_expiry_days = 14;     // ok results whose leaf expires sooner get a warning
   std::string user_agent = "urlprobe/0.1";
 };
 

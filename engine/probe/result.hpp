@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "net/tls.hpp"
 #include "route/route.hpp"
@@ -60,6 +61,7 @@ struct Result {
   std::string address;   // the connected endpoint, "ip:port"
   std::optional<net::TlsFacts> tls;
   PhaseTimes ms;
+  std::vector<std::string> warnings;  // things an ok result should still tell (expiry, inspection)
   sheet::RowFacts row;
   std::chrono::system_clock::time_point started;
 };

@@ -64,6 +64,15 @@ void string_field(std::string& out, std::string_view name, std::string_view valu
   append_json_string(out, value);
 }
 
+void string_array(std::string& out, const std::vector<std::string>& items) {
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, items[i]);
+  }
+  out += ']';
+}
+
 void ms_field(std::string& out, bool& first, std::string_view name, const std::optional<double>& value) {
   if (!value) return;
   if (!first) out += ',';
@@ -100,15 +109,38 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   if (r.proxy_status) fmt::format_to(std::back_inserter(out), ",\"proxy_status\":{}", r.proxy_status);
   if (!r.address.empty()) string_field(out, "address", r.address);
   if (r.tls) {
+    const auto& t = *r.tls;
     key(out, "tls");
     out += "{\"verified\":";
-    out += r.tls->verified ? "true" : "false";
-    if (!r.tls->version.empty()) string_field(out, "version", r.tls->version);
-    if (!r.tls->cipher.empty()) string_field(out, "cipher", r.tls->cipher);
-    if (!r.tls->issuer.empty()) string_field(out, "issuer", r.tls->issuer);
-    if (!r.tls->subject.empty()) string_field(out, "subject", r.tls->subject);
-    if (!r.tls->not_after.empty()) string_field(out, "not_after", r.tls->not_after);
+    out += t.verified ? "true" : "false";
+    auto text = [&](std::string_view name, const std::string& value) {
+      if (!value.empty()) string_field(out, name, value);
+    };
+    text("version", t.version);
+    text("cipher", t.cipher);
+    text("group", t.group);
+    text("alpn", t.alpn);
+    text("subject", t.subject);
+    text("issuer", t.issuer);
+    text("root", t.root);
+    if (!t.sans.empty()) {
+      key(out, "sans");
+      string_array(out, t.sans);
+    }
+    text("not_before", t.not_before);
+    text("not_after", t.not_after);
+    if (t.days_left) fmt::format_to(std::back_inserter(out), ",\"days_left\":{}", *t.days_left);
+    text("serial", t.serial);
+    text("sig_alg", t.sig_alg);
+    text("key", t.key);
+    if (t.chain_len) fmt::format_to(std::back_inserter(out), ",\"chain_len\":{}", t.chain_len);
+    text("ocsp", t.ocsp);
+    text("error", t.error);
     out += '}';
+  }
+  if (!r.warnings.empty()) {
+    key(out, "warnings");
+    string_array(out, r.warnings);
   }
   key(out, "ms");
   out += '{';

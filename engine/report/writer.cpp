@@ -85,7 +85,7 @@ class TextWriter final : public ResultWriter {
       }
       column_of_.emplace(i, proxies_.size());
       const auto& spec = *routes[i].for_https;
-      proxies_.push_back({spec.name, spec.redacted(), {}});
+      proxies_.push_back({spec.name, spec.redacted(), {}, {}});
     }
   }
 
@@ -114,7 +114,25 @@ class TextWriter final : public ResultWriter {
   struct Proxy {
     std::string name, redacted;
     std::array<std::uint64_t, probe::kOutcomeCount> counts;
+    std::string inspected_by;  // the issuer an intercepting proxy presented
   };
+
+  // The line an admin needs to file an exclusion: who issues this URL's certificate on each path.
+  static std::string issuers_differ(const std::vector<probe::Result>& block) {
+    std::vector<std::pair<std::string, std::string>> seen;  // path, issuer
+    bool differ = false;
+    for (const auto& r : block) {
+      if (!r.tls || r.tls->issuer.empty()) continue;
+      const auto path = r.proxy.empty() ? std::string(route::method_name(r.route)) : "via " + r.proxy;
+      differ = differ || (!seen.empty() && seen.front().second != r.tls->issuer);
+      seen.emplace_back(path, r.tls->issuer);
+    }
+    if (!differ) return {};
+    std::string line = "  ! TLS issuer differs by path:";
+    for (const auto& [path, issuer] : seen) line += fmt::format(" {}: {};", path, issuer);
+    line.back() = '\n';
+    return line;
+  }
   struct Row {
     std::string url;
     std::string cells;  // one outcome code per proxy
@@ -133,8 +151,11 @@ class TextWriter final : public ResultWriter {
       }
       if (!row) row = &matrix_rows_.emplace_back(Row{r.url, std::string(proxies_.size(), ' ')});
       row->cells[column->second] = outcome_code(r.outcome);
-      ++proxies_[column->second].counts[static_cast<std::size_t>(r.outcome)];
+      auto& proxy = proxies_[column->second];
+      ++proxy.counts[static_cast<std::size_t>(r.outcome)];
+      if (r.outcome == Outcome::tls_intercepted && r.tls) proxy.inspected_by = r.tls->issuer;
     }
+    text += issuers_differ(block);
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
   }
@@ -163,6 +184,8 @@ class TextWriter final : public ResultWriter {
       text += fmt::format("  P{:<4} {:<48} ok {}/{}{}\n", i + 1, label, p.counts[0], total,
                           worst ? fmt::format(", mostly {} ({})", probe::outcome_name(static_cast<Outcome>(dominant)), worst)
                                 : "");
+      if (const auto intercepted = p.counts[static_cast<std::size_t>(Outcome::tls_intercepted)])
+        text += fmt::format("        intercepts TLS ({}) for {} of {} targets\n", p.inspected_by, intercepted, total);
     }
     return text;
   }

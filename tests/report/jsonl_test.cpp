@@ -20,7 +20,16 @@ probe::Result sample() {
   r.outcome = probe::Outcome::ok;
   r.http_status = 200;
   r.address = "203.0.113.7:443";
-  r.tls = net::TlsFacts{"TLSv1.3", "TLS_AES_256_GCM_SHA384", "CN=issuer", "CN=subject", "2027-05-01T00:00:00Z", true};
+  net::TlsFacts tls;
+  tls.version = "TLSv1.3";
+  tls.cipher = "TLS_AES_256_GCM_SHA384";
+  tls.issuer = "CN=issuer";
+  tls.subject = "CN=subject";
+  tls.not_after = "2027-05-01T00:00:00Z";
+  tls.sans = {"a.example", "b.example"};
+  tls.days_left = -3;
+  tls.verified = true;
+  r.tls = tls;
   r.ms.dns = 1.21;
   r.ms.connect = 0.35;
   r.ms.tls = 2.1;
@@ -53,6 +62,8 @@ TEST(Jsonl, RecordHasTheDesignFieldsAndTypes) {
   EXPECT_EQ(o.at("http_status").as_int64(), 200);
   EXPECT_EQ(o.at("tls").at("version").as_string(), "TLSv1.3");
   EXPECT_TRUE(o.at("tls").at("verified").as_bool());
+  EXPECT_EQ(o.at("tls").at("sans").as_array().size(), 2u);
+  EXPECT_EQ(o.at("tls").at("days_left").as_int64(), -3);
   EXPECT_DOUBLE_EQ(o.at("ms").at("total").as_double(), 5.512);  // microsecond precision
   EXPECT_EQ(o.at("row").at("geography").as_string(), "WW");
   EXPECT_EQ(o.at("row").at("line").as_int64(), 12);
