@@ -77,9 +77,14 @@ Result blank_result(const sheet::Target& target, const route::Route& route, std:
   r.port = target.port;
   r.route = route.method;
   r.row = target.row;
-  if (const auto hop = route::choose(route, target.scheme, target.host, target.port); hop.proxy) {
+  const auto hop = route::choose(route, target.scheme, target.host, target.port, target.url);
+  if (hop.proxy) {
     r.proxy = hop.proxy->redacted();
     r.proxy_name = hop.proxy->name;
+  }
+  if (hop.pac) {
+    r.pac_answer = hop.pac->answer;
+    r.pac_used = 0;
   }
   return r;
 }
@@ -109,10 +114,11 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
         buffer_(ctx.config.header_limit + 4096),
         done_(std::move(done)) {
     result_ = blank_result(target, route, index);
-    const auto hop = route::choose(route, target.scheme, target.host, target.port);
+    const auto hop = route::choose(route, target.scheme, target.host, target.port, target.url);
     configured_ = hop.configured;
     not_configured_ = hop.reason;
     if (hop.proxy) proxy_ = *hop.proxy;
+    pac_ = hop.pac;
     // The clock starts at start_probe(): a probe aborted before start() ran still has a start.
     result_.started = std::chrono::system_clock::now();
     start_ = Clock::now();
@@ -122,6 +128,13 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void start() {
     if (finished_) return;  // aborted before the loop got to it
     if (!configured_) return finish(Outcome::not_configured, not_configured_);
+    if (pac_ && !pac_->error.empty()) return finish(Outcome::proxy_error, "PAC script failed: " + pac_->error);
+    if (pac_ && pac_->chain.empty()) return finish(Outcome::proxy_error, "PAC answer has no usable entry: " + pac_->answer);
+    begin_hop();
+  }
+
+  // Resolves the next hop's name (the proxy's, or the target's when direct).
+  void begin_hop() {
     if (!skip_.empty()) return finish(Outcome::skipped, skip_);
     if (result_.host.find('*') != std::string::npos)
       return finish(Outcome::skipped, "wildcard host: a concrete name is needed to probe it");
@@ -430,8 +443,34 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     return ec.message();
   }
 
+  // A PAC chain ("PROXY a:1; PROXY b:1; DIRECT") fails over as browsers do: an unreachable
+  // proxy hands the probe to the next entry, within the same total deadline.
+  bool next_pac_hop(Outcome outcome, const std::string& detail) {
+    if (!pac_ || outcome != Outcome::proxy_unreachable || result_.pac_used + 1 >= static_cast<int>(pac_->chain.size()))
+      return false;
+    pac_failures_ += fmt::format("{} unreachable ({}); ", result_.proxy, detail);
+    ++result_.pac_used;
+    const auto& next = pac_->chain[static_cast<std::size_t>(result_.pac_used)];
+    proxy_ = next;
+    result_.proxy = next ? next->redacted() : std::string();
+    result_.proxy_status = 0;
+    result_.address.clear();
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    proxy_tls_.reset();
+    origin_tls_.reset();
+    top_ = nullptr;
+    auto self = shared_from_this();
+    asio::post(ctx_.io, [self] {
+      if (!self->finished_) self->begin_hop();
+    });
+    return true;
+  }
+
   void finish(Outcome outcome, std::string detail) {
     if (finished_) return;
+    if (next_pac_hop(outcome, detail)) return;
+    if (!pac_failures_.empty()) detail = "after " + pac_failures_ + detail;
     finished_ = true;
     result_.outcome = outcome;
     result_.detail = std::move(detail);
@@ -454,6 +493,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   bool configured_ = true;
   std::string not_configured_;
   std::optional<route::ProxySpec> proxy_;
+  const route::PacDecision* pac_ = nullptr;  // lives in the Route, which outlives the probe
+  std::string pac_failures_;
   bool resolving_proxy_ = false;
   std::vector<boost::asio::ip::address> proxy_addresses_;
   std::optional<boost::asio::ip::address> target_address_;

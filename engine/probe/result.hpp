@@ -54,6 +54,8 @@ struct Result {
   route::Method route = route::Method::direct;
   std::string proxy;       // redacted; empty for direct
   std::string proxy_name;  // the name= label of a proxy-list entry
+  std::string pac_answer;  // route wpad: what the PAC script answered for this URL
+  int pac_used = -1;       // the chain entry that gave this result (0-based)
   Outcome outcome = Outcome::timeout;
   std::string detail;
   int http_status = 0;   // 0: none

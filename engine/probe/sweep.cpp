@@ -98,7 +98,8 @@ struct Sweep::Impl {
   const route::ProxySpec* proxy_of(std::uint64_t index) const {
     const auto& target = targets[static_cast<std::size_t>(index / routes.size())];
     const auto& route = routes[static_cast<std::size_t>(index % routes.size())];
-    return route::choose(route, target.scheme, target.host, target.port).proxy;
+    const auto hop = route::choose(route, target.scheme, target.host, target.port, target.url);
+    return hop.pac ? nullptr : hop.proxy;  // a PAC chain fails over by itself: no gate
   }
 
   enum class Start { now, later, dead };

@@ -103,6 +103,12 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   string_field(out, "route", route::method_name(r.route));
   if (!r.proxy.empty()) string_field(out, "proxy", r.proxy);
   if (!r.proxy_name.empty()) string_field(out, "proxy_name", r.proxy_name);
+  if (r.pac_used >= 0) {
+    key(out, "pac");
+    out += "{\"answer\":";
+    append_json_string(out, r.pac_answer);
+    fmt::format_to(std::back_inserter(out), ",\"used\":{}}}", r.pac_used);
+  }
   string_field(out, "outcome", probe::outcome_name(r.outcome));
   string_field(out, "detail", r.detail);
   if (r.http_status) fmt::format_to(std::back_inserter(out), ",\"http_status\":{}", r.http_status);

@@ -38,11 +38,19 @@ std::optional<Method> parse_method(std::string_view name) {
 
 namespace urlprobe::route {
 
-Hop choose(const Route& route, std::string_view scheme, std::string_view host, std::uint16_t port) {
-  if (!route.configured) return Hop{false, route.not_configured, nullptr};
+Hop choose(const Route& route, std::string_view scheme, std::string_view host, std::uint16_t port,
+           std::string_view url) {
+  if (!route.configured) return Hop{false, route.not_configured, nullptr, nullptr};
+  if (route.pac) {
+    const auto it = route.pac->find(std::string(url));
+    if (it == route.pac->end()) return Hop{false, "the PAC script was not evaluated for this URL", nullptr, nullptr};
+    const auto& decision = it->second;
+    const ProxySpec* first = decision.chain.empty() || !decision.chain.front() ? nullptr : &*decision.chain.front();
+    return Hop{true, {}, first, &decision};
+  }
   const auto& proxy = scheme == "https" ? route.for_https : route.for_http;
   if (!proxy || route.bypass.bypass(host, port)) return Hop{};
-  return Hop{true, {}, &*proxy};
+  return Hop{true, {}, &*proxy, nullptr};
 }
 
 Route direct_route() { return Route{}; }

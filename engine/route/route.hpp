@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "route/proxy.hpp"
@@ -13,6 +15,14 @@ namespace urlprobe::route {
 // The analyzer's five methods, numbered as it prints them, plus entries of a proxy list.
 enum class Method { default_proxy = 1, wpad = 2, direct = 3, named = 4, cli = 5, proxy_list = 6 };
 
+// What a PAC script answered for one URL: the fail-over chain to walk, in order.
+struct PacDecision {
+  std::string answer;                            // as the script returned it
+  std::vector<std::optional<ProxySpec>> chain;   // empty optional: DIRECT
+  std::string error;                             // the script failed for this URL
+};
+using PacDecisions = std::unordered_map<std::string, PacDecision>;  // by target URL
+
 // A route as configured: which proxy serves http and https targets, and what bypasses it.
 struct Route {
   Method method = Method::direct;
@@ -20,6 +30,7 @@ struct Route {
   NoProxy bypass;
   bool configured = true;
   std::string not_configured;  // why, when !configured ("no --named-proxy given")
+  std::shared_ptr<const PacDecisions> pac;  // route wpad: decided per URL before the sweep
 };
 
 // What a route means for one target: direct, through a proxy, or not there at all.
@@ -27,8 +38,10 @@ struct Hop {
   bool configured = true;
   std::string reason;                // when !configured
   const ProxySpec* proxy = nullptr;  // null: direct; points into the Route
+  const PacDecision* pac = nullptr;  // a PAC chain to walk instead (proxy is its first entry)
 };
-Hop choose(const Route& route, std::string_view scheme, std::string_view host, std::uint16_t port);
+Hop choose(const Route& route, std::string_view scheme, std::string_view host, std::uint16_t port,
+           std::string_view url = {});
 
 Route direct_route();
 Route default_route(const EnvironmentProxy& environment);
