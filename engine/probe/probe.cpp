@@ -340,7 +340,11 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       case net::TlsVerdict::Kind::trusted:
         break;
       case net::TlsVerdict::Kind::untrusted:
-        if (result_.tls) result_.tls->error = verdict.code;
+        // `verified` answers "may this certificate be trusted", not "did OpenSSL accept the chain".
+        if (result_.tls) {
+          result_.tls->error = verdict.code;
+          result_.tls->verified = false;
+        }
         return finish(Outcome::tls_untrusted, verdict.detail);
       case net::TlsVerdict::Kind::intercepted:
         // No request goes through an inspecting proxy unless the user accepts inspection.

@@ -41,6 +41,7 @@ std::string summary_text(const Summary& s) {
                                               : "");
   for (std::size_t i = 0; i < s.by_outcome.size(); ++i)
     if (s.by_outcome[i]) out += fmt::format("  {:<20} {}\n", probe::outcome_name(static_cast<Outcome>(i)), s.by_outcome[i]);
+  for (const auto& note : s.notes) out += note + "\n";
   if (s.input_errors)
     out += fmt::format("Input: {} line{} skipped (errors above)\n", s.input_errors, s.input_errors == 1 ? "" : "s");
   return out;

@@ -25,6 +25,7 @@ struct Summary {
   std::size_t input_errors = 0;  // lines of input that were skipped
   double seconds = 0;
   bool interrupted = false;
+  std::vector<std::string> notes;  // e.g. which PAC script decided route wpad
 
   void add(const probe::Result& r) {
     ++finished;

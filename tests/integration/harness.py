@@ -68,6 +68,14 @@ def make_validator(schema_path):
     return cls(schema, format_checker=checker)
 
 
+def trust_args(fx):
+    """--ca-file and --public-roots for a run that is to trust the fixture's PKI as a user trusts
+    the web's: the test root is trusted (it is in no system store) and is the one public root.
+    Without --public-roots the Mozilla set would count, and every chain anchored in the test
+    root would be reported as tls_intercepted."""
+    return ["--ca-file", fx["URLPROBE_ROOT_CA"], "--public-roots", fx["URLPROBE_PUBLIC_ROOTS"]]
+
+
 def clean_environ(extra=None):
     """The environment a run gets: ours, without any proxy setting (http_proxy, HTTPS_PROXY,
     all_proxy, no_proxy, ...) or proxy password, plus EXTRA. Route `default` reads the proxy

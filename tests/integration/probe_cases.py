@@ -30,14 +30,15 @@ NETNS_DROP = HERE.parent / "fixtures" / "netns-drop"
 
 class Case(harness.Case):
     def base_args(self, ca=True, timeout="2"):
-        """The options every daemon-backed case uses: private DNS, the test root, jsonl.
+        """The options every daemon-backed case uses: private DNS, the test root (trusted, and
+        the one public root), jsonl.
         --methods direct: the default is every method, which would multiply the records."""
         fx = self.fixture()
         args = ["--format", "jsonl", "--methods", "direct", "--dns-server", fx["URLPROBE_DNS"]]
         if timeout:
             args += ["--timeout", timeout]
         if ca:
-            args += ["--ca-file", fx["URLPROBE_ROOT_CA"]]
+            args += harness.trust_args(fx)
         return args
 
     def check_record(self, n, line, rec):

@@ -73,7 +73,7 @@ class Case(harness.Case):
     def args(self, methods, timeout="3", fmt="jsonl"):
         fx = self.fixture()
         return ["--format", fmt, "--methods", methods, "--dns-server", fx["URLPROBE_DNS"],
-                "--ca-file", fx["URLPROBE_ROOT_CA"], "--timeout", timeout]
+                *harness.trust_args(fx), "--timeout", timeout]
 
     def run(self, args, wrapper=(), jsonl=True, env=None):
         r = super().run(args, wrapper, jsonl, env)
@@ -170,7 +170,7 @@ def five_methods_default_order(c):
     """Without --methods the five are tried, and reported in the analyzer's order."""
     fx = c.fixture()
     url = c.valid_url()
-    r = c.run(["--format", "text", "--dns-server", fx["URLPROBE_DNS"], "--ca-file", fx["URLPROBE_ROOT_CA"],
+    r = c.run(["--format", "text", "--dns-server", fx["URLPROBE_DNS"], *harness.trust_args(fx),
                "--timeout", "3", url], jsonl=False)
     check(r.rc == 0, f"exit status {r.rc}, expected 0")
     want = ["1 - Default proxy: Succeeded (200)",
@@ -758,7 +758,7 @@ def password_never_leaks(c):
         for i, (extra, env, rc) in enumerate(runs):
             for fmt in ("jsonl", "text"):
                 outs = [tmp / f"out{i}{fmt}.jsonl", tmp / f"out{i}{fmt}.txt"]
-                args = ["--format", fmt, "--dns-server", fx["URLPROBE_DNS"], "--ca-file", fx["URLPROBE_ROOT_CA"],
+                args = ["--format", fmt, "--dns-server", fx["URLPROBE_DNS"], *harness.trust_args(fx),
                         "--timeout", "3", *extra, "-o", str(outs[0]), "-o", str(outs[1]), *targets]
                 r = c.run(args, env=env, jsonl=fmt == "jsonl")
                 check(r.rc == rc, f"run {i} ({fmt}): exit status {r.rc}, expected {rc}")
