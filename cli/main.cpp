@@ -149,6 +149,14 @@ class SignalWatch {
 };
 
 int run(const cli::Options& options) {
+  if (options.command == "pac") {
+    try {
+      return cli::print_pac_answers(options);
+    } catch (const cli::UsageError& e) {
+      fmt::print(stderr, "urlprobe: {}\n", e.what());
+      return kExitUsage;
+    }
+  }
   sheet::TargetList input;
   try {
     input = load_targets(options);
@@ -161,8 +169,9 @@ int run(const cli::Options& options) {
     return list_targets(options, input);
   }
   std::vector<route::Route> routes;
+  std::vector<std::string> notes;
   try {
-    routes = cli::build_routes(options, cli::proxy_environment(), input.errors);
+    routes = cli::build_routes(options, cli::proxy_environment(), input.targets, input.errors, notes);
   } catch (const cli::UsageError& e) {
     fmt::print(stderr, "urlprobe: {}\n", e.what());
     return kExitUsage;
@@ -210,6 +219,7 @@ int run(const cli::Options& options) {
   fanout.summary.seconds = std::chrono::duration<double>(stats.elapsed).count();
   fanout.summary.input_errors = input.errors.size();
   fanout.summary.interrupted = interrupted;
+  fanout.summary.notes = notes;
   for (auto& w : fanout.writers) w->finish(fanout.summary);
   // The short answer always reaches a person: on stdout when it carries no records, else on
   // stderr, which scripts reading JSONL leave alone.

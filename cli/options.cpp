@@ -16,7 +16,6 @@ using std::chrono::milliseconds;
 
 // Options DESIGN names whose stage has not landed yet: refused clearly rather than ignored.
 const std::map<std::string_view, std::string_view> kNotYet{
-    {"--pac", "PAC/WPAD"},
     {"--shard", "reports"},
 };
 
@@ -84,8 +83,12 @@ Routes (the analyzer's methods: 1 default, 2 wpad, 3 direct, 4 named, 5 cli):
   --per-proxy N            probes in flight per proxy (default: no limit)
   --proxy-user USER        user for proxies given without one; the password comes from
                            $URLPROBE_PROXY_PASSWORD or --proxy-password-file FILE
+  --pac FILE|URL           the PAC script for route wpad (fetched directly, at most 1 MiB)
+  --client-ip IP           what the script's myIpAddress() returns (default: this host's)
   Route default is the environment's proxy (https_proxy, http_proxy, all_proxy, no_proxy),
-  or the direct path when none is set. WPAD comes with the PAC stage: "Doesn't exist".
+  or the direct path when none is set. Route wpad without --pac: "Doesn't exist" (discovery
+  of wpad.dat by DNS is not in this version).
+  urlprobe pac FILE|URL URL...   print the script's answer for each URL, like pactester
 Resolution:
   --dns-server IP[:PORT]   resolve with this server instead of /etc/resolv.conf
   --resolve HOST:PORT:ADDR pin a name to an address, as curl does (repeatable)
@@ -124,8 +127,8 @@ Options parse_options(int argc, char** argv) {
     o.command = std::string(args[0]);
     ++i;
   }
-  if (o.command != "probe" && o.command != "list")
-    throw UsageError(fmt::format("'{}' is not available yet; this version has 'probe' and 'list'", o.command));
+  if (o.command != "probe" && o.command != "list" && o.command != "pac")
+    throw UsageError(fmt::format("'{}' is not available yet; this version has 'probe', 'list' and 'pac'", o.command));
 
   bool options_done = false;
   for (; i < args.size(); ++i) {
@@ -156,6 +159,10 @@ Options parse_options(int argc, char** argv) {
       o.version = true;
     } else if (name == "--methods") {
       o.methods = parse_methods(value());
+    } else if (name == "--pac") {
+      o.pac = std::string(value());
+    } else if (name == "--client-ip") {
+      o.client_ip = std::string(value());
     } else if (name == "--proxy") {
       o.proxy = std::string(value());
     } else if (name == "--named-proxy") {

@@ -35,6 +35,8 @@ struct Options {
   std::string proxies_file;
   std::string proxy_user;
   std::string proxy_password_file;
+  std::string pac;        // --pac FILE|URL: the script for route wpad
+  std::string client_ip;  // --client-ip: what myIpAddress() answers (default: this host's)
   probe::SweepConfig sweep;
   sheet::SheetOptions sheet;
   std::string builtin;  // --builtin NAME; default "commercial" when no inputs are given

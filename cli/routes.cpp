@@ -4,7 +4,10 @@
 
 #include <cstdlib>
 
+#include "route/pac.hpp"
+#include "route/wpad.hpp"
 #include "sheet/reader.hpp"
+#include "sheet/url.hpp"
 
 extern char** environ;
 
@@ -66,8 +69,59 @@ std::map<std::string, std::string> proxy_environment() {
   return env;
 }
 
+namespace {
+
+std::string client_ip(const Options& o) { return o.client_ip.empty() ? route::local_address() : o.client_ip; }
+
+route::PacSource load_pac_or_throw(const Options& o) {
+  try {
+    return route::load_pac(o.pac, o.sweep.resolver, o.sweep.probe.timeouts.total);
+  } catch (const std::exception& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::string pac_error_text(const std::string& location, const route::PacError& e) {
+  return e.line ? fmt::format("{}:{}: {}", location, e.line, e.what()) : fmt::format("{}: {}", location, e.what());
+}
+
+}  // namespace
+
+int print_pac_answers(const Options& o) {
+  if (o.inputs.empty()) throw UsageError("pac: usage: urlprobe pac FILE|URL URL...");
+  Options with_script = o;
+  with_script.pac = o.inputs.front();
+  const auto source = load_pac_or_throw(with_script);
+  std::vector<route::PacTarget> targets;
+  for (std::size_t i = 1; i < o.inputs.size(); ++i) {
+    auto parsed = sheet::parse_target_url(o.inputs[i]);
+    if (auto* error = std::get_if<sheet::UrlError>(&parsed))
+      throw UsageError(fmt::format("pac: '{}': {}", o.inputs[i], error->message));
+    targets.push_back({o.inputs[i], std::get<sheet::Target>(parsed).host});
+  }
+  std::shared_ptr<const route::PacDecisions> decisions;
+  try {
+    decisions = route::decide_pac(source, targets, o.sweep.resolver, client_ip(o));
+  } catch (const route::PacError& e) {
+    fmt::print(stderr, "urlprobe: {}\n", pac_error_text(source.location, e));
+    return 2;
+  }
+  int rc = 0;
+  for (const auto& target : targets) {
+    const auto& decision = decisions->at(target.url);
+    if (!decision.error.empty()) {
+      fmt::print(stderr, "urlprobe: {}: {}: {}\n", source.location, target.url, decision.error);
+      rc = 2;
+      continue;
+    }
+    fmt::print("{}\t{}\n", target.url, decision.answer);
+  }
+  return rc;
+}
+
 std::vector<route::Route> build_routes(const Options& o, const std::map<std::string, std::string>& env,
-                                       std::vector<sheet::InputError>& input_errors) {
+                                       const std::vector<sheet::Target>& targets,
+                                       std::vector<sheet::InputError>& input_errors, std::vector<std::string>& notes) {
   const Credentials credentials = read_credentials(o, env);
   std::vector<route::Route> routes;
   for (const auto method : o.methods) {
@@ -78,9 +132,26 @@ std::vector<route::Route> build_routes(const Options& o, const std::map<std::str
         routes.push_back(route::default_route(environment));
         break;
       }
-      case route::Method::wpad:
-        routes.push_back(route::missing_route(method, "WPAD/PAC discovery is not available in this version"));
+      case route::Method::wpad: {
+        if (o.pac.empty()) {
+          routes.push_back(
+              route::missing_route(method, "no PAC script (--pac FILE|URL); WPAD discovery by DNS is not in this version"));
+          break;
+        }
+        const auto source = load_pac_or_throw(o);
+        std::vector<route::PacTarget> pac_targets;
+        for (const auto& t : targets) pac_targets.push_back({t.url, t.host});
+        route::Route wpad;
+        wpad.method = method;
+        try {
+          wpad.pac = route::decide_pac(source, pac_targets, o.sweep.resolver, client_ip(o));
+        } catch (const route::PacError& e) {
+          throw UsageError(pac_error_text(source.location, e));
+        }
+        notes.push_back(fmt::format("PAC script: {} (sha256 {})", source.location, source.sha256.substr(0, 16)));
+        routes.push_back(std::move(wpad));
         break;
+      }
       case route::Method::direct:
         routes.push_back(route::direct_route());
         break;

@@ -13,8 +13,14 @@ namespace urlprobe::cli {
 
 // Throws UsageError for a bad option value or environment proxy (never echoing a password);
 // bad lines of --proxies become input errors and are skipped.
+// `targets` are needed by route wpad: the PAC script decides each URL before the sweep.
+// `notes` gets lines for the summary (which PAC script decided).
 std::vector<route::Route> build_routes(const Options& options, const std::map<std::string, std::string>& environment,
-                                       std::vector<sheet::InputError>& input_errors);
+                                       const std::vector<sheet::Target>& targets,
+                                       std::vector<sheet::InputError>& input_errors, std::vector<std::string>& notes);
+
+// `urlprobe pac FILE|URL URL...`: prints each URL's answer; returns the exit code.
+int print_pac_answers(const Options& options);
 
 std::map<std::string, std::string> proxy_environment();  // the *_proxy variables of this process
 

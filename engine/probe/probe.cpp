@@ -452,7 +452,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   bool next_pac_hop(Outcome outcome, const std::string& detail) {
     if (!pac_ || outcome != Outcome::proxy_unreachable || result_.pac_used + 1 >= static_cast<int>(pac_->chain.size()))
       return false;
-    pac_failures_ += fmt::format("{} unreachable ({}); ", result_.proxy, detail);
+    pac_failures_ += fmt::format("{}{} unreachable ({})", pac_failures_.empty() ? "" : "; ", result_.proxy, detail);
     ++result_.pac_used;
     const auto& next = pac_->chain[static_cast<std::size_t>(result_.pac_used)];
     proxy_ = next;
@@ -474,7 +474,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void finish(Outcome outcome, std::string detail) {
     if (finished_) return;
     if (next_pac_hop(outcome, detail)) return;
-    if (!pac_failures_.empty()) detail = "after " + pac_failures_ + detail;
+    if (!pac_failures_.empty())
+      detail = "PAC fail-over after " + pac_failures_ + (detail.empty() ? "" : ": " + detail);
     finished_ = true;
     result_.outcome = outcome;
     result_.detail = std::move(detail);

@@ -67,7 +67,7 @@ TEST(Options, MethodsSelectAndOrderTheRoutes) {
 }
 
 TEST(Options, StagesNotYetBuiltAreRefusedClearly) {
-  EXPECT_THAT(usage_error({"--pac", "wpad.dat"}), HasSubstr("not available yet"));
+  EXPECT_THAT(usage_error({"--shard", "1/2"}), HasSubstr("not available yet"));
   EXPECT_THAT(usage_error({"diff", "a.jsonl", "b.jsonl"}), HasSubstr("not available yet"));
   EXPECT_THAT(usage_error({"--methods", "carrier-pigeon"}), HasSubstr("unknown method"));
 }

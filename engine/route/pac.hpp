@@ -1,0 +1,103 @@
+// Proxy auto-config (PAC) scripts, evaluated in a sandboxed Duktape heap.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace urlprobe::route {
+
+struct PacLimits {
+  std::chrono::milliseconds per_call{1000};  // script load and each find_proxy call
+  std::size_t memory = 64u << 20;            // bytes of the whole Duktape heap
+};
+
+// One proxy of a PAC answer ("PROXY h:p", "HTTPS h:p", "SOCKS5 h:p", "DIRECT", ...).
+struct PacHop {
+  enum class Kind { direct, http, https, socks4, socks5 } kind = Kind::direct;
+  std::string host;  // without IPv6 brackets; empty for direct
+  std::uint16_t port = 0;
+  bool operator==(const PacHop&) const = default;
+};
+
+struct PacAnswer {
+  std::string text;  // what the script returned
+  std::vector<PacHop> chain;
+};
+
+struct PacError : std::runtime_error {
+  int line = 0;  // 1-based line in the script, 0 when unknown
+  using std::runtime_error::runtime_error;
+};
+
+// The resolver the DNS helpers use; the engine supplies one backed by its c-ares resolver.
+// Returns addresses as text ("10.0.0.1", "::1"); empty = does not resolve. Called synchronously
+// on the PAC thread; IP literals never reach it.
+using PacResolve = std::function<std::vector<std::string>(const std::string& host)>;
+
+// "PROXY a:1; DIRECT": entries separated by ';', keywords case-insensitive, extra spaces and empty
+// entries ignored. PROXY/HTTP -> http, HTTPS, SOCKS/SOCKS4 -> socks4, SOCKS5; a proxy without a
+// port gets 80/443/1080. Any unknown or malformed entry, or no entry at all, is an error (browsers
+// skip such entries and fall back to DIRECT; a prober reports them): returns {} and sets `error`.
+std::vector<PacHop> parse_pac_answer(std::string_view text, std::string& error);
+
+// One compiled script. Not thread-safe: one per thread.
+//
+// Sandbox: Duktape has no file, network or module access; the helpers below are the only host
+// functions and the `Duktape` object is removed. Every load and call runs against a deadline
+// (checked between bytecode instructions, inside long regular-expression backtracking, on every
+// 64th allocation and before each DNS lookup, so built-ins looping over huge arrays stop too) and
+// a byte-counting allocator that refuses past `memory`. Duktape's own limits (call stack depth,
+// 1000 nested native calls, about 400 KB of C stack at -O2) turn deep recursion into an error.
+//
+// Helpers, with the Netscape/Mozilla semantics: isPlainHostName, dnsDomainIs, localHostOrDomainIs,
+// isResolvable, isInNet, dnsResolve (first IPv4 address or null), convert_addr, myIpAddress,
+// dnsDomainLevels, shExpMatch (only * and ? are special; full match), weekdayRange, dateRange,
+// timeRange (all with "GMT"; a range whose end precedes its start wraps around: "FRI","MON",
+// "DEC","JAN", 22,6), alert; Microsoft's isResolvableEx, isInNetEx ("10.0.0.0/8", "fd00::/8"; the
+// address may be a literal, a ';' list or a host name), dnsResolveEx and myIpAddressEx (';' lists,
+// "" when none), sortIpAddressList (IPv6 first, then ascending; false on a bad list),
+// getClientVersion ("1.0").
+class PacScript {
+ public:
+  // Compiles and runs the script's top level; throws PacError (with line) on a syntax error, an
+  // exception, a limit, or when neither FindProxyForURL nor FindProxyForURLEx is a function.
+  // `my_ip` is what myIpAddress/myIpAddressEx report (one address or a ';' list; empty: unknown).
+  // `now` replaces the clock of the time helpers (tests).
+  PacScript(std::string source, std::string name, PacResolve resolve, std::string my_ip,
+            PacLimits limits = {}, std::function<std::time_t()> now = {});
+  ~PacScript();
+  PacScript(PacScript&&) noexcept;
+  PacScript& operator=(PacScript&&) noexcept;
+
+  // FindProxyForURLEx when defined, else FindProxyForURL. Throws PacError on a timeout ("exceeded
+  // 1000 ms"), the memory cap ("memory limit"), an exception, a non-string result or an
+  // unparsable answer. The heap survives errors: the next call starts afresh.
+  PacAnswer find_proxy(const std::string& url, const std::string& host);
+
+  // False only when the answer provably depends on the host alone, so callers may cache per host.
+  // Heuristic on the source: the entry function's first parameter (`url`) is never read, except
+  // when passed whole as an argument to a function the script itself defines, whose parameter is
+  // then checked the same way (FindProxyForURLEx(url, host) { return FindProxyForURL(url, host);
+  // }). Any other mention (url.indexOf, shExpMatch(url, ..), var u = url), `arguments`, `eval`, a
+  // function defined in a way not visible in the source, or a source it cannot tokenize -> true.
+  bool reads_path() const;
+
+  // alert() messages since construction or the last clear (at most 1000, each cut at 4 KiB).
+  std::vector<std::string> alerts() const;
+  void clear_alerts();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace urlprobe::route
