@@ -14,10 +14,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -225,6 +228,262 @@ std::uint64_t LoopbackServer::errors() const {
   return impl_->errors.load();
 }
 double LoopbackServer::cpu_seconds() const {
+  return clock_seconds(impl_->cpu_clock);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TunnelProxy
+
+struct TunnelProxy::Impl {
+  explicit Impl(Protocol protocol) : protocol(protocol) {
+    acceptor.open(tcp::v4());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    acceptor.listen();
+    port = acceptor.local_endpoint().port();
+    accept();
+    thread = std::thread([this] { io.run(); });
+    pthread_getcpuclockid(thread.native_handle(), &cpu_clock);
+  }
+
+  ~Impl() {
+    asio::post(io, [this] {
+      boost::system::error_code ignored;
+      acceptor.close(ignored);
+      io.stop();
+    });
+    thread.join();
+  }
+
+  struct Session : std::enable_shared_from_this<Session> {
+    Session(Impl& proxy, tcp::socket socket)
+        : proxy(proxy), client(std::move(socket)), upstream(proxy.io) {}
+
+    // ---- HTTP CONNECT ----------------------------------------------------------------------
+
+    void read_connect_request() {
+      client.async_read_some(
+          asio::buffer(to_upstream),
+          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            if (ec) return self->fail();
+            self->request.append(self->to_upstream.data(), n);
+            const auto end = self->request.find("\r\n\r\n");
+            if (end != std::string::npos) return self->on_connect_request(end + 4);
+            if (self->request.size() > 8192)
+              return self->refuse_http("431 Request Header Fields Too Large");
+            self->read_connect_request();
+          });
+    }
+
+    // "CONNECT 127.0.0.1:PORT HTTP/1.1"; the header fields that follow are read and ignored.
+    void on_connect_request(std::size_t header_size) {
+      const std::string_view head(request);
+      const std::string_view line = head.substr(0, head.find("\r\n"));
+      const auto sp1 = line.find(' '), sp2 = line.rfind(' ');
+      if (sp1 == std::string_view::npos || sp2 == sp1) return refuse_http("400 Bad Request");
+      const auto method = line.substr(0, sp1);
+      const auto authority = line.substr(sp1 + 1, sp2 - sp1 - 1);
+      if (!line.substr(sp2 + 1).starts_with("HTTP/1.")) return refuse_http("400 Bad Request");
+      if (method != "CONNECT") return refuse_http("405 Method Not Allowed");
+      const auto colon = authority.rfind(':');
+      if (colon == std::string_view::npos) return refuse_http("400 Bad Request");
+      const auto port_text = authority.substr(colon + 1);
+      std::uint16_t target_port = 0;
+      const auto [end, err] =
+          std::from_chars(port_text.data(), port_text.data() + port_text.size(), target_port);
+      if (err != std::errc() || end != port_text.data() + port_text.size() || target_port == 0)
+        return refuse_http("400 Bad Request");
+      if (authority.substr(0, colon) != "127.0.0.1") return refuse_http("403 Forbidden");
+      early = request.substr(header_size);  // sent before our reply: forwarded once connected
+      connect_upstream(target_port, [self = shared_from_this()](bool connected) {
+        if (!connected) return self->refuse_http("502 Bad Gateway");
+        self->reply = "HTTP/1.1 200 Connection established\r\n\r\n";
+        asio::async_write(self->client, asio::buffer(self->reply),
+                          [self](boost::system::error_code ec, std::size_t) {
+                            if (ec) return self->fail();
+                            self->established();
+                          });
+      });
+    }
+
+    void refuse_http(std::string_view status) {
+      reply = fmt_status(status);
+      finish_with_reply();
+    }
+    static std::string fmt_status(std::string_view status) {
+      return "HTTP/1.1 " + std::string(status) +
+             "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    }
+
+    // ---- SOCKS5 (RFC 1928) -----------------------------------------------------------------
+
+    void read_socks_greeting() {  // VER NMETHODS METHODS...
+      asio::async_read(client, asio::buffer(socks, 2),
+                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                         if (ec || self->socks[0] != 5 || self->socks[1] == 0) return self->fail();
+                         asio::async_read(
+                             self->client, asio::buffer(self->socks, self->socks[1]),
+                             [self](boost::system::error_code ec, std::size_t n) {
+                               if (ec) return self->fail();
+                               const bool no_auth =
+                                   std::find(self->socks.begin(), self->socks.begin() + n, 0) !=
+                                   self->socks.begin() + n;
+                               if (!no_auth) {
+                                 self->reply.assign("\x05\xFF", 2);
+                                 return self->finish_with_reply();
+                               }
+                               self->reply.assign("\x05\x00", 2);
+                               asio::async_write(self->client, asio::buffer(self->reply),
+                                                 [self](boost::system::error_code ec, std::size_t) {
+                                                   if (ec) return self->fail();
+                                                   self->read_socks_request();
+                                                 });
+                             });
+                       });
+    }
+
+    void read_socks_request() {  // VER CMD RSV ATYP, then DST.ADDR DST.PORT
+      asio::async_read(
+          client, asio::buffer(socks, 4),
+          [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            if (ec || self->socks[0] != 5) return self->fail();
+            if (self->socks[1] != 1) return self->refuse_socks(7);  // only CONNECT
+            if (self->socks[3] != 1) return self->refuse_socks(8);  // only IPv4
+            asio::async_read(
+                self->client, asio::buffer(self->socks, 6),
+                [self](boost::system::error_code ec, std::size_t) {
+                  if (ec) return self->fail();
+                  const auto& b = self->socks;
+                  if (!(b[0] == 127 && b[1] == 0 && b[2] == 0 && b[3] == 1))
+                    return self->refuse_socks(2);
+                  const auto target_port = static_cast<std::uint16_t>(b[4] << 8 | b[5]);
+                  self->connect_upstream(target_port, [self](bool connected) {
+                    if (!connected) return self->refuse_socks(5);
+                    boost::system::error_code ignored;
+                    const auto bound = self->upstream.local_endpoint(ignored);
+                    const auto address = bound.address().to_v4().to_bytes();
+                    self->reply.assign("\x05\x00\x00\x01", 4);
+                    self->reply.append(reinterpret_cast<const char*>(address.data()), 4);
+                    self->reply += static_cast<char>(bound.port() >> 8);
+                    self->reply += static_cast<char>(bound.port() & 0xFF);
+                    asio::async_write(self->client, asio::buffer(self->reply),
+                                      [self](boost::system::error_code ec, std::size_t) {
+                                        if (ec) return self->fail();
+                                        self->established();
+                                      });
+                  });
+                });
+          });
+    }
+
+    void refuse_socks(unsigned char code) {
+      reply.assign("\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00", 10);
+      reply[1] = static_cast<char>(code);
+      finish_with_reply();
+    }
+
+    // ---- both ------------------------------------------------------------------------------
+
+    template <class Done>
+    void connect_upstream(std::uint16_t target_port, Done done) {
+      upstream.async_connect(
+          tcp::endpoint(asio::ip::address_v4::loopback(), target_port),
+          [self = shared_from_this(), done = std::move(done)](boost::system::error_code ec) {
+            if (!ec) self->upstream.set_option(tcp::no_delay(true), ec);
+            done(!ec);
+          });
+    }
+
+    // Writes `reply` (a refusal), counts an error, closes.
+    void finish_with_reply() {
+      asio::async_write(
+          client, asio::buffer(reply),
+          [self = shared_from_this()](boost::system::error_code, std::size_t) { self->fail(); });
+    }
+
+    void established() {
+      proxy.tunnels.fetch_add(1, std::memory_order_relaxed);
+      if (early.empty()) return relay();
+      asio::async_write(upstream, asio::buffer(early),
+                        [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                          if (ec) return self->close();
+                          self->relay();
+                        });
+    }
+
+    void relay() {
+      pump(client, upstream, to_upstream);
+      pump(upstream, client, to_client);
+    }
+
+    // One direction: read some, write it all, repeat. The first end (EOF, reset, error) on
+    // either side closes both sockets, which also ends the other direction's pending read.
+    void pump(tcp::socket& from, tcp::socket& to, std::array<char, 16384>& buffer) {
+      from.async_read_some(asio::buffer(buffer), [self = shared_from_this(), &from, &to, &buffer](
+                                                     boost::system::error_code ec, std::size_t n) {
+        if (ec) return self->close();
+        asio::async_write(to, asio::buffer(buffer.data(), n),
+                          [self, &from, &to, &buffer](boost::system::error_code ec, std::size_t) {
+                            if (ec) return self->close();
+                            self->pump(from, to, buffer);
+                          });
+      });
+    }
+
+    void fail() {
+      proxy.errors.fetch_add(1, std::memory_order_relaxed);
+      close();
+    }
+    void close() {
+      boost::system::error_code ignored;
+      client.close(ignored);
+      upstream.close(ignored);
+    }
+
+    Impl& proxy;
+    tcp::socket client, upstream;
+    std::array<char, 16384> to_upstream, to_client;
+    std::array<unsigned char, 256> socks;
+    std::string request, early, reply;
+  };
+
+  void accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        auto session = std::make_shared<Session>(*this, std::move(socket));
+        if (protocol == Protocol::http_connect)
+          session->read_connect_request();
+        else
+          session->read_socks_greeting();
+      }
+      accept();
+    });
+  }
+
+  Protocol protocol;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::uint16_t port = 0;
+  std::atomic<std::uint64_t> tunnels{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::thread thread;
+  clockid_t cpu_clock{};
+};
+
+TunnelProxy::TunnelProxy(Protocol protocol) : impl_(std::make_unique<Impl>(protocol)) {}
+TunnelProxy::~TunnelProxy() = default;
+std::uint16_t TunnelProxy::port() const {
+  return impl_->port;
+}
+std::uint64_t TunnelProxy::tunnels() const {
+  return impl_->tunnels.load();
+}
+std::uint64_t TunnelProxy::errors() const {
+  return impl_->errors.load();
+}
+double TunnelProxy::cpu_seconds() const {
   return clock_seconds(impl_->cpu_clock);
 }
 

@@ -1,5 +1,6 @@
-// Benchmark fixtures: a throw-away ECDSA P-256 certificate for 127.0.0.1 and an in-process
-// HTTP/HTTPS server on 127.0.0.1 running on a thread (and io_context) of its own.
+// Benchmark fixtures: a throw-away ECDSA P-256 certificate for 127.0.0.1, an in-process
+// HTTP/HTTPS server on 127.0.0.1 and an in-process tunnelling proxy (HTTP CONNECT or SOCKS5) on
+// 127.0.0.1, each running on a thread (and io_context) of its own.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -42,6 +43,33 @@ class LoopbackServer {
   std::uint64_t served() const;  // responses written
   std::uint64_t errors() const;  // failed handshakes, reads or writes
   double cpu_seconds() const;    // CPU time of the server thread so far
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A tunnelling proxy on 127.0.0.1 that only ever connects to 127.0.0.1 (anything else is refused:
+// 403, or SOCKS5 reply 2). After the tunnel is up it relays bytes both ways until either side
+// closes, then closes both.
+//  - http_connect: reads the request header (up to the blank line, 8 KiB at most), expects
+//    `CONNECT 127.0.0.1:PORT HTTP/1.1`, connects, answers
+//    `HTTP/1.1 200 Connection established` (502 if the target refuses, 405 for other methods,
+//    400 for anything it cannot parse).
+//  - socks5: RFC 1928 with method 0 (no authentication), command CONNECT, ATYP 1 (IPv4) only;
+//    other commands get reply 7, other address types reply 8, a refused connect reply 5.
+class TunnelProxy {
+ public:
+  enum class Protocol { http_connect, socks5 };
+  explicit TunnelProxy(Protocol protocol);
+  ~TunnelProxy();
+  TunnelProxy(const TunnelProxy&) = delete;
+  TunnelProxy& operator=(const TunnelProxy&) = delete;
+
+  std::uint16_t port() const;
+  std::uint64_t tunnels() const;  // tunnels established (200 / SOCKS5 reply 0 sent)
+  std::uint64_t errors() const;   // refused or malformed requests, failed connects, I/O errors
+  double cpu_seconds() const;     // CPU time of the proxy thread so far
 
  private:
   struct Impl;

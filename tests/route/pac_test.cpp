@@ -1,5 +1,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <ctime>
 #include <map>
@@ -528,6 +529,28 @@ TEST(PacHostile, DeepRecursionIsAnError) {
   const std::string deep = "function FindProxyForURL(url, host) { return " +
                            std::string(5000, '(') + "'DIRECT'" + std::string(5000, ')') + "; }";
   EXPECT_THAT(load_error(deep, kSlow).what(), HasSubstr("RangeError"));
+}
+
+TEST(PacHostile, DeepNativeRecursionOnASmallStack) {
+  // 1000 nested native calls (Duktape's own limit) need more than this thread has under ASan.
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 1u << 20);
+  std::string what;
+  pthread_t thread;
+  auto body = +[](void* out) -> void* {
+    const PacLimits slow{std::chrono::seconds(20), 16u << 20};
+    *static_cast<std::string*>(out) = call_error(
+                                          "function f() { return [1].map(f); }\nfunction "
+                                          "FindProxyForURL(url, host) { return f(); }",
+                                          slow)
+                                          .what();
+    return nullptr;
+  };
+  ASSERT_EQ(pthread_create(&thread, &attr, body, &what), 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_THAT(what, HasSubstr("RangeError: C stack depth limit"));
 }
 
 TEST(PacHostile, NoDuktapeObjectAndNoHostAccess) {
