@@ -307,6 +307,27 @@ def bump_intercepted(c):
 
 
 @case
+def bump_issuers_by_path_in_text(c):
+    """The text report names the issuer on each path, and the proxy list summary says which
+    proxy intercepts: the lines an admin needs to file the exclusion request."""
+    url = c.url("valid", "URLPROBE_PORT_VALID")
+    bump = f"http://{c.fxv('URLPROBE_SQUID_BUMP')}"
+    with tempfile.TemporaryDirectory(prefix="urlprobe-tls-") as tmp:
+        proxies = Path(tmp) / "proxies.txt"
+        proxies.write_text(f"inspect={bump}\nopen=http://{c.fxv('URLPROBE_SQUID_OPEN')}\n")
+        r = with_both_roots(c, lambda bundle: c.run(
+            [*c.args("direct,cli", trust=False), "--format", "text", "--proxy", bump, "--proxies", str(proxies),
+             "--ca-file", bundle, "--public-roots", c.fxv("URLPROBE_PUBLIC_ROOTS"), url], jsonl=False))
+    check(r.rc == 1, f"exit status {r.rc}, expected 1 (interception is a failure)")
+    line = next((l for l in r.stdout.splitlines() if "TLS issuer differs by path" in l), None)
+    check(line is not None, "no 'TLS issuer differs by path' line")
+    check(INSPECTION_CA in line and "urlprobe test root" in line,
+          f"the line does not name both issuers: {line!r}")
+    check(re.search(r"inspect \(http://[^)]*\).*\n\s+intercepts TLS \(.*" + re.escape(INSPECTION_CA), r.stdout),
+          "the proxy summary does not say that 'inspect' intercepts TLS")
+
+
+@case
 def bump_allowed(c):
     """--allow-inspection: the inspected result is ok, with a warning that names the CA."""
     direct, inspected = bump_records(c, ["--allow-inspection"], rc=0)
