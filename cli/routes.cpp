@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include "route/pac.hpp"
 #include "route/wpad.hpp"
@@ -71,7 +72,9 @@ std::map<std::string, std::string> proxy_environment() {
 
 namespace {
 
-std::string client_ip(const Options& o) { return o.client_ip.empty() ? route::local_address() : o.client_ip; }
+std::string client_ip(const Options& o) {
+  return o.client_ip.empty() ? route::local_address() : o.client_ip;
+}
 
 route::PacSource load_pac_or_throw(const Options& o) {
   try {
@@ -82,7 +85,8 @@ route::PacSource load_pac_or_throw(const Options& o) {
 }
 
 std::string pac_error_text(const std::string& location, const route::PacError& e) {
-  return e.line ? fmt::format("{}:{}: {}", location, e.line, e.what()) : fmt::format("{}: {}", location, e.what());
+  return e.line ? fmt::format("{}:{}: {}", location, e.line, e.what())
+                : fmt::format("{}: {}", location, e.what());
 }
 
 }  // namespace
@@ -119,26 +123,38 @@ int print_pac_answers(const Options& o) {
   return rc;
 }
 
-std::vector<route::Route> build_routes(const Options& o, const std::map<std::string, std::string>& env,
+std::vector<route::Route> build_routes(const Options& o,
+                                       const std::map<std::string, std::string>& env,
                                        const std::vector<sheet::Target>& targets,
-                                       std::vector<sheet::InputError>& input_errors, std::vector<std::string>& notes) {
+                                       std::vector<sheet::InputError>& input_errors,
+                                       std::vector<std::string>& notes) {
   const Credentials credentials = read_credentials(o, env);
   std::vector<route::Route> routes;
   for (const auto method : o.methods) {
     switch (method) {
       case route::Method::default_proxy: {
         const auto environment = route::read_environment_proxy(env);
-        if (!environment.errors.empty()) throw UsageError(fmt::format("environment {}", environment.errors.front()));
+        if (!environment.errors.empty())
+          throw UsageError(fmt::format("environment {}", environment.errors.front()));
         routes.push_back(route::default_route(environment));
         break;
       }
       case route::Method::wpad: {
+        std::optional<route::PacSource> found;
         if (o.pac.empty()) {
-          routes.push_back(
-              route::missing_route(method, "no PAC script (--pac FILE|URL); WPAD discovery by DNS is not in this version"));
-          break;
+          // WPAD: DHCP option 252, then wpad.<search domain>/wpad.dat; nothing found ->
+          // not_configured.
+          auto discovery = route::discover_wpad(route::host_dhcp_wpad_urls(), route::host_domains(),
+                                                o.sweep.resolver, o.sweep.probe.timeouts.total);
+          if (!discovery.source) {
+            routes.push_back(route::missing_route(method, discovery.summary()));
+            break;
+          }
+          found = std::move(discovery.source);
+        } else {
+          found = load_pac_or_throw(o);
         }
-        const auto source = load_pac_or_throw(o);
+        const auto& source = *found;
         std::vector<route::PacTarget> pac_targets;
         for (const auto& t : targets) pac_targets.push_back({t.url, t.host});
         route::Route wpad;
@@ -148,7 +164,8 @@ std::vector<route::Route> build_routes(const Options& o, const std::map<std::str
         } catch (const route::PacError& e) {
           throw UsageError(pac_error_text(source.location, e));
         }
-        notes.push_back(fmt::format("PAC script: {} (sha256 {})", source.location, source.sha256.substr(0, 16)));
+        notes.push_back(fmt::format("{}PAC script: {} (sha256 {})", o.pac.empty() ? "WPAD: " : "",
+                                    source.location, source.sha256.substr(0, 16)));
         routes.push_back(std::move(wpad));
         break;
       }
@@ -157,7 +174,8 @@ std::vector<route::Route> build_routes(const Options& o, const std::map<std::str
         break;
       case route::Method::named: {
         if (o.named_proxy.empty()) {
-          routes.push_back(route::missing_route(method, "no named proxy configured (--named-proxy)"));
+          routes.push_back(
+              route::missing_route(method, "no named proxy configured (--named-proxy)"));
           break;
         }
         std::string error;
@@ -190,14 +208,16 @@ std::vector<route::Route> build_routes(const Options& o, const std::map<std::str
       throw UsageError(fmt::format("--proxies: {}", e.what()));
     }
     auto list = route::read_proxy_list(text);
-    for (auto& e : list.errors) input_errors.push_back({o.proxies_file, e.line, e.column, e.message, {}, false});
+    for (auto& e : list.errors)
+      input_errors.push_back({o.proxies_file, e.line, e.column, e.message, {}, false});
     for (auto& entry : list.proxies) {
       std::optional<route::ProxySpec> proxy = std::move(entry.proxy);
       credentials.apply(proxy);
       routes.push_back(route::proxy_route(route::Method::proxy_list, std::move(*proxy)));
     }
   }
-  if (routes.empty()) throw UsageError("no route to probe: --methods is empty and --proxies has no usable line");
+  if (routes.empty())
+    throw UsageError("no route to probe: --methods is empty and --proxies has no usable line");
   return routes;
 }
 
