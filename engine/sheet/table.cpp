@@ -24,11 +24,19 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n\xC2\xA0");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(first, last - first + 1));
+// Blanks at both ends: ASCII white space and U+00A0 (pasted from web pages), the latter as its
+// two-byte UTF-8 sequence, never as single bytes (0xC2 also leads "©", "®", "§", ...).
+std::string_view trim(std::string_view s) {
+  constexpr std::string_view kNbsp = "\xC2\xA0";
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  for (std::size_t before = s.size() + 1; s.size() != before;) {
+    before = s.size();
+    while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+    while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+    if (s.starts_with(kNbsp)) s.remove_prefix(kNbsp.size());
+    if (s.ends_with(kNbsp)) s.remove_suffix(kNbsp.size());
+  }
+  return s;
 }
 
 // A table whatever it came from; `where` renders a cell's location for messages.
@@ -108,9 +116,17 @@ bool matches_any(std::string_view value, const std::vector<std::string>& wanted)
   return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) { return lower(trim(w)) == v; });
 }
 
+bool iequals_prefix(std::string_view s, std::string_view lower_prefix) {
+  if (s.size() < lower_prefix.size()) return false;
+  for (std::size_t i = 0; i < lower_prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != lower_prefix[i]) return false;
+  return true;
+}
+
 bool os_says_yes(std::string_view cell) {
-  const auto v = lower(trim(cell));
-  return v.starts_with("yes") || v == "required" || v == "y";
+  const auto v = trim(cell);  // no copy: called for every OS cell of every row
+  return iequals_prefix(v, "yes") || (v.size() == 8 && iequals_prefix(v, "required")) ||
+         (v.size() == 1 && iequals_prefix(v, "y"));
 }
 
 // Split a URL cell: the vendor puts one URL per cell, but users' sheets hold lists.
@@ -152,7 +168,7 @@ class TableReader {
       // The first column of a kind wins; a second "URL" column is kept as a fact.
       const bool taken = std::any_of(fields.begin(), fields.end(), [&](auto& f) { return f.second == field; });
       fields[column] = taken && field != Field::unknown ? Field::unknown : field;
-      names[column] = trim(text);
+      names[column] = std::string(trim(text));
     }
     for (const auto& row : table.rows) {
       if (row.number <= header->number) continue;
@@ -185,7 +201,7 @@ class TableReader {
         case Field::comments: break;
         case Field::unknown:
           if (auto name = names.find(column); name != names.end() && !trim(text).empty())
-            facts.extra.emplace_back(name->second, trim(text));
+            facts.extra.emplace_back(name->second, std::string(trim(text)));
           break;
         default:
           for (const auto& [os_field, os_name] : kOsNames)
@@ -281,9 +297,12 @@ class TableReader {
 Table csv_table(std::string_view text, const std::string& source, char separator) {
   Table table;
   table.source = source;
-  for (auto& record : parse_csv(text, separator)) {
+  auto records = parse_csv(text, separator);
+  table.rows.reserve(records.size());
+  for (auto& record : records) {
     Table::Row row;
     row.number = record.line;
+    row.cells.reserve(record.fields.size());
     for (std::size_t i = 0; i < record.fields.size(); ++i)
       if (!record.fields[i].empty()) row.cells.emplace_back(static_cast<int>(i) + 1, std::move(record.fields[i]));
     table.rows.push_back(std::move(row));

@@ -25,8 +25,8 @@ struct XlsxSheet {
 };
 struct XlsxLimits {
   std::size_t max_compressed = 64u << 20;  // bytes of the .xlsx file itself
-  std::size_t max_part = 64u << 20;        // uncompressed bytes of one XML part
-  std::size_t max_total = 256u << 20;      // uncompressed bytes of all parts read
+  std::size_t max_part = 256u << 20;        // uncompressed bytes of one XML part
+  std::size_t max_total = 512u << 20;      // uncompressed bytes of all parts read
   std::size_t max_cells = 5'000'000;       // non-empty cells over all worksheets
 };
 struct XlsxError : std::runtime_error {
