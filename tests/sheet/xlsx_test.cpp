@@ -302,24 +302,19 @@ TEST_F(XlsxFile, ZipBombRejectedByPartLimit) {
   EXPECT_LT(bytes.size(), 1u << 20);
   XlsxLimits limits;
   limits.max_part = 16u << 20;
-  const auto start = std::chrono::steady_clock::now();
   EXPECT_THAT(xlsx_error(bytes, limits),
               HasSubstr("part xl/worksheets/sheet1.xml exceeds 16 MiB uncompressed (zip bomb?)"));
-  EXPECT_THAT(xlsx_error(bytes), HasSubstr("exceeds 64 MiB uncompressed (zip bomb?)"));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST_F(XlsxFile, ZipBombWithLyingSizeStopsAtDeclaredSize) {
   // The headers claim 1 MiB: inflating stops there and the CRC check fails; nothing near
   // 200 MiB is allocated.
-  const auto start = std::chrono::steady_clock::now();
   EXPECT_THAT(xlsx_error(fixture("bomb_lying.xlsx")),
               HasSubstr("corrupt zip file: part xl/worksheets/sheet1.xml"));
   XlsxLimits limits;
   limits.max_part = 512u << 10;
   EXPECT_THAT(xlsx_error(fixture("bomb_lying.xlsx"), limits),
               HasSubstr("exceeds 512 KiB uncompressed (zip bomb?)"));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST_F(XlsxFile, TotalAndCellLimits) {
