@@ -101,8 +101,10 @@ class Fanout final : public probe::ResultSink {
  public:
   std::vector<std::unique_ptr<report::ResultWriter>> writers;
   report::Summary summary;
+  std::atomic<std::uint64_t> failures{0};  // read by the progress line while the sweep runs
   void on_result(const probe::Result& r) override {
     summary.add(r);
+    if (probe::is_failure(r.outcome)) failures.fetch_add(1, std::memory_order_relaxed);
     for (auto& w : writers) w->write(r);
   }
 };
@@ -111,7 +113,8 @@ class Fanout final : public probe::ResultSink {
 // no async-signal-unsafe work ever runs in a handler.
 class SignalWatch {
  public:
-  SignalWatch(probe::Sweep& sweep, bool progress) : sweep_(sweep), progress_(progress) {
+  SignalWatch(probe::Sweep& sweep, bool progress, const std::atomic<std::uint64_t>& failures)
+      : sweep_(sweep), progress_(progress), failures_(failures) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
@@ -134,14 +137,28 @@ class SignalWatch {
         std::fputs("\nurlprobe: interrupted; finishing in-flight probes (again to quit at once)\n", stderr);
         sweep_.interrupt();
       }
-      if (progress_ && !stop_.load())
-        std::fprintf(stderr, "\r\033[K%llu/%llu probes", static_cast<unsigned long long>(sweep_.finished()),
-                     static_cast<unsigned long long>(sweep_.planned()));
+      if (progress_ && !stop_.load()) draw_progress();
     }
+  }
+
+  // done/total, rate, failures so far and an ETA from the rate so far.
+  void draw_progress() const {
+    const auto done = sweep_.finished();
+    const auto total = sweep_.planned();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    const auto eta = rate > 0 ? static_cast<long>(static_cast<double>(total - done) / rate + 0.5) : -1;
+    const auto line = fmt::format("\r\033[K{}/{} probes  {:.0f}/s  {} failed  ETA {}", done, total, rate,
+                                  failures_.load(std::memory_order_relaxed),
+                                  eta < 0 ? std::string("?") : fmt::format("{}:{:02}", eta / 60, eta % 60));
+    std::fputs(line.c_str(), stderr);
+    std::fflush(stderr);
   }
 
   probe::Sweep& sweep_;
   bool progress_;
+  const std::atomic<std::uint64_t>& failures_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   sigset_t set_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> interrupted_{false};
@@ -210,7 +227,7 @@ int run(const cli::Options& options) {
   probe::SweepStats stats;
   bool interrupted = false;
   {
-    SignalWatch signals(*sweep, progress);
+    SignalWatch signals(*sweep, progress, fanout.failures);
     stats = sweep->run();
     interrupted = signals.interrupted();
   }

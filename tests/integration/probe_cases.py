@@ -12,6 +12,7 @@ machine without namespaces).
 /usr/bin/python3 on purpose: Debian's python3-jsonschema imports only there.
 """
 import json
+import os
 import re
 import signal
 import socket
@@ -349,6 +350,44 @@ def interrupt_flushes_and_exits_130(c):
     for rec in c.last.records:
         c.expect_outcome(rec, "timeout", r"interrupted during (request|response)")
     check("interrupted" in err, "stderr does not say the sweep was interrupted")
+
+
+@case
+def progress_only_on_a_terminal(c):
+    """--progress auto draws done/total, rate, failures and ETA on stderr when it is a terminal
+    (and stdout is not); piped, nothing but the summary reaches stderr."""
+    import pty
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    # Never answers: the probes stay in flight until their 1 s deadline, long enough for the
+    # 200 ms redraw to run.
+    argv = [c.binary, "--format", "jsonl", "--methods", "direct", "--timeout", "1",
+            f"http://127.0.0.1:{port}/a", f"http://127.0.0.1:{port}/b"]
+    try:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        out, _ = proc.communicate(timeout=RUN_LIMIT_S)
+        tty_text = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            tty_text += chunk
+        os.close(master)
+        piped = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_LIMIT_S, stdin=subprocess.DEVNULL)
+    finally:
+        listener.close()
+    text = tty_text.decode(errors="replace")
+    check(re.search(r"\d+/2 probes\s+\d+/s\s+\d+ failed\s+ETA", text), f"no progress line on the terminal: {text!r}")
+    check(len(out.splitlines()) == 2, f"stdout keeps its 2 records: {out!r}")
+    check("probes " not in piped.stderr.split("Summary")[0] and "ETA" not in piped.stderr,
+          f"progress drawn into a pipe: {piped.stderr!r}")
 
 
 def netns_case(port, outcome):
