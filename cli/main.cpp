@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "commands.hpp"
 #include "options.hpp"
 #include "routes.hpp"
 #include "probe/sweep.hpp"
@@ -174,6 +175,8 @@ int run(const cli::Options& options) {
       return kExitUsage;
     }
   }
+  if (options.command == "report" || options.command == "diff" || options.command == "merge")
+    return cli::run_results_command(options);
   sheet::TargetList input;
   try {
     input = load_targets(options);

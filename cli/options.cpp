@@ -15,9 +15,7 @@ namespace {
 using std::chrono::milliseconds;
 
 // Options DESIGN names whose stage has not landed yet: refused clearly rather than ignored.
-const std::map<std::string_view, std::string_view> kNotYet{
-    {"--shard", "reports"},
-};
+const std::map<std::string_view, std::string_view> kNotYet{};
 
 const std::set<std::string_view> kCommands{"probe", "list", "diff", "merge", "report", "pac"};
 
@@ -50,6 +48,30 @@ std::vector<route::Method> parse_methods(std::string_view text) {
     text.remove_prefix(comma + 1);
   }
   return methods;
+}
+
+double parse_number(std::string_view option, std::string_view text, double min, double max) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || std::isnan(value) || value < min || value > max)
+    throw UsageError(fmt::format("{}: expected a number from {} to {}, got '{}'", option, min, max, text));
+  return value;
+}
+
+// --shard K/N: 1 <= K <= N.
+probe::Shard parse_shard(std::string_view text) {
+  const auto slash = text.find('/');
+  const auto bad = UsageError(
+      fmt::format("--shard: expected K/N with whole numbers 1 <= K <= N (e.g. 2/3), got '{}'", text));
+  if (slash == std::string_view::npos) throw bad;
+  probe::Shard shard;
+  const auto k = text.substr(0, slash), n = text.substr(slash + 1);
+  auto [k_end, k_ec] = std::from_chars(k.data(), k.data() + k.size(), shard.k);
+  auto [n_end, n_ec] = std::from_chars(n.data(), n.data() + n.size(), shard.n);
+  if (k.empty() || n.empty() || k_ec != std::errc{} || n_ec != std::errc{} || k_end != k.data() + k.size() ||
+      n_end != n.data() + n.size() || shard.n == 0 || shard.k == 0 || shard.k > shard.n || shard.n > 1000000)
+    throw bad;
+  return shard;
 }
 
 }  // namespace
@@ -89,6 +111,15 @@ Routes (the analyzer's methods: 1 default, 2 wpad, 3 direct, 4 named, 5 cli):
   or the direct path when none is set. Route wpad without --pac: "Doesn't exist" (discovery
   of wpad.dat by DNS is not in this version).
   urlprobe pac FILE|URL URL...   print the script's answer for each URL, like pactester
+Saved results (jsonl files of earlier runs; nothing is probed again):
+  --shard K/N              probe only shard K of N of the sweep (stable hash of url, route, proxy)
+  urlprobe report RESULTS.jsonl... [--format F] [-o FILE]   render them as a sweep would
+  urlprobe diff OLD.jsonl NEW.jsonl [--format text|json]    broke, slower, changed, recovered,
+                           new, removed; exit 1 when anything broke or got slower
+    --slower-factor X      slower: a route's median ms.total of ok probes grew over X times (2)
+    --slower-min-ms N      ... and by more than N ms (50)
+  urlprobe merge A.jsonl B.jsonl... [-o ALL.jsonl] [--prefer newest]   combine shards; the same
+                           (url, route, proxy) twice is an error unless --prefer newest
 Resolution:
   --dns-server IP[:PORT]   resolve with this server instead of /etc/resolv.conf
   --resolve HOST:PORT:ADDR pin a name to an address, as curl does (repeatable)
@@ -109,8 +140,10 @@ Expectations and limits:
   --per-host N             probes in flight per target host (default: no limit)
   --threads N              event loops (default: one per core)
 Output:
-  --format text|jsonl      stdout format (default: text on a terminal, jsonl otherwise)
-  -o FILE                  also write FILE, format by extension (.jsonl, .txt); repeatable
+  --format FMT             stdout format: text, jsonl, json, csv, junit, prometheus
+                           (default: text on a terminal, jsonl otherwise)
+  -o FILE                  also write FILE, format by extension (.jsonl, .txt, .json, .csv,
+                           .xml = junit, .prom = prometheus); repeatable
   --progress auto|always|never  progress on stderr (auto: when stderr is a terminal)
   --help, --version
 Exit: 0 all ok, 1 some probe failed, 2 bad usage or input, 130 interrupted.
@@ -127,8 +160,6 @@ Options parse_options(int argc, char** argv) {
     o.command = std::string(args[0]);
     ++i;
   }
-  if (o.command != "probe" && o.command != "list" && o.command != "pac")
-    throw UsageError(fmt::format("'{}' is not available yet; this version has 'probe', 'list' and 'pac'", o.command));
 
   bool options_done = false;
   for (; i < args.size(); ++i) {
@@ -215,10 +246,32 @@ Options parse_options(int argc, char** argv) {
       if (text != "text" && text != "json" && text != "csv")
         throw UsageError(fmt::format("--format: unknown format '{}' for list (text, json, csv)", text));
       o.list_format = std::string(text);
+    } else if (name == "--format" && o.command == "diff") {
+      const auto text = value();
+      if (text != "text" && text != "json")
+        throw UsageError(fmt::format("--format: unknown format '{}' for diff (text, json)", text));
+      o.diff_format = std::string(text);
+    } else if (name == "--format" && o.command == "merge") {
+      const auto text = value();
+      if (text != "jsonl") throw UsageError(fmt::format("--format: merge writes jsonl only, got '{}'", text));
+    } else if (name == "--slower-factor") {
+      o.slower_factor = parse_number(name, value(), 1, 1e6);
+    } else if (name == "--slower-min-ms") {
+      o.slower_min_ms = parse_number(name, value(), 0, 1e9);
+    } else if (name == "--prefer") {
+      const auto text = value();
+      if (text != "newest") throw UsageError(fmt::format("--prefer: expected 'newest', got '{}'", text));
+      o.prefer_newest = true;
+    } else if (name == "--shard") {
+      o.sweep.shard = parse_shard(value());
+    } else if ((name == "-o" || name == "--output") &&
+               (o.command == "report" || o.command == "diff" || o.command == "merge")) {
+      if (!o.command_output.empty()) throw UsageError(fmt::format("{}: {} takes one output file", name, o.command));
+      o.command_output = std::string(value());
     } else if (name == "--format") {
       const auto text = value();
       if (!report::parse_format(text, o.stdout_format))
-        throw UsageError(fmt::format("--format: unknown format '{}' (text, jsonl)", text));
+        throw UsageError(fmt::format("--format: unknown format '{}' (text, jsonl, json, csv, junit, prometheus)", text));
       o.stdout_format_set = true;
     } else if (name == "--builtin") {
       o.builtin = std::string(value());
@@ -259,7 +312,7 @@ Options parse_options(int argc, char** argv) {
       const auto path = value();
       Output out{std::string(path), report::Format::jsonl};
       if (!report::format_for_path(path, out.format))
-        throw UsageError(fmt::format("-o {}: cannot tell the format from the extension (use .jsonl or .txt)", path));
+        throw UsageError(fmt::format("-o {}: cannot tell the format from the extension (use .jsonl, .txt, .json, .csv, .xml or .prom)", path));
       o.outputs.push_back(std::move(out));
     } else if (name == "--progress") {
       const auto text = value();

@@ -45,6 +45,12 @@ struct Options {
   report::Format stdout_format = report::Format::text;
   std::vector<Output> outputs;  // -o FILE
   Progress progress = Progress::automatic;
+  // report / diff / merge (cli/commands.cpp)
+  std::string command_output;  // -o FILE of report, diff and merge (one; format by --format or extension)
+  std::string diff_format;     // `diff --format`: "" (text), text, json
+  double slower_factor = 2.0;  // diff --slower-factor
+  double slower_min_ms = 50;   // diff --slower-min-ms
+  bool prefer_newest = false;  // merge --prefer newest
   bool help = false;
   bool version = false;
 };

@@ -48,6 +48,26 @@ struct Worker {
 
 }  // namespace
 
+std::uint64_t shard_hash(std::string_view url, const route::Route& route) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  auto add = [&h](std::string_view s) {
+    for (const unsigned char c : s) {
+      h ^= c;
+      h *= 0x100000001b3ull;
+    }
+  };
+  add(url);
+  add("\n");
+  add(route::method_name(route.method));
+  add("\n");
+  if (route.method == route::Method::proxy_list && route.for_https) add(route.for_https->redacted());
+  return h;
+}
+
+bool in_shard(const Shard& shard, std::string_view url, const route::Route& route) {
+  return shard.n == 0 || shard_hash(url, route) % shard.n == shard.k - 1;
+}
+
 struct Sweep::Impl {
   Impl(const SweepConfig& c, std::span<const sheet::Target> t, std::span<const route::Route> r, ResultSink& s)
       : config(c), targets(t), routes(r), sink(s), tls(c.tls) {}
@@ -63,6 +83,13 @@ struct Sweep::Impl {
   std::mutex sink_mutex;
   std::atomic<std::uint64_t> finished{0};
   std::atomic<bool> interrupted{false};
+  std::uint64_t planned = 0;  // of the shard
+
+  bool wanted(std::uint64_t index) const {
+    if (config.shard.n == 0) return true;
+    return in_shard(config.shard, targets[static_cast<std::size_t>(index / routes.size())].url,
+                    routes[static_cast<std::size_t>(index % routes.size())]);
+  }
 
   void plan() {
     std::unordered_map<std::string, std::uint32_t> ids;
@@ -85,10 +112,19 @@ struct Sweep::Impl {
     for (std::uint32_t t = 0; t < targets.size(); ++t) workers[host_of[t] % threads]->targets.push_back(t);
 
     // Slots follow each worker's share of the probes, so no thread idles while another queues.
-    const std::uint64_t total = static_cast<std::uint64_t>(targets.size()) * routes.size();
     for (auto& worker : workers) {
       worker->planned = static_cast<std::uint64_t>(worker->targets.size()) * routes.size();
+      if (config.shard.n) {  // counted, not stored: the walk stays lazy
+        worker->planned = 0;
+        for (const auto target : worker->targets)
+          for (std::size_t r = 0; r < routes.size(); ++r)
+            worker->planned += in_shard(config.shard, targets[target].url, routes[r]);
+      }
+      planned += worker->planned;
       worker->stats.planned = worker->planned;
+    }
+    const std::uint64_t total = planned;
+    for (auto& worker : workers) {
       worker->slots = total == 0 ? 1
                                  : std::max<std::size_t>(1, static_cast<std::size_t>(
                                                                 (config.concurrency * worker->planned + total - 1) / total));
@@ -153,6 +189,7 @@ struct Sweep::Impl {
         w.next_route = 0;
         ++w.next_target;
       }
+      if (!wanted(index)) continue;  // another shard's probe
       if (!dispatch(w, index)) w.held.push_back(index);
     }
     if (w.in_flight == 0 && (w.interrupted || (w.next_target == w.targets.size() && w.held.empty())))
@@ -200,9 +237,7 @@ Sweep::Sweep(const SweepConfig& config, std::span<const sheet::Target> targets, 
 
 Sweep::~Sweep() = default;
 
-std::uint64_t Sweep::planned() const {
-  return static_cast<std::uint64_t>(impl_->targets.size()) * impl_->routes.size();
-}
+std::uint64_t Sweep::planned() const { return impl_->planned; }
 std::uint64_t Sweep::finished() const { return impl_->finished.load(std::memory_order_relaxed); }
 
 SweepStats Sweep::run() {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "net/resolver.hpp"
@@ -16,6 +17,17 @@
 
 namespace urlprobe::probe {
 
+// --shard K/N: probe only the indices whose key hashes to shard K (1-based) of N. n == 0: all.
+struct Shard {
+  unsigned k = 0, n = 0;
+};
+
+// The stable identity of a probe for sharding: FNV-1a 64 of url "\n" route name "\n" proxy,
+// where proxy is the redacted proxy of a proxy-list entry and empty for the methods (whose
+// proxy comes from the machine's environment and must not move probes between shards).
+std::uint64_t shard_hash(std::string_view url, const route::Route& route);
+bool in_shard(const Shard& shard, std::string_view url, const route::Route& route);
+
 struct SweepConfig {
   ProbeConfig probe;
   net::ResolverConfig resolver;
@@ -24,6 +36,7 @@ struct SweepConfig {
   std::size_t per_host = 0;       // probes in flight per target host; 0: no limit
   std::size_t per_proxy = 0;      // probes in flight per proxy route; 0: no limit
   unsigned threads = 0;           // event loops; 0: one per core
+  Shard shard;                    // probe only this shard of targets x routes
 };
 
 // Receives every result exactly once. Calls are serialised (never concurrent) but may come
@@ -35,7 +48,7 @@ class ResultSink {
 };
 
 struct SweepStats {
-  std::uint64_t planned = 0;   // targets x routes
+  std::uint64_t planned = 0;   // targets x routes (of the shard, with --shard)
   std::uint64_t finished = 0;  // results delivered
   std::array<std::uint64_t, kOutcomeCount> by_outcome{};
   std::chrono::steady_clock::duration elapsed{};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "report/formats.hpp"
 #include "report/writer.hpp"
 
 namespace urlprobe::report {
@@ -19,6 +20,10 @@ std::uint64_t Summary::failures() const {
 bool parse_format(std::string_view name, Format& out) {
   if (name == "text") out = Format::text;
   else if (name == "jsonl") out = Format::jsonl;
+  else if (name == "json") out = Format::json;
+  else if (name == "csv") out = Format::csv;
+  else if (name == "junit") out = Format::junit;
+  else if (name == "prometheus") out = Format::prometheus;
   else return false;
   return true;
 }
@@ -29,6 +34,10 @@ bool format_for_path(std::string_view path, Format& out) {
   const auto ext = path.substr(dot + 1);
   if (ext == "jsonl" || ext == "ndjson") out = Format::jsonl;
   else if (ext == "txt" || ext == "log") out = Format::text;
+  else if (ext == "json") out = Format::json;
+  else if (ext == "csv") out = Format::csv;
+  else if (ext == "xml") out = Format::junit;
+  else if (ext == "prom") out = Format::prometheus;
   else return false;
   return true;
 }
@@ -224,7 +233,14 @@ class TextWriter final : public ResultWriter {
 }  // namespace
 
 std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out, std::span<const route::Route> routes) {
-  if (format == Format::jsonl) return std::make_unique<JsonlWriter>(out);
+  switch (format) {
+    case Format::jsonl: return std::make_unique<JsonlWriter>(out);
+    case Format::json: return detail::make_json_writer(out);
+    case Format::csv: return detail::make_csv_writer(out);
+    case Format::junit: return detail::make_junit_writer(out, routes);
+    case Format::prometheus: return detail::make_prometheus_writer(out);
+    case Format::text: break;
+  }
   return std::make_unique<TextWriter>(out, routes);
 }
 

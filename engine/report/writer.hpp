@@ -41,10 +41,11 @@ class ResultWriter {
   virtual void finish(const Summary& summary) = 0;
 };
 
-enum class Format { text, jsonl };
-// "text"/"jsonl"; the rest of DESIGN's formats come with the reports issue.
+enum class Format { text, jsonl, json, csv, junit, prometheus };
+// "text", "jsonl", "json", "csv", "junit", "prometheus".
 bool parse_format(std::string_view name, Format& out);
-// By extension: .jsonl/.ndjson -> jsonl, .txt/.log -> text. False when unknown.
+// By extension: .jsonl/.ndjson -> jsonl, .txt/.log -> text, .json -> json, .csv -> csv,
+// .xml -> junit, .prom -> prometheus. False when unknown.
 bool format_for_path(std::string_view path, Format& out);
 
 // The writer does not own `out`. `routes` are the sweep's, in order: text groups a target's

@@ -31,14 +31,16 @@ TEST(Options, DefaultsAreTheAnalyzersFiveMethodsInOrderWithTenSecondTimeout) {
   const auto o = parse({});
   EXPECT_EQ(o.command, "probe");
   EXPECT_TRUE(o.inputs.empty());
-  EXPECT_EQ(o.methods, (std::vector<route::Method>{route::Method::default_proxy, route::Method::wpad,
-                                                   route::Method::direct, route::Method::named, route::Method::cli}));
+  EXPECT_EQ(o.methods, (std::vector<route::Method>{route::Method::default_proxy,
+                                                   route::Method::wpad, route::Method::direct,
+                                                   route::Method::named, route::Method::cli}));
   EXPECT_EQ(o.sweep.probe.timeouts.total, std::chrono::milliseconds(10000));
 }
 
 TEST(Options, ValuesInlineAndSeparate) {
-  const auto o = parse({"probe", "urls.txt", "--timeout=2.5", "--concurrency", "64", "https://a.example/",
-                        "--resolve", "a.example:443:127.0.0.1", "-o", "out.jsonl", "--dns-timeout", "1"});
+  const auto o =
+      parse({"probe", "urls.txt", "--timeout=2.5", "--concurrency", "64", "https://a.example/",
+             "--resolve", "a.example:443:127.0.0.1", "-o", "out.jsonl", "--dns-timeout", "1"});
   EXPECT_EQ(o.inputs, (std::vector<std::string>{"urls.txt", "https://a.example/"}));
   EXPECT_EQ(o.sweep.probe.timeouts.total, std::chrono::milliseconds(2500));
   EXPECT_EQ(o.sweep.probe.timeouts.connect, std::chrono::milliseconds(2500));
@@ -66,10 +68,35 @@ TEST(Options, MethodsSelectAndOrderTheRoutes) {
   EXPECT_EQ(o.methods, (std::vector<route::Method>{route::Method::cli, route::Method::direct}));
 }
 
-TEST(Options, StagesNotYetBuiltAreRefusedClearly) {
-  EXPECT_THAT(usage_error({"--shard", "1/2"}), HasSubstr("not available yet"));
-  EXPECT_THAT(usage_error({"diff", "a.jsonl", "b.jsonl"}), HasSubstr("not available yet"));
+TEST(Options, UnknownValuesAreRefusedClearly) {
   EXPECT_THAT(usage_error({"--methods", "carrier-pigeon"}), HasSubstr("unknown method"));
+}
+
+TEST(Options, ShardIsValidated) {
+  const auto o = parse({"--shard", "2/3"});
+  EXPECT_EQ(o.sweep.shard.k, 2u);
+  EXPECT_EQ(o.sweep.shard.n, 3u);
+  for (const auto* bad : {"0/3", "4/3", "1/0", "1", "a/b", "1/3x", "/3", "-1/3"})
+    EXPECT_THAT(usage_error({"--shard", bad}), HasSubstr("--shard")) << bad;
+}
+
+TEST(Options, ResultCommands) {
+  const auto d = parse({"diff", "a.jsonl", "b.jsonl", "--format", "json", "--slower-factor", "1.5",
+                        "--slower-min-ms=10", "-o", "d.out"});
+  EXPECT_EQ(d.command, "diff");
+  EXPECT_EQ(d.inputs, (std::vector<std::string>{"a.jsonl", "b.jsonl"}));
+  EXPECT_EQ(d.diff_format, "json");
+  EXPECT_EQ(d.slower_factor, 1.5);
+  EXPECT_EQ(d.slower_min_ms, 10);
+  EXPECT_EQ(d.command_output, "d.out");
+  EXPECT_THAT(usage_error({"diff", "--format", "csv"}), HasSubstr("for diff"));
+  EXPECT_THAT(usage_error({"diff", "--slower-factor", "0.5"}), HasSubstr("--slower-factor"));
+  const auto m = parse({"merge", "a", "b", "--prefer", "newest", "-o", "all.jsonl"});
+  EXPECT_TRUE(m.prefer_newest);
+  EXPECT_EQ(m.command_output, "all.jsonl");
+  EXPECT_THAT(usage_error({"merge", "--prefer", "oldest"}), HasSubstr("--prefer"));
+  EXPECT_THAT(usage_error({"merge", "-o", "a", "-o", "b"}), HasSubstr("one output"));
+  EXPECT_EQ(parse({"report", "r.jsonl", "-o", "out.whatever"}).command_output, "out.whatever");
 }
 
 TEST(StatusExpectation, RangesAndSingles) {

@@ -1,0 +1,300 @@
+#include "commands.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <tuple>
+
+#include "report/diff.hpp"
+#include "report/read.hpp"
+#include "report/writer.hpp"
+#include "route/proxy.hpp"
+
+namespace urlprobe::cli {
+
+namespace {
+
+constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2;
+
+struct Input {
+  std::string path;
+  report::ReadResults read;
+};
+
+// Reads every file; errors (unreadable file, bad lines) go to stderr. False: a file was unreadable.
+bool read_inputs(const std::vector<std::string>& paths, std::vector<Input>& inputs,
+                 std::size_t& bad_lines) {
+  bad_lines = 0;
+  for (const auto& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    if (in) text << in.rdbuf();
+    if (!in || in.bad()) {
+      fmt::print(stderr, "urlprobe: {}: cannot read: {}\n", path, std::strerror(errno));
+      return false;
+    }
+    auto read = report::read_results(text.str(), path);
+    for (const auto& error : read.errors)
+      fmt::print(stderr, "{}\n", sheet::format_input_error(error));
+    bad_lines += read.errors.size();
+    inputs.push_back({path, std::move(read)});
+  }
+  return true;
+}
+
+// Where a command's output goes: -o FILE or stdout. Closing reports write errors (a full disk).
+class Output {
+ public:
+  explicit Output(const std::string& path) : path_(path) {
+    if (path.empty() || path == "-") {
+      file_ = stdout;
+      return;
+    }
+    file_ = std::fopen(path.c_str(), "w");
+    if (!file_) error_ = std::strerror(errno);
+  }
+  ~Output() {
+    if (file_ && file_ != stdout) std::fclose(file_);
+  }
+  std::FILE* file() const { return file_; }
+  bool to_stdout() const { return file_ == stdout; }
+  const std::string& error() const { return error_; }
+  // False with a message on stderr when the output could not be written completely.
+  bool close() {
+    bool ok = std::fflush(file_) == 0 && !std::ferror(file_);
+    int saved = errno;
+    if (file_ != stdout) {
+      ok = std::fclose(file_) == 0 && ok;
+      if (!ok && saved == 0) saved = errno;
+      file_ = nullptr;
+    }
+    if (!ok)
+      fmt::print(stderr, "urlprobe: {}: cannot write: {}\n", to_name(),
+                 std::strerror(saved ? saved : EIO));
+    return ok;
+  }
+  bool write(std::string_view text) {
+    return std::fwrite(text.data(), 1, text.size(), file_) == text.size();
+  }
+
+ private:
+  std::string to_name() const { return path_.empty() || path_ == "-" ? "stdout" : path_; }
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  std::string error_;
+};
+
+bool open_output(const std::string& path, std::unique_ptr<Output>& out) {
+  out = std::make_unique<Output>(path);
+  if (!out->file()) {
+    fmt::print(stderr, "urlprobe: -o {}: cannot write: {}\n", path, out->error());
+    return false;
+  }
+  return true;
+}
+
+// The routes a sweep would have had, rebuilt from the records: each method once, in the
+// analyzer's order (1 default .. 5 cli), then one route per distinct proxy of a list, first seen
+// first. Targets follow their sheet rows (source, line), else first seen: records are stored in
+// completion order, which is not the sweep's. sweep_index = target * routes + route.
+std::vector<route::Route> assign_positions(std::vector<probe::Result>& results) {
+  std::map<route::Method, bool> methods;
+  std::vector<const probe::Result*> list_routes;
+  std::map<std::string, std::size_t> list_index;  // proxy -> position among list routes
+  std::map<std::string, std::size_t> source_rank;
+  struct TargetOrder {
+    std::size_t source, line, seen;
+  };
+  std::map<std::string, TargetOrder> target_order;
+  for (const auto& r : results) {
+    if (r.route == route::Method::proxy_list) {
+      if (list_index.try_emplace(r.proxy, list_routes.size()).second) list_routes.push_back(&r);
+    } else {
+      methods[r.route] = true;
+    }
+    const auto source = source_rank.try_emplace(r.row.source, source_rank.size()).first->second;
+    target_order.try_emplace(r.url,
+                             TargetOrder{source, static_cast<std::size_t>(std::max(0, r.row.line)),
+                                         target_order.size()});
+  }
+  std::vector<route::Route> routes;
+  std::map<route::Method, std::size_t> method_index;
+  for (const auto& [method, _] : methods) {
+    method_index[method] = routes.size();
+    routes.emplace_back().method = method;
+  }
+  const std::size_t first_list = routes.size();
+  for (const auto* r : list_routes) {
+    auto parsed = route::parse_proxy_spec(r->proxy);
+    route::ProxySpec spec;
+    if (auto* ok = std::get_if<route::ProxySpec>(&parsed))
+      spec = std::move(*ok);
+    else
+      spec.host = r->proxy;
+    spec.name = r->proxy_name;
+    routes.push_back(route::proxy_route(route::Method::proxy_list, std::move(spec)));
+  }
+  std::vector<std::pair<TargetOrder, std::string>> targets;
+  for (const auto& [url, order] : target_order) targets.emplace_back(order, url);
+  std::sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.source, a.first.line, a.first.seen) <
+           std::tie(b.first.source, b.first.line, b.first.seen);
+  });
+  std::map<std::string, std::size_t> target_index;
+  for (std::size_t i = 0; i < targets.size(); ++i) target_index[targets[i].second] = i;
+  for (auto& r : results) {
+    const auto route = r.route == route::Method::proxy_list ? first_list + list_index.at(r.proxy)
+                                                            : method_index.at(r.route);
+    r.sweep_index = target_index.at(r.url) * routes.size() + route;
+  }
+  return routes;
+}
+
+int run_report(const Options& options) {
+  if (options.inputs.empty()) {
+    fmt::print(stderr, "urlprobe: report: name at least one RESULTS.jsonl file\n");
+    return kExitUsage;
+  }
+  report::Format format = report::Format::text;
+  if (options.stdout_format_set) {
+    format = options.stdout_format;
+  } else if (!options.command_output.empty() && options.command_output != "-" &&
+             !report::format_for_path(options.command_output, format)) {
+    fmt::print(stderr,
+               "urlprobe: -o {}: cannot tell the format from the extension (use --format)\n",
+               options.command_output);
+    return kExitUsage;
+  }
+  std::vector<Input> inputs;
+  std::size_t bad_lines = 0;
+  if (!read_inputs(options.inputs, inputs, bad_lines)) return kExitUsage;
+  std::vector<probe::Result> results;
+  for (auto& input : inputs)
+    for (auto& r : input.read.results) results.push_back(std::move(r));
+  // Fed in file order: jsonl gives the records back as they were; text sorts its blocks itself.
+  const auto routes = assign_positions(results);
+
+  std::unique_ptr<Output> out;
+  if (!open_output(options.command_output, out)) return kExitUsage;
+  report::Summary summary;
+  summary.planned = results.size();
+  summary.input_errors = bad_lines;
+  if (!results.empty()) {
+    const auto [first, last] =
+        std::minmax_element(results.begin(), results.end(),
+                            [](const auto& a, const auto& b) { return a.started < b.started; });
+    summary.seconds = std::chrono::duration<double>(last->started - first->started).count();
+  }
+  {
+    auto writer = report::make_writer(format, out->file(), routes);
+    for (const auto& r : results) {
+      summary.add(r);
+      writer->write(r);
+    }
+    writer->finish(summary);
+  }
+  // The short answer reaches a person as a sweep's does: on stdout when the records went to a
+  // file, on stderr when stdout carries records.
+  if (!out->to_stdout())
+    std::fputs(report::summary_text(summary).c_str(), stdout);
+  else if (format != report::Format::text)
+    std::fputs(report::summary_text(summary).c_str(), stderr);
+  if (!out->close()) return kExitUsage;
+  if (bad_lines) return kExitUsage;
+  return summary.failures() ? kExitFailures : kExitOk;
+}
+
+int run_diff(const Options& options) {
+  if (options.inputs.size() != 2) {
+    fmt::print(stderr, "urlprobe: diff: expected OLD.jsonl NEW.jsonl, got {} file(s)\n",
+               options.inputs.size());
+    return kExitUsage;
+  }
+  std::vector<Input> inputs;
+  std::size_t bad_lines = 0;
+  if (!read_inputs(options.inputs, inputs, bad_lines)) return kExitUsage;
+  report::DiffOptions diff_options;
+  diff_options.slower_factor = options.slower_factor;
+  diff_options.slower_min_ms = options.slower_min_ms;
+  const auto diff =
+      report::diff_results(inputs[0].read.results, inputs[1].read.results, diff_options);
+  std::unique_ptr<Output> out;
+  if (!open_output(options.command_output, out)) return kExitUsage;
+  out->write(options.diff_format == "json" ? report::diff_json(diff)
+                                           : report::diff_text(diff, diff_options));
+  if (!out->close()) return kExitUsage;
+  if (bad_lines) return kExitUsage;
+  return diff.regressed() ? kExitFailures : kExitOk;
+}
+
+int run_merge(const Options& options) {
+  if (options.inputs.empty()) {
+    fmt::print(stderr, "urlprobe: merge: name the result files to combine\n");
+    return kExitUsage;
+  }
+  std::vector<Input> inputs;
+  std::size_t bad_lines = 0;
+  if (!read_inputs(options.inputs, inputs, bad_lines)) return kExitUsage;
+
+  struct Kept {
+    const probe::Result* result;
+    const std::string* path;
+    int line;
+  };
+  std::vector<Kept> kept;
+  std::map<report::ResultKey, std::size_t> by_key;
+  std::size_t duplicates = 0;
+  for (const auto& input : inputs) {
+    for (std::size_t i = 0; i < input.read.results.size(); ++i) {
+      const auto& r = input.read.results[i];
+      const Kept item{&r, &input.path, input.read.lines[i]};
+      auto [it, inserted] = by_key.try_emplace(report::key_of(r), kept.size());
+      if (inserted) {
+        kept.push_back(item);
+        continue;
+      }
+      auto& earlier = kept[it->second];
+      if (options.prefer_newest) {
+        if (r.started >= earlier.result->started) earlier = item;
+        continue;
+      }
+      ++duplicates;
+      fmt::print(
+          stderr,
+          "{}:{}:1: error: {} is already in {}:{} (use --prefer newest to keep the later one)\n",
+          *item.path, item.line, report::describe_key(it->first), *earlier.path, earlier.line);
+    }
+  }
+  if (duplicates) {
+    fmt::print(stderr, "urlprobe: merge: {} duplicate result(s); nothing written\n", duplicates);
+    return kExitUsage;
+  }
+  std::unique_ptr<Output> out;
+  if (!open_output(options.command_output, out)) return kExitUsage;
+  std::string line;
+  for (const auto& item : kept) {
+    line.clear();
+    report::append_jsonl(line, *item.result);
+    line += '\n';
+    out->write(line);
+  }
+  if (!out->close()) return kExitUsage;
+  return bad_lines ? kExitUsage : kExitOk;
+}
+
+}  // namespace
+
+int run_results_command(const Options& options) {
+  if (options.command == "report") return run_report(options);
+  if (options.command == "diff") return run_diff(options);
+  return run_merge(options);
+}
+
+}  // namespace urlprobe::cli

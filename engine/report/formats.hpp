@@ -1,0 +1,85 @@
+// Internal to engine/report: the writers of the file formats (csv, junit, prometheus, json) and
+// the small text helpers they share. Users go through make_writer (writer.hpp).
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "report/writer.hpp"
+
+namespace urlprobe::report::detail {
+
+std::unique_ptr<ResultWriter> make_csv_writer(std::FILE* out);
+std::unique_ptr<ResultWriter> make_junit_writer(std::FILE* out,
+                                                std::span<const route::Route> routes);
+std::unique_ptr<ResultWriter> make_prometheus_writer(std::FILE* out);
+std::unique_ptr<ResultWriter> make_json_writer(std::FILE* out);
+
+// Calls `emit(cp, bytes)` for each code point of `s`; a byte that does not start a valid UTF-8
+// sequence (overlong, surrogate, truncated) is reported as U+FFFD with bytes "\xEF\xBF\xBD".
+template <typename Emit>
+void for_each_code_point(std::string_view s, Emit&& emit) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      emit(static_cast<char32_t>(c), s.substr(i, 1));
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    char32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF)
+      len = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+      len = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+      len = 4, cp = c & 0x07;
+    bool valid = len != 0 && i + len <= s.size();
+    for (std::size_t k = 1; valid && k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      valid = (b & 0xC0) == 0x80;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if (valid) {
+      valid = !(len == 3 && cp < 0x800) && !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) &&
+              !(cp >= 0xD800 && cp <= 0xDFFF);
+    }
+    if (valid) {
+      emit(cp, s.substr(i, len));
+      i += len;
+    } else {
+      emit(char32_t{0xFFFD}, std::string_view("\xEF\xBF\xBD"));
+      ++i;
+    }
+  }
+}
+
+// `s` with invalid UTF-8 replaced by U+FFFD.
+inline std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for_each_code_point(s, [&](char32_t, std::string_view bytes) { out += bytes; });
+  return out;
+}
+
+// RFC 3339 in UTC with milliseconds, as the jsonl record's "started".
+std::string rfc3339(std::chrono::system_clock::time_point t);
+
+// Seconds since the epoch of an RFC 3339 time ("2027-05-01T00:00:00Z", fraction and offset
+// allowed); empty when `text` is not one.
+std::optional<double> parse_rfc3339(std::string_view text);
+
+// A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD.
+void append_json_string(std::string& out, std::string_view s);
+
+// What reports call a result's route: the method name ("direct"), or "proxy <name>" for an
+// entry of a proxy list (its name, else its redacted URL).
+std::string route_label(const probe::Result& r);
+
+}  // namespace urlprobe::report::detail

@@ -1,0 +1,201 @@
+// --format json: one document with the run, every record (as jsonl writes it) and a summary.
+// Buffered: the document is written at finish, when the run's end is known.
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+
+#include "report/formats.hpp"
+
+#ifndef URLPROBE_VERSION
+#define URLPROBE_VERSION "0.1.0"
+#endif
+
+namespace urlprobe::report::detail {
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto ms = time_point_cast<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day ymd(day);
+  const hh_mm_ss time(ms - day);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     time.hours().count(), time.minutes().count(), time.seconds().count(),
+                     time.subseconds().count());
+}
+
+std::optional<double> parse_rfc3339(std::string_view text) {
+  std::size_t pos = 0;
+  auto number = [&](std::size_t digits, int& value) {
+    if (pos + digits > text.size()) return false;
+    const auto* first = text.data() + pos;
+    const auto [end, ec] = std::from_chars(first, first + digits, value);
+    if (ec != std::errc() || end != first + digits) return false;
+    pos += digits;
+    return true;
+  };
+  auto expect = [&](std::string_view chars) {
+    if (pos >= text.size() || chars.find(text[pos]) == std::string_view::npos) return false;
+    ++pos;
+    return true;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (!number(4, y) || !expect("-") || !number(2, mo) || !expect("-") || !number(2, d) ||
+      !expect("Tt ") || !number(2, h) || !expect(":") || !number(2, mi) || !expect(":") ||
+      !number(2, s))
+    return std::nullopt;
+  double fraction = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    double scale = 0.1;
+    ++pos;
+    const auto start = pos;
+    for (; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, scale /= 10)
+      fraction += (text[pos] - '0') * scale;
+    if (pos == start) return std::nullopt;
+  }
+  int offset = 0;
+  if (expect("Zz")) {
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    const int sign = text[pos++] == '-' ? -1 : 1;
+    int oh = 0, om = 0;
+    if (!number(2, oh) || !expect(":") || !number(2, om)) return std::nullopt;
+    offset = sign * (oh * 3600 + om * 60);
+  } else {
+    return std::nullopt;
+  }
+  using namespace std::chrono;
+  const year_month_day ymd{year(y), month(static_cast<unsigned>(mo)),
+                           day(static_cast<unsigned>(d))};
+  if (pos != text.size() || !ymd.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  const auto days_since = sys_days(ymd).time_since_epoch().count();
+  return static_cast<double>(days_since) * 86400 + h * 3600 + mi * 60 + s + fraction - offset;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for_each_code_point(s, [&](char32_t cp, std::string_view bytes) {
+    switch (cp) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (cp < 0x20)
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(cp));
+        else
+          out += bytes;
+    }
+  });
+  out += '"';
+}
+
+std::string route_label(const probe::Result& r) {
+  if (r.route != route::Method::proxy_list) return std::string(route::method_name(r.route));
+  return "proxy " + (r.proxy_name.empty() ? r.proxy : r.proxy_name);
+}
+
+namespace {
+
+using Counts = std::map<std::string, std::array<std::uint64_t, probe::kOutcomeCount>>;
+
+void append_counts(std::string& out, const std::array<std::uint64_t, probe::kOutcomeCount>& counts,
+                   bool zeros) {
+  out += '{';
+  bool first = true;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (!counts[i] && !zeros) continue;
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, probe::outcome_name(static_cast<probe::Outcome>(i)));
+    fmt::format_to(std::back_inserter(out), ":{}", counts[i]);
+  }
+  out += '}';
+}
+
+void append_grouped(std::string& out, const Counts& groups) {
+  out += '{';
+  bool first = true;
+  for (const auto& [name, counts] : groups) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, name);
+    out += ':';
+    append_counts(out, counts, false);
+  }
+  out += '}';
+}
+
+class JsonWriter final : public ResultWriter {
+ public:
+  explicit JsonWriter(std::FILE* out) : out_(out), started_(std::chrono::system_clock::now()) {}
+
+  void write(const probe::Result& r) override {
+    results_ += results_.empty() ? "\n" : ",\n";
+    append_jsonl(results_, r);
+    const auto o = static_cast<std::size_t>(r.outcome);
+    // "direct" and friends; list entries all share route "proxy", as in the record.
+    ++by_route_[std::string(route::method_name(r.route))][o];
+    if (!r.proxy.empty()) ++by_proxy_[r.proxy][o];
+    ++probes_;
+  }
+
+  void finish(const Summary& s) override {
+    std::string doc = "{\"v\":1,\"run\":{\"version\":";
+    append_json_string(doc, URLPROBE_VERSION);
+    doc += ",\"started\":";
+    append_json_string(doc, rfc3339(started_));
+    doc += ",\"finished\":";
+    append_json_string(doc, rfc3339(std::chrono::system_clock::now()));
+    fmt::format_to(std::back_inserter(doc), ",\"seconds\":{:.3f},\"interrupted\":{},\"planned\":{}",
+                   s.seconds, s.interrupted ? "true" : "false", s.planned);
+    if (!s.notes.empty()) {
+      doc += ",\"notes\":[";
+      for (std::size_t i = 0; i < s.notes.size(); ++i) {
+        if (i) doc += ',';
+        append_json_string(doc, s.notes[i]);
+      }
+      doc += ']';
+    }
+    doc += "},\"results\":[";
+    doc += results_;
+    doc += results_.empty() ? "],\n" : "\n],\n";
+    doc += "\"summary\":{\"by_outcome\":";
+    append_counts(doc, s.by_outcome, true);
+    doc += ",\"by_route\":";
+    append_grouped(doc, by_route_);
+    doc += ",\"by_proxy\":";
+    append_grouped(doc, by_proxy_);
+    fmt::format_to(std::back_inserter(doc),
+                   ",\"probes\":{},\"failures\":{},\"input_errors\":{}}}}}\n",
+                   s.finished ? s.finished : probes_, s.failures(), s.input_errors);
+    std::fwrite(doc.data(), 1, doc.size(), out_);
+    std::fflush(out_);
+  }
+
+ private:
+  std::FILE* out_;
+  std::chrono::system_clock::time_point started_;
+  std::string results_;  // the records, comma-separated, one a line
+  Counts by_route_, by_proxy_;
+  std::uint64_t probes_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ResultWriter> make_json_writer(std::FILE* out) {
+  return std::make_unique<JsonWriter>(out);
+}
+
+}  // namespace urlprobe::report::detail

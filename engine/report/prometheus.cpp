@@ -1,0 +1,126 @@
+// --format prometheus: text exposition format 0.0.4 with blackbox_exporter-style names, for
+// node_exporter's textfile collector and the Pushgateway. Written at finish: each metric family
+// must be one group with its HELP and TYPE.
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+#include <vector>
+
+#include "report/formats.hpp"
+
+namespace urlprobe::report::detail {
+
+namespace {
+
+// Label values: UTF-8 with backslash, double quote and line feed escaped.
+std::string label_value(std::string_view s) {
+  std::string out;
+  for_each_code_point(s, [&](char32_t cp, std::string_view bytes) {
+    switch (cp) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += bytes;
+    }
+  });
+  return out;
+}
+
+// Go's ParseFloat reads what fmt's shortest round-trip form writes ("0.0012", "1e-05").
+std::string value(double v) {
+  return fmt::format("{}", v);
+}
+
+struct Family {
+  std::string_view name, type, help;
+  std::vector<std::string> samples;  // "{labels} value"
+};
+
+class PrometheusWriter final : public ResultWriter {
+ public:
+  explicit PrometheusWriter(std::FILE* out) : out_(out) {}
+
+  void write(const probe::Result& r) override {
+    const auto route = std::string(route::method_name(r.route));
+    const auto labels = fmt::format("url=\"{}\",route=\"{}\",proxy=\"{}\"", label_value(r.url),
+                                    label_value(route), label_value(r.proxy));
+    // Every series once: a URL twice on one route (two list entries with one redacted URL) keeps
+    // the first result.
+    ++outcomes_[route][static_cast<std::size_t>(r.outcome)];
+    if (!seen_.insert(labels).second) return;
+    success_.samples.push_back(
+        fmt::format("{{{}}} {}", labels, r.outcome == probe::Outcome::ok ? 1 : 0));
+    auto phase = [&](std::string_view name, const std::optional<double>& ms) {
+      if (ms)
+        duration_.samples.push_back(
+            fmt::format("{{{},phase=\"{}\"}} {}", labels, name, fmt::format("{:.6f}", *ms / 1000)));
+    };
+    phase("dns", r.ms.dns);
+    phase("connect", r.ms.connect);
+    phase("tunnel", r.ms.tunnel);
+    phase("tls", r.ms.tls);
+    phase("ttfb", r.ms.ttfb);
+    phase("total", r.ms.total);
+    if (r.http_status) status_.samples.push_back(fmt::format("{{{}}} {}", labels, r.http_status));
+    if (r.tls) {
+      if (const auto expiry = parse_rfc3339(r.tls->not_after))
+        expiry_.samples.push_back(fmt::format("{{{}}} {}", labels, value(*expiry)));
+    }
+  }
+
+  void finish(const Summary& s) override {
+    Family outcomes{
+        "urlprobe_outcomes_total", "counter", "Probes of the last sweep by outcome and route.", {}};
+    for (const auto& [route, counts] : outcomes_)
+      for (std::size_t i = 0; i < counts.size(); ++i)
+        outcomes.samples.push_back(fmt::format("{{outcome=\"{}\",route=\"{}\"}} {}",
+                                               probe::outcome_name(static_cast<probe::Outcome>(i)),
+                                               label_value(route), counts[i]));
+    Family sweep{"urlprobe_sweep_duration_seconds",
+                 "gauge",
+                 "How long the last sweep took.",
+                 {fmt::format(" {:.6f}", s.seconds)}};
+    std::string text;
+    for (const Family* f : {&success_, &duration_, &status_, &expiry_, &outcomes, &sweep}) {
+      if (f->samples.empty()) continue;
+      text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f->name, f->help, f->name, f->type);
+      for (const auto& sample : f->samples) text += fmt::format("{}{}\n", f->name, sample);
+    }
+    std::fwrite(text.data(), 1, text.size(), out_);
+    std::fflush(out_);
+  }
+
+ private:
+  std::FILE* out_;
+  Family success_{
+      "urlprobe_probe_success", "gauge", "1 when the probe's outcome was ok, else 0.", {}};
+  Family duration_{"urlprobe_probe_duration_seconds",
+                   "gauge",
+                   "Time spent per phase of the probe (dns, connect, tunnel, tls, ttfb; total is "
+                   "the whole probe).",
+                   {}};
+  Family status_{
+      "urlprobe_probe_http_status_code", "gauge", "HTTP status of the origin's response.", {}};
+  Family expiry_{"urlprobe_probe_tls_expiry_timestamp_seconds",
+                 "gauge",
+                 "When the leaf certificate expires, in seconds since the epoch.",
+                 {}};
+  std::set<std::string> seen_;
+  std::map<std::string, std::array<std::uint64_t, probe::kOutcomeCount>> outcomes_;
+};
+
+}  // namespace
+
+std::unique_ptr<ResultWriter> make_prometheus_writer(std::FILE* out) {
+  return std::make_unique<PrometheusWriter>(out);
+}
+
+}  // namespace urlprobe::report::detail

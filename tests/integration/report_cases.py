@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""Integration cases for saved results: report, diff, merge and --shard, with the built binary
+against the daemons of tests/fixtures/start.
+
+    report_cases.py BINARY FIXTURE_DIR SCHEMA CASE
+    report_cases.py --list
+
+Each CASE is one ctest, report.<case> (tests/integration/CMakeLists.txt). A case runs sweeps to
+produce jsonl files in a scratch folder, then the command under test on them.
+Exit: 0 pass, 1 fail, 77 skipped.
+"""
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+from harness import check  # noqa: E402
+import harness  # noqa: E402
+
+
+class Case(harness.Case):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._tmp = tempfile.TemporaryDirectory(prefix="urlprobe-report-")
+        self.tmp = Path(self._tmp.name)
+
+    def base_args(self, methods="direct,named"):
+        """Private DNS, the test PKI, jsonl; route named is not configured here, so each target
+        also gets a 'Doesn't exist' record without any waiting."""
+        fx = self.fixture()
+        return ["--format", "jsonl", "--methods", methods, "--dns-server", fx["URLPROBE_DNS"],
+                "--timeout", "2", *harness.trust_args(fx)]
+
+    def valid(self, path="/"):
+        return f"https://valid.probe.test:{self.fixture()['URLPROBE_PORT_VALID']}{path}"
+
+    def closed(self):
+        return f"http://{self.fixture()['URLPROBE_ORIGIN']}:{self.fixture()['URLPROBE_PORT_CLOSED']}/"
+
+    def sweep(self, name, urls, extra=(), rc=None, methods="direct,named"):
+        """Runs a sweep, keeps its stdout as TMP/NAME; returns (path, records)."""
+        r = self.run([*self.base_args(methods), *extra, *urls])
+        if rc is not None:
+            check(r.rc == rc, f"sweep exit status {r.rc}, expected {rc}")
+        path = self.tmp / name
+        path.write_text(r.stdout)
+        check(r.records, "the sweep wrote no records")
+        return path, r.records
+
+
+def key(rec):
+    return (rec["url"], rec["route"], rec.get("proxy", ""))
+
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+@case
+def text_report(c):
+    """report --format text renders saved results as the analyzer blocks of a sweep, exit 1 for
+    the failure among them; report --format jsonl gives the records back byte for byte."""
+    # From a list file, so that the records carry their lines: a sweep stores records in
+    # completion order, and report restores the sheet's order from row.line.
+    sheet = c.tmp / "urls.txt"
+    sheet.write_text(f"# two targets\n{c.valid()}\n{c.closed()}\n")
+    path, records = c.sweep("run.jsonl", [str(sheet)], rc=1)
+    check(len(records) == 4, f"expected 2 targets x 2 routes, got {len(records)} records")
+    r = c.run(["report", str(path), "--format", "text"], jsonl=False)
+    check(r.rc == 1, f"report exit status {r.rc}, expected 1 (a probe failed)")
+    out = r.stdout
+    for want in [f"Testing URL : {c.valid()}\n3 - Proxy disabled: Succeeded (200)\n4 - Named proxy: Doesn't exist\n",
+                 f"Testing URL : {c.closed()}\n3 - Proxy disabled: Failed, connect_refused",
+                 "connect_refused"]:
+        check(want in out, f"report text lacks {want!r}")
+    check(out.index(c.valid()) < out.index(c.closed()), "blocks are not in sweep order")
+    r = c.run(["report", str(path), "--format", "jsonl"])
+    check(r.rc == 1, f"report --format jsonl exit status {r.rc}, expected 1")
+    check(r.stdout == path.read_text(), "report --format jsonl did not reproduce the records byte for byte")
+    out_file = c.tmp / "out.txt"
+    r = c.run(["report", str(path), "-o", str(out_file)], jsonl=False)
+    check(r.rc == 1 and "Testing URL" in out_file.read_text(), "report -o FILE.txt did not write the text report")
+
+
+@case
+def diff_broke(c):
+    """One target is made to fail in the second run (its name pinned to a dead address): diff
+    lists it under broke and exits 1; the other way round it recovered and diff exits 0."""
+    fx = c.fixture()
+    port = fx["URLPROBE_PORT_HTTP"]
+    pinned = f"http://pinned.example:{port}/"
+    old, _ = c.sweep("old.jsonl", [c.valid(), pinned], extra=["--resolve", f"pinned.example:{port}:{fx['URLPROBE_ORIGIN']}"], rc=0)
+    new, recs = c.sweep("new.jsonl", [c.valid(), pinned], extra=["--resolve", f"pinned.example:{port}:{fx['URLPROBE_DEAD_ADDR']}"], rc=1)
+    check(any(rec["url"] == pinned and rec["route"] == "direct" and rec["outcome"] != "ok" for rec in recs),
+          "the pinned target did not fail in the second run")
+    r = c.run(["diff", str(old), str(new)], jsonl=False)
+    check(r.rc == 1, f"diff exit status {r.rc}, expected 1 (something broke)")
+    check("broke (1):\n" in r.stdout, "diff text has no 'broke (1):' group")
+    broke = r.stdout.split("broke (1):\n", 1)[1].splitlines()[0]
+    check(pinned in broke and "direct" in broke and "ok -> " in broke, f"the broke line is {broke!r}")
+    check(c.valid() not in r.stdout, "an unchanged target is listed")
+    r = c.run(["diff", str(old), str(new), "--format", "json"], jsonl=False)
+    check(r.rc == 1, f"diff --format json exit status {r.rc}, expected 1")
+    d = json.loads(r.stdout)
+    check([e["url"] for e in d["broke"]] == [pinned], f"json broke is {d['broke']}")
+    check(d["recovered"] == [] and d["new"] == [] and d["removed"] == [], f"unexpected entries: {d}")
+    r = c.run(["diff", str(new), str(old)], jsonl=False)
+    check(r.rc == 0, f"reverse diff exit status {r.rc}, expected 0 (only recovered)")
+    check("recovered (1):" in r.stdout and pinned in r.stdout, "the reverse diff does not list it as recovered")
+
+
+@case
+def shard_merge(c):
+    """Three --shard k/3 runs merge into exactly the keys of one full run, each once."""
+    urls = [c.valid(f"/item/{i}") for i in range(12)]
+    _, full = c.sweep("full.jsonl", urls, rc=0)
+    full_keys = {key(rec) for rec in full}
+    check(len(full_keys) == 24, f"the full run has {len(full_keys)} keys, expected 24")
+    shards, seen = [], set()
+    for k in (1, 2, 3):
+        r = c.run([*c.base_args(), "--shard", f"{k}/3", *urls])
+        check(r.rc == 0, f"shard {k}/3 exit status {r.rc}")
+        keys = [key(rec) for rec in r.records]
+        check(not seen & set(keys), f"shard {k}/3 repeats keys of an earlier shard: {seen & set(keys)}")
+        seen |= set(keys)
+        path = c.tmp / f"shard{k}.jsonl"
+        path.write_text(r.stdout)
+        shards.append(str(path))
+    merged = c.tmp / "all.jsonl"
+    r = c.run(["merge", *shards, "-o", str(merged)], jsonl=False)
+    check(r.rc == 0, f"merge exit status {r.rc}")
+    records = c.parse_records(merged.read_text())
+    keys = [key(rec) for rec in records]
+    check(len(keys) == len(set(keys)), "the merge holds a key twice")
+    check(set(keys) == full_keys, f"merged keys differ from the full run: missing {full_keys - set(keys)}, "
+                                  f"extra {set(keys) - full_keys}")
+    r = c.run(["--shard", "4/3", c.valid()], jsonl=False)
+    check(r.rc == 2 and "--shard" in r.stderr, "--shard 4/3 was not refused naming --shard")
+
+
+@case
+def merge_duplicate(c):
+    """Merging a file with itself is an error naming both; --prefer newest keeps one of each."""
+    path, records = c.sweep("a.jsonl", [c.valid()], rc=0)
+    copy = c.tmp / "b.jsonl"
+    copy.write_text(path.read_text())
+    r = c.run(["merge", str(path), str(copy), "-o", str(c.tmp / "out.jsonl")], jsonl=False)
+    check(r.rc == 2, f"merge of duplicates exit status {r.rc}, expected 2")
+    check(f"{copy}:1:1: error:" in r.stderr and f"{path}:1" in r.stderr,
+          "the duplicate error does not name both files")
+    check(not (c.tmp / "out.jsonl").exists(), "a refused merge wrote its output")
+    r = c.run(["merge", str(path), str(path), "--prefer", "newest"])
+    check(r.rc == 0, f"merge --prefer newest exit status {r.rc}")
+    check(len(r.records) == len(records), f"--prefer newest kept {len(r.records)} records, expected {len(records)}")
+
+
+@case
+def truncated_line(c):
+    """A truncated line (a sweep killed mid-write) is FILE:LINE: error; the rest is used."""
+    path, records = c.sweep("run.jsonl", [c.valid("/1"), c.valid("/2")], rc=0)
+    lines = path.read_text().splitlines(keepends=True)
+    broken = c.tmp / "broken.jsonl"
+    broken.write_text(lines[0] + lines[1][: len(lines[1]) // 2] + "\n" + "".join(lines[2:]))
+    r = c.run(["report", str(broken), "--format", "jsonl"])
+    check(r.rc == 2, f"report exit status {r.rc}, expected 2 (bad input)")
+    check(f"{broken}:2:1: error:" in r.stderr, f"no '{broken}:2:1: error:' in stderr")
+    check(len(r.records) == len(records) - 1, f"{len(r.records)} records used, expected {len(records) - 1}")
+    future = c.tmp / "future.jsonl"
+    future.write_text(lines[0].replace('{"v":1,', '{"v":2,', 1))
+    r = c.run(["report", str(future), "--format", "jsonl"])
+    check(r.rc == 2 and "unsupported record version 2 (this urlprobe reads 1)" in r.stderr,
+          "a v2 record was not refused clearly")
+
+
+if __name__ == "__main__":
+    sys.exit(harness.main(sys.argv, CASES, __doc__, Case))

@@ -1,0 +1,174 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "report/read.hpp"
+#include "report/writer.hpp"
+#include "sheet/target.hpp"
+
+using namespace urlprobe;
+using ::testing::HasSubstr;
+
+namespace {
+
+std::string line_of(const probe::Result& r) {
+  std::string line;
+  report::append_jsonl(line, r);
+  return line;
+}
+
+probe::Result full() {
+  probe::Result r;
+  r.url = "https://winatp-gw-cus.microsoft.com/test";
+  r.host = "winatp-gw-cus.microsoft.com";
+  r.port = 443;
+  r.route = route::Method::named;
+  r.proxy = "http://user:***@10.0.0.6:8080";
+  r.outcome = probe::Outcome::tls_intercepted;
+  r.detail = "issuer \"Corp CA\"\tline\nbreak \\ done";
+  r.http_status = 200;
+  r.proxy_status = 200;
+  r.address = "203.0.113.7:443";
+  net::TlsFacts tls;
+  tls.version = "TLSv1.3";
+  tls.cipher = "TLS_AES_256_GCM_SHA384";
+  tls.group = "X25519";
+  tls.alpn = "http/1.1";
+  tls.subject = "CN=subject";
+  tls.issuer = "CN=Ünïcode issuer";
+  tls.root = "CN=root";
+  tls.sans = {"a.example", "b.example"};
+  tls.not_before = "2026-01-01T00:00:00Z";
+  tls.not_after = "2027-05-01T00:00:00Z";
+  tls.days_left = -3;
+  tls.serial = "0a1b";
+  tls.sig_alg = "ecdsa-with-SHA256";
+  tls.key = "EC P-256";
+  tls.chain_len = 2;
+  tls.verified = true;
+  tls.ocsp = "good";
+  tls.error = "";
+  r.tls = tls;
+  r.warnings = {"certificate expires in 3 days", "x"};
+  r.ms.dns = 1.21;
+  r.ms.connect = 0.35;
+  r.ms.tunnel = 0.8;
+  r.ms.tls = 2.1;
+  r.ms.ttfb = 1.05;
+  r.ms.total = 5.5123456;
+  r.row.source = "builtin:x.csv";
+  r.row.sheet = "Sheet1";
+  r.row.line = 12;
+  r.row.geography = "WW";
+  r.row.os = "windows,mac";
+  r.row.category = "CnCURLs";
+  r.row.service = "Defender";
+  r.row.required = "Required";
+  r.row.other_lines = {14, 20};
+  r.started = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795316400123));
+  return r;
+}
+
+std::vector<probe::Result> varied() {
+  std::vector<probe::Result> all;
+  all.push_back(full());
+  probe::Result minimal;  // nothing optional: empty ms, no row, epoch start
+  minimal.url = "http://x.test/";
+  minimal.outcome = probe::Outcome::not_configured;
+  minimal.route = route::Method::cli;
+  all.push_back(minimal);
+  auto list = full();
+  list.route = route::Method::proxy_list;
+  list.proxy = "socks5h://[2001:db8::1]:1080";
+  list.proxy_name = "paris";
+  list.tls.reset();
+  list.outcome = probe::Outcome::proxy_unreachable;
+  list.ms = {};
+  list.ms.total = 10000;
+  all.push_back(list);
+  auto wpad = full();
+  wpad.route = route::Method::wpad;
+  wpad.pac_answer = "PROXY a:1; DIRECT";
+  wpad.pac_used = 1;
+  wpad.tls->verified = false;
+  wpad.tls->days_left.reset();
+  wpad.started = std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(86'400'000LL * 365 * 60 + 999));
+  all.push_back(wpad);
+  auto each_outcome = minimal;
+  for (std::size_t o = 0; o < probe::kOutcomeCount; ++o) {
+    each_outcome.outcome = static_cast<probe::Outcome>(o);
+    each_outcome.ms.total = 0.0005 * static_cast<double>(o) + 123.4565;
+    all.push_back(each_outcome);
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST(ReadResults, RoundTripIsByteIdentical) {
+  std::string text;
+  for (const auto& r : varied()) text += line_of(r) + "\n";
+  const auto read = report::read_results(text, "a.jsonl");
+  ASSERT_TRUE(read.errors.empty()) << sheet::format_input_error(read.errors.front());
+  ASSERT_EQ(read.results.size(), varied().size());
+  std::string again;
+  for (const auto& r : read.results) again += line_of(r) + "\n";
+  EXPECT_EQ(again, text);
+  EXPECT_EQ(read.lines.front(), 1);
+  EXPECT_EQ(read.results[0].proxy, "http://user:***@10.0.0.6:8080");
+  EXPECT_EQ(read.results[2].route, route::Method::proxy_list);
+  EXPECT_EQ(read.results[0].started, full().started);
+}
+
+TEST(ReadResults, TruncatedAndGarbageLinesAreErrorsAndSkipped) {
+  const auto good = line_of(full());
+  const std::string text =
+      good + "\n\n" + "not json\n" + good + "\n" + "[1,2]\n" + good.substr(0, good.size() / 2);
+  const auto read = report::read_results(text, "r.jsonl");
+  EXPECT_EQ(read.results.size(), 2u);
+  EXPECT_EQ(read.lines, (std::vector<int>{1, 4}));
+  ASSERT_EQ(read.errors.size(), 3u);
+  EXPECT_THAT(sheet::format_input_error(read.errors[0]), HasSubstr("r.jsonl:3:1: error: "));
+  EXPECT_THAT(sheet::format_input_error(read.errors[1]), HasSubstr("r.jsonl:5:1: error: "));
+  EXPECT_THAT(sheet::format_input_error(read.errors[2]), HasSubstr("r.jsonl:6:1: error: "));
+  EXPECT_THAT(read.errors[2].message, HasSubstr("truncated"));
+}
+
+TEST(ReadResults, OtherVersionsAreRefusedClearly) {
+  auto line = line_of(full());
+  line.replace(line.find("\"v\":1"), 5, "\"v\":2");
+  const auto read = report::read_results(line + "\n", "f.jsonl");
+  ASSERT_EQ(read.errors.size(), 1u);
+  EXPECT_TRUE(read.results.empty());
+  EXPECT_EQ(read.errors[0].message, "unsupported record version 2 (this urlprobe reads 1)");
+  const auto missing =
+      report::read_results("{\"url\":\"http://a/\",\"route\":\"direct\",\"outcome\":\"ok\"}", "g");
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_THAT(missing.errors[0].message, HasSubstr("\"v\""));
+}
+
+TEST(ReadResults, BadFieldsAreErrors) {
+  const auto bad = [](std::string_view from, std::string_view to) {
+    auto line = line_of(full());
+    line.replace(line.find(from), from.size(), to);
+    const auto read = report::read_results(line, "b");
+    EXPECT_EQ(read.errors.size(), 1u) << line;
+    return read.errors.empty() ? std::string() : read.errors[0].message;
+  };
+  EXPECT_THAT(bad("\"outcome\":\"tls_intercepted\"", "\"outcome\":\"weird\""),
+              HasSubstr("unknown outcome 'weird'"));
+  EXPECT_THAT(bad("\"route\":\"named\"", "\"route\":\"carrier-pigeon\""),
+              HasSubstr("unknown route"));
+  EXPECT_THAT(bad("\"port\":443", "\"port\":\"443\""), HasSubstr("\"port\""));
+  EXPECT_THAT(bad("\"port\":443", "\"port\":70000"), HasSubstr("out of range"));
+  EXPECT_THAT(bad("\"started\":\"2026", "\"started\":\"yesterday"), HasSubstr("RFC 3339"));
+}
+
+TEST(ReadResults, UnknownFieldsAreIgnoredAndCrlfAccepted) {
+  auto line = line_of(full());
+  line.insert(line.size() - 1, ",\"future\":{\"x\":[1]}");
+  const auto read = report::read_results(line + "\r\n", "c");
+  ASSERT_TRUE(read.errors.empty());
+  ASSERT_EQ(read.results.size(), 1u);
+  EXPECT_EQ(line_of(read.results[0]), line_of(full()));
+}
