@@ -532,6 +532,11 @@ TEST(PacHostile, DeepRecursionIsAnError) {
 }
 
 TEST(PacHostile, DeepNativeRecursionOnASmallStack) {
+#if defined(__SANITIZE_THREAD__)
+  // TSan's frames are several times larger and it intercepts the stack itself: the floor the
+  // engine keeps (a quarter of a small stack) is not enough there. Release and ASan run it.
+  GTEST_SKIP() << "stack frames under ThreadSanitizer are too large for a 1 MiB thread";
+#endif
   // 1000 nested native calls (Duktape's own limit) need more than this thread has under ASan.
   pthread_attr_t attr;
   pthread_attr_init(&attr);
