@@ -240,6 +240,7 @@ int run(const cli::Options& options) {
   fanout.summary.input_errors = input.errors.size();
   fanout.summary.interrupted = interrupted;
   fanout.summary.notes = notes;
+  fanout.summary.arguments = options.redacted_arguments;
   for (auto& w : fanout.writers) w->finish(fanout.summary);
   // The short answer always reaches a person: on stdout when it carries no records, else on
   // stderr, which scripts reading JSONL leave alone.

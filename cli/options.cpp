@@ -140,10 +140,10 @@ Expectations and limits:
   --per-host N             probes in flight per target host (default: no limit)
   --threads N              event loops (default: one per core)
 Output:
-  --format FMT             stdout format: text, jsonl, json, csv, junit, prometheus
+  --format FMT             stdout format: text, jsonl, json, csv, junit, prometheus, html
                            (default: text on a terminal, jsonl otherwise)
   -o FILE                  also write FILE, format by extension (.jsonl, .txt, .json, .csv,
-                           .xml = junit, .prom = prometheus); repeatable
+                           .xml = junit, .prom = prometheus, .html); repeatable
   --progress auto|always|never  progress on stderr (auto: when stderr is a terminal)
   --help, --version
 Exit: 0 all ok, 1 some probe failed, 2 bad usage or input, 130 interrupted.
@@ -155,6 +155,16 @@ Options parse_options(int argc, char** argv) {
   o.sweep.probe.timeouts = probe::Timeouts::derived_from(milliseconds(10000));
   std::optional<milliseconds> dns_timeout, connect_timeout;
   std::vector<std::string_view> args(argv + 1, argv + argc);
+  // "scheme://user:secret@host" -> "scheme://user:***@host", for anything that echoes the run.
+  for (const auto arg : args) {
+    std::string text(arg);
+    if (const auto scheme = text.find("://"); scheme != std::string::npos) {
+      const auto at = text.find('@', scheme);
+      const auto colon = text.find(':', scheme + 3);
+      if (at != std::string::npos && colon != std::string::npos && colon < at) text.replace(colon + 1, at - colon - 1, "***");
+    }
+    o.redacted_arguments.push_back(std::move(text));
+  }
   std::size_t i = 0;
   if (!args.empty() && kCommands.contains(args[0])) {
     o.command = std::string(args[0]);
@@ -271,7 +281,7 @@ Options parse_options(int argc, char** argv) {
     } else if (name == "--format") {
       const auto text = value();
       if (!report::parse_format(text, o.stdout_format))
-        throw UsageError(fmt::format("--format: unknown format '{}' (text, jsonl, json, csv, junit, prometheus)", text));
+        throw UsageError(fmt::format("--format: unknown format '{}' (text, jsonl, json, csv, junit, prometheus, html)", text));
       o.stdout_format_set = true;
     } else if (name == "--builtin") {
       o.builtin = std::string(value());

@@ -51,6 +51,7 @@ struct Options {
   double slower_factor = 2.0;  // diff --slower-factor
   double slower_min_ms = 50;   // diff --slower-min-ms
   bool prefer_newest = false;  // merge --prefer newest
+  std::vector<std::string> redacted_arguments;  // argv with any URL password as ***, for reports
   bool help = false;
   bool version = false;
 };

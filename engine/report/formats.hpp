@@ -1,4 +1,4 @@
-// Internal to engine/report: the writers of the file formats (csv, junit, prometheus, json) and
+// Internal to engine/report: the writers of the file formats (csv, junit, prometheus, json, html) and
 // the small text helpers they share. Users go through make_writer (writer.hpp).
 #pragma once
 
@@ -19,6 +19,8 @@ std::unique_ptr<ResultWriter> make_junit_writer(std::FILE* out,
                                                 std::span<const route::Route> routes);
 std::unique_ptr<ResultWriter> make_prometheus_writer(std::FILE* out);
 std::unique_ptr<ResultWriter> make_json_writer(std::FILE* out);
+std::unique_ptr<ResultWriter> make_html_writer(std::FILE* out,
+                                               std::span<const route::Route> routes);
 
 // Calls `emit(cp, bytes)` for each code point of `s`; a byte that does not start a valid UTF-8
 // sequence (overlong, surrogate, truncated) is reported as U+FFFD with bytes "\xEF\xBF\xBD".

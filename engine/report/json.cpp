@@ -6,6 +6,9 @@
 #include <map>
 
 #include "report/formats.hpp"
+#include "sheet/sheet.hpp"
+
+#include <unistd.h>
 
 #ifndef URLPROBE_VERSION
 #define URLPROBE_VERSION "0.1.0"
@@ -160,6 +163,26 @@ class JsonWriter final : public ResultWriter {
     append_json_string(doc, rfc3339(std::chrono::system_clock::now()));
     fmt::format_to(std::back_inserter(doc), ",\"seconds\":{:.3f},\"interrupted\":{},\"planned\":{}",
                    s.seconds, s.interrupted ? "true" : "false", s.planned);
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) {
+      doc += ",\"host\":";
+      append_json_string(doc, host);
+    }
+    doc += ",\"arguments\":[";
+    for (std::size_t i = 0; i < s.arguments.size(); ++i) {
+      if (i) doc += ',';
+      append_json_string(doc, s.arguments[i]);
+    }
+    doc += "],\"builtin_sheets\":{";
+    bool first_sheet = true;
+    for (const auto& info : sheet::builtin_catalog()) {
+      if (!first_sheet) doc += ',';
+      first_sheet = false;
+      append_json_string(doc, info.name);
+      doc += ':';
+      append_json_string(doc, info.date);
+    }
+    doc += '}';
     if (!s.notes.empty()) {
       doc += ",\"notes\":[";
       for (std::size_t i = 0; i < s.notes.size(); ++i) {

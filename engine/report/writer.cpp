@@ -24,6 +24,7 @@ bool parse_format(std::string_view name, Format& out) {
   else if (name == "csv") out = Format::csv;
   else if (name == "junit") out = Format::junit;
   else if (name == "prometheus") out = Format::prometheus;
+  else if (name == "html") out = Format::html;
   else return false;
   return true;
 }
@@ -38,6 +39,7 @@ bool format_for_path(std::string_view path, Format& out) {
   else if (ext == "csv") out = Format::csv;
   else if (ext == "xml") out = Format::junit;
   else if (ext == "prom") out = Format::prometheus;
+  else if (ext == "html" || ext == "htm") out = Format::html;
   else return false;
   return true;
 }
@@ -239,6 +241,7 @@ std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out, std::sp
     case Format::csv: return detail::make_csv_writer(out);
     case Format::junit: return detail::make_junit_writer(out, routes);
     case Format::prometheus: return detail::make_prometheus_writer(out);
+    case Format::html: return detail::make_html_writer(out, routes);
     case Format::text: break;
   }
   return std::make_unique<TextWriter>(out, routes);

@@ -26,6 +26,7 @@ struct Summary {
   double seconds = 0;
   bool interrupted = false;
   std::vector<std::string> notes;  // e.g. which PAC script decided route wpad
+  std::vector<std::string> arguments;  // the command line, passwords already redacted
 
   void add(const probe::Result& r) {
     ++finished;
@@ -41,11 +42,11 @@ class ResultWriter {
   virtual void finish(const Summary& summary) = 0;
 };
 
-enum class Format { text, jsonl, json, csv, junit, prometheus };
-// "text", "jsonl", "json", "csv", "junit", "prometheus".
+enum class Format { text, jsonl, json, csv, junit, prometheus, html };
+// "text", "jsonl", "json", "csv", "junit", "prometheus", "html".
 bool parse_format(std::string_view name, Format& out);
 // By extension: .jsonl/.ndjson -> jsonl, .txt/.log -> text, .json -> json, .csv -> csv,
-// .xml -> junit, .prom -> prometheus. False when unknown.
+// .xml -> junit, .prom -> prometheus, .html/.htm -> html. False when unknown.
 bool format_for_path(std::string_view path, Format& out);
 
 // The writer does not own `out`. `routes` are the sweep's, in order: text groups a target's
