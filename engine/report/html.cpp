@@ -502,8 +502,10 @@ tbody tr:hover th{background:#e7f5ff}
     fit();
   }
 
+  var t0 = performance.now();
   try {
     main();
+    document.body.setAttribute('data-render-ms', String(Math.round(performance.now() - t0)));
     if (!errors.length) document.body.setAttribute('data-errors', '0');
   } catch (e) {
     fail(e && e.stack ? e.stack : e);
