@@ -77,6 +77,15 @@ std::optional<double> parse_rfc3339(std::string_view text) {
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
+  // Most text needs no escaping (the JSONL hot path): copy plain ASCII runs whole.
+  std::size_t plain = 0;
+  while (plain < s.size()) {
+    const auto c = static_cast<unsigned char>(s[plain]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+    ++plain;
+  }
+  out.append(s.data(), plain);
+  s.remove_prefix(plain);
   for_each_code_point(s, [&](char32_t cp, std::string_view bytes) {
     switch (cp) {
       case '"':

@@ -1,57 +1,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "report/formats.hpp"
 #include "report/writer.hpp"
 
 namespace urlprobe::report {
 
 namespace {
 
-// JSON strings must be valid UTF-8; what servers send (certificate names) may not be.
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (std::size_t i = 0; i < s.size();) {
-    // Most text needs no escaping: copy such runs whole.
-    std::size_t run = i;
-    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 && static_cast<unsigned char>(s[run]) < 0x80 &&
-           s[run] != '"' && s[run] != '\\')
-      ++run;
-    if (run > i) {
-      out.append(s.data() + i, run - i);
-      i = run;
-      continue;
-    }
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-      ++i;
-    } else if (c < 0x20) {
-      switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-      }
-      ++i;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-    } else {
-      const std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-      bool valid = len != 0 && i + len <= s.size();
-      for (std::size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-      if (valid) {
-        out.append(s.substr(i, len));
-        i += len;
-      } else {
-        out += "\\ufffd";
-        ++i;
-      }
-    }
-  }
-  out += '"';
-}
+using detail::append_json_string;
 
 void key(std::string& out, std::string_view name) {
   out += ',';
@@ -79,18 +36,6 @@ void ms_field(std::string& out, bool& first, std::string_view name, const std::o
   first = false;
   append_json_string(out, name);
   fmt::format_to(std::back_inserter(out), ":{:.3f}", *value);
-}
-
-// RFC 3339 in UTC. (fmt 9's chrono formatting of a system_clock time uses local time.)
-std::string timestamp(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  const auto ms = time_point_cast<milliseconds>(t);
-  const auto day = floor<days>(ms);
-  const year_month_day ymd(day);
-  const hh_mm_ss time(ms - day);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), time.hours().count(),
-                     time.minutes().count(), time.seconds().count(), time.subseconds().count());
 }
 
 }  // namespace
@@ -183,7 +128,7 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   if (!r.row.other_lines.empty())
     fmt::format_to(std::back_inserter(out), "{}\"also_lines\":[{}]", any ? "," : "", fmt::join(r.row.other_lines, ","));
   out += '}';
-  string_field(out, "started", timestamp(r.started));
+  string_field(out, "started", detail::rfc3339(r.started));
   out += '}';
 }
 
