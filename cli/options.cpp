@@ -14,9 +14,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Options DESIGN names whose stage has not landed yet: refused clearly rather than ignored.
-const std::map<std::string_view, std::string_view> kNotYet{};
-
 const std::set<std::string_view> kCommands{"probe", "list", "diff", "merge", "report", "pac"};
 
 milliseconds parse_seconds(std::string_view option, std::string_view text) {
@@ -330,8 +327,6 @@ Options parse_options(int argc, char** argv) {
       else if (text == "always") o.progress = Progress::always;
       else if (text == "never") o.progress = Progress::never;
       else throw UsageError(fmt::format("--progress: expected auto, always or never, got '{}'", text));
-    } else if (auto it = kNotYet.find(name); it != kNotYet.end()) {
-      throw UsageError(fmt::format("{}: not available yet (comes with the {} stage)", name, it->second));
     } else {
       throw UsageError(fmt::format("{}: unknown option (see --help)", name));
     }
