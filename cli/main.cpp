@@ -249,7 +249,18 @@ int run(const cli::Options& options) {
       stdout_has_records && (options.stdout_format_set ? options.stdout_format == report::Format::text : stdout_tty);
   if (!stdout_has_records) std::fputs(report::summary_text(fanout.summary).c_str(), stdout);
   else if (!stdout_is_text) std::fputs(report::summary_text(fanout.summary).c_str(), stderr);
-  std::fflush(stdout);
+
+  // A full disk or a closed pipe loses results: say where, and do not claim success.
+  bool lost = false;
+  auto check_written = [&](std::FILE* f, std::string_view name) {
+    if (std::fflush(f) == 0 && !std::ferror(f)) return;
+    if (errno == EPIPE) return;  // `urlprobe | head`: the reader chose to stop
+    fmt::print(stderr, "urlprobe: {}: write failed: {}\n", name, std::strerror(errno ? errno : EIO));
+    lost = true;
+  };
+  check_written(stdout, "stdout");
+  for (std::size_t i = 0; i < files.size(); ++i) check_written(files[i].get(), "-o " + options.outputs[i].path);
+  if (lost) return kExitUsage;
 
   if (interrupted) return kExitInterrupted;
   if (!input.errors.empty()) return kExitUsage;

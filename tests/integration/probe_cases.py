@@ -390,6 +390,17 @@ def progress_only_on_a_terminal(c):
           f"progress drawn into a pipe: {piped.stderr!r}")
 
 
+@case
+def full_disk_is_exit_2_naming_the_path(c):
+    """-o onto a full device (/dev/full) loses results: exit 2 naming the path, not a silent 1."""
+    with tempfile.TemporaryDirectory(prefix="urlprobe-full-") as tmp:
+        out = Path(tmp) / "results.jsonl"
+        out.symlink_to("/dev/full")
+        r = c.run(["--methods", "direct", "--timeout", "2", "-o", str(out), "http://127.0.0.1:9/"], jsonl=False)
+    check(r.rc == 2, f"exit status {r.rc}, expected 2")
+    check(f"-o {out}: write failed" in r.stderr, f"stderr does not name the path: {r.stderr!r}")
+
+
 def netns_case(port, outcome):
     """A probe of 127.0.0.1:PORT inside tests/fixtures/netns-drop (needs no daemons)."""
     def run_case(c):
