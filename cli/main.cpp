@@ -13,6 +13,7 @@
 #include "options.hpp"
 #include "routes.hpp"
 #include "probe/sweep.hpp"
+#include "report/readiness.hpp"
 #include "report/writer.hpp"
 #include "sheet/reader.hpp"
 #include "sheet/sheet.hpp"
@@ -103,8 +104,11 @@ class Fanout final : public probe::ResultSink {
   std::vector<std::unique_ptr<report::ResultWriter>> writers;
   report::Summary summary;
   std::atomic<std::uint64_t> failures{0};  // read by the progress line while the sweep runs
+  bool keep_results = false;               // --require any-method: the exit code needs readiness
+  std::vector<probe::Result> results;
   void on_result(const probe::Result& r) override {
     summary.add(r);
+    if (keep_results && r.route != route::Method::proxy_list) results.push_back(r);
     if (probe::is_failure(r.outcome)) failures.fetch_add(1, std::memory_order_relaxed);
     for (auto& w : writers) w->write(r);
   }
@@ -200,6 +204,7 @@ int run(const cli::Options& options) {
   for (const auto& error : input.errors) fmt::print(stderr, "{}\n", sheet::format_input_error(error));
 
   Fanout fanout;
+  fanout.keep_results = options.require == cli::Require::any_method;
   std::vector<std::unique_ptr<std::FILE, int (*)(std::FILE*)>> files;
   const bool stdout_tty = isatty(STDOUT_FILENO);
   if (options.stdout_format_set || options.outputs.empty()) {
@@ -241,6 +246,7 @@ int run(const cli::Options& options) {
   fanout.summary.interrupted = interrupted;
   fanout.summary.notes = notes;
   fanout.summary.arguments = options.redacted_arguments;
+  fanout.summary.geo = options.sheet.geo;
   for (auto& w : fanout.writers) w->finish(fanout.summary);
   // The short answer always reaches a person: on stdout when it carries no records, else on
   // stderr, which scripts reading JSONL leave alone.
@@ -264,6 +270,8 @@ int run(const cli::Options& options) {
 
   if (interrupted) return kExitInterrupted;
   if (!input.errors.empty()) return kExitUsage;
+  if (options.require == cli::Require::any_method)
+    return report::assess(fanout.results, report::ReadinessOptions{options.sheet.geo}).ready ? kExitOk : kExitFailures;
   return fanout.summary.failures() ? kExitFailures : kExitOk;
 }
 

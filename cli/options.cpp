@@ -142,8 +142,10 @@ Output:
   -o FILE                  also write FILE, format by extension (.jsonl, .txt, .json, .csv,
                            .xml = junit, .prom = prometheus, .html); repeatable
   --progress auto|always|never  progress on stderr (auto: when stderr is a terminal)
+  --require any-method|all  exit 1 when: all (default) any probe failed; any-method: some
+                           required URL (WW and --geo) is reachable by no method (Readiness)
   --help, --version
-Exit: 0 all ok, 1 some probe failed, 2 bad usage or input, 130 interrupted.
+Exit: 0 all ok, 1 some probe failed (see --require), 2 bad usage or input, 130 interrupted.
 )";
 }
 
@@ -315,6 +317,11 @@ Options parse_options(int argc, char** argv) {
             throw UsageError(fmt::format("--os: unknown OS '{}' (windows, windows-legacy, server-mma, mac, linux)", os));
     } else if (name == "--required-only") {
       o.sheet.required_only = true;
+    } else if (name == "--require") {
+      const auto text = value();
+      if (text == "all") o.require = Require::all;
+      else if (text == "any-method") o.require = Require::any_method;
+      else throw UsageError(fmt::format("--require: expected any-method or all, got '{}'", text));
     } else if (name == "-o" || name == "--output") {
       const auto path = value();
       Output out{std::string(path), report::Format::jsonl};

@@ -19,6 +19,10 @@ struct UsageError : std::runtime_error {
 
 enum class Progress { automatic, always, never };
 
+// --require: what exit code 1 means. all: any probe failed; any_method: readiness says some
+// required URL is reachable by no method.
+enum class Require { all, any_method };
+
 struct Output {
   std::string path;  // empty: stdout
   report::Format format;
@@ -45,6 +49,7 @@ struct Options {
   report::Format stdout_format = report::Format::text;
   std::vector<Output> outputs;  // -o FILE
   Progress progress = Progress::automatic;
+  Require require = Require::all;
   // report / diff / merge (cli/commands.cpp)
   std::string command_output;  // -o FILE of report, diff and merge (one; format by --format or extension)
   std::string diff_format;     // `diff --format`: "" (text), text, json

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "report/formats.hpp"
+#include "report/readiness.hpp"
 #include "sheet/sheet.hpp"
 
 #include <unistd.h>
@@ -161,6 +162,7 @@ class JsonWriter final : public ResultWriter {
     ++by_route_[std::string(route::method_name(r.route))][o];
     if (!r.proxy.empty()) ++by_proxy_[r.proxy][o];
     ++probes_;
+    if (r.route != route::Method::proxy_list) seen_.push_back(r);
   }
 
   void finish(const Summary& s) override {
@@ -203,7 +205,9 @@ class JsonWriter final : public ResultWriter {
     doc += "},\"results\":[";
     doc += results_;
     doc += results_.empty() ? "],\n" : "\n],\n";
-    doc += "\"summary\":{\"by_outcome\":";
+    doc += "\"readiness\":";
+    append_readiness_json(doc, assess(seen_, ReadinessOptions{s.geo}));
+    doc += ",\n\"summary\":{\"by_outcome\":";
     append_counts(doc, s.by_outcome, true);
     doc += ",\"by_route\":";
     append_grouped(doc, by_route_);
@@ -222,6 +226,7 @@ class JsonWriter final : public ResultWriter {
   std::string results_;  // the records, comma-separated, one a line
   Counts by_route_, by_proxy_;
   std::uint64_t probes_ = 0;
+  std::vector<probe::Result> seen_;  // method-route results, for the readiness object
 };
 
 }  // namespace

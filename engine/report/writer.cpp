@@ -4,6 +4,7 @@
 #include <map>
 
 #include "report/formats.hpp"
+#include "report/readiness.hpp"
 #include "report/writer.hpp"
 
 namespace urlprobe::report {
@@ -102,6 +103,7 @@ class TextWriter final : public ResultWriter {
   }
 
   void write(const probe::Result& r) override {
+    if (r.route != route::Method::proxy_list) seen_.push_back(r);  // for the Readiness section
     const auto target = r.sweep_index / routes_;
     auto& block = pending_[target];
     block.push_back(r);
@@ -117,6 +119,7 @@ class TextWriter final : public ResultWriter {
     for (auto& [target, block] : pending_) print_block(block);  // an interrupted sweep's partial blocks
     pending_.clear();
     std::string text = matrix();
+    text += readiness_text(assess(seen_, ReadinessOptions{summary.geo}));
     text += summary_text(summary);
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
@@ -230,6 +233,7 @@ class TextWriter final : public ResultWriter {
   std::vector<Row> matrix_rows_;
   std::uint64_t next_ = 0;
   std::map<std::uint64_t, std::vector<probe::Result>> pending_;
+  std::vector<probe::Result> seen_;  // method-route results, for readiness at finish
 };
 
 }  // namespace

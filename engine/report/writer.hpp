@@ -27,6 +27,7 @@ struct Summary {
   bool interrupted = false;
   std::vector<std::string> notes;  // e.g. which PAC script decided route wpad
   std::vector<std::string> arguments;  // the command line, passwords already redacted
+  std::vector<std::string> geo;        // --geo: the geographies readiness counts (WW always; empty: all)
 
   void add(const probe::Result& r) {
     ++finished;

@@ -1,0 +1,311 @@
+#include "report/readiness.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "report/formats.hpp"
+
+namespace urlprobe::report {
+
+using probe::Outcome;
+using route::Method;
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!out.empty() && out.front() == ' ') out.erase(0, 1);
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The vendor: blob storage must never be excluded from HTTPS inspection.
+bool never_exclude(std::string_view host) {
+  const auto h = lower(host);
+  return ends_with(h, ".blob.core.windows.net") || ends_with(h, ".blob.core.usgovcloudapi.net");
+}
+
+bool worldwide(std::string_view geography) {
+  const auto g = lower(geography);
+  return g.empty() || g == "ww" || g == "all";
+}
+
+bool selected(std::string_view geography, const std::vector<std::string>& geo) {
+  if (geo.empty() || worldwide(geography)) return true;
+  const auto g = lower(geography);
+  return std::any_of(geo.begin(), geo.end(), [&](const std::string& w) { return lower(w) == g; });
+}
+
+bool required(std::string_view column) {
+  return column.empty() || lower(column) == "required";
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+struct UrlState {
+  std::string url, host, geography;
+  bool required = false;
+  std::set<Method> reached;
+  std::set<Method> failed;  // configured and not reached
+  std::vector<std::string> outcomes;
+};
+
+void add_unique(std::vector<std::string>& v, const std::string& s) {
+  if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
+}
+
+}  // namespace
+
+Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options) {
+  Readiness out;
+  std::vector<const probe::Result*> sorted;
+  for (const auto& r : results)
+    if (r.route != Method::proxy_list) sorted.push_back(&r);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto* a, const auto* b) { return a->sweep_index < b->sweep_index; });
+
+  std::vector<UrlState> urls;
+  std::map<std::string, std::size_t> index;
+  std::map<Method, MethodReadiness> methods;
+  std::map<std::string, ProxyTodo> todo;
+  std::map<std::string, std::vector<std::string>> blob_notes;  // proxy -> hosts
+  std::map<Method, std::string> proxy_of;
+
+  for (const auto* r : sorted) {
+    if (!selected(r->row.geography, options.geo)) continue;
+    out.any_results = true;
+    auto [it, fresh] = index.emplace(r->url, urls.size());
+    if (fresh) {
+      auto& u = urls.emplace_back();
+      u.url = r->url;
+      u.host = r->host;
+      u.geography = r->row.geography;
+      u.required = required(r->row.required);
+    }
+    auto& u = urls[it->second];
+    auto& m = methods[r->route];
+    m.method = r->route;
+    if (r->outcome == Outcome::not_configured) continue;
+    m.configured = true;
+    if (!r->proxy.empty()) proxy_of.emplace(r->route, r->proxy);
+
+    bool reached = r->outcome == Outcome::ok;
+    if (r->outcome == Outcome::tls_intercepted) {
+      if (never_exclude(r->host)) {
+        reached = true;
+        add_unique(blob_notes[r->proxy], r->host);
+      } else {
+        auto& t = todo[r->proxy];
+        t.proxy = r->proxy;
+        add_unique(t.exclude_inspection, r->host);
+      }
+    } else if (r->outcome == Outcome::proxy_auth_required) {
+      auto& t = todo[r->proxy];
+      t.proxy = r->proxy;
+      add_unique(t.allow_anonymous, r->host);
+    }
+    if (reached) {
+      u.reached.insert(r->route);
+      u.failed.erase(r->route);
+    } else {
+      if (!u.reached.count(r->route)) u.failed.insert(r->route);
+      add_unique(u.outcomes, std::string(probe::outcome_name(r->outcome)));
+    }
+  }
+
+  // Geographies for the verdict line: WW first, then --geo (or those seen), as given.
+  std::vector<std::string> geos;
+  std::map<std::string, GeographyReadiness> by_geo;
+  std::vector<std::string> geo_order;
+  for (const auto& u : urls) {
+    if (!u.required) continue;
+    ++out.required;
+    auto [g, fresh] = by_geo.emplace(u.geography, GeographyReadiness{u.geography});
+    if (fresh) geo_order.push_back(u.geography);
+    ++g->second.required;
+    for (auto method : u.reached) ++methods[method].required_ok;
+    if (!u.reached.empty()) {
+      ++out.reachable;
+      ++g->second.reachable;
+    } else {
+      out.unreachable.push_back({u.url, u.geography, u.outcomes});
+    }
+  }
+  std::stable_partition(geo_order.begin(), geo_order.end(),
+                        [](const auto& g) { return worldwide(g); });
+  for (const auto& g : geo_order) out.by_geography.push_back(by_geo[g]);
+  geos.push_back("WW");
+  if (!options.geo.empty()) {
+    for (const auto& g : options.geo)
+      if (!worldwide(g)) add_unique(geos, g);
+  } else {
+    for (const auto& g : geo_order)
+      if (!worldwide(g)) add_unique(geos, g);
+  }
+  out.geographies = join(geos, "+");
+  out.ready = out.reachable == out.required;
+
+  for (auto& [method, m] : methods) {
+    m.all = m.configured && m.required_ok == out.required;
+    out.methods.push_back(m);
+  }
+  for (auto& [proxy, t] : todo) {
+    std::sort(t.allow_anonymous.begin(), t.allow_anonymous.end());
+    std::sort(t.exclude_inspection.begin(), t.exclude_inspection.end());
+    out.todo.push_back(t);
+  }
+
+  for (auto& [proxy, hosts] : blob_notes) {
+    std::sort(hosts.begin(), hosts.end());
+    out.notes.push_back(fmt::format(
+        "HTTPS inspection {} of {} counted as reachable: the vendor says blob storage "
+        "(*.blob.core.windows.net) must not be excluded from inspection",
+        proxy.empty() ? std::string("on the direct path") : "on " + proxy, join(hosts, ", ")));
+  }
+
+  // A named proxy that fails: the sensor falls back to the other methods.
+  const auto named = methods.find(Method::named);
+  if (named != methods.end() && named->second.configured) {
+    std::size_t failing = 0, fallback = 0;
+    std::set<Method> via;
+    for (const auto& u : urls) {
+      if (!u.required || !u.failed.count(Method::named)) continue;
+      ++failing;
+      if (!u.reached.empty()) ++fallback;
+      via.insert(u.reached.begin(), u.reached.end());
+    }
+    if (failing) {
+      std::vector<std::string> titles;
+      for (auto method : via) titles.emplace_back(route::method_title(method));
+      const auto proxy =
+          proxy_of.count(Method::named) ? fmt::format(" ({})", proxy_of[Method::named]) : "";
+      const auto what = failing == 1 ? "1 required URL" : fmt::format("{} required URLs", failing);
+      if (fallback == failing)
+        out.notes.push_back(
+            fmt::format("Named proxy{} fails for {}; the sensor falls back to {}, which reach{} {}",
+                        proxy, what, join(titles, ", "), titles.size() == 1 ? "es" : "",
+                        failing == 1 ? "it" : "all of them"));
+      else if (fallback)
+        out.notes.push_back(
+            fmt::format("Named proxy{} fails for {}; the sensor falls back to {}, which reach{} {} "
+                        "of them; no method reaches the other {}",
+                        proxy, what, join(titles, ", "), titles.size() == 1 ? "es" : "", fallback,
+                        failing - fallback));
+      else
+        out.notes.push_back(
+            fmt::format("Named proxy{} fails for {}; no other method reaches {} either", proxy,
+                        what, failing == 1 ? "it" : "them"));
+    }
+  }
+  return out;
+}
+
+std::string readiness_text(const Readiness& r) {
+  if (!r.any_results) return {};
+  std::string text = "\nReadiness\n";
+  const auto missing = r.required - r.reachable;
+  text += fmt::format(
+      "  Verdict: {} of {} required URLs reachable ({}); {}\n", r.reachable, r.required,
+      r.geographies,
+      missing ? fmt::format("{} unreachable by every method", missing) : std::string("ready"));
+  if (r.by_geography.size() > 1) {
+    std::vector<std::string> parts;
+    for (const auto& g : r.by_geography)
+      parts.push_back(fmt::format("{} {}/{}", g.geography.empty() ? "(none)" : g.geography,
+                                  g.reachable, g.required));
+    text += fmt::format("  By geography: {}\n", join(parts, ", "));
+  }
+  std::vector<std::string> all;
+  for (const auto& m : r.methods)
+    if (m.all) all.emplace_back(route::method_title(m.method));
+  text += fmt::format("  Methods that reach every required URL: {}\n",
+                      all.empty() ? "none" : join(all, ", "));
+  for (const auto& m : r.methods) {
+    if (m.configured)
+      text += fmt::format("  {} - {}: {}/{} required URLs\n", static_cast<int>(m.method),
+                          route::method_title(m.method), m.required_ok, r.required);
+    else
+      text += fmt::format("  {} - {}: not configured\n", static_cast<int>(m.method),
+                          route::method_title(m.method));
+  }
+  for (const auto& t : r.todo) {
+    text += t.proxy.empty() ? std::string("  To do on the direct path:\n")
+                            : fmt::format("  To do on {}:\n", t.proxy);
+    if (!t.allow_anonymous.empty())
+      text += fmt::format("    allow anonymous traffic for: {}\n", join(t.allow_anonymous, ", "));
+    if (!t.exclude_inspection.empty())
+      text +=
+          fmt::format("    exclude from HTTPS inspection: {}\n", join(t.exclude_inspection, ", "));
+  }
+  if (!r.unreachable.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& u : r.unreachable)
+      parts.push_back(u.outcomes.empty() ? u.url
+                                         : fmt::format("{} ({})", u.url, join(u.outcomes, ", ")));
+    text += fmt::format("  Unreachable by every method: {}\n", join(parts, ", "));
+  }
+  for (const auto& note : r.notes) text += fmt::format("  Note: {}\n", note);
+  return text;
+}
+
+void append_readiness_json(std::string& out, const Readiness& r) {
+  using detail::append_json_string;
+  auto strings = [&](const std::vector<std::string>& items) {
+    out += '[';
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, items[i]);
+    }
+    out += ']';
+  };
+  fmt::format_to(std::back_inserter(out),
+                 "{{\"verdict\":\"{}\",\"required\":{},\"reachable\":{},\"geographies\":",
+                 r.ready ? "ready" : "not_ready", r.required, r.reachable);
+  append_json_string(out, r.geographies);
+  out += ",\"methods\":{";
+  bool first = true;
+  for (const auto& m : r.methods) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, route::method_name(m.method));
+    fmt::format_to(std::back_inserter(out), ":{{\"configured\":{},\"required_ok\":{},\"all\":{}}}",
+                   m.configured ? "true" : "false", m.required_ok, m.all ? "true" : "false");
+  }
+  out += "},\"todo\":[";
+  for (std::size_t i = 0; i < r.todo.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"proxy\":";
+    append_json_string(out, r.todo[i].proxy);
+    out += ",\"allow_anonymous\":";
+    strings(r.todo[i].allow_anonymous);
+    out += ",\"exclude_inspection\":";
+    strings(r.todo[i].exclude_inspection);
+    out += '}';
+  }
+  out += "],\"unreachable\":[";
+  for (std::size_t i = 0; i < r.unreachable.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, r.unreachable[i].url);
+  }
+  out += "],\"notes\":";
+  strings(r.notes);
+  out += '}';
+}
+
+}  // namespace urlprobe::report

@@ -1,0 +1,65 @@
+// Readiness (issue 11): a sweep turned into the network team's answer and to-do list, by the
+// vendor's rules. A URL is reachable when any method route reaches it; the verdict counts the
+// required URLs of the selected geographies (WW always); advice is grouped by proxy.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "probe/result.hpp"
+#include "route/route.hpp"
+
+namespace urlprobe::report {
+
+struct ReadinessOptions {
+  std::vector<std::string> geo;  // --geo: non-WW rows count only for these; empty: all rows count
+};
+
+struct MethodReadiness {
+  route::Method method = route::Method::direct;
+  bool configured = false;      // some result was not "not_configured"
+  std::size_t required_ok = 0;  // required URLs this method reaches
+  bool all = false;             // configured and reaches every required URL
+};
+
+struct ProxyTodo {
+  std::string proxy;                            // redacted; empty: the direct path
+  std::vector<std::string> allow_anonymous;     // hosts that answered proxy_auth_required
+  std::vector<std::string> exclude_inspection;  // hosts whose TLS the proxy intercepted
+};
+
+struct UnreachableUrl {
+  std::string url;
+  std::string geography;
+  std::vector<std::string> outcomes;  // distinct failures over the configured methods
+};
+
+struct GeographyReadiness {
+  std::string geography;  // as the sheet says; "" for rows without one
+  std::size_t required = 0, reachable = 0;
+};
+
+struct Readiness {
+  bool ready = false;         // every required URL is reachable by some method
+  bool any_results = false;   // some method-route result was seen
+  std::size_t required = 0;   // required URLs of the selected geographies
+  std::size_t reachable = 0;  // ... reachable by at least one method
+  std::string geographies;    // "WW+EU", for the verdict line
+  std::vector<GeographyReadiness> by_geography;
+  std::vector<MethodReadiness> methods;  // the methods seen, in the analyzer's order
+  std::vector<ProxyTodo> todo;           // by proxy, sorted
+  std::vector<UnreachableUrl> unreachable;
+  std::vector<std::string> notes;  // the blob exception, named-proxy fallback
+};
+
+// Pure: proxy-list results, and rows outside the selected geographies, are ignored.
+Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options);
+
+// The text format's "Readiness" section (starts with a blank line); empty without method results.
+std::string readiness_text(const Readiness& readiness);
+
+// The json document's "readiness" object.
+void append_readiness_json(std::string& out, const Readiness& readiness);
+
+}  // namespace urlprobe::report

@@ -1,0 +1,301 @@
+#include "report/readiness.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "report/writer.hpp"
+
+using namespace urlprobe;
+using probe::Outcome;
+using route::Method;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+constexpr std::uint64_t kRoutes = 5;
+
+// A sweep of URLs x the five methods, one Result per pair, in sweep order.
+class Sweep {
+ public:
+  // Adds a URL with the outcome per method (default, wpad, direct, named, cli).
+  Sweep& url(const std::string& host, std::array<Outcome, kRoutes> outcomes,
+             std::string geography = "WW", std::string required = "Required") {
+    const auto target = targets_++;
+    for (std::uint64_t m = 0; m < kRoutes; ++m) {
+      probe::Result r;
+      r.sweep_index = target * kRoutes + m;
+      r.host = host;
+      r.url = "https://" + host + "/";
+      r.port = 443;
+      r.route = static_cast<Method>(m + 1);
+      if (r.route == Method::named) r.proxy = "http://named:3128";
+      if (r.route == Method::cli) r.proxy = "http://cli:8080";
+      if (r.route == Method::default_proxy) r.proxy = "http://env:3128";
+      r.outcome = outcomes[m];
+      r.row.geography = geography;
+      r.row.required = required;
+      results.push_back(r);
+    }
+    return *this;
+  }
+  std::vector<probe::Result> results;
+
+ private:
+  std::uint64_t targets_ = 0;
+};
+
+constexpr auto ok = Outcome::ok;
+constexpr auto nc = Outcome::not_configured;
+constexpr auto dns = Outcome::dns_error;
+constexpr auto auth = Outcome::proxy_auth_required;
+constexpr auto bump = Outcome::tls_intercepted;
+constexpr auto refused = Outcome::connect_refused;
+
+const report::MethodReadiness& method(const report::Readiness& r, Method m) {
+  for (const auto& x : r.methods)
+    if (x.method == m) return x;
+  static report::MethodReadiness none;
+  ADD_FAILURE() << "no method " << static_cast<int>(m);
+  return none;
+}
+
+std::string text_of(const std::vector<probe::Result>& results, std::vector<std::string> geo = {}) {
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  std::vector<route::Route> routes;
+  for (int m = 1; m <= 5; ++m)
+    routes.push_back(route::missing_route(static_cast<Method>(m), "test"));
+  auto writer = report::make_writer(report::Format::text, out, routes);
+  report::Summary summary;
+  summary.geo = std::move(geo);
+  for (const auto& r : results) {
+    writer->write(r);
+    summary.add(r);
+  }
+  writer->finish(summary);
+  std::fclose(out);
+  std::string text(buffer, size);
+  std::free(buffer);
+  return text;
+}
+
+}  // namespace
+
+TEST(Readiness, AnyMethodMakesAUrlReachable) {
+  Sweep s;
+  s.url("a.example", {dns, dns, ok, nc, nc})
+      .url("b.example", {ok, dns, dns, nc, nc})
+      .url("c.example", {dns, dns, dns, nc, nc});
+  const auto r = report::assess(s.results, {});
+  EXPECT_EQ(r.required, 3u);
+  EXPECT_EQ(r.reachable, 2u);
+  EXPECT_FALSE(r.ready);
+  ASSERT_EQ(r.unreachable.size(), 1u);
+  EXPECT_EQ(r.unreachable[0].url, "https://c.example/");
+  EXPECT_THAT(r.unreachable[0].outcomes, ElementsAre("dns_error"));
+}
+
+TEST(Readiness, MethodsThatReachEveryRequiredUrl) {
+  Sweep s;
+  s.url("a.example", {ok, dns, ok, ok, nc}).url("b.example", {dns, dns, ok, ok, nc});
+  const auto r = report::assess(s.results, {});
+  EXPECT_TRUE(r.ready);
+  EXPECT_EQ(method(r, Method::default_proxy).required_ok, 1u);
+  EXPECT_FALSE(method(r, Method::default_proxy).all);
+  EXPECT_TRUE(method(r, Method::direct).all);
+  EXPECT_TRUE(method(r, Method::named).all);
+  EXPECT_FALSE(method(r, Method::wpad).all);
+  EXPECT_FALSE(method(r, Method::cli).configured);
+  EXPECT_FALSE(method(r, Method::cli).all);
+  const auto text = report::readiness_text(r);
+  EXPECT_THAT(text,
+              HasSubstr("  Methods that reach every required URL: Proxy disabled, Named proxy\n"));
+  EXPECT_THAT(text, HasSubstr("  1 - Default proxy: 1/2 required URLs\n"));
+  EXPECT_THAT(text, HasSubstr("  5 - Command line proxy: not configured\n"));
+  EXPECT_THAT(text, HasSubstr("  Verdict: 2 of 2 required URLs reachable (WW); ready\n"));
+}
+
+TEST(Readiness, OptionalRowsDoNotCountAndMissingColumnMeansRequired) {
+  Sweep s;
+  s.url("opt.example", {dns, dns, dns, nc, nc}, "WW", "Optional")
+      .url("nocol.example", {dns, dns, dns, nc, nc}, "WW", "");
+  const auto r = report::assess(s.results, {});
+  EXPECT_EQ(r.required, 1u);
+  ASSERT_EQ(r.unreachable.size(), 1u);
+  EXPECT_EQ(r.unreachable[0].url, "https://nocol.example/");
+}
+
+TEST(Readiness, WorldwideAlwaysOtherGeographiesOnlyWhenChosen) {
+  Sweep s;
+  s.url("ww.example", {ok, nc, nc, nc, nc}, "WW")
+      .url("eu.example", {dns, nc, nc, nc, nc}, "EU")
+      .url("us.example", {dns, nc, nc, nc, nc}, "US");
+  const auto eu = report::assess(s.results, {{"eu"}});
+  EXPECT_EQ(eu.required, 2u);
+  EXPECT_EQ(eu.reachable, 1u);
+  EXPECT_EQ(eu.geographies, "WW+eu");
+  ASSERT_EQ(eu.unreachable.size(), 1u);
+  EXPECT_EQ(eu.unreachable[0].url, "https://eu.example/");
+
+  const auto ww = report::assess(s.results, {{"UK"}});
+  EXPECT_EQ(ww.required, 1u);
+  EXPECT_TRUE(ww.ready);
+
+  const auto all = report::assess(s.results, {});
+  EXPECT_EQ(all.required, 3u);
+  EXPECT_EQ(all.geographies, "WW+EU+US");
+  ASSERT_EQ(all.by_geography.size(), 3u);
+  EXPECT_EQ(all.by_geography[0].geography, "WW");
+  EXPECT_EQ(all.by_geography[0].reachable, 1u);
+  EXPECT_EQ(all.by_geography[1].reachable, 0u);
+  EXPECT_THAT(report::readiness_text(all), HasSubstr("  By geography: WW 1/1, EU 0/1, US 0/1\n"));
+}
+
+TEST(Readiness, InterceptedBlobStorageIsReachableWithANote) {
+  Sweep s;
+  s.url("ussus1eastprod.blob.core.windows.net", {bump, nc, nc, nc, nc})
+      .url("x.blob.core.usgovcloudapi.net", {bump, nc, nc, nc, nc})
+      .url("winatp-gw-cus.microsoft.com", {bump, nc, nc, nc, nc});
+  const auto r = report::assess(s.results, {});
+  EXPECT_EQ(r.reachable, 2u);
+  ASSERT_EQ(r.unreachable.size(), 1u);
+  EXPECT_EQ(r.unreachable[0].url, "https://winatp-gw-cus.microsoft.com/");
+  ASSERT_EQ(r.todo.size(), 1u);
+  EXPECT_EQ(r.todo[0].proxy, "http://env:3128");
+  EXPECT_THAT(r.todo[0].exclude_inspection, ElementsAre("winatp-gw-cus.microsoft.com"));
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_THAT(r.notes[0], HasSubstr("ussus1eastprod.blob.core.windows.net"));
+  EXPECT_THAT(r.notes[0], HasSubstr("x.blob.core.usgovcloudapi.net"));
+  EXPECT_THAT(r.notes[0], HasSubstr("must not be excluded from inspection"));
+}
+
+TEST(Readiness, AdviceIsGroupedByProxy) {
+  Sweep s;
+  s.url("b.example", {auth, nc, ok, auth, nc})
+      .url("a.example", {auth, nc, ok, bump, nc})
+      .url("c.example", {bump, nc, ok, ok, auth});
+  const auto r = report::assess(s.results, {});
+  EXPECT_TRUE(r.ready);
+  ASSERT_EQ(r.todo.size(), 3u);
+  EXPECT_EQ(r.todo[0].proxy, "http://cli:8080");
+  EXPECT_THAT(r.todo[0].allow_anonymous, ElementsAre("c.example"));
+  EXPECT_EQ(r.todo[1].proxy, "http://env:3128");
+  EXPECT_THAT(r.todo[1].allow_anonymous, ElementsAre("a.example", "b.example"));
+  EXPECT_THAT(r.todo[1].exclude_inspection, ElementsAre("c.example"));
+  EXPECT_EQ(r.todo[2].proxy, "http://named:3128");
+  EXPECT_THAT(r.todo[2].allow_anonymous, ElementsAre("b.example"));
+  EXPECT_THAT(r.todo[2].exclude_inspection, ElementsAre("a.example"));
+}
+
+TEST(Readiness, NamedProxyFallback) {
+  Sweep works;
+  works.url("a.example", {nc, nc, ok, refused, nc}).url("b.example", {nc, nc, ok, ok, nc});
+  const auto r = report::assess(works.results, {});
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_EQ(r.notes[0],
+            "Named proxy (http://named:3128) fails for 1 required URL; the sensor falls back to "
+            "Proxy disabled, "
+            "which reaches it");
+
+  Sweep partial;
+  partial.url("a.example", {nc, nc, ok, refused, nc}).url("b.example", {nc, nc, dns, refused, nc});
+  const auto p = report::assess(partial.results, {});
+  ASSERT_EQ(p.notes.size(), 1u);
+  EXPECT_THAT(p.notes[0],
+              HasSubstr("fails for 2 required URLs; the sensor falls back to Proxy disabled, which "
+                        "reaches 1 of them; no method reaches the other 1"));
+
+  Sweep none;
+  none.url("a.example", {nc, nc, dns, refused, nc});
+  const auto n = report::assess(none.results, {});
+  ASSERT_EQ(n.notes.size(), 1u);
+  EXPECT_THAT(n.notes[0], HasSubstr("no other method reaches it either"));
+
+  Sweep unconfigured;
+  unconfigured.url("a.example", {nc, nc, ok, nc, nc});
+  EXPECT_TRUE(report::assess(unconfigured.results, {}).notes.empty());
+}
+
+TEST(Readiness, ProxyListRoutesAreIgnored) {
+  Sweep s;
+  s.url("a.example", {dns, nc, dns, nc, nc});
+  probe::Result listed = s.results.front();
+  listed.route = Method::proxy_list;
+  listed.outcome = ok;
+  s.results.push_back(listed);
+  EXPECT_FALSE(report::assess(s.results, {}).ready);
+}
+
+TEST(Readiness, TextSectionInTheTextWriter) {
+  Sweep s;
+  s.url("a.example", {auth, nc, ok, nc, nc})
+      .url("b.example", {auth, nc, dns, nc, nc})
+      .url("c.example", {bump, nc, dns, nc, nc})
+      .url("eu.example", {dns, nc, dns, nc, nc}, "EU")
+      .url("us.example", {dns, nc, dns, nc, nc}, "US");
+  const auto text = text_of(s.results, {"EU"});
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "\nReadiness\n"
+          "  Verdict: 1 of 4 required URLs reachable (WW+EU); 3 unreachable by every method\n"));
+  EXPECT_THAT(text, HasSubstr("  Methods that reach every required URL: none\n"));
+  EXPECT_THAT(text, HasSubstr("  3 - Proxy disabled: 1/4 required URLs\n"));
+  EXPECT_THAT(text, HasSubstr("  To do on http://env:3128:\n"
+                              "    allow anonymous traffic for: a.example, b.example\n"
+                              "    exclude from HTTPS inspection: c.example\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "  Unreachable by every method: https://b.example/ (proxy_auth_required, dns_error), "
+          "https://c.example/ (tls_intercepted, dns_error), https://eu.example/ (dns_error)\n"));
+  EXPECT_THAT(text, Not(HasSubstr("us.example/ (")));
+  // After the results, before the summary.
+  EXPECT_LT(text.find("Testing URL : https://us.example/"), text.find("\nReadiness\n"));
+  EXPECT_LT(text.find("\nReadiness\n"), text.find("Summary:"));
+}
+
+TEST(Readiness, JsonObject) {
+  Sweep s;
+  s.url("a.example", {auth, nc, ok, nc, nc}).url("b.example", {bump, nc, dns, nc, nc});
+  std::string out;
+  report::append_readiness_json(out, report::assess(s.results, {}));
+  const auto doc = boost::json::parse(out).as_object();
+  EXPECT_EQ(doc.at("verdict").as_string(), "not_ready");
+  EXPECT_EQ(doc.at("required").as_int64(), 2);
+  EXPECT_EQ(doc.at("reachable").as_int64(), 1);
+  EXPECT_EQ(doc.at("methods").at("direct").at("required_ok").as_int64(), 1);
+  EXPECT_FALSE(doc.at("methods").at("direct").at("all").as_bool());
+  const auto& todo = doc.at("todo").as_array();
+  ASSERT_EQ(todo.size(), 1u);
+  EXPECT_EQ(todo[0].at("proxy").as_string(), "http://env:3128");
+  EXPECT_EQ(todo[0].at("allow_anonymous").as_array().at(0).as_string(), "a.example");
+  EXPECT_EQ(todo[0].at("exclude_inspection").as_array().at(0).as_string(), "b.example");
+  EXPECT_EQ(doc.at("unreachable").as_array().at(0).as_string(), "https://b.example/");
+}
+
+TEST(Readiness, JsonWriterDocumentHasReadiness) {
+  Sweep s;
+  s.url("a.example", {ok, nc, ok, nc, nc});
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  auto writer = report::make_writer(report::Format::json, out, {});
+  report::Summary summary;
+  for (const auto& r : s.results) writer->write(r);
+  writer->finish(summary);
+  std::fclose(out);
+  const std::string text(buffer, size);
+  std::free(buffer);
+  const auto doc = boost::json::parse(text).as_object();
+  EXPECT_EQ(doc.at("readiness").at("verdict").as_string(), "ready");
+  EXPECT_TRUE(doc.contains("summary"));
+}
