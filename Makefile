@@ -7,7 +7,7 @@ CMAKE     := cmake -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 export CCACHE_BASEDIR   := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps test-deps build run test unit bench asan tsan format clean
+.PHONY: all deps test-deps build run test unit bench asan tsan fuzz format clean
 
 all: build
 
@@ -50,8 +50,18 @@ tsan: test-deps
 	@cmake --build build-tsan
 	@TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure --timeout 300 -j 2
 
+# libFuzzer targets (tests/fuzz): each runs FUZZ_SECONDS from its seed corpus; crashes go to
+# build-fuzz/fuzz/artifacts/. Debian's clang-16 and its libFuzzer runtime are installed first.
+FUZZ_SECONDS ?= 20
+FUZZ_CXX     ?= clang++-16
+fuzz:
+	@scripts/install-deps fuzz
+	@$(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DURLPROBE_FUZZ=ON -DURLPROBE_TESTS=OFF -DURLPROBE_BENCH=OFF >/dev/null
+	@cmake --build build-fuzz --target fuzz_all
+	@BUILD_DIR=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZ_TARGETS)
+
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
-	@rm -rf $(BUILD) build-asan build-tsan
+	@rm -rf $(BUILD) build-asan build-tsan build-fuzz

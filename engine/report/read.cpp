@@ -144,6 +144,8 @@ std::chrono::system_clock::time_point time_of(const std::string& text) {
                            std::chrono::month(static_cast<unsigned>(month)),
                            std::chrono::day(static_cast<unsigned>(day))};
   if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) throw bad;
+  // system_clock counts nanoseconds in 64 bits: only about 1678-2261 fits (found by fuzzing).
+  if (year < 1900 || year > 2200) throw bad;
   const auto t =
       sys_days(ymd) + hours(hour) + minutes(minute) + seconds(second) + fraction - offset;
   return time_point_cast<system_clock::duration>(t);
@@ -152,7 +154,7 @@ std::chrono::system_clock::time_point time_of(const std::string& text) {
 void read_tls(const json::object& o, net::TlsFacts& t) {
   for (const auto& [k, v] : o) {
     const std::string_view name = k;
-    auto text = [&](std::string& into) { into = string_of(v, name); };
+    auto text = [&, &v = v](std::string& into) { into = string_of(v, name); };
     if (name == "verified") {
       if (!v.is_bool())
         throw Bad{fmt::format("\"tls.verified\" is {}, expected a boolean", type_name(v))};

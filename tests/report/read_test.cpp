@@ -1,6 +1,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "report/read.hpp"
 #include "report/writer.hpp"
 #include "sheet/target.hpp"
@@ -145,6 +147,19 @@ TEST(ReadResults, OtherVersionsAreRefusedClearly) {
       report::read_results("{\"url\":\"http://a/\",\"route\":\"direct\",\"outcome\":\"ok\"}", "g");
   ASSERT_EQ(missing.errors.size(), 1u);
   EXPECT_THAT(missing.errors[0].message, HasSubstr("\"v\""));
+}
+
+// Found by fuzzing: a year the clock cannot hold overflowed (undefined behaviour) instead of
+// being an error.
+TEST(ReadResults, StartedOutsideTheClocksRangeIsAnError) {
+  for (const char* year : {"1677", "2263", "9999"}) {
+    const auto text = fmt::format(
+        "{{\"v\":1,\"url\":\"http://a/\",\"route\":\"direct\",\"outcome\":\"ok\",\"started\":\"{}-01-01T00:00:00Z\"}}\n",
+        year);
+    const auto read = report::read_results(text, "y.jsonl");
+    EXPECT_EQ(read.errors.size(), 1u) << year;
+    EXPECT_TRUE(read.results.empty()) << year;
+  }
 }
 
 TEST(ReadResults, BadFieldsAreErrors) {
