@@ -5,16 +5,16 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <system_error>
 #include <cstdio>
+#include <system_error>
 #include <thread>
 
 #include "commands.hpp"
 #include "options.hpp"
-#include "routes.hpp"
 #include "probe/sweep.hpp"
 #include "report/readiness.hpp"
 #include "report/writer.hpp"
+#include "routes.hpp"
 #include "sheet/reader.hpp"
 #include "sheet/sheet.hpp"
 #include "sheet/url.hpp"
@@ -29,7 +29,8 @@ constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2, kExitInterrupted =
 sheet::TargetList load_targets(const cli::Options& options) {
   sheet::TargetList list;
   if (options.inputs.empty() || !options.builtin.empty())
-    sheet::load_builtin(options.builtin.empty() ? "commercial" : options.builtin, options.sheet, list);
+    sheet::load_builtin(options.builtin.empty() ? "commercial" : options.builtin, options.sheet,
+                        list);
   int argument = 0;
   for (const auto& input : options.inputs) {
     ++argument;
@@ -60,9 +61,12 @@ std::string csv_field(std::string_view s) {
 std::string json_string(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
-    else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-    else out += static_cast<char>(c);
+    if (c == '"' || c == '\\')
+      out += '\\', out += static_cast<char>(c);
+    else if (c < 0x20)
+      out += fmt::format("\\u{:04x}", c);
+    else
+      out += static_cast<char>(c);
   }
   return out + "\"";
 }
@@ -70,7 +74,8 @@ std::string json_string(std::string_view s) {
 // `urlprobe list`: the targets after filters, as probe would see them.
 int list_targets(const cli::Options& options, const sheet::TargetList& list) {
   const auto& format = options.list_format;
-  if (format == "csv") std::puts("url,host,port,skip,geography,os,category,service,required,source,sheet,line");
+  if (format == "csv")
+    std::puts("url,host,port,skip,geography,os,category,service,required,source,sheet,line");
   if (format == "json") std::fputs("[", stdout);
   bool first = true;
   for (const auto& t : list.targets) {
@@ -78,19 +83,25 @@ int list_targets(const cli::Options& options, const sheet::TargetList& list) {
     if (format.empty()) {
       if (t.skip.empty()) std::puts(t.url.c_str());
     } else if (format == "text") {
-      if (t.skip.empty()) fmt::print("{}\n", t.url);
-      else fmt::print("{}  # skipped: {}\n", t.url, t.skip);
+      if (t.skip.empty())
+        fmt::print("{}\n", t.url);
+      else
+        fmt::print("{}  # skipped: {}\n", t.url, t.skip);
     } else if (format == "csv") {
-      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(t.url), csv_field(t.host), t.port, csv_field(t.skip),
-                 csv_field(r.geography), csv_field(r.os), csv_field(r.category), csv_field(r.service),
-                 csv_field(r.required), csv_field(r.source), csv_field(r.sheet), r.line);
+      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(t.url), csv_field(t.host),
+                 t.port, csv_field(t.skip), csv_field(r.geography), csv_field(r.os),
+                 csv_field(r.category), csv_field(r.service), csv_field(r.required),
+                 csv_field(r.source), csv_field(r.sheet), r.line);
     } else {
-      fmt::print("{}\n  {{\"url\":{},\"host\":{},\"port\":{}{},\"row\":{{\"source\":{},\"line\":{},\"geography\":{},"
-                 "\"os\":{},\"category\":{},\"service\":{},\"required\":{}}}}}",
-                 first ? "" : ",", json_string(t.url), json_string(t.host), t.port,
-                 t.skip.empty() ? "" : ",\"skip\":" + json_string(t.skip), json_string(r.source), r.line,
-                 json_string(r.geography), json_string(r.os), json_string(r.category), json_string(r.service),
-                 json_string(r.required));
+      fmt::print(
+          "{}\n  "
+          "{{\"url\":{},\"host\":{},\"port\":{}{},\"row\":{{\"source\":{},\"line\":{},"
+          "\"geography\":{},"
+          "\"os\":{},\"category\":{},\"service\":{},\"required\":{}}}}}",
+          first ? "" : ",", json_string(t.url), json_string(t.host), t.port,
+          t.skip.empty() ? "" : ",\"skip\":" + json_string(t.skip), json_string(r.source), r.line,
+          json_string(r.geography), json_string(r.os), json_string(r.category),
+          json_string(r.service), json_string(r.required));
     }
     first = false;
   }
@@ -139,7 +150,8 @@ class SignalWatch {
       const int sig = sigtimedwait(&set_, nullptr, &tick);
       if (sig == SIGINT || sig == SIGTERM) {
         if (interrupted_.exchange(true)) std::_Exit(kExitInterrupted);  // a second ^C: leave now
-        std::fputs("\nurlprobe: interrupted; finishing in-flight probes (again to quit at once)\n", stderr);
+        std::fputs("\nurlprobe: interrupted; finishing in-flight probes (again to quit at once)\n",
+                   stderr);
         sweep_.interrupt();
       }
       if (progress_ && !stop_.load()) draw_progress();
@@ -150,12 +162,15 @@ class SignalWatch {
   void draw_progress() const {
     const auto done = sweep_.finished();
     const auto total = sweep_.planned();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-    const auto eta = rate > 0 ? static_cast<long>(static_cast<double>(total - done) / rate + 0.5) : -1;
-    const auto line = fmt::format("\r\033[K{}/{} probes  {:.0f}/s  {} failed  ETA {}", done, total, rate,
-                                  failures_.load(std::memory_order_relaxed),
-                                  eta < 0 ? std::string("?") : fmt::format("{}:{:02}", eta / 60, eta % 60));
+    const auto eta =
+        rate > 0 ? static_cast<long>(static_cast<double>(total - done) / rate + 0.5) : -1;
+    const auto line =
+        fmt::format("\r\033[K{}/{} probes  {:.0f}/s  {} failed  ETA {}", done, total, rate,
+                    failures_.load(std::memory_order_relaxed),
+                    eta < 0 ? std::string("?") : fmt::format("{}:{:02}", eta / 60, eta % 60));
     std::fputs(line.c_str(), stderr);
     std::fflush(stderr);
   }
@@ -189,27 +204,31 @@ int run(const cli::Options& options) {
     return kExitUsage;
   }
   if (options.command == "list") {
-    for (const auto& error : input.errors) fmt::print(stderr, "{}\n", sheet::format_input_error(error));
+    for (const auto& error : input.errors)
+      fmt::print(stderr, "{}\n", sheet::format_input_error(error));
     return list_targets(options, input);
   }
   std::vector<route::Route> routes;
   std::vector<std::string> notes;
   try {
-    routes = cli::build_routes(options, cli::proxy_environment(), input.targets, input.errors, notes);
+    routes =
+        cli::build_routes(options, cli::proxy_environment(), input.targets, input.errors, notes);
   } catch (const cli::UsageError& e) {
     fmt::print(stderr, "urlprobe: {}\n", e.what());
     return kExitUsage;
   }
 
-  for (const auto& error : input.errors) fmt::print(stderr, "{}\n", sheet::format_input_error(error));
+  for (const auto& error : input.errors)
+    fmt::print(stderr, "{}\n", sheet::format_input_error(error));
 
   Fanout fanout;
   fanout.keep_results = options.require == cli::Require::any_method;
   std::vector<std::unique_ptr<std::FILE, int (*)(std::FILE*)>> files;
   const bool stdout_tty = isatty(STDOUT_FILENO);
   if (options.stdout_format_set || options.outputs.empty()) {
-    const auto format = options.stdout_format_set ? options.stdout_format
-                                                  : (stdout_tty ? report::Format::text : report::Format::jsonl);
+    const auto format = options.stdout_format_set
+                            ? options.stdout_format
+                            : (stdout_tty ? report::Format::text : report::Format::jsonl);
     fanout.writers.push_back(report::make_writer(format, stdout, routes));
   }
   for (const auto& output : options.outputs) {
@@ -230,8 +249,9 @@ int run(const cli::Options& options) {
     return kExitUsage;
   }
 
-  const bool progress = options.progress == cli::Progress::always ||
-                        (options.progress == cli::Progress::automatic && isatty(STDERR_FILENO) && !stdout_tty);
+  const bool progress =
+      options.progress == cli::Progress::always ||
+      (options.progress == cli::Progress::automatic && isatty(STDERR_FILENO) && !stdout_tty);
   probe::SweepStats stats;
   bool interrupted = false;
   {
@@ -252,33 +272,41 @@ int run(const cli::Options& options) {
   // stderr, which scripts reading JSONL leave alone.
   const bool stdout_has_records = options.stdout_format_set || options.outputs.empty();
   const bool stdout_is_text =
-      stdout_has_records && (options.stdout_format_set ? options.stdout_format == report::Format::text : stdout_tty);
-  if (!stdout_has_records) std::fputs(report::summary_text(fanout.summary).c_str(), stdout);
-  else if (!stdout_is_text) std::fputs(report::summary_text(fanout.summary).c_str(), stderr);
+      stdout_has_records &&
+      (options.stdout_format_set ? options.stdout_format == report::Format::text : stdout_tty);
+  if (!stdout_has_records)
+    std::fputs(report::summary_text(fanout.summary).c_str(), stdout);
+  else if (!stdout_is_text)
+    std::fputs(report::summary_text(fanout.summary).c_str(), stderr);
 
   // A full disk or a closed pipe loses results: say where, and do not claim success.
   bool lost = false;
   auto check_written = [&](std::FILE* f, std::string_view name) {
     if (std::fflush(f) == 0 && !std::ferror(f)) return;
     if (errno == EPIPE) return;  // `urlprobe | head`: the reader chose to stop
-    fmt::print(stderr, "urlprobe: {}: write failed: {}\n", name, std::strerror(errno ? errno : EIO));
+    fmt::print(stderr, "urlprobe: {}: write failed: {}\n", name,
+               std::strerror(errno ? errno : EIO));
     lost = true;
   };
   check_written(stdout, "stdout");
-  for (std::size_t i = 0; i < files.size(); ++i) check_written(files[i].get(), "-o " + options.outputs[i].path);
+  for (std::size_t i = 0; i < files.size(); ++i)
+    check_written(files[i].get(), "-o " + options.outputs[i].path);
   if (lost) return kExitUsage;
 
   if (interrupted) return kExitInterrupted;
   if (!input.errors.empty()) return kExitUsage;
   if (options.require == cli::Require::any_method)
-    return report::assess(fanout.results, report::ReadinessOptions{options.sheet.geo}).ready ? kExitOk : kExitFailures;
+    return report::assess(fanout.results, report::ReadinessOptions{options.sheet.geo}).ready
+               ? kExitOk
+               : kExitFailures;
   return fanout.summary.failures() ? kExitFailures : kExitOk;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Blocked before any thread starts, so every thread inherits the mask and only SignalWatch sees them.
+  // Blocked before any thread starts, so every thread inherits the mask and only SignalWatch sees
+  // them.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

@@ -19,8 +19,10 @@ const std::set<std::string_view> kCommands{"probe", "list", "diff", "merge", "re
 milliseconds parse_seconds(std::string_view option, std::string_view text) {
   double value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || !(value > 0) || value > 86400 || std::isnan(value))
-    throw UsageError(fmt::format("{}: expected a number of seconds greater than 0, got '{}'", option, text));
+  if (ec != std::errc{} || end != text.data() + text.size() || !(value > 0) || value > 86400 ||
+      std::isnan(value))
+    throw UsageError(
+        fmt::format("{}: expected a number of seconds greater than 0, got '{}'", option, text));
   return milliseconds(static_cast<long>(std::ceil(value * 1000)));
 }
 
@@ -28,7 +30,8 @@ std::size_t parse_count(std::string_view option, std::string_view text, std::siz
   std::size_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > max)
-    throw UsageError(fmt::format("{}: expected a whole number from 1 to {}, got '{}'", option, max, text));
+    throw UsageError(
+        fmt::format("{}: expected a whole number from 1 to {}, got '{}'", option, max, text));
   return value;
 }
 
@@ -39,8 +42,10 @@ std::vector<route::Method> parse_methods(std::string_view text) {
     const auto name = text.substr(0, comma);
     const auto method = route::parse_method(name);
     if (!method)
-      throw UsageError(fmt::format("--methods: unknown method '{}' (default, wpad, direct, named, cli)", name));
-    if (std::find(methods.begin(), methods.end(), *method) == methods.end()) methods.push_back(*method);
+      throw UsageError(
+          fmt::format("--methods: unknown method '{}' (default, wpad, direct, named, cli)", name));
+    if (std::find(methods.begin(), methods.end(), *method) == methods.end())
+      methods.push_back(*method);
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
   }
@@ -50,23 +55,26 @@ std::vector<route::Method> parse_methods(std::string_view text) {
 double parse_number(std::string_view option, std::string_view text, double min, double max) {
   double value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || std::isnan(value) || value < min || value > max)
-    throw UsageError(fmt::format("{}: expected a number from {} to {}, got '{}'", option, min, max, text));
+  if (ec != std::errc{} || end != text.data() + text.size() || std::isnan(value) || value < min ||
+      value > max)
+    throw UsageError(
+        fmt::format("{}: expected a number from {} to {}, got '{}'", option, min, max, text));
   return value;
 }
 
 // --shard K/N: 1 <= K <= N.
 probe::Shard parse_shard(std::string_view text) {
   const auto slash = text.find('/');
-  const auto bad = UsageError(
-      fmt::format("--shard: expected K/N with whole numbers 1 <= K <= N (e.g. 2/3), got '{}'", text));
+  const auto bad = UsageError(fmt::format(
+      "--shard: expected K/N with whole numbers 1 <= K <= N (e.g. 2/3), got '{}'", text));
   if (slash == std::string_view::npos) throw bad;
   probe::Shard shard;
   const auto k = text.substr(0, slash), n = text.substr(slash + 1);
   auto [k_end, k_ec] = std::from_chars(k.data(), k.data() + k.size(), shard.k);
   auto [n_end, n_ec] = std::from_chars(n.data(), n.data() + n.size(), shard.n);
-  if (k.empty() || n.empty() || k_ec != std::errc{} || n_ec != std::errc{} || k_end != k.data() + k.size() ||
-      n_end != n.data() + n.size() || shard.n == 0 || shard.k == 0 || shard.k > shard.n || shard.n > 1000000)
+  if (k.empty() || n.empty() || k_ec != std::errc{} || n_ec != std::errc{} ||
+      k_end != k.data() + k.size() || n_end != n.data() + n.size() || shard.n == 0 ||
+      shard.k == 0 || shard.k > shard.n || shard.n > 1000000)
     throw bad;
   return shard;
 }
@@ -160,7 +168,8 @@ Options parse_options(int argc, char** argv) {
     if (const auto scheme = text.find("://"); scheme != std::string::npos) {
       const auto at = text.find('@', scheme);
       const auto colon = text.find(':', scheme + 3);
-      if (at != std::string::npos && colon != std::string::npos && colon < at) text.replace(colon + 1, at - colon - 1, "***");
+      if (at != std::string::npos && colon != std::string::npos && colon < at)
+        text.replace(colon + 1, at - colon - 1, "***");
     }
     o.redacted_arguments.push_back(std::move(text));
   }
@@ -253,7 +262,8 @@ Options parse_options(int argc, char** argv) {
     } else if (name == "--format" && o.command == "list") {
       const auto text = value();
       if (text != "text" && text != "json" && text != "csv")
-        throw UsageError(fmt::format("--format: unknown format '{}' for list (text, json, csv)", text));
+        throw UsageError(
+            fmt::format("--format: unknown format '{}' for list (text, json, csv)", text));
       o.list_format = std::string(text);
     } else if (name == "--format" && o.command == "diff") {
       const auto text = value();
@@ -262,43 +272,53 @@ Options parse_options(int argc, char** argv) {
       o.diff_format = std::string(text);
     } else if (name == "--format" && o.command == "merge") {
       const auto text = value();
-      if (text != "jsonl") throw UsageError(fmt::format("--format: merge writes jsonl only, got '{}'", text));
+      if (text != "jsonl")
+        throw UsageError(fmt::format("--format: merge writes jsonl only, got '{}'", text));
     } else if (name == "--slower-factor") {
       o.slower_factor = parse_number(name, value(), 1, 1e6);
     } else if (name == "--slower-min-ms") {
       o.slower_min_ms = parse_number(name, value(), 0, 1e9);
     } else if (name == "--prefer") {
       const auto text = value();
-      if (text != "newest") throw UsageError(fmt::format("--prefer: expected 'newest', got '{}'", text));
+      if (text != "newest")
+        throw UsageError(fmt::format("--prefer: expected 'newest', got '{}'", text));
       o.prefer_newest = true;
     } else if (name == "--shard") {
       o.sweep.shard = parse_shard(value());
     } else if ((name == "-o" || name == "--output") &&
                (o.command == "report" || o.command == "diff" || o.command == "merge")) {
-      if (!o.command_output.empty()) throw UsageError(fmt::format("{}: {} takes one output file", name, o.command));
+      if (!o.command_output.empty())
+        throw UsageError(fmt::format("{}: {} takes one output file", name, o.command));
       o.command_output = std::string(value());
     } else if (name == "--format") {
       const auto text = value();
       if (!report::parse_format(text, o.stdout_format))
-        throw UsageError(fmt::format("--format: unknown format '{}' (text, jsonl, json, csv, junit, prometheus, html)", text));
+        throw UsageError(fmt::format(
+            "--format: unknown format '{}' (text, jsonl, json, csv, junit, prometheus, html)",
+            text));
       o.stdout_format_set = true;
     } else if (name == "--builtin") {
       o.builtin = std::string(value());
       bool known = false;
       for (const auto& info : sheet::builtin_catalog()) known = known || info.name == o.builtin;
-      if (!known) throw UsageError(fmt::format("--builtin: unknown sheet '{}' (commercial, gov, analyzer)", o.builtin));
+      if (!known)
+        throw UsageError(
+            fmt::format("--builtin: unknown sheet '{}' (commercial, gov, analyzer)", o.builtin));
     } else if (name == "--sheet") {
       o.sheet.sheet_name = std::string(value());
     } else if (name == "--sheet-format") {
       const auto text = value();
       if (text != "xlsx" && text != "csv" && text != "tsv" && text != "txt")
-        throw UsageError(fmt::format("--sheet-format: expected xlsx, csv, tsv or txt, got '{}'", text));
+        throw UsageError(
+            fmt::format("--sheet-format: expected xlsx, csv, tsv or txt, got '{}'", text));
       o.sheet.format = std::string(text);
     } else if (name == "--workspace-id") {
       const auto text = value();
       if (!sheet::is_guid(text))
-        throw UsageError(fmt::format("--workspace-id: '{}' is not a workspace ID (a GUID like "
-                                     "12345678-abcd-4ef0-9876-0123456789ab)", text));
+        throw UsageError(
+            fmt::format("--workspace-id: '{}' is not a workspace ID (a GUID like "
+                        "12345678-abcd-4ef0-9876-0123456789ab)",
+                        text));
       o.sheet.workspace_id = std::string(text);
     } else if (name == "--geo" || name == "--os" || name == "--category") {
       auto& into = name == "--geo" ? o.sheet.geo : name == "--os" ? o.sheet.os : o.sheet.category;
@@ -313,27 +333,39 @@ Options parse_options(int argc, char** argv) {
       }
       if (name == "--os")
         for (const auto& os : into)
-          if (os != "windows" && os != "windows-legacy" && os != "server-mma" && os != "mac" && os != "linux")
-            throw UsageError(fmt::format("--os: unknown OS '{}' (windows, windows-legacy, server-mma, mac, linux)", os));
+          if (os != "windows" && os != "windows-legacy" && os != "server-mma" && os != "mac" &&
+              os != "linux")
+            throw UsageError(fmt::format(
+                "--os: unknown OS '{}' (windows, windows-legacy, server-mma, mac, linux)", os));
     } else if (name == "--required-only") {
       o.sheet.required_only = true;
     } else if (name == "--require") {
       const auto text = value();
-      if (text == "all") o.require = Require::all;
-      else if (text == "any-method") o.require = Require::any_method;
-      else throw UsageError(fmt::format("--require: expected any-method or all, got '{}'", text));
+      if (text == "all")
+        o.require = Require::all;
+      else if (text == "any-method")
+        o.require = Require::any_method;
+      else
+        throw UsageError(fmt::format("--require: expected any-method or all, got '{}'", text));
     } else if (name == "-o" || name == "--output") {
       const auto path = value();
       Output out{std::string(path), report::Format::jsonl};
       if (!report::format_for_path(path, out.format))
-        throw UsageError(fmt::format("-o {}: cannot tell the format from the extension (use .jsonl, .txt, .json, .csv, .xml or .prom)", path));
+        throw UsageError(
+            fmt::format("-o {}: cannot tell the format from the extension (use .jsonl, .txt, "
+                        ".json, .csv, .xml or .prom)",
+                        path));
       o.outputs.push_back(std::move(out));
     } else if (name == "--progress") {
       const auto text = value();
-      if (text == "auto") o.progress = Progress::automatic;
-      else if (text == "always") o.progress = Progress::always;
-      else if (text == "never") o.progress = Progress::never;
-      else throw UsageError(fmt::format("--progress: expected auto, always or never, got '{}'", text));
+      if (text == "auto")
+        o.progress = Progress::automatic;
+      else if (text == "always")
+        o.progress = Progress::always;
+      else if (text == "never")
+        o.progress = Progress::never;
+      else
+        throw UsageError(fmt::format("--progress: expected auto, always or never, got '{}'", text));
     } else {
       throw UsageError(fmt::format("{}: unknown option (see --help)", name));
     }

@@ -32,8 +32,9 @@ struct Options {
   std::string command = "probe";
   std::vector<std::string> inputs;  // files and URLs, in the order given
   // The analyzer's five, in its order, unless --methods says otherwise.
-  std::vector<route::Method> methods{route::Method::default_proxy, route::Method::wpad, route::Method::direct,
-                                     route::Method::named, route::Method::cli};
+  std::vector<route::Method> methods{route::Method::default_proxy, route::Method::wpad,
+                                     route::Method::direct, route::Method::named,
+                                     route::Method::cli};
   std::string proxy;        // --proxy URL (route cli)
   std::string named_proxy;  // --named-proxy HOST:PORT | http=h:p;https=h:p
   std::string proxies_file;
@@ -43,7 +44,7 @@ struct Options {
   std::string client_ip;  // --client-ip: what myIpAddress() answers (default: this host's)
   probe::SweepConfig sweep;
   sheet::SheetOptions sheet;
-  std::string builtin;  // --builtin NAME; default "commercial" when no inputs are given
+  std::string builtin;      // --builtin NAME; default "commercial" when no inputs are given
   std::string list_format;  // `list --format`: "" (URLs), text, json, csv
   bool stdout_format_set = false;
   report::Format stdout_format = report::Format::text;
@@ -51,11 +52,12 @@ struct Options {
   Progress progress = Progress::automatic;
   Require require = Require::all;
   // report / diff / merge (cli/commands.cpp)
-  std::string command_output;  // -o FILE of report, diff and merge (one; format by --format or extension)
-  std::string diff_format;     // `diff --format`: "" (text), text, json
-  double slower_factor = 2.0;  // diff --slower-factor
-  double slower_min_ms = 50;   // diff --slower-min-ms
-  bool prefer_newest = false;  // merge --prefer newest
+  std::string
+      command_output;  // -o FILE of report, diff and merge (one; format by --format or extension)
+  std::string diff_format;                      // `diff --format`: "" (text), text, json
+  double slower_factor = 2.0;                   // diff --slower-factor
+  double slower_min_ms = 50;                    // diff --slower-min-ms
+  bool prefer_newest = false;                   // merge --prefer newest
   std::vector<std::string> redacted_arguments;  // argv with any URL password as ***, for reports
   bool help = false;
   bool version = false;

@@ -15,9 +15,11 @@ namespace urlprobe::cli {
 // bad lines of --proxies become input errors and are skipped.
 // `targets` are needed by route wpad: the PAC script decides each URL before the sweep.
 // `notes` gets lines for the summary (which PAC script decided).
-std::vector<route::Route> build_routes(const Options& options, const std::map<std::string, std::string>& environment,
+std::vector<route::Route> build_routes(const Options& options,
+                                       const std::map<std::string, std::string>& environment,
                                        const std::vector<sheet::Target>& targets,
-                                       std::vector<sheet::InputError>& input_errors, std::vector<std::string>& notes);
+                                       std::vector<sheet::InputError>& input_errors,
+                                       std::vector<std::string>& notes);
 
 // `urlprobe pac FILE|URL URL...`: prints each URL's answer; returns the exit code.
 int print_pac_answers(const Options& options);

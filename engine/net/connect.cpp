@@ -1,7 +1,7 @@
 #include "net/connect.hpp"
 
-#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
+#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 
@@ -22,7 +22,12 @@ namespace {
 struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
   ConnectOp(tcp::socket& s, std::vector<asio::ip::address> a, std::uint16_t p, Clock::time_point d,
             std::function<void(const ConnectResult&)> h)
-      : socket(s), addresses(std::move(a)), port(p), deadline(d), timer(s.get_executor()), handler(std::move(h)) {}
+      : socket(s),
+        addresses(std::move(a)),
+        port(p),
+        deadline(d),
+        timer(s.get_executor()),
+        handler(std::move(h)) {}
 
   tcp::socket& socket;
   std::vector<asio::ip::address> addresses;
@@ -44,7 +49,8 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
     boost::system::error_code ec;
     if (socket.is_open()) socket.close(ec);
     socket.open(endpoint.protocol(), ec);
-    if (ec) return finish({ec, endpoint, false, fmt::format("cannot open a socket: {}", ec.message())});
+    if (ec)
+      return finish({ec, endpoint, false, fmt::format("cannot open a socket: {}", ec.message())});
     socket.set_option(tcp::no_delay(true), ec);
 
     const auto share = remaining / static_cast<long>(addresses.size() - next + 1);
@@ -56,25 +62,27 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
       boost::system::error_code ignored;
       self->socket.cancel(ignored);
     });
-    socket.async_connect(endpoint, [self = shared_from_this(), endpoint, share](boost::system::error_code cec) {
-      self->timer.cancel();
-      if (!cec) return self->finish({{}, endpoint, false, {}});
-      if (cec == asio::error::operation_aborted && !self->attempt_timed_out)
-        return self->finish({cec, endpoint, false, "aborted"});  // the owner closed the socket
-      if (!self->failures.empty()) self->failures += "; ";
-      if (self->attempt_timed_out) {
-        ++self->timeouts;
-        self->failures += fmt::format("no answer to SYN from {} within {} ms", endpoint_text(endpoint),
-                                      std::chrono::duration_cast<std::chrono::milliseconds>(share).count());
-      } else if (cec == asio::error::connection_refused) {
-        self->failures += fmt::format("connection refused by {}", endpoint_text(endpoint));
-      } else {
-        self->failures += fmt::format("{}: {}", endpoint_text(endpoint), cec.message());
-      }
-      self->last_error = self->attempt_timed_out ? asio::error::timed_out : cec;
-      self->last_endpoint = endpoint;
-      self->attempt();
-    });
+    socket.async_connect(
+        endpoint, [self = shared_from_this(), endpoint, share](boost::system::error_code cec) {
+          self->timer.cancel();
+          if (!cec) return self->finish({{}, endpoint, false, {}});
+          if (cec == asio::error::operation_aborted && !self->attempt_timed_out)
+            return self->finish({cec, endpoint, false, "aborted"});  // the owner closed the socket
+          if (!self->failures.empty()) self->failures += "; ";
+          if (self->attempt_timed_out) {
+            ++self->timeouts;
+            self->failures +=
+                fmt::format("no answer to SYN from {} within {} ms", endpoint_text(endpoint),
+                            std::chrono::duration_cast<std::chrono::milliseconds>(share).count());
+          } else if (cec == asio::error::connection_refused) {
+            self->failures += fmt::format("connection refused by {}", endpoint_text(endpoint));
+          } else {
+            self->failures += fmt::format("{}: {}", endpoint_text(endpoint), cec.message());
+          }
+          self->last_error = self->attempt_timed_out ? asio::error::timed_out : cec;
+          self->last_endpoint = endpoint;
+          self->attempt();
+        });
   }
 
   boost::system::error_code last_error = asio::error::timed_out;
@@ -94,9 +102,11 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
 
 }  // namespace
 
-void async_connect_any(tcp::socket& socket, std::vector<asio::ip::address> addresses, std::uint16_t port,
-                       Clock::time_point deadline, std::function<void(const ConnectResult&)> handler) {
-  std::make_shared<ConnectOp>(socket, std::move(addresses), port, deadline, std::move(handler))->attempt();
+void async_connect_any(tcp::socket& socket, std::vector<asio::ip::address> addresses,
+                       std::uint16_t port, Clock::time_point deadline,
+                       std::function<void(const ConnectResult&)> handler) {
+  std::make_shared<ConnectOp>(socket, std::move(addresses), port, deadline, std::move(handler))
+      ->attempt();
 }
 
 }  // namespace urlprobe::net

@@ -11,7 +11,7 @@
 namespace urlprobe::net {
 
 struct ConnectResult {
-  boost::system::error_code error;  // of the last attempt; empty on success
+  boost::system::error_code error;          // of the last attempt; empty on success
   boost::asio::ip::tcp::endpoint endpoint;  // the connected one, or the last one tried
   bool timed_out = false;  // every attempt ran out of time (a black hole, not a refusal)
   std::string detail;      // empty on success
@@ -24,6 +24,7 @@ void async_connect_any(boost::asio::ip::tcp::socket& socket,
                        std::chrono::steady_clock::time_point deadline,
                        std::function<void(const ConnectResult&)> handler);
 
-std::string endpoint_text(const boost::asio::ip::tcp::endpoint& endpoint);  // "1.2.3.4:443", "[::1]:443"
+std::string endpoint_text(
+    const boost::asio::ip::tcp::endpoint& endpoint);  // "1.2.3.4:443", "[::1]:443"
 
 }  // namespace urlprobe::net

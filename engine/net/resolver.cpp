@@ -1,10 +1,10 @@
 #include "net/resolver.hpp"
 
 #include <ares.h>
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <charconv>
 #include <mutex>
@@ -31,8 +31,10 @@ std::optional<ResolvePin> parse_resolve_pin(std::string_view text, std::string& 
   for (auto& c : pin.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const auto port_text = text.substr(first + 1, second - first - 1);
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
+      port > 65535) {
     error = fmt::format("port '{}' is not a number from 1 to 65535", port_text);
     return std::nullopt;
   }
@@ -41,7 +43,8 @@ std::optional<ResolvePin> parse_resolve_pin(std::string_view text, std::string& 
   while (true) {
     const auto comma = rest.find(',');
     std::string_view item = rest.substr(0, comma);
-    if (item.size() >= 2 && item.front() == '[' && item.back() == ']') item = item.substr(1, item.size() - 2);
+    if (item.size() >= 2 && item.front() == '[' && item.back() == ']')
+      item = item.substr(1, item.size() - 2);
     boost::system::error_code aec;
     auto address = asio::ip::make_address(std::string(item), aec);
     if (aec) {
@@ -112,7 +115,8 @@ struct Resolver::Impl {
   std::size_t queries = 0;
   bool destroying = false;
 
-  Impl(asio::io_context& io_, const ResolverConfig& config) : io(io_), timer(io_), pins(config.pins) {
+  Impl(asio::io_context& io_, const ResolverConfig& config)
+      : io(io_), timer(io_), pins(config.pins) {
     std::call_once(ares_library_once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
     ares_options options{};
     int mask = 0;
@@ -133,10 +137,11 @@ struct Resolver::Impl {
     if (const int rc = ares_init_options(&channel, &options, mask); rc != ARES_SUCCESS)
       throw std::runtime_error(fmt::format("c-ares init failed: {}", ares_strerror(rc)));
     if (!config.dns_servers.empty()) {
-      if (const int rc = ares_set_servers_ports_csv(channel, config.dns_servers.c_str()); rc != ARES_SUCCESS) {
+      if (const int rc = ares_set_servers_ports_csv(channel, config.dns_servers.c_str());
+          rc != ARES_SUCCESS) {
         ares_destroy(channel);
-        throw std::invalid_argument(
-            fmt::format("DNS server '{}' is not IP[:PORT]: {}", config.dns_servers, ares_strerror(rc)));
+        throw std::invalid_argument(fmt::format("DNS server '{}' is not IP[:PORT]: {}",
+                                                config.dns_servers, ares_strerror(rc)));
       }
     }
   }
@@ -172,23 +177,23 @@ struct Resolver::Impl {
   void arm(const std::shared_ptr<Watch>& watch) {
     if (watch->want_read && !watch->reading) {
       watch->reading = true;
-      watch->descriptor.async_wait(asio::posix::descriptor_base::wait_read,
-                                   [this, watch](boost::system::error_code ec) {
-                                     watch->reading = false;
-                                     if (ec || watch->closed || !watch->want_read) return;
-                                     ares_process_fd(channel, watch->descriptor.native_handle(), ARES_SOCKET_BAD);
-                                     after_activity(watch);
-                                   });
+      watch->descriptor.async_wait(
+          asio::posix::descriptor_base::wait_read, [this, watch](boost::system::error_code ec) {
+            watch->reading = false;
+            if (ec || watch->closed || !watch->want_read) return;
+            ares_process_fd(channel, watch->descriptor.native_handle(), ARES_SOCKET_BAD);
+            after_activity(watch);
+          });
     }
     if (watch->want_write && !watch->writing) {
       watch->writing = true;
-      watch->descriptor.async_wait(asio::posix::descriptor_base::wait_write,
-                                   [this, watch](boost::system::error_code ec) {
-                                     watch->writing = false;
-                                     if (ec || watch->closed || !watch->want_write) return;
-                                     ares_process_fd(channel, ARES_SOCKET_BAD, watch->descriptor.native_handle());
-                                     after_activity(watch);
-                                   });
+      watch->descriptor.async_wait(
+          asio::posix::descriptor_base::wait_write, [this, watch](boost::system::error_code ec) {
+            watch->writing = false;
+            if (ec || watch->closed || !watch->want_write) return;
+            ares_process_fd(channel, ARES_SOCKET_BAD, watch->descriptor.native_handle());
+            after_activity(watch);
+          });
     }
   }
 
@@ -251,7 +256,9 @@ Resolver::Resolver(asio::io_context& io, const ResolverConfig& config)
 
 Resolver::~Resolver() = default;
 
-std::size_t Resolver::queries_sent() const { return impl_->queries; }
+std::size_t Resolver::queries_sent() const {
+  return impl_->queries;
+}
 
 void Resolver::resolve(const std::string& host, std::uint16_t port, Handler handler) {
   auto deliver = [this, &handler](ResolveResult r) {

@@ -33,8 +33,8 @@ struct ResolverConfig {
 struct ResolveResult {
   bool ok() const { return error.empty(); }
   std::vector<boost::asio::ip::address> addresses;
-  std::string error;         // empty on success; otherwise the cause (NXDOMAIN, SERVFAIL, ...)
-  bool used_dns = false;     // false for IP literals and pinned names
+  std::string error;      // empty on success; otherwise the cause (NXDOMAIN, SERVFAIL, ...)
+  bool used_dns = false;  // false for IP literals and pinned names
 };
 
 // One per event loop. Each distinct (name) is looked up once for the resolver's lifetime (a

@@ -12,7 +12,9 @@ void ByteStream::read(boost::asio::mutable_buffer buffer, Handler handler) {
   std::memcpy(buffer.data(), pending_.data(), n);
   pending_.erase(0, n);
   // Completion handlers never run inside the initiating call.
-  boost::asio::post(get_executor(), [h = std::move(handler), n]() mutable { std::move(h)(boost::system::error_code{}, n); });
+  boost::asio::post(get_executor(), [h = std::move(handler), n]() mutable {
+    std::move(h)(boost::system::error_code{}, n);
+  });
 }
 
 void SocketStream::read_some(boost::asio::mutable_buffer buffer, Handler handler) {

@@ -34,7 +34,9 @@ class ByteStream {
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, boost::asio::mutable_buffer buffer) { read(buffer, Handler(std::move(handler))); },
+        [this](auto handler, boost::asio::mutable_buffer buffer) {
+          read(buffer, Handler(std::move(handler)));
+        },
         token, first_of<boost::asio::mutable_buffer>(buffers));
   }
 
@@ -47,7 +49,10 @@ class ByteStream {
          it != boost::asio::buffer_sequence_end(buffers) && n < kGather; ++it)
       if (boost::asio::const_buffer b(*it); b.size() > 0) gather_[n++] = b;
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this, n](auto handler) { write_some(std::span(gather_.data(), n), Handler(std::move(handler))); }, token);
+        [this, n](auto handler) {
+          write_some(std::span(gather_.data(), n), Handler(std::move(handler)));
+        },
+        token);
   }
 
  protected:
@@ -59,7 +64,8 @@ class ByteStream {
   // A *_some operation may transfer less than asked: the first non-empty buffer is enough.
   template <class Buffer, class Sequence>
   static Buffer first_of(const Sequence& buffers) {
-    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it)
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers); ++it)
       if (Buffer b(*it); b.size() > 0) return b;
     return Buffer();
   }

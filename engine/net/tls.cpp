@@ -29,7 +29,8 @@ int leaf_slot() {
 }
 
 int remember_leaf(int preverify_ok, X509_STORE_CTX* store) {
-  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   X509* leaf = X509_STORE_CTX_get0_cert(store);
   if (ssl && leaf && !SSL_get_ex_data(ssl, leaf_slot())) {
     X509_up_ref(leaf);
@@ -57,20 +58,23 @@ std::string name_text(const X509_NAME* name) {
 std::string time_text(const ASN1_TIME* t) {
   std::tm tm{};
   if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return {};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 std::vector<std::string> leaf_names(X509* leaf) {
   std::vector<std::string> names;
-  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
   if (!sans) return names;
   for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
     const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
     if (gn->type == GEN_DNS) {
       const auto* s = gn->d.dNSName;
-      names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
-    } else if (gn->type == GEN_IPADD && (gn->d.iPAddress->length == 4 || gn->d.iPAddress->length == 16)) {
+      names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                         static_cast<std::size_t>(ASN1_STRING_length(s)));
+    } else if (gn->type == GEN_IPADD &&
+               (gn->d.iPAddress->length == 4 || gn->d.iPAddress->length == 16)) {
       const auto* bytes = ASN1_STRING_get0_data(gn->d.iPAddress);
       if (gn->d.iPAddress->length == 4) {
         names.push_back(fmt::format("{}.{}.{}.{}", bytes[0], bytes[1], bytes[2], bytes[3]));
@@ -96,7 +100,8 @@ std::string key_text(X509* cert) {
   if (!key) return {};
   const int bits = EVP_PKEY_get_bits(key);
   switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: return fmt::format("RSA {}", bits);
+    case EVP_PKEY_RSA:
+      return fmt::format("RSA {}", bits);
     case EVP_PKEY_EC: {
       char group[64] = {};
       std::size_t len = 0;
@@ -109,9 +114,12 @@ std::string key_text(X509* cert) {
       }
       return fmt::format("EC {}", bits);
     }
-    case EVP_PKEY_ED25519: return "Ed25519";
-    case EVP_PKEY_ED448: return "Ed448";
-    default: return fmt::format("{} {}", OBJ_nid2sn(EVP_PKEY_get_base_id(key)), bits);
+    case EVP_PKEY_ED25519:
+      return "Ed25519";
+    case EVP_PKEY_ED448:
+      return "Ed448";
+    default:
+      return fmt::format("{} {}", OBJ_nid2sn(EVP_PKEY_get_base_id(key)), bits);
   }
 }
 
@@ -138,7 +146,8 @@ std::string root_key(X509* cert) {
   if (X509_NAME_digest(X509_get_subject_name(cert), EVP_sha256(), subject, &subject_len) != 1 ||
       X509_pubkey_digest(cert, EVP_sha256(), key, &key_len) != 1)
     return {};
-  return std::string(reinterpret_cast<char*>(subject), subject_len) + std::string(reinterpret_cast<char*>(key), key_len);
+  return std::string(reinterpret_cast<char*>(subject), subject_len) +
+         std::string(reinterpret_cast<char*>(key), key_len);
 }
 
 void load_roots(const std::string& file, std::unordered_set<std::string>& into) {
@@ -167,11 +176,15 @@ std::string stapled_status(SSL* ssl, X509* leaf) {
         OCSP_SINGLERESP* single = OCSP_resp_get0(basic, i);
         const OCSP_CERTID* id = OCSP_SINGLERESP_get0_id(single);
         ASN1_INTEGER* serial = nullptr;
-        if (OCSP_id_get0_info(nullptr, nullptr, nullptr, &serial, const_cast<OCSP_CERTID*>(id)) != 1 || !serial)
+        if (OCSP_id_get0_info(nullptr, nullptr, nullptr, &serial, const_cast<OCSP_CERTID*>(id)) !=
+                1 ||
+            !serial)
           continue;
         if (ASN1_INTEGER_cmp(serial, X509_get0_serialNumber(leaf)) != 0) continue;
         const int s = OCSP_single_get0_status(single, nullptr, nullptr, nullptr, nullptr);
-        status = s == V_OCSP_CERTSTATUS_GOOD ? "good" : s == V_OCSP_CERTSTATUS_REVOKED ? "revoked" : "unknown";
+        status = s == V_OCSP_CERTSTATUS_GOOD      ? "good"
+                 : s == V_OCSP_CERTSTATUS_REVOKED ? "revoked"
+                                                  : "unknown";
         break;
       }
       OCSP_BASICRESP_free(basic);
@@ -187,9 +200,12 @@ TlsClientContext::TlsClientContext(const TlsConfig& config)
     : context_(ssl::context::tls_client), verify_(config.verify) {
   SSL_CTX* ctx = context_.native_handle();
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  if (SSL_CTX_set_default_verify_paths(ctx) != 1) throw std::runtime_error("cannot load the system trust store");
-  if (!config.ca_file.empty() && SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr) != 1)
-    throw std::runtime_error(fmt::format("{}: cannot load CA certificates (PEM expected)", config.ca_file));
+  if (SSL_CTX_set_default_verify_paths(ctx) != 1)
+    throw std::runtime_error("cannot load the system trust store");
+  if (!config.ca_file.empty() &&
+      SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr) != 1)
+    throw std::runtime_error(
+        fmt::format("{}: cannot load CA certificates (PEM expected)", config.ca_file));
   // Probes never resume: each measures a full handshake, as a fresh agent would.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
@@ -205,7 +221,8 @@ TlsClientContext::TlsClientContext(const TlsConfig& config)
       load_roots(config.public_roots, public_roots_);
     }
     if (public_roots_.empty())
-      throw std::runtime_error(fmt::format("{}: no PEM certificates to use as public roots", config.public_roots));
+      throw std::runtime_error(
+          fmt::format("{}: no PEM certificates to use as public roots", config.public_roots));
   }
 }
 
@@ -237,7 +254,8 @@ std::optional<TlsFacts> read_tls_facts(SSL* ssl) {
   if (finished) {
     facts.version = SSL_get_version(ssl);
     facts.cipher = SSL_get_cipher_name(ssl);
-    if (const char* group = SSL_group_to_name(ssl, SSL_get_negotiated_group(ssl))) facts.group = group;
+    if (const char* group = SSL_group_to_name(ssl, SSL_get_negotiated_group(ssl)))
+      facts.group = group;
     const unsigned char* alpn = nullptr;
     unsigned int alpn_len = 0;
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
@@ -249,7 +267,8 @@ std::optional<TlsFacts> read_tls_facts(SSL* ssl) {
   facts.not_before = time_text(X509_get0_notBefore(leaf));
   facts.not_after = time_text(X509_get0_notAfter(leaf));
   int days = 0, seconds = 0;
-  if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(leaf)) == 1) facts.days_left = days;
+  if (ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(leaf)) == 1)
+    facts.days_left = days;
   if (BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), nullptr)) {
     if (char* hex = BN_bn2hex(serial)) {
       facts.serial = hex;
@@ -271,30 +290,41 @@ std::optional<TlsFacts> read_tls_facts(SSL* ssl) {
   return facts;
 }
 
-TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host, const std::string& error_text) {
+TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host,
+                                     const std::string& error_text) {
   const long verify = SSL_get_verify_result(ssl);
   X509* leaf = peer_leaf(ssl);
-  if (verify == X509_V_OK || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE) return {false, {}, error_text};
-  if (!leaf) return {true, "unknown_ca", fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
+  if (verify == X509_V_OK || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE)
+    return {false, {}, error_text};
+  if (!leaf)
+    return {true, "unknown_ca",
+            fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
 
   const std::string issuer = name_text(X509_get_issuer_name(leaf));
   switch (verify) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-      return {true, "expired", fmt::format("certificate expired on {}", time_text(X509_get0_notAfter(leaf)))};
+      return {true, "expired",
+              fmt::format("certificate expired on {}", time_text(X509_get0_notAfter(leaf)))};
     case X509_V_ERR_CERT_NOT_YET_VALID:
-      return {true, "not_yet_valid", fmt::format("certificate not valid before {}", time_text(X509_get0_notBefore(leaf)))};
+      return {true, "not_yet_valid",
+              fmt::format("certificate not valid before {}", time_text(X509_get0_notBefore(leaf)))};
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
       return {true, "hostname_mismatch",
-              fmt::format("host name mismatch: certificate is for [{}], not {}", join(leaf_names(leaf)), host)};
+              fmt::format("host name mismatch: certificate is for [{}], not {}",
+                          join(leaf_names(leaf)), host)};
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-      return {true, "self_signed", fmt::format("self-signed certificate ({})", name_text(X509_get_subject_name(leaf)))};
+      return {true, "self_signed",
+              fmt::format("self-signed certificate ({})", name_text(X509_get_subject_name(leaf)))};
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-      return {true, "unknown_ca", fmt::format("unknown CA: self-signed root in chain is not trusted (issuer {})", issuer)};
+      return {
+          true, "unknown_ca",
+          fmt::format("unknown CA: self-signed root in chain is not trusted (issuer {})", issuer)};
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return {true, "unknown_ca", fmt::format("unknown CA: unable to get issuer certificate ({})", issuer)};
+      return {true, "unknown_ca",
+              fmt::format("unknown CA: unable to get issuer certificate ({})", issuer)};
     case X509_V_ERR_CERT_REVOKED:
       return {true, "revoked", "certificate revoked"};
     case X509_V_ERR_CA_MD_TOO_WEAK:
@@ -304,7 +334,8 @@ TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host, const st
       return {true, "weak", why.empty() ? X509_verify_cert_error_string(verify) : why};
     }
     default:
-      return {true, "unknown_ca", fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
+      return {true, "unknown_ca",
+              fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
   }
 }
 
@@ -320,10 +351,13 @@ TlsVerdict judge_session(SSL* ssl, const TlsClientContext& context) {
   if (!chain || sk_X509_num(chain) == 0) return {};
   X509* anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
   if (context.is_public_root(anchor)) return {};
-  return {TlsVerdict::Kind::intercepted, {},
-          fmt::format("TLS intercepted: the chain is anchored in {} (issuer {}), not a public root: HTTPS inspection "
-                      "in the path",
-                      name_text(X509_get_subject_name(anchor)), name_text(X509_get_issuer_name(leaf)))};
+  return {
+      TlsVerdict::Kind::intercepted,
+      {},
+      fmt::format("TLS intercepted: the chain is anchored in {} (issuer {}), not a public root: "
+                  "HTTPS inspection "
+                  "in the path",
+                  name_text(X509_get_subject_name(anchor)), name_text(X509_get_issuer_name(leaf)))};
 }
 
 }  // namespace urlprobe::net

@@ -64,7 +64,8 @@ struct TlsFailure {
   std::string code;
   std::string detail;
 };
-TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host, const std::string& error_text);
+TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host,
+                                     const std::string& error_text);
 
 // After a handshake that verified: what is still wrong with the session, if anything.
 // untrusted: a weak leaf or a stapled "revoked"; intercepted: anchored outside the public roots.

@@ -1,5 +1,8 @@
 #include "net/tunnel.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <openssl/evp.h>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -8,9 +11,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <openssl/evp.h>
 
 #include <memory>
 #include <optional>
@@ -27,7 +27,8 @@ std::string basic_authorization(const std::string& user, const std::string& pass
   const std::string plain = user + ":" + password;
   std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
+                                reinterpret_cast<const unsigned char*>(plain.data()),
+                                static_cast<int>(plain.size()));
   encoded.resize(static_cast<std::size_t>(n));
   return "Basic " + encoded;
 }
@@ -45,7 +46,8 @@ void add_auth_schemes(std::string_view value, std::vector<std::string>& schemes)
     e.remove_prefix(first);
     const auto token = e.substr(0, e.find_first_of(" \t=,"));
     const auto after = e.find_first_not_of(" \t", token.size());
-    if (token.empty() || (after != std::string_view::npos && e[after] == '=')) return;  // a parameter
+    if (token.empty() || (after != std::string_view::npos && e[after] == '='))
+      return;  // a parameter
     for (const auto& known : schemes)
       if (boost::beast::iequals(known, token)) return;  // schemes are case-insensitive
     schemes.emplace_back(token);
@@ -78,17 +80,22 @@ TunnelResult classify_proxy_status(int status, const std::vector<std::string>& a
     for (const auto& value : authenticate) add_auth_schemes(value, offered);
     return {Kind::auth_required, status,
             offered.empty() ? "proxy requires authentication (407, no scheme offered)"
-                            : fmt::format("proxy requires authentication (407): offers {}", fmt::join(offered, ", "))};
+                            : fmt::format("proxy requires authentication (407): offers {}",
+                                          fmt::join(offered, ", "))};
   }
-  if (status >= 400 && status < 500) return {Kind::denied, status, fmt::format("proxy denied the request ({})", status)};
-  if (status >= 500) return {Kind::proxy_error, status, fmt::format("proxy could not reach the target ({})", status)};
+  if (status >= 400 && status < 500)
+    return {Kind::denied, status, fmt::format("proxy denied the request ({})", status)};
+  if (status >= 500)
+    return {Kind::proxy_error, status,
+            fmt::format("proxy could not reach the target ({})", status)};
   return {Kind::proxy_error, status, fmt::format("unexpected proxy reply status {}", status)};
 }
 
 namespace {
 
 std::string io_text(boost::system::error_code ec) {
-  if (ec == asio::error::eof || ec == http::error::end_of_stream || ec == http::error::partial_message)
+  if (ec == asio::error::eof || ec == http::error::end_of_stream ||
+      ec == http::error::partial_message)
     return "the proxy closed the connection before a complete reply";
   if (ec == asio::error::connection_reset) return "the proxy reset the connection";
   if (ec == http::error::header_limit) return "the proxy's reply header is too large";
@@ -101,21 +108,24 @@ struct HttpConnect : std::enable_shared_from_this<HttpConnect> {
   HttpConnect(ByteStream& s, const TunnelRequest& r, std::function<void(TunnelResult)> d)
       : stream(s), buffer(r.header_limit + 4096), done(std::move(d)) {
     const bool v6 = r.host.find(':') != std::string::npos;
-    const std::string authority = fmt::format("{}{}{}:{}", v6 ? "[" : "", r.host, v6 ? "]" : "", r.port);
+    const std::string authority =
+        fmt::format("{}{}{}:{}", v6 ? "[" : "", r.host, v6 ? "]" : "", r.port);
     request.method(http::verb::connect);
     request.target(authority);
     request.version(11);
     request.set(http::field::host, authority);
     request.set(http::field::user_agent, r.user_agent);
-    if (!r.user.empty()) request.set(http::field::proxy_authorization, basic_authorization(r.user, r.password));
+    if (!r.user.empty())
+      request.set(http::field::proxy_authorization, basic_authorization(r.user, r.password));
     header_limit = static_cast<std::uint32_t>(r.header_limit);
   }
 
   void start() {
-    http::async_write(stream, request, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-      if (ec) return self->done({Kind::proxy_error, 0, io_text(ec)});
-      self->read_reply();
-    });
+    http::async_write(stream, request,
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        if (ec) return self->done({Kind::proxy_error, 0, io_text(ec)});
+                        self->read_reply();
+                      });
   }
 
   void read_reply() {
@@ -123,14 +133,17 @@ struct HttpConnect : std::enable_shared_from_this<HttpConnect> {
     parser->header_limit(header_limit);
     parser->skip(true);  // a CONNECT reply has no body (RFC 9110 §9.3.6)
     http::async_read_header(stream, buffer, *parser,
-                            [self = shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_reply(ec); });
+                            [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                              self->on_reply(ec);
+                            });
   }
 
   void on_reply(boost::system::error_code ec) {
     if (ec) return done({Kind::proxy_error, 0, io_text(ec)});
     const auto& reply = parser->get();
     // An interim reply (100 Continue, 103 Early Hints): the final one follows (RFC 9110 §15.2).
-    if (reply.result_int() >= 100 && reply.result_int() < 200 && reply.result_int() != 101) return read_reply();
+    if (reply.result_int() >= 100 && reply.result_int() < 200 && reply.result_int() != 101)
+      return read_reply();
     std::vector<std::string> authenticate;
     for (auto [it, end] = reply.equal_range(http::field::proxy_authenticate); it != end; ++it)
       authenticate.emplace_back(it->value());
@@ -153,16 +166,26 @@ struct HttpConnect : std::enable_shared_from_this<HttpConnect> {
 // RFC 1928 reply codes, as the outcome table sees them.
 TunnelResult socks_reply(std::uint8_t code) {
   switch (code) {
-    case 0: return {Kind::established, 0, {}};
-    case 2: return {Kind::denied, 0, "SOCKS5 proxy: connection not allowed by ruleset (2)"};
-    case 1: return {Kind::proxy_error, 0, "SOCKS5 proxy: general failure (1)"};
-    case 3: return {Kind::proxy_error, 0, "SOCKS5 proxy: network unreachable (3)"};
-    case 4: return {Kind::proxy_error, 0, "SOCKS5 proxy: host unreachable (4)"};
-    case 5: return {Kind::proxy_error, 0, "SOCKS5 proxy: connection refused by the target (5)"};
-    case 6: return {Kind::proxy_error, 0, "SOCKS5 proxy: TTL expired (6)"};
-    case 7: return {Kind::proxy_error, 0, "SOCKS5 proxy: command not supported (7)"};
-    case 8: return {Kind::proxy_error, 0, "SOCKS5 proxy: address type not supported (8)"};
-    default: return {Kind::proxy_error, 0, fmt::format("SOCKS5 proxy: unknown reply code {}", code)};
+    case 0:
+      return {Kind::established, 0, {}};
+    case 2:
+      return {Kind::denied, 0, "SOCKS5 proxy: connection not allowed by ruleset (2)"};
+    case 1:
+      return {Kind::proxy_error, 0, "SOCKS5 proxy: general failure (1)"};
+    case 3:
+      return {Kind::proxy_error, 0, "SOCKS5 proxy: network unreachable (3)"};
+    case 4:
+      return {Kind::proxy_error, 0, "SOCKS5 proxy: host unreachable (4)"};
+    case 5:
+      return {Kind::proxy_error, 0, "SOCKS5 proxy: connection refused by the target (5)"};
+    case 6:
+      return {Kind::proxy_error, 0, "SOCKS5 proxy: TTL expired (6)"};
+    case 7:
+      return {Kind::proxy_error, 0, "SOCKS5 proxy: command not supported (7)"};
+    case 8:
+      return {Kind::proxy_error, 0, "SOCKS5 proxy: address type not supported (8)"};
+    default:
+      return {Kind::proxy_error, 0, fmt::format("SOCKS5 proxy: unknown reply code {}", code)};
   }
 }
 
@@ -178,27 +201,33 @@ struct Socks5Connect : std::enable_shared_from_this<Socks5Connect> {
 
   using Step = void (Socks5Connect::*)();
   void send_then_read(std::size_t reply_size, Step next) {
-    asio::async_write(stream, asio::buffer(out), [self = shared_from_this(), reply_size, next](auto ec, std::size_t) {
-      if (ec) return self->fail(ec);
-      self->read(reply_size, next);
-    });
+    asio::async_write(stream, asio::buffer(out),
+                      [self = shared_from_this(), reply_size, next](auto ec, std::size_t) {
+                        if (ec) return self->fail(ec);
+                        self->read(reply_size, next);
+                      });
   }
 
   void read(std::size_t size, Step next) {
     in.resize(size);
-    asio::async_read(stream, asio::buffer(in), [self = shared_from_this(), next](auto ec, std::size_t) {
-      if (ec) return self->fail(ec);
-      ((*self).*next)();
-    });
+    asio::async_read(stream, asio::buffer(in),
+                     [self = shared_from_this(), next](auto ec, std::size_t) {
+                       if (ec) return self->fail(ec);
+                       ((*self).*next)();
+                     });
   }
 
   void fail(boost::system::error_code ec) {
     done({Kind::proxy_error, 0,
-          ec == asio::error::eof ? "SOCKS5 proxy closed the connection before a complete reply" : io_text(ec)});
+          ec == asio::error::eof ? "SOCKS5 proxy closed the connection before a complete reply"
+                                 : io_text(ec)});
   }
 
   void on_method() {
-    if (in[0] != 0x05) return done({Kind::proxy_error, 0, fmt::format("not a SOCKS5 proxy (version byte {})", +static_cast<std::uint8_t>(in[0]))});
+    if (in[0] != 0x05)
+      return done(
+          {Kind::proxy_error, 0,
+           fmt::format("not a SOCKS5 proxy (version byte {})", +static_cast<std::uint8_t>(in[0]))});
     const auto method = static_cast<std::uint8_t>(in[1]);
     if (method == 0x00) return send_connect();
     if (method == 0x02 && !request.user.empty()) {
@@ -213,13 +242,15 @@ struct Socks5Connect : std::enable_shared_from_this<Socks5Connect> {
     }
     if (method == 0xFF || method == 0x02)
       return done({Kind::auth_required, 0,
-                   request.user.empty() ? "SOCKS5 proxy requires authentication (user/password)"
-                                        : "SOCKS5 proxy accepts none of the offered authentication methods"});
+                   request.user.empty()
+                       ? "SOCKS5 proxy requires authentication (user/password)"
+                       : "SOCKS5 proxy accepts none of the offered authentication methods"});
     done({Kind::proxy_error, 0, fmt::format("SOCKS5 proxy chose an unoffered method {}", method)});
   }
 
   void on_auth() {
-    if (in[1] != 0x00) return done({Kind::auth_required, 0, "SOCKS5 proxy rejected the user name or password"});
+    if (in[1] != 0x00)
+      return done({Kind::auth_required, 0, "SOCKS5 proxy rejected the user name or password"});
     send_connect();
   }
 
@@ -234,7 +265,8 @@ struct Socks5Connect : std::enable_shared_from_this<Socks5Connect> {
       const auto b = request.address->to_v6().to_bytes();
       out.append(reinterpret_cast<const char*>(b.data()), b.size());
     } else {
-      if (request.host.size() > 255) return done({Kind::proxy_error, 0, "host name too long for SOCKS5"});
+      if (request.host.size() > 255)
+        return done({Kind::proxy_error, 0, "host name too long for SOCKS5"});
       out += '\x03';
       out += static_cast<char>(request.host.size());
       out += request.host;
@@ -256,11 +288,19 @@ struct Socks5Connect : std::enable_shared_from_this<Socks5Connect> {
   void on_reply_head() {  // in: RSV ATYP ADDR[0]
     std::size_t rest = 0;
     switch (in[1]) {
-      case 0x01: rest = 4 - 1 + 2; break;
-      case 0x04: rest = 16 - 1 + 2; break;
-      case 0x03: rest = static_cast<std::uint8_t>(in[2]) + 2u; break;
+      case 0x01:
+        rest = 4 - 1 + 2;
+        break;
+      case 0x04:
+        rest = 16 - 1 + 2;
+        break;
+      case 0x03:
+        rest = static_cast<std::uint8_t>(in[2]) + 2u;
+        break;
       default:
-        return done({Kind::proxy_error, 0, fmt::format("SOCKS5 reply has an unknown address type {}", +static_cast<std::uint8_t>(in[1]))});
+        return done({Kind::proxy_error, 0,
+                     fmt::format("SOCKS5 reply has an unknown address type {}",
+                                 +static_cast<std::uint8_t>(in[1]))});
     }
     read(rest, &Socks5Connect::on_reply_tail);
   }
@@ -276,11 +316,13 @@ struct Socks5Connect : std::enable_shared_from_this<Socks5Connect> {
 
 }  // namespace
 
-void async_http_connect(ByteStream& stream, const TunnelRequest& request, std::function<void(TunnelResult)> done) {
+void async_http_connect(ByteStream& stream, const TunnelRequest& request,
+                        std::function<void(TunnelResult)> done) {
   std::make_shared<HttpConnect>(stream, request, std::move(done))->start();
 }
 
-void async_socks5_connect(ByteStream& stream, const TunnelRequest& request, std::function<void(TunnelResult)> done) {
+void async_socks5_connect(ByteStream& stream, const TunnelRequest& request,
+                          std::function<void(TunnelResult)> done) {
   std::make_shared<Socks5Connect>(stream, request, std::move(done))->start();
 }
 

@@ -30,13 +30,16 @@ struct TunnelResult {
 
 // On `established`, the stream carries bytes to and from the target; early bytes the proxy sent
 // after its reply header have been pushed back into the stream.
-void async_http_connect(ByteStream& stream, const TunnelRequest& request, std::function<void(TunnelResult)> done);
-void async_socks5_connect(ByteStream& stream, const TunnelRequest& request, std::function<void(TunnelResult)> done);
+void async_http_connect(ByteStream& stream, const TunnelRequest& request,
+                        std::function<void(TunnelResult)> done);
+void async_socks5_connect(ByteStream& stream, const TunnelRequest& request,
+                          std::function<void(TunnelResult)> done);
 
 // How to read a proxy's own HTTP answer (to CONNECT, or to an absolute-form GET it refused).
 // `authenticate` holds the Proxy-Authenticate values, which name the schemes on offer.
 TunnelResult classify_proxy_status(int status, const std::vector<std::string>& authenticate);
 
-std::string basic_authorization(const std::string& user, const std::string& password);  // "Basic ..."
+std::string basic_authorization(const std::string& user,
+                                const std::string& password);  // "Basic ..."
 
 }  // namespace urlprobe::net

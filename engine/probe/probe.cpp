@@ -1,5 +1,6 @@
 #include "probe/probe.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <fmt/format.h>
 
 #include <charconv>
 
@@ -48,7 +48,8 @@ bool parse_status_expectation(std::string_view text, StatusExpectation& out, std
     int low = 0, high = 0;
     const bool ok = dash == std::string_view::npos
                         ? number(item, low) && number(item, high)
-                        : number(item.substr(0, dash), low) && number(item.substr(dash + 1), high) && low <= high;
+                        : number(item.substr(0, dash), low) &&
+                              number(item.substr(dash + 1), high) && low <= high;
     if (!ok) {
       error = fmt::format("'{}' is not a status (100-599) or a range like 300-399", item);
       return false;
@@ -59,7 +60,9 @@ bool parse_status_expectation(std::string_view text, StatusExpectation& out, std
   }
 }
 
-Timeouts Timeouts::derived_from(milliseconds total) { return Timeouts{total, total, total, total, total}; }
+Timeouts Timeouts::derived_from(milliseconds total) {
+  return Timeouts{total, total, total, total, total};
+}
 
 namespace {
 double ms_between(Clock::time_point a, Clock::time_point b) {
@@ -91,8 +94,8 @@ Result blank_result(const sheet::Target& target, const route::Route& route, std:
 
 }  // namespace
 
-Result decided_result(const sheet::Target& target, const route::Route& route, std::uint64_t index, Outcome outcome,
-                      std::string detail) {
+Result decided_result(const sheet::Target& target, const route::Route& route, std::uint64_t index,
+                      Outcome outcome, std::string detail) {
   Result r = blank_result(target, route, index);
   r.started = std::chrono::system_clock::now();
   r.outcome = outcome;
@@ -102,8 +105,8 @@ Result decided_result(const sheet::Target& target, const route::Route& route, st
 
 class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
  public:
-  ProbeOp(const ProbeContext& ctx, const sheet::Target& target, const route::Route& route, std::uint64_t index,
-          ResultHandler done)
+  ProbeOp(const ProbeContext& ctx, const sheet::Target& target, const route::Route& route,
+          std::uint64_t index, ResultHandler done)
       : ctx_(ctx),
         scheme_(target.scheme),
         path_(target.path),
@@ -128,8 +131,10 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void start() {
     if (finished_) return;  // aborted before the loop got to it
     if (!configured_) return finish(Outcome::not_configured, not_configured_);
-    if (pac_ && !pac_->error.empty()) return finish(Outcome::proxy_error, "PAC script failed: " + pac_->error);
-    if (pac_ && pac_->chain.empty()) return finish(Outcome::proxy_error, "PAC answer has no usable entry: " + pac_->answer);
+    if (pac_ && !pac_->error.empty())
+      return finish(Outcome::proxy_error, "PAC script failed: " + pac_->error);
+    if (pac_ && pac_->chain.empty())
+      return finish(Outcome::proxy_error, "PAC answer has no usable entry: " + pac_->answer);
     begin_hop();
   }
 
@@ -145,7 +150,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     // as the real agent's traffic would (SOCKS5 without the h is the exception, below).
     const auto& host = proxy_ ? proxy_->host : result_.host;
     const auto port = proxy_ ? proxy_->port : result_.port;
-    ctx_.resolver.resolve(host, port, [self = shared_from_this()](const net::ResolveResult& r) { self->on_resolved(r); });
+    ctx_.resolver.resolve(host, port, [self = shared_from_this()](const net::ResolveResult& r) {
+      self->on_resolved(r);
+    });
   }
 
   void abort(std::string_view reason) {
@@ -157,13 +164,20 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   enum class Phase { dns, connect, proxy_tls, tunnel, tls, request, response };
   static std::string_view phase_name(Phase p) {
     switch (p) {
-      case Phase::dns: return "dns";
-      case Phase::connect: return "connect";
-      case Phase::proxy_tls: return "proxy tls";
-      case Phase::tunnel: return "tunnel";
-      case Phase::tls: return "tls";
-      case Phase::request: return "request";
-      case Phase::response: return "response";
+      case Phase::dns:
+        return "dns";
+      case Phase::connect:
+        return "connect";
+      case Phase::proxy_tls:
+        return "proxy tls";
+      case Phase::tunnel:
+        return "tunnel";
+      case Phase::tls:
+        return "tls";
+      case Phase::request:
+        return "request";
+      case Phase::response:
+        return "response";
     }
     return "?";
   }
@@ -196,23 +210,32 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       case Phase::dns:
         if (resolving_proxy_)
           return finish(Outcome::proxy_unreachable,
-                        fmt::format("DNS timeout: no answer for the proxy's name {} within {} ms", proxy_->host, waited));
-        return finish(Outcome::dns_error, fmt::format("DNS timeout: no answer for {} within {} ms", result_.host, waited));
+                        fmt::format("DNS timeout: no answer for the proxy's name {} within {} ms",
+                                    proxy_->host, waited));
+        return finish(Outcome::dns_error, fmt::format("DNS timeout: no answer for {} within {} ms",
+                                                      result_.host, waited));
       case Phase::connect:
         if (via_proxy())
-          return finish(Outcome::proxy_unreachable, fmt::format("proxy did not answer SYN within {} ms", waited));
-        return finish(Outcome::connect_timeout,
-                      fmt::format("no answer to SYN within {} ms (dropped by a firewall?)", waited));
+          return finish(Outcome::proxy_unreachable,
+                        fmt::format("proxy did not answer SYN within {} ms", waited));
+        return finish(
+            Outcome::connect_timeout,
+            fmt::format("no answer to SYN within {} ms (dropped by a firewall?)", waited));
       case Phase::proxy_tls:
-        return finish(Outcome::timeout, fmt::format("proxy tls: handshake with the proxy not finished within {} ms", waited));
+        return finish(
+            Outcome::timeout,
+            fmt::format("proxy tls: handshake with the proxy not finished within {} ms", waited));
       case Phase::tunnel:
-        return finish(Outcome::timeout, fmt::format("tunnel: the proxy did not answer within {} ms", waited));
+        return finish(Outcome::timeout,
+                      fmt::format("tunnel: the proxy did not answer within {} ms", waited));
       case Phase::tls:
-        return finish(Outcome::timeout, fmt::format("tls: handshake not finished within {} ms", waited));
+        return finish(Outcome::timeout,
+                      fmt::format("tls: handshake not finished within {} ms", waited));
       case Phase::request:
         return finish(Outcome::timeout, fmt::format("request: not sent within {} ms", waited));
       case Phase::response:
-        return finish(Outcome::timeout, fmt::format("response: no complete header within {} ms", waited));
+        return finish(Outcome::timeout,
+                      fmt::format("response: no complete header within {} ms", waited));
     }
   }
 
@@ -221,7 +244,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (r.used_dns) result_.ms.dns = result_.ms.dns.value_or(0) + phase_ms();
     if (!r.ok()) {
       if (resolving_proxy_)
-        return finish(Outcome::proxy_unreachable, fmt::format("the proxy's name did not resolve: {}", r.error));
+        return finish(Outcome::proxy_unreachable,
+                      fmt::format("the proxy's name did not resolve: {}", r.error));
       return finish(Outcome::dns_error, r.error);
     }
     if (resolving_proxy_) {
@@ -230,8 +254,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       // socks5:// (not socks5h) means the client resolves the target and sends an address.
       if (proxy_->scheme == route::ProxySpec::Scheme::socks5) {
         phase_start_ = Clock::now();
-        return ctx_.resolver.resolve(result_.host, result_.port,
-                                     [self = shared_from_this()](const net::ResolveResult& t) { self->on_resolved(t); });
+        return ctx_.resolver.resolve(
+            result_.host, result_.port,
+            [self = shared_from_this()](const net::ResolveResult& t) { self->on_resolved(t); });
       }
       return connect(proxy_addresses_, proxy_->port);
     }
@@ -245,8 +270,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void connect(const std::vector<boost::asio::ip::address>& addresses, std::uint16_t port) {
     enter(Phase::connect, ctx_.config.timeouts.connect, milliseconds(100));
     const auto deadline = std::min(total_deadline_, phase_start_ + ctx_.config.timeouts.connect);
-    net::async_connect_any(socket_, addresses, port, deadline,
-                           [self = shared_from_this()](const net::ConnectResult& c) { self->on_connected(c); });
+    net::async_connect_any(
+        socket_, addresses, port, deadline,
+        [self = shared_from_this()](const net::ConnectResult& c) { self->on_connected(c); });
   }
 
   void on_connected(const net::ConnectResult& c) {
@@ -254,7 +280,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     result_.address = net::endpoint_text(c.endpoint);
     if (c.error) {
       if (via_proxy()) return finish(Outcome::proxy_unreachable, "proxy " + c.detail);
-      if (c.timed_out) return finish(Outcome::connect_timeout, c.detail + " (dropped by a firewall?)");
+      if (c.timed_out)
+        return finish(Outcome::connect_timeout, c.detail + " (dropped by a firewall?)");
       return finish(Outcome::connect_refused, c.detail);
     }
     result_.ms.connect = phase_ms();
@@ -265,20 +292,22 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
 
   void proxy_handshake() {
     proxy_tls_.emplace(wire_, ctx_.tls.native());
-    if (auto error = net::prepare_client_session(proxy_tls_->tls().native_handle(), proxy_->host, ctx_.tls.verify());
+    if (auto error = net::prepare_client_session(proxy_tls_->tls().native_handle(), proxy_->host,
+                                                 ctx_.tls.verify());
         !error.empty())
       return finish(Outcome::proxy_error, error);
     enter(Phase::proxy_tls, ctx_.config.timeouts.tls);
-    proxy_tls_->tls().async_handshake(asio::ssl::stream_base::client, [self = shared_from_this()](boost::system::error_code ec) {
-      if (self->finished_) return;
-      if (ec) {
-        const auto failure =
-            net::explain_handshake_failure(self->proxy_tls_->tls().native_handle(), self->proxy_->host, describe_io_error(ec));
-        return self->finish(Outcome::proxy_error, "TLS to the proxy failed: " + failure.detail);
-      }
-      self->top_ = &*self->proxy_tls_;
-      self->after_proxy_transport();
-    });
+    proxy_tls_->tls().async_handshake(
+        asio::ssl::stream_base::client, [self = shared_from_this()](boost::system::error_code ec) {
+          if (self->finished_) return;
+          if (ec) {
+            const auto failure = net::explain_handshake_failure(
+                self->proxy_tls_->tls().native_handle(), self->proxy_->host, describe_io_error(ec));
+            return self->finish(Outcome::proxy_error, "TLS to the proxy failed: " + failure.detail);
+          }
+          self->top_ = &*self->proxy_tls_;
+          self->after_proxy_transport();
+        });
   }
 
   void after_proxy_transport() {
@@ -292,7 +321,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     request.password = proxy_->password;
     request.user_agent = ctx_.config.user_agent;
     request.header_limit = ctx_.config.header_limit;
-    auto on_tunnel = [self = shared_from_this()](net::TunnelResult t) { self->on_tunnel(std::move(t)); };
+    auto on_tunnel = [self = shared_from_this()](net::TunnelResult t) {
+      self->on_tunnel(std::move(t));
+    };
     if (socks())
       net::async_socks5_connect(*top_, request, std::move(on_tunnel));
     else
@@ -303,10 +334,14 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (finished_) return;
     result_.proxy_status = t.proxy_status;
     switch (t.kind) {
-      case net::TunnelResult::Kind::established: break;
-      case net::TunnelResult::Kind::auth_required: return finish(Outcome::proxy_auth_required, t.detail);
-      case net::TunnelResult::Kind::denied: return finish(Outcome::proxy_denied, t.detail);
-      case net::TunnelResult::Kind::proxy_error: return finish(Outcome::proxy_error, t.detail);
+      case net::TunnelResult::Kind::established:
+        break;
+      case net::TunnelResult::Kind::auth_required:
+        return finish(Outcome::proxy_auth_required, t.detail);
+      case net::TunnelResult::Kind::denied:
+        return finish(Outcome::proxy_denied, t.detail);
+      case net::TunnelResult::Kind::proxy_error:
+        return finish(Outcome::proxy_error, t.detail);
     }
     result_.ms.tunnel = phase_ms();
     origin_transport();
@@ -315,12 +350,14 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void origin_transport() {
     if (scheme_ != "https") return send_request();
     origin_tls_.emplace(*top_, ctx_.tls.native());
-    if (auto error = net::prepare_client_session(origin_tls_->tls().native_handle(), result_.host, ctx_.tls.verify());
+    if (auto error = net::prepare_client_session(origin_tls_->tls().native_handle(), result_.host,
+                                                 ctx_.tls.verify());
         !error.empty())
       return finish(Outcome::tls_error, error);
     enter(Phase::tls, ctx_.config.timeouts.tls);
-    origin_tls_->tls().async_handshake(asio::ssl::stream_base::client,
-                                       [self = shared_from_this()](boost::system::error_code ec) { self->on_handshake(ec); });
+    origin_tls_->tls().async_handshake(
+        asio::ssl::stream_base::client,
+        [self = shared_from_this()](boost::system::error_code ec) { self->on_handshake(ec); });
   }
 
   void on_handshake(boost::system::error_code ec) {
@@ -332,7 +369,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       if (failure.untrusted && result_.tls) result_.tls->error = failure.code;
       return finish(failure.untrusted ? Outcome::tls_untrusted : Outcome::tls_error,
                     failure.untrusted ? failure.detail
-                                      : (via_proxy() ? "TLS handshake through the tunnel failed: " : "TLS handshake failed: ") +
+                                      : (via_proxy() ? "TLS handshake through the tunnel failed: "
+                                                     : "TLS handshake failed: ") +
                                             failure.detail);
     }
     result_.ms.tls = phase_ms();
@@ -370,16 +408,20 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     request_.set(http::field::accept, "*/*");
     request_.set(http::field::connection, "close");
     if (forward_http() && !proxy_->user.empty())
-      request_.set(http::field::proxy_authorization, net::basic_authorization(proxy_->user, proxy_->password));
+      request_.set(http::field::proxy_authorization,
+                   net::basic_authorization(proxy_->user, proxy_->password));
 
     enter(Phase::request, ctx_.config.timeouts.response);
-    http::async_write(*top_, request_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-      self->on_written(ec);
-    });
+    http::async_write(*top_, request_,
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->on_written(ec);
+                      });
   }
 
   // Without a tunnel the peer is the forwarding proxy: what goes wrong on the wire is its failure.
-  Outcome wire_failure() const { return forward_http() ? Outcome::proxy_error : Outcome::http_error; }
+  Outcome wire_failure() const {
+    return forward_http() ? Outcome::proxy_error : Outcome::http_error;
+  }
 
   void on_written(boost::system::error_code ec) {
     if (finished_) return;
@@ -391,18 +433,19 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void read_header() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(ctx_.config.header_limit));
-    http::async_read_header(*top_, buffer_, *parser_, [self = shared_from_this()](boost::system::error_code ec2, std::size_t) {
-      self->on_header(ec2);
-    });
+    http::async_read_header(*top_, buffer_, *parser_,
+                            [self = shared_from_this()](boost::system::error_code ec2,
+                                                        std::size_t) { self->on_header(ec2); });
   }
 
   void on_header(boost::system::error_code ec) {
     if (finished_) return;
     if (ec) {
       if (ec == http::error::header_limit)
-        return finish(wire_failure(), fmt::format("response header exceeds {} bytes", ctx_.config.header_limit));
-      if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-          ec == http::error::partial_message)
+        return finish(wire_failure(),
+                      fmt::format("response header exceeds {} bytes", ctx_.config.header_limit));
+      if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+          ec == asio::ssl::error::stream_truncated || ec == http::error::partial_message)
         return finish(wire_failure(), "connection closed before a complete response header");
       if (ec.category() == http::make_error_code(http::error::bad_version).category())
         return finish(wire_failure(), "malformed response header: " + ec.message());
@@ -410,7 +453,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     }
     const auto& response = parser_->get();
     const int status = static_cast<int>(response.result_int());
-    if (status < 100 || status > 599) return finish(wire_failure(), fmt::format("invalid HTTP status {}", status));
+    if (status < 100 || status > 599)
+      return finish(wire_failure(), fmt::format("invalid HTTP status {}", status));
     // An interim response (100 Continue, 103 Early Hints): the final one follows (RFC 9110 15.2).
     if (status < 200 && status != 101) return read_header();
     if (forward_http() && proxy_answered(response, status)) {
@@ -420,15 +464,17 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       const auto verdict = net::classify_proxy_status(status, authenticate);
       result_.proxy_status = status;
       if (verdict.kind != net::TunnelResult::Kind::established)
-        return finish(verdict.kind == net::TunnelResult::Kind::auth_required ? Outcome::proxy_auth_required
-                      : verdict.kind == net::TunnelResult::Kind::denied     ? Outcome::proxy_denied
-                                                                            : Outcome::proxy_error,
+        return finish(verdict.kind == net::TunnelResult::Kind::auth_required
+                          ? Outcome::proxy_auth_required
+                      : verdict.kind == net::TunnelResult::Kind::denied ? Outcome::proxy_denied
+                                                                        : Outcome::proxy_error,
                       verdict.detail);
     }
     result_.ms.ttfb = phase_ms();
     result_.http_status = status;
     if (!ctx_.config.expect.accepts(status))
-      return finish(Outcome::unexpected_status, fmt::format("HTTP {} is not an expected status", status));
+      return finish(Outcome::unexpected_status,
+                    fmt::format("HTTP {} is not an expected status", status));
     finish(Outcome::ok, "");
   }
 
@@ -438,21 +484,25 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   static bool proxy_answered(const http::response<http::empty_body>& response, int status) {
     if (status == 407) return true;
     if (status < 400) return false;
-    return response.find("X-Squid-Error") != response.end() || response.find("Proxy-Status") != response.end();
+    return response.find("X-Squid-Error") != response.end() ||
+           response.find("Proxy-Status") != response.end();
   }
 
   static std::string describe_io_error(boost::system::error_code ec) {
     if (ec == asio::error::connection_reset) return "connection reset by peer";
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return "connection closed by peer";
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+      return "connection closed by peer";
     return ec.message();
   }
 
   // A PAC chain ("PROXY a:1; PROXY b:1; DIRECT") fails over as browsers do: an unreachable
   // proxy hands the probe to the next entry, within the same total deadline.
   bool next_pac_hop(Outcome outcome, const std::string& detail) {
-    if (!pac_ || outcome != Outcome::proxy_unreachable || result_.pac_used + 1 >= static_cast<int>(pac_->chain.size()))
+    if (!pac_ || outcome != Outcome::proxy_unreachable ||
+        result_.pac_used + 1 >= static_cast<int>(pac_->chain.size()))
       return false;
-    pac_failures_ += fmt::format("{}{} unreachable ({})", pac_failures_.empty() ? "" : "; ", result_.proxy, detail);
+    pac_failures_ += fmt::format("{}{} unreachable ({})", pac_failures_.empty() ? "" : "; ",
+                                 result_.proxy, detail);
     ++result_.pac_used;
     const auto& next = pac_->chain[static_cast<std::size_t>(result_.pac_used)];
     proxy_ = next;
@@ -482,8 +532,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     result_.ms.total = ms_between(start_, Clock::now());
     if (outcome == Outcome::ok && result_.tls && result_.tls->days_left &&
         *result_.tls->days_left < ctx_.config.warn_expiry_days)
-      result_.warnings.push_back(fmt::format("certificate expires in {} days ({})", *result_.tls->days_left,
-                                             result_.tls->not_after));
+      result_.warnings.push_back(fmt::format("certificate expires in {} days ({})",
+                                             *result_.tls->days_left, result_.tls->not_after));
     deadline_.cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);  // aborts whatever is pending; those handlers see finished_
@@ -523,8 +573,8 @@ void ProbeHandle::abort(std::string_view reason) const {
   if (auto op = op_.lock()) op->abort(reason);
 }
 
-ProbeHandle start_probe(const ProbeContext& ctx, const sheet::Target& target, const route::Route& route,
-                        std::uint64_t sweep_index, ResultHandler done) {
+ProbeHandle start_probe(const ProbeContext& ctx, const sheet::Target& target,
+                        const route::Route& route, std::uint64_t sweep_index, ResultHandler done) {
   auto op = std::make_shared<ProbeOp>(ctx, target, route, sweep_index, std::move(done));
   asio::post(ctx.io, [op] { op->start(); });
   return ProbeHandle(op);

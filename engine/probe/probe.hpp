@@ -66,12 +66,12 @@ class ProbeHandle {
 };
 
 // A result decided without touching the network (e.g. through a proxy already found dead).
-Result decided_result(const sheet::Target& target, const route::Route& route, std::uint64_t index, Outcome outcome,
-                      std::string detail);
+Result decided_result(const sheet::Target& target, const route::Route& route, std::uint64_t index,
+                      Outcome outcome, std::string detail);
 
 // Starts the probe on ctx.io; `done` runs exactly once, from the event loop and never inside
 // this call. The target is copied: the caller may drop it.
-ProbeHandle start_probe(const ProbeContext& ctx, const sheet::Target& target, const route::Route& route,
-                        std::uint64_t sweep_index, ResultHandler done);
+ProbeHandle start_probe(const ProbeContext& ctx, const sheet::Target& target,
+                        const route::Route& route, std::uint64_t sweep_index, ResultHandler done);
 
 }  // namespace urlprobe::probe

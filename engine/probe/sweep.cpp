@@ -33,7 +33,7 @@ struct Worker {
 
   std::size_t in_flight = 0;
   std::unordered_map<std::uint64_t, ProbeHandle> running;
-  std::vector<std::uint32_t> host_in_flight;  // by host id
+  std::vector<std::uint32_t> host_in_flight;   // by host id
   std::vector<std::uint32_t> route_in_flight;  // by route index
   std::size_t per_proxy = 0;                   // this worker's part of --per-proxy
 
@@ -60,7 +60,8 @@ std::uint64_t shard_hash(std::string_view url, const route::Route& route) {
   add("\n");
   add(route::method_name(route.method));
   add("\n");
-  if (route.method == route::Method::proxy_list && route.for_https) add(route.for_https->redacted());
+  if (route.method == route::Method::proxy_list && route.for_https)
+    add(route.for_https->redacted());
   return h;
 }
 
@@ -69,7 +70,8 @@ bool in_shard(const Shard& shard, std::string_view url, const route::Route& rout
 }
 
 struct Sweep::Impl {
-  Impl(const SweepConfig& c, std::span<const sheet::Target> t, std::span<const route::Route> r, ResultSink& s)
+  Impl(const SweepConfig& c, std::span<const sheet::Target> t, std::span<const route::Route> r,
+       ResultSink& s)
       : config(c), targets(t), routes(r), sink(s), tls(c.tls) {}
 
   SweepConfig config;
@@ -95,21 +97,26 @@ struct Sweep::Impl {
     std::unordered_map<std::string, std::uint32_t> ids;
     host_of.reserve(targets.size());
     for (const auto& target : targets)
-      host_of.push_back(ids.try_emplace(target.host, static_cast<std::uint32_t>(ids.size())).first->second);
+      host_of.push_back(
+          ids.try_emplace(target.host, static_cast<std::uint32_t>(ids.size())).first->second);
     host_count = ids.size();
 
-    unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-    threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, host_count)));
+    unsigned threads =
+        config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+    threads =
+        static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, host_count)));
     for (unsigned i = 0; i < threads; ++i) {
       auto worker = std::make_unique<Worker>(config, tls);
       worker->host_in_flight.assign(host_count, 0);
       worker->route_in_flight.assign(routes.size(), 0);
       worker->gates.assign(routes.size(), Worker::Gate::unknown);
       worker->dead_reason.resize(routes.size());
-      worker->per_proxy = config.per_proxy ? std::max<std::size_t>(1, config.per_proxy / threads) : 0;
+      worker->per_proxy =
+          config.per_proxy ? std::max<std::size_t>(1, config.per_proxy / threads) : 0;
       workers.push_back(std::move(worker));
     }
-    for (std::uint32_t t = 0; t < targets.size(); ++t) workers[host_of[t] % threads]->targets.push_back(t);
+    for (std::uint32_t t = 0; t < targets.size(); ++t)
+      workers[host_of[t] % threads]->targets.push_back(t);
 
     // Slots follow each worker's share of the probes, so no thread idles while another queues.
     for (auto& worker : workers) {
@@ -125,9 +132,11 @@ struct Sweep::Impl {
     }
     const std::uint64_t total = planned;
     for (auto& worker : workers) {
-      worker->slots = total == 0 ? 1
-                                 : std::max<std::size_t>(1, static_cast<std::size_t>(
-                                                                (config.concurrency * worker->planned + total - 1) / total));
+      worker->slots = total == 0
+                          ? 1
+                          : std::max<std::size_t>(
+                                1, static_cast<std::size_t>(
+                                       (config.concurrency * worker->planned + total - 1) / total));
     }
   }
 
@@ -142,13 +151,18 @@ struct Sweep::Impl {
   Start may_start(Worker& w, std::uint64_t index) const {
     const auto target = static_cast<std::size_t>(index / routes.size());
     const auto route = static_cast<std::size_t>(index % routes.size());
-    if (config.per_host && w.host_in_flight[host_of[target]] >= config.per_host) return Start::later;
+    if (config.per_host && w.host_in_flight[host_of[target]] >= config.per_host)
+      return Start::later;
     if (!proxy_of(index)) return Start::now;
     switch (w.gates[route]) {
-      case Worker::Gate::dead: return Start::dead;
-      case Worker::Gate::scouting: return Start::later;
-      case Worker::Gate::unknown: return Start::now;  // becomes the scout
-      case Worker::Gate::open: break;
+      case Worker::Gate::dead:
+        return Start::dead;
+      case Worker::Gate::scouting:
+        return Start::later;
+      case Worker::Gate::unknown:
+        return Start::now;  // becomes the scout
+      case Worker::Gate::open:
+        break;
     }
     return w.per_proxy && w.route_in_flight[route] >= w.per_proxy ? Start::later : Start::now;
   }
@@ -156,20 +170,26 @@ struct Sweep::Impl {
   // Starts, fails fast, or holds the probe; false when it was held.
   bool dispatch(Worker& w, std::uint64_t index) {
     switch (may_start(w, index)) {
-      case Start::later: return false;
+      case Start::later:
+        return false;
       case Start::dead: {
         const auto target = static_cast<std::size_t>(index / routes.size());
         const auto route = static_cast<std::size_t>(index % routes.size());
         ++w.in_flight;
         ++w.host_in_flight[host_of[target]];
         ++w.route_in_flight[route];
-        auto result = decided_result(targets[target], routes[route], index, Outcome::proxy_unreachable,
-                                     "not tried: this proxy was unreachable earlier in the sweep (" +
-                                         w.dead_reason[route] + ")");
-        asio::post(w.io, [this, &w, index, r = std::move(result)]() mutable { complete(w, index, std::move(r)); });
+        auto result =
+            decided_result(targets[target], routes[route], index, Outcome::proxy_unreachable,
+                           "not tried: this proxy was unreachable earlier in the sweep (" +
+                               w.dead_reason[route] + ")");
+        asio::post(w.io, [this, &w, index, r = std::move(result)]() mutable {
+          complete(w, index, std::move(r));
+        });
         return true;
       }
-      case Start::now: launch(w, index); return true;
+      case Start::now:
+        launch(w, index);
+        return true;
     }
     return true;
   }
@@ -182,7 +202,8 @@ struct Sweep::Impl {
       w.held.pop_front();
       if (!dispatch(w, index)) w.held.push_back(index);
     }
-    while (!w.interrupted && w.in_flight < w.slots && w.next_target < w.targets.size() && w.held.size() < held_cap) {
+    while (!w.interrupted && w.in_flight < w.slots && w.next_target < w.targets.size() &&
+           w.held.size() < held_cap) {
       const std::uint32_t target = w.targets[w.next_target];
       const std::uint64_t index = static_cast<std::uint64_t>(target) * routes.size() + w.next_route;
       if (++w.next_route == routes.size()) {
@@ -192,7 +213,8 @@ struct Sweep::Impl {
       if (!wanted(index)) continue;  // another shard's probe
       if (!dispatch(w, index)) w.held.push_back(index);
     }
-    if (w.in_flight == 0 && (w.interrupted || (w.next_target == w.targets.size() && w.held.empty())))
+    if (w.in_flight == 0 &&
+        (w.interrupted || (w.next_target == w.targets.size() && w.held.empty())))
       w.io.stop();  // c-ares keeps idle sockets watched; nothing else is left to do here
   }
 
@@ -202,9 +224,12 @@ struct Sweep::Impl {
     ++w.in_flight;
     ++w.host_in_flight[host_of[target]];
     ++w.route_in_flight[route_index];
-    if (w.gates[route_index] == Worker::Gate::unknown && proxy_of(index)) w.gates[route_index] = Worker::Gate::scouting;
+    if (w.gates[route_index] == Worker::Gate::unknown && proxy_of(index))
+      w.gates[route_index] = Worker::Gate::scouting;
     w.running.emplace(index, start_probe(w.context, targets[target], routes[route_index], index,
-                                         [this, &w, index](Result&& result) { complete(w, index, std::move(result)); }));
+                                         [this, &w, index](Result&& result) {
+                                           complete(w, index, std::move(result));
+                                         }));
   }
 
   void complete(Worker& w, std::uint64_t index, Result&& result) {
@@ -229,16 +254,20 @@ struct Sweep::Impl {
   }
 };
 
-Sweep::Sweep(const SweepConfig& config, std::span<const sheet::Target> targets, std::span<const route::Route> routes,
-             ResultSink& sink)
+Sweep::Sweep(const SweepConfig& config, std::span<const sheet::Target> targets,
+             std::span<const route::Route> routes, ResultSink& sink)
     : impl_(std::make_unique<Impl>(config, targets, routes, sink)) {
   impl_->plan();
 }
 
 Sweep::~Sweep() = default;
 
-std::uint64_t Sweep::planned() const { return impl_->planned; }
-std::uint64_t Sweep::finished() const { return impl_->finished.load(std::memory_order_relaxed); }
+std::uint64_t Sweep::planned() const {
+  return impl_->planned;
+}
+std::uint64_t Sweep::finished() const {
+  return impl_->finished.load(std::memory_order_relaxed);
+}
 
 SweepStats Sweep::run() {
   const auto start = std::chrono::steady_clock::now();
@@ -256,7 +285,8 @@ SweepStats Sweep::run() {
   total.planned = planned();
   for (const auto& worker : impl_->workers) {
     total.finished += worker->stats.finished;
-    for (std::size_t i = 0; i < kOutcomeCount; ++i) total.by_outcome[i] += worker->stats.by_outcome[i];
+    for (std::size_t i = 0; i < kOutcomeCount; ++i)
+      total.by_outcome[i] += worker->stats.by_outcome[i];
   }
   total.interrupted = impl_->interrupted.load();
   total.elapsed = std::chrono::steady_clock::now() - start;

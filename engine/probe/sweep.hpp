@@ -66,8 +66,8 @@ struct SweepStats {
 class Sweep {
  public:
   // Throws std::runtime_error / std::invalid_argument for unusable config (CA file, DNS server).
-  Sweep(const SweepConfig& config, std::span<const sheet::Target> targets, std::span<const route::Route> routes,
-        ResultSink& sink);
+  Sweep(const SweepConfig& config, std::span<const sheet::Target> targets,
+        std::span<const route::Route> routes, ResultSink& sink);
   ~Sweep();
   Sweep(const Sweep&) = delete;
   Sweep& operator=(const Sweep&) = delete;

@@ -1,5 +1,5 @@
-// Internal to engine/report: the writers of the file formats (csv, junit, prometheus, json, html) and
-// the small text helpers they share. Users go through make_writer (writer.hpp).
+// Internal to engine/report: the writers of the file formats (csv, junit, prometheus, json, html)
+// and the small text helpers they share. Users go through make_writer (writer.hpp).
 #pragma once
 
 #include <chrono>

@@ -30,7 +30,8 @@ void string_array(std::string& out, const std::vector<std::string>& items) {
   out += ']';
 }
 
-void ms_field(std::string& out, bool& first, std::string_view name, const std::optional<double>& value) {
+void ms_field(std::string& out, bool& first, std::string_view name,
+              const std::optional<double>& value) {
   if (!value) return;
   if (!first) out += ',';
   first = false;
@@ -57,7 +58,8 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   string_field(out, "outcome", probe::outcome_name(r.outcome));
   string_field(out, "detail", r.detail);
   if (r.http_status) fmt::format_to(std::back_inserter(out), ",\"http_status\":{}", r.http_status);
-  if (r.proxy_status) fmt::format_to(std::back_inserter(out), ",\"proxy_status\":{}", r.proxy_status);
+  if (r.proxy_status)
+    fmt::format_to(std::back_inserter(out), ",\"proxy_status\":{}", r.proxy_status);
   if (!r.address.empty()) string_field(out, "address", r.address);
   if (r.tls) {
     const auto& t = *r.tls;
@@ -126,7 +128,8 @@ void append_jsonl(std::string& out, const probe::Result& r) {
     any = true;
   }
   if (!r.row.other_lines.empty())
-    fmt::format_to(std::back_inserter(out), "{}\"also_lines\":[{}]", any ? "," : "", fmt::join(r.row.other_lines, ","));
+    fmt::format_to(std::back_inserter(out), "{}\"also_lines\":[{}]", any ? "," : "",
+                   fmt::join(r.row.other_lines, ","));
   out += '}';
   string_field(out, "started", detail::rfc3339(r.started));
   out += '}';

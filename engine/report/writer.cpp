@@ -19,14 +19,22 @@ std::uint64_t Summary::failures() const {
 }
 
 bool parse_format(std::string_view name, Format& out) {
-  if (name == "text") out = Format::text;
-  else if (name == "jsonl") out = Format::jsonl;
-  else if (name == "json") out = Format::json;
-  else if (name == "csv") out = Format::csv;
-  else if (name == "junit") out = Format::junit;
-  else if (name == "prometheus") out = Format::prometheus;
-  else if (name == "html") out = Format::html;
-  else return false;
+  if (name == "text")
+    out = Format::text;
+  else if (name == "jsonl")
+    out = Format::jsonl;
+  else if (name == "json")
+    out = Format::json;
+  else if (name == "csv")
+    out = Format::csv;
+  else if (name == "junit")
+    out = Format::junit;
+  else if (name == "prometheus")
+    out = Format::prometheus;
+  else if (name == "html")
+    out = Format::html;
+  else
+    return false;
   return true;
 }
 
@@ -34,28 +42,40 @@ bool format_for_path(std::string_view path, Format& out) {
   const auto dot = path.rfind('.');
   if (dot == std::string_view::npos) return false;
   const auto ext = path.substr(dot + 1);
-  if (ext == "jsonl" || ext == "ndjson") out = Format::jsonl;
-  else if (ext == "txt" || ext == "log") out = Format::text;
-  else if (ext == "json") out = Format::json;
-  else if (ext == "csv") out = Format::csv;
-  else if (ext == "xml") out = Format::junit;
-  else if (ext == "prom") out = Format::prometheus;
-  else if (ext == "html" || ext == "htm") out = Format::html;
-  else return false;
+  if (ext == "jsonl" || ext == "ndjson")
+    out = Format::jsonl;
+  else if (ext == "txt" || ext == "log")
+    out = Format::text;
+  else if (ext == "json")
+    out = Format::json;
+  else if (ext == "csv")
+    out = Format::csv;
+  else if (ext == "xml")
+    out = Format::junit;
+  else if (ext == "prom")
+    out = Format::prometheus;
+  else if (ext == "html" || ext == "htm")
+    out = Format::html;
+  else
+    return false;
   return true;
 }
 
 std::string summary_text(const Summary& s) {
-  std::string out = fmt::format("\nSummary: {} probes, {} ok, {} failed in {:.2f} s{}\n", s.finished,
-                                s.by_outcome[static_cast<std::size_t>(Outcome::ok)], s.failures(), s.seconds,
-                                s.interrupted ? fmt::format(" (interrupted: {} of {} not started)",
-                                                            s.planned - s.finished, s.planned)
-                                              : "");
+  std::string out = fmt::format(
+      "\nSummary: {} probes, {} ok, {} failed in {:.2f} s{}\n", s.finished,
+      s.by_outcome[static_cast<std::size_t>(Outcome::ok)], s.failures(), s.seconds,
+      s.interrupted
+          ? fmt::format(" (interrupted: {} of {} not started)", s.planned - s.finished, s.planned)
+          : "");
   for (std::size_t i = 0; i < s.by_outcome.size(); ++i)
-    if (s.by_outcome[i]) out += fmt::format("  {:<20} {}\n", probe::outcome_name(static_cast<Outcome>(i)), s.by_outcome[i]);
+    if (s.by_outcome[i])
+      out += fmt::format("  {:<20} {}\n", probe::outcome_name(static_cast<Outcome>(i)),
+                         s.by_outcome[i]);
   for (const auto& note : s.notes) out += note + "\n";
   if (s.input_errors)
-    out += fmt::format("Input: {} line{} skipped (errors above)\n", s.input_errors, s.input_errors == 1 ? "" : "s");
+    out += fmt::format("Input: {} line{} skipped (errors above)\n", s.input_errors,
+                       s.input_errors == 1 ? "" : "s");
   return out;
 }
 
@@ -90,7 +110,8 @@ char outcome_code(Outcome o) {
 // proxy-list routes, a matrix of URLs x proxies and a line per proxy.
 class TextWriter final : public ResultWriter {
  public:
-  TextWriter(std::FILE* out, std::span<const route::Route> routes) : out_(out), routes_(std::max<std::size_t>(1, routes.size())) {
+  TextWriter(std::FILE* out, std::span<const route::Route> routes)
+      : out_(out), routes_(std::max<std::size_t>(1, routes.size())) {
     for (std::size_t i = 0; i < routes.size(); ++i) {
       if (routes[i].method != route::Method::proxy_list) {
         ++method_routes_;
@@ -108,7 +129,8 @@ class TextWriter final : public ResultWriter {
     auto& block = pending_[target];
     block.push_back(r);
     // Print every complete block in order; later ones wait for the earlier ones.
-    while (!pending_.empty() && pending_.begin()->second.size() == routes_ && pending_.begin()->first <= next_) {
+    while (!pending_.empty() && pending_.begin()->second.size() == routes_ &&
+           pending_.begin()->first <= next_) {
       print_block(pending_.begin()->second);
       next_ = pending_.begin()->first + 1;
       pending_.erase(pending_.begin());
@@ -116,7 +138,8 @@ class TextWriter final : public ResultWriter {
   }
 
   void finish(const Summary& summary) override {
-    for (auto& [target, block] : pending_) print_block(block);  // an interrupted sweep's partial blocks
+    for (auto& [target, block] : pending_)
+      print_block(block);  // an interrupted sweep's partial blocks
     pending_.clear();
     std::string text = matrix();
     text += readiness_text(assess(seen_, ReadinessOptions{summary.geo}));
@@ -138,7 +161,8 @@ class TextWriter final : public ResultWriter {
     bool differ = false;
     for (const auto& r : block) {
       if (!r.tls || r.tls->issuer.empty()) continue;
-      const auto path = r.proxy.empty() ? std::string(route::method_name(r.route)) : "via " + r.proxy;
+      const auto path =
+          r.proxy.empty() ? std::string(route::method_name(r.route)) : "via " + r.proxy;
       differ = differ || (!seen.empty() && seen.front().second != r.tls->issuer);
       seen.emplace_back(path, r.tls->issuer);
     }
@@ -154,7 +178,8 @@ class TextWriter final : public ResultWriter {
   };
 
   void print_block(std::vector<probe::Result>& block) {
-    std::sort(block.begin(), block.end(), [](auto& a, auto& b) { return a.sweep_index < b.sweep_index; });
+    std::sort(block.begin(), block.end(),
+              [](auto& a, auto& b) { return a.sweep_index < b.sweep_index; });
     std::string text;
     if (method_routes_) text = fmt::format("Testing URL : {}\n", block.front().url);
     Row* row = nullptr;
@@ -177,12 +202,14 @@ class TextWriter final : public ResultWriter {
 
   std::string matrix() const {
     if (proxies_.empty()) return {};
-    std::string text = fmt::format("\nProxies: {} URLs x {} proxies (one column per proxy, P1..P{} below)\n",
-                                   matrix_rows_.size(), proxies_.size(), proxies_.size());
+    std::string text =
+        fmt::format("\nProxies: {} URLs x {} proxies (one column per proxy, P1..P{} below)\n",
+                    matrix_rows_.size(), proxies_.size(), proxies_.size());
     for (const auto& row : matrix_rows_) text += fmt::format("  {}  {}\n", row.cells, row.url);
-    text += "  legend: . ok  ? unexpected_status  N dns_error  R connect_refused  T connect_timeout\n"
-            "          U proxy_unreachable  A proxy_auth_required  D proxy_denied  E proxy_error\n"
-            "          I tls_intercepted  C tls_untrusted  S tls_error  H http_error  t timeout\n";
+    text +=
+        "  legend: . ok  ? unexpected_status  N dns_error  R connect_refused  T connect_timeout\n"
+        "          U proxy_unreachable  A proxy_auth_required  D proxy_denied  E proxy_error\n"
+        "          I tls_intercepted  C tls_untrusted  S tls_error  H http_error  t timeout\n";
     text += "Per proxy:\n";
     for (std::size_t i = 0; i < proxies_.size(); ++i) {
       const auto& p = proxies_[i];
@@ -196,11 +223,14 @@ class TextWriter final : public ResultWriter {
         }
       }
       const auto label = p.name.empty() ? p.redacted : fmt::format("{} ({})", p.name, p.redacted);
-      text += fmt::format("  P{:<4} {:<48} ok {}/{}{}\n", i + 1, label, p.counts[0], total,
-                          worst ? fmt::format(", mostly {} ({})", probe::outcome_name(static_cast<Outcome>(dominant)), worst)
-                                : "");
+      text += fmt::format(
+          "  P{:<4} {:<48} ok {}/{}{}\n", i + 1, label, p.counts[0], total,
+          worst ? fmt::format(", mostly {} ({})",
+                              probe::outcome_name(static_cast<Outcome>(dominant)), worst)
+                : "");
       if (const auto intercepted = p.counts[static_cast<std::size_t>(Outcome::tls_intercepted)])
-        text += fmt::format("        intercepts TLS ({}) for {} of {} targets\n", p.inspected_by, intercepted, total);
+        text += fmt::format("        intercepts TLS ({}) for {} of {} targets\n", p.inspected_by,
+                            intercepted, total);
     }
     return text;
   }
@@ -217,9 +247,11 @@ class TextWriter final : public ResultWriter {
       case Outcome::skipped:
         return fmt::format("{} - {}: Skipped: {}\n", number, title, r.detail);
       default: {
-        const bool proxy_outcome = r.outcome >= Outcome::proxy_unreachable && r.outcome <= Outcome::proxy_error;
+        const bool proxy_outcome =
+            r.outcome >= Outcome::proxy_unreachable && r.outcome <= Outcome::proxy_error;
         const int status = r.http_status ? r.http_status : proxy_outcome ? r.proxy_status : 0;
-        return fmt::format("{} - {}: Failed, {}{}: {}{}\n", number, title, probe::outcome_name(r.outcome),
+        return fmt::format("{} - {}: Failed, {}{}: {}{}\n", number, title,
+                           probe::outcome_name(r.outcome),
                            status ? fmt::format(" ({})", status) : "", r.detail, via);
       }
     }
@@ -238,15 +270,23 @@ class TextWriter final : public ResultWriter {
 
 }  // namespace
 
-std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out, std::span<const route::Route> routes) {
+std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out,
+                                          std::span<const route::Route> routes) {
   switch (format) {
-    case Format::jsonl: return std::make_unique<JsonlWriter>(out);
-    case Format::json: return detail::make_json_writer(out);
-    case Format::csv: return detail::make_csv_writer(out);
-    case Format::junit: return detail::make_junit_writer(out, routes);
-    case Format::prometheus: return detail::make_prometheus_writer(out);
-    case Format::html: return detail::make_html_writer(out, routes);
-    case Format::text: break;
+    case Format::jsonl:
+      return std::make_unique<JsonlWriter>(out);
+    case Format::json:
+      return detail::make_json_writer(out);
+    case Format::csv:
+      return detail::make_csv_writer(out);
+    case Format::junit:
+      return detail::make_junit_writer(out, routes);
+    case Format::prometheus:
+      return detail::make_prometheus_writer(out);
+    case Format::html:
+      return detail::make_html_writer(out, routes);
+    case Format::text:
+      break;
   }
   return std::make_unique<TextWriter>(out, routes);
 }

@@ -25,9 +25,9 @@ struct Summary {
   std::size_t input_errors = 0;  // lines of input that were skipped
   double seconds = 0;
   bool interrupted = false;
-  std::vector<std::string> notes;  // e.g. which PAC script decided route wpad
+  std::vector<std::string> notes;      // e.g. which PAC script decided route wpad
   std::vector<std::string> arguments;  // the command line, passwords already redacted
-  std::vector<std::string> geo;        // --geo: the geographies readiness counts (WW always; empty: all)
+  std::vector<std::string> geo;  // --geo: the geographies readiness counts (WW always; empty: all)
 
   void add(const probe::Result& r) {
     ++finished;
@@ -52,7 +52,8 @@ bool format_for_path(std::string_view path, Format& out);
 
 // The writer does not own `out`. `routes` are the sweep's, in order: text groups a target's
 // method routes together in sweep order, and puts proxy-list routes in a matrix at the end.
-std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out, std::span<const route::Route> routes);
+std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out,
+                                          std::span<const route::Route> routes);
 
 // One v1 record (DESIGN "Result record"), without the trailing newline.
 void append_jsonl(std::string& out, const probe::Result& r);

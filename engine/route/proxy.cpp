@@ -1,7 +1,7 @@
 #include "route/proxy.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
+#include <boost/asio/ip/address.hpp>
 
 #include <charconv>
 
@@ -42,7 +42,8 @@ int percent_decode(std::string_view in, std::string& out) {
 bool parse_port(std::string_view text, std::uint16_t& port) {
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) return false;
+  if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535)
+    return false;
   port = static_cast<std::uint16_t>(value);
   return true;
 }
@@ -55,10 +56,14 @@ bool valid_host_char(char c) {
 
 std::string_view scheme_name(ProxySpec::Scheme s) {
   switch (s) {
-    case ProxySpec::Scheme::http: return "http";
-    case ProxySpec::Scheme::https: return "https";
-    case ProxySpec::Scheme::socks5: return "socks5";
-    case ProxySpec::Scheme::socks5h: return "socks5h";
+    case ProxySpec::Scheme::http:
+      return "http";
+    case ProxySpec::Scheme::https:
+      return "https";
+    case ProxySpec::Scheme::socks5:
+      return "socks5";
+    case ProxySpec::Scheme::socks5h:
+      return "socks5h";
   }
   return "http";
 }
@@ -85,11 +90,17 @@ std::variant<ProxySpec, SpecError> parse_proxy_spec(std::string_view text) {
   bool url_form = false;
   if (const auto sep = text.find("://"); sep != std::string_view::npos) {
     const auto scheme = lower(text.substr(0, sep));
-    if (scheme == "http") spec.scheme = ProxySpec::Scheme::http;
-    else if (scheme == "https") spec.scheme = ProxySpec::Scheme::https;
-    else if (scheme == "socks5") spec.scheme = ProxySpec::Scheme::socks5;
-    else if (scheme == "socks5h") spec.scheme = ProxySpec::Scheme::socks5h;
-    else return SpecError{1, fmt::format("unsupported proxy scheme '{}' (http, https, socks5, socks5h)", scheme)};
+    if (scheme == "http")
+      spec.scheme = ProxySpec::Scheme::http;
+    else if (scheme == "https")
+      spec.scheme = ProxySpec::Scheme::https;
+    else if (scheme == "socks5")
+      spec.scheme = ProxySpec::Scheme::socks5;
+    else if (scheme == "socks5h")
+      spec.scheme = ProxySpec::Scheme::socks5h;
+    else
+      return SpecError{
+          1, fmt::format("unsupported proxy scheme '{}' (http, https, socks5, socks5h)", scheme)};
     pos = sep + 3;
     url_form = true;
   }
@@ -101,7 +112,8 @@ std::variant<ProxySpec, SpecError> parse_proxy_spec(std::string_view text) {
     const auto colon = userinfo.find(':');
     const auto user = userinfo.substr(0, colon);
     if (const int bad = percent_decode(user, spec.user); bad >= 0)
-      return SpecError{static_cast<int>(pos) + bad + 1, "bad percent-encoding in the proxy user name"};
+      return SpecError{static_cast<int>(pos) + bad + 1,
+                       "bad percent-encoding in the proxy user name"};
     if (colon != std::string_view::npos) {
       // The column of a bad escape in a password is not reported: it would point into a secret.
       if (percent_decode(userinfo.substr(colon + 1), spec.password) >= 0)
@@ -113,23 +125,27 @@ std::variant<ProxySpec, SpecError> parse_proxy_spec(std::string_view text) {
   std::string_view host_text, port_text;
   if (rest.starts_with('[')) {
     const auto close = rest.find(']');
-    if (close == std::string_view::npos) return SpecError{static_cast<int>(pos) + 1, "unclosed '[' in IPv6 address"};
+    if (close == std::string_view::npos)
+      return SpecError{static_cast<int>(pos) + 1, "unclosed '[' in IPv6 address"};
     host_text = rest.substr(1, close - 1);
     boost::system::error_code ec;
     boost::asio::ip::make_address_v6(std::string(host_text), ec);
     if (ec)
-      return SpecError{static_cast<int>(pos) + 2, fmt::format("'{}' is not an IPv6 address", host_text)};
+      return SpecError{static_cast<int>(pos) + 2,
+                       fmt::format("'{}' is not an IPv6 address", host_text)};
     const auto after = rest.substr(close + 1);
     if (!after.empty() && after.front() != ':')
       return SpecError{static_cast<int>(pos + close) + 2, "expected ':' and a port after ']'"};
     port_text = after.empty() ? std::string_view{} : after.substr(1);
-    if (!after.empty() && port_text.empty()) return SpecError{static_cast<int>(pos + close) + 3, "missing port after ':'"};
+    if (!after.empty() && port_text.empty())
+      return SpecError{static_cast<int>(pos + close) + 3, "missing port after ':'"};
   } else {
     const auto colon = rest.rfind(':');
     host_text = rest.substr(0, colon);
     if (colon != std::string_view::npos) {
       port_text = rest.substr(colon + 1);
-      if (port_text.empty()) return SpecError{static_cast<int>(pos + colon) + 2, "missing port after ':'"};
+      if (port_text.empty())
+        return SpecError{static_cast<int>(pos + colon) + 2, "missing port after ':'"};
     }
     for (std::size_t i = 0; i < host_text.size(); ++i)
       if (!valid_host_char(host_text[i]))
@@ -142,11 +158,13 @@ std::variant<ProxySpec, SpecError> parse_proxy_spec(std::string_view text) {
   const int port_column = static_cast<int>(text.size() - port_text.size()) + 1;
   if (!port_text.empty()) {
     if (!parse_port(port_text, spec.port))
-      return SpecError{port_column, fmt::format("port '{}' is not a number from 1 to 65535", port_text)};
+      return SpecError{port_column,
+                       fmt::format("port '{}' is not a number from 1 to 65535", port_text)};
   } else if (url_form) {
     spec.port = spec.scheme == ProxySpec::Scheme::https ? 443 : 1080;  // curl's defaults
   } else {
-    return SpecError{static_cast<int>(text.size()) + 1, "missing port: write HOST:PORT or a proxy URL"};
+    return SpecError{static_cast<int>(text.size()) + 1,
+                     "missing port: write HOST:PORT or a proxy URL"};
   }
   return spec;
 }
@@ -166,7 +184,8 @@ NoProxy::NoProxy(std::string_view list) {
     if (item.starts_with('[')) {
       const auto close = item.find(']');
       if (close == std::string::npos) continue;
-      if (close + 1 < item.size() && item[close + 1] == ':') parse_port(std::string_view(item).substr(close + 2), entry.port);
+      if (close + 1 < item.size() && item[close + 1] == ':')
+        parse_port(std::string_view(item).substr(close + 2), entry.port);
       item = item.substr(1, close - 1);
     } else if (std::count(item.begin(), item.end(), ':') == 1) {
       const auto colon = item.find(':');
@@ -227,7 +246,8 @@ bool NoProxy::bypass(std::string_view host_in, std::uint16_t port) const {
         return true;
       continue;
     }
-    if (bytes.size() != entry.network.size()) continue;  // IP entries match IP literals only, as curl
+    if (bytes.size() != entry.network.size())
+      continue;  // IP entries match IP literals only, as curl
     int bits = entry.prefix;
     bool match = true;
     for (std::size_t i = 0; i < bytes.size() && bits > 0 && match; ++i, bits -= 8) {
@@ -243,14 +263,16 @@ EnvironmentProxy read_environment_proxy(const std::map<std::string, std::string>
   EnvironmentProxy out;
   auto get = [&](std::initializer_list<const char*> names) -> std::pair<std::string, std::string> {
     for (const char* name : names)
-      if (auto it = env.find(name); it != env.end() && !it->second.empty()) return {name, it->second};
+      if (auto it = env.find(name); it != env.end() && !it->second.empty())
+        return {name, it->second};
     return {};
   };
   auto parse = [&](std::pair<std::string, std::string> var) -> std::optional<ProxySpec> {
     if (var.first.empty()) return std::nullopt;
     auto parsed = parse_proxy_spec(var.second);
     if (auto* error = std::get_if<SpecError>(&parsed)) {
-      out.errors.push_back(fmt::format("{}: column {}: {}", var.first, error->column, error->message));
+      out.errors.push_back(
+          fmt::format("{}: column {}: {}", var.first, error->column, error->message));
       return std::nullopt;
     }
     return std::get<ProxySpec>(parsed);

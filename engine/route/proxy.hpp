@@ -46,7 +46,7 @@ class NoProxy {
 
  private:
   struct Entry {
-    std::string domain;  // lower case, no leading dot; empty for IP entries
+    std::string domain;                 // lower case, no leading dot; empty for IP entries
     std::vector<std::uint8_t> network;  // address bytes for IP/CIDR entries
     int prefix = -1;
     std::uint16_t port = 0;  // 0: any

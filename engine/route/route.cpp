@@ -25,8 +25,12 @@ constexpr std::array<MethodInfo, 6> kMethods{{
 
 }  // namespace
 
-std::string_view method_name(Method m) { return kMethods[static_cast<int>(m) - 1].name; }
-std::string_view method_title(Method m) { return kMethods[static_cast<int>(m) - 1].title; }
+std::string_view method_name(Method m) {
+  return kMethods[static_cast<int>(m) - 1].name;
+}
+std::string_view method_title(Method m) {
+  return kMethods[static_cast<int>(m) - 1].title;
+}
 
 std::optional<Method> parse_method(std::string_view name) {
   for (const auto& info : kMethods)
@@ -43,9 +47,11 @@ Hop choose(const Route& route, std::string_view scheme, std::string_view host, s
   if (!route.configured) return Hop{false, route.not_configured, nullptr, nullptr};
   if (route.pac) {
     const auto it = route.pac->find(std::string(url));
-    if (it == route.pac->end()) return Hop{false, "the PAC script was not evaluated for this URL", nullptr, nullptr};
+    if (it == route.pac->end())
+      return Hop{false, "the PAC script was not evaluated for this URL", nullptr, nullptr};
     const auto& decision = it->second;
-    const ProxySpec* first = decision.chain.empty() || !decision.chain.front() ? nullptr : &*decision.chain.front();
+    const ProxySpec* first =
+        decision.chain.empty() || !decision.chain.front() ? nullptr : &*decision.chain.front();
     return Hop{true, {}, first, &decision};
   }
   const auto& proxy = scheme == "https" ? route.for_https : route.for_http;
@@ -53,7 +59,9 @@ Hop choose(const Route& route, std::string_view scheme, std::string_view host, s
   return Hop{true, {}, &*proxy, nullptr};
 }
 
-Route direct_route() { return Route{}; }
+Route direct_route() {
+  return Route{};
+}
 
 Route default_route(const EnvironmentProxy& environment) {
   Route r;
@@ -86,7 +94,8 @@ Route named_route(std::string_view value, std::string& error) {
     auto parsed = parse_proxy_spec(text);
     if (auto* e = std::get_if<SpecError>(&parsed)) {
       // The text is not repeated: it may hold a password.
-      error = fmt::format("column {}: {}", static_cast<int>(text.data() - whole.data()) + e->column, e->message);
+      error = fmt::format("column {}: {}", static_cast<int>(text.data() - whole.data()) + e->column,
+                          e->message);
       return false;
     }
     into = std::get<ProxySpec>(parsed);
@@ -130,7 +139,8 @@ ProxyList read_proxy_list(std::string_view text) {
     text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
     ++line_no;
     if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
-    if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    if (const auto hash = line.find('#'); hash != std::string_view::npos)
+      line = line.substr(0, hash);
     const auto first = line.find_first_not_of(" \t\r");
     if (first == std::string_view::npos) continue;
     const auto last = line.find_last_not_of(" \t\r");

@@ -1,10 +1,10 @@
 // Egress routes: the ways a probe can leave this machine.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -17,9 +17,9 @@ enum class Method { default_proxy = 1, wpad = 2, direct = 3, named = 4, cli = 5,
 
 // What a PAC script answered for one URL: the fail-over chain to walk, in order.
 struct PacDecision {
-  std::string answer;                            // as the script returned it
-  std::vector<std::optional<ProxySpec>> chain;   // empty optional: DIRECT
-  std::string error;                             // the script failed for this URL
+  std::string answer;                           // as the script returned it
+  std::vector<std::optional<ProxySpec>> chain;  // empty optional: DIRECT
+  std::string error;                            // the script failed for this URL
 };
 using PacDecisions = std::unordered_map<std::string, PacDecision>;  // by target URL
 
@@ -29,7 +29,7 @@ struct Route {
   std::optional<ProxySpec> for_http, for_https;  // none: direct
   NoProxy bypass;
   bool configured = true;
-  std::string not_configured;  // why, when !configured ("no --named-proxy given")
+  std::string not_configured;               // why, when !configured ("no --named-proxy given")
   std::shared_ptr<const PacDecisions> pac;  // route wpad: decided per URL before the sweep
 };
 
@@ -46,7 +46,7 @@ Hop choose(const Route& route, std::string_view scheme, std::string_view host, s
 Route direct_route();
 Route default_route(const EnvironmentProxy& environment);
 Route named_route(std::string_view value, std::string& error);  // host:port or http=h:p;https=h:p
-Route proxy_route(Method method, ProxySpec proxy);                // cli and list entries
+Route proxy_route(Method method, ProxySpec proxy);              // cli and list entries
 Route missing_route(Method method, std::string reason);
 
 // --proxies FILE: one proxy a line (URL or host:port, optional "name=" prefix, '#' comments).

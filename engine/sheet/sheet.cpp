@@ -1,6 +1,6 @@
+#include <fmt/format.h>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <fmt/format.h>
 
 #include <fstream>
 #include <set>
@@ -72,10 +72,11 @@ std::variant<Target, UrlError> parse_target_url(std::string_view text) {
                     "credentials in a target URL are not supported"};
   }
   t.host = u.host_type() == boost::urls::host_type::ipv6 ? std::string(u.host_address())
-                                                          : std::string(u.host());
+                                                         : std::string(u.host());
   if (t.host.empty()) return UrlError{1, "URL has no host"};
   for (auto& c : t.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (t.host.find('%') != std::string::npos) return UrlError{1, "percent-encoded host names are not supported"};
+  if (t.host.find('%') != std::string::npos)
+    return UrlError{1, "percent-encoded host names are not supported"};
 
   if (u.has_port()) {
     // The column of the first port digit, in the user's text.
@@ -83,7 +84,8 @@ std::variant<Target, UrlError> parse_target_url(std::string_view text) {
         static_cast<int>(absolute.find("://") + 3 + u.encoded_host().size()) + 2 + offset;
     const auto number = u.port_number();
     if (u.port().empty() || number == 0 || std::to_string(number) != std::string(u.port()))
-      return UrlError{port_pos, fmt::format("port '{}' is not a number from 1 to 65535", std::string(u.port()))};
+      return UrlError{port_pos, fmt::format("port '{}' is not a number from 1 to 65535",
+                                            std::string(u.port()))};
     t.port = number;
   } else {
     t.port = t.scheme == "https" ? 443 : 80;
@@ -93,7 +95,8 @@ std::variant<Target, UrlError> parse_target_url(std::string_view text) {
   if (t.path.empty()) t.path = "/";
   if (u.has_query()) t.path += "?" + std::string(u.encoded_query());
 
-  const bool default_port = (t.scheme == "https" && t.port == 443) || (t.scheme == "http" && t.port == 80);
+  const bool default_port =
+      (t.scheme == "https" && t.port == 443) || (t.scheme == "http" && t.port == 80);
   const bool v6 = u.host_type() == boost::urls::host_type::ipv6;
   t.url = fmt::format("{}://{}{}{}{}", t.scheme, v6 ? "[" + t.host + "]" : t.host,
                       default_port ? "" : ":", default_port ? "" : std::to_string(t.port), t.path);
@@ -116,7 +119,8 @@ void read_url_list(std::string_view text, const std::string& source, TargetList&
 
     auto parsed = parse_target_url(content);
     if (auto* error = std::get_if<UrlError>(&parsed)) {
-      into.errors.push_back({source, line_no, column + error->column - 1, std::move(error->message), {}, false});
+      into.errors.push_back(
+          {source, line_no, column + error->column - 1, std::move(error->message), {}, false});
       continue;
     }
     auto& target = std::get<Target>(parsed);
@@ -176,7 +180,8 @@ std::vector<CsvRecord> parse_csv(std::string_view text, char separator) {
       }
     }
     record.fields.push_back(std::move(field));
-    if (!(record.fields.size() == 1 && record.fields[0].empty())) records.push_back(std::move(record));
+    if (!(record.fields.size() == 1 && record.fields[0].empty()))
+      records.push_back(std::move(record));
   }
   return records;
 }

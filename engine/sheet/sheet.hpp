@@ -12,8 +12,8 @@
 namespace urlprobe::sheet {
 
 struct SheetOptions {
-  std::string format;      // "", "xlsx", "csv", "tsv", "txt": empty means by file extension
-  std::string sheet_name;  // .xlsx: the worksheet to read (default: the one with a URL column)
+  std::string format;        // "", "xlsx", "csv", "tsv", "txt": empty means by file extension
+  std::string sheet_name;    // .xlsx: the worksheet to read (default: the one with a URL column)
   std::string workspace_id;  // substitutes the * of workspace hosts (*.ods.opinsights.azure.com)
   std::vector<std::string> geo;  // keep these geographies (WW always kept); empty: all
   std::vector<std::string> os;   // windows, windows-legacy, server-mma, mac, linux; empty: all
@@ -34,7 +34,8 @@ struct BuiltinInfo {
   std::string_view name, file, description, date;
 };
 std::span<const BuiltinInfo> builtin_catalog();
-void load_builtin(std::string_view name, const SheetOptions& options, TargetList& into);  // throws SheetError
+void load_builtin(std::string_view name, const SheetOptions& options,
+                  TargetList& into);  // throws SheetError
 
 // One target per URL, in first-seen order; later rows are kept in row.other_lines.
 void deduplicate(TargetList& list);

@@ -62,8 +62,22 @@ struct Table {
   }
 };
 
-enum class Field { service, geography, category, port, url, description, required, os_windows, os_legacy, os_mma,
-                   os_mac, os_linux, comments, unknown };
+enum class Field {
+  service,
+  geography,
+  category,
+  port,
+  url,
+  description,
+  required,
+  os_windows,
+  os_legacy,
+  os_mma,
+  os_mac,
+  os_linux,
+  comments,
+  unknown
+};
 
 Field field_for(const std::string& header) {
   const auto h = lower(trim(header));
@@ -71,13 +85,15 @@ Field field_for(const std::string& header) {
   if (h == "geography" || h == "geo" || h == "region") return Field::geography;
   if (h == "category") return Field::category;
   if (h == "port") return Field::port;
-  if (h == "endpoint/url" || h == "url" || h == "urls" || h == "endpoint" || h == "endpoint url" || h == "endpoints")
+  if (h == "endpoint/url" || h == "url" || h == "urls" || h == "endpoint" || h == "endpoint url" ||
+      h == "endpoints")
     return Field::url;
   if (h.find("description") != std::string::npos) return Field::description;
   if (h.starts_with("required") || h == "optional") return Field::required;
   if (h.find("mma") != std::string::npos || h == "windows_server_mma") return Field::os_mma;
   if (h.starts_with("windows 7") || h == "windows_legacy") return Field::os_legacy;
-  if (h.starts_with("windows 10") || h.starts_with("windows 11") || h == "windows" || h.starts_with("server 2019"))
+  if (h.starts_with("windows 10") || h.starts_with("windows 11") || h == "windows" ||
+      h.starts_with("server 2019"))
     return Field::os_windows;
   if (h == "mac" || h == "macos") return Field::os_mac;
   if (h == "linux") return Field::os_linux;
@@ -104,16 +120,18 @@ const std::unordered_map<std::string, std::string>& analyzer_paths() {
 
 // Workspace hosts whose * is the customer's Log Analytics workspace ID.
 bool workspace_wildcard(std::string_view host) {
-  static constexpr std::string_view kSuffixes[] = {".ods.opinsights.azure.com", ".oms.opinsights.azure.com",
-                                                   ".agentsvc.azure-automation.net", ".ods.opinsights.azure.us",
-                                                   ".oms.opinsights.azure.us", ".agentsvc.azure-automation.us"};
+  static constexpr std::string_view kSuffixes[] = {
+      ".ods.opinsights.azure.com", ".oms.opinsights.azure.com", ".agentsvc.azure-automation.net",
+      ".ods.opinsights.azure.us",  ".oms.opinsights.azure.us",  ".agentsvc.azure-automation.us"};
   if (!host.starts_with("*.")) return false;
-  return std::any_of(std::begin(kSuffixes), std::end(kSuffixes), [&](auto s) { return host.substr(1) == s; });
+  return std::any_of(std::begin(kSuffixes), std::end(kSuffixes),
+                     [&](auto s) { return host.substr(1) == s; });
 }
 
 bool matches_any(std::string_view value, const std::vector<std::string>& wanted) {
   const auto v = lower(trim(value));
-  return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) { return lower(trim(w)) == v; });
+  return std::any_of(wanted.begin(), wanted.end(),
+                     [&](const std::string& w) { return lower(trim(w)) == v; });
 }
 
 bool iequals_prefix(std::string_view s, std::string_view lower_prefix) {
@@ -134,14 +152,15 @@ std::vector<std::pair<int, std::string>> split_cell(std::string_view cell) {
   std::vector<std::pair<int, std::string>> parts;
   std::size_t i = 0;
   while (i < cell.size()) {
-    while (i < cell.size() && (cell[i] == ' ' || cell[i] == ',' || cell[i] == ';' || cell[i] == '\n' ||
-                               cell[i] == '\r' || cell[i] == '\t'))
+    while (i < cell.size() && (cell[i] == ' ' || cell[i] == ',' || cell[i] == ';' ||
+                               cell[i] == '\n' || cell[i] == '\r' || cell[i] == '\t'))
       ++i;
     const auto start = i;
-    while (i < cell.size() && !(cell[i] == ' ' || cell[i] == ',' || cell[i] == ';' || cell[i] == '\n' ||
-                                 cell[i] == '\r' || cell[i] == '\t'))
+    while (i < cell.size() && !(cell[i] == ' ' || cell[i] == ',' || cell[i] == ';' ||
+                                cell[i] == '\n' || cell[i] == '\r' || cell[i] == '\t'))
       ++i;
-    if (i > start) parts.emplace_back(static_cast<int>(start), std::string(cell.substr(start, i - start)));
+    if (i > start)
+      parts.emplace_back(static_cast<int>(start), std::string(cell.substr(start, i - start)));
   }
   return parts;
 }
@@ -155,7 +174,8 @@ class TableReader {
     const Table::Row* header = nullptr;
     for (const auto& row : table.rows) {
       if (row.number > 50) break;  // a title block is a few rows, not pages
-      if (std::any_of(row.cells.begin(), row.cells.end(), [](auto& c) { return field_for(c.second) == Field::url; })) {
+      if (std::any_of(row.cells.begin(), row.cells.end(),
+                      [](auto& c) { return field_for(c.second) == Field::url; })) {
         header = &row;
         break;
       }
@@ -166,7 +186,8 @@ class TableReader {
     for (const auto& [column, text] : header->cells) {
       const auto field = field_for(text);
       // The first column of a kind wins; a second "URL" column is kept as a fact.
-      const bool taken = std::any_of(fields.begin(), fields.end(), [&](auto& f) { return f.second == field; });
+      const bool taken =
+          std::any_of(fields.begin(), fields.end(), [&](auto& f) { return f.second == field; });
       fields[column] = taken && field != Field::unknown ? Field::unknown : field;
       names[column] = std::string(trim(text));
     }
@@ -191,14 +212,28 @@ class TableReader {
       const auto it = fields.find(column);
       const Field field = it == fields.end() ? Field::unknown : it->second;
       switch (field) {
-        case Field::url: url_cell = text; url_column = column; break;
-        case Field::port: port_cell = trim(text); break;
-        case Field::geography: facts.geography = trim(text); break;
-        case Field::category: facts.category = trim(text); break;
-        case Field::service: facts.service = trim(text); break;
-        case Field::required: facts.required = trim(text); break;
+        case Field::url:
+          url_cell = text;
+          url_column = column;
+          break;
+        case Field::port:
+          port_cell = trim(text);
+          break;
+        case Field::geography:
+          facts.geography = trim(text);
+          break;
+        case Field::category:
+          facts.category = trim(text);
+          break;
+        case Field::service:
+          facts.service = trim(text);
+          break;
+        case Field::required:
+          facts.required = trim(text);
+          break;
         case Field::description:
-        case Field::comments: break;
+        case Field::comments:
+          break;
         case Field::unknown:
           if (auto name = names.find(column); name != names.end() && !trim(text).empty())
             facts.extra.emplace_back(name->second, std::string(trim(text)));
@@ -220,7 +255,8 @@ class TableReader {
         port = 0;
       }
     }
-    for (const auto& [offset, piece] : split_cell(url_cell)) add(table, row.number, url_column, offset, piece, port, facts);
+    for (const auto& [offset, piece] : split_cell(url_cell))
+      add(table, row.number, url_column, offset, piece, port, facts);
   }
 
   bool keep(const RowFacts& facts) const {
@@ -238,7 +274,8 @@ class TableReader {
     return true;
   }
 
-  void add(const Table& table, int row, int column, int offset, std::string text, int port, const RowFacts& facts) {
+  void add(const Table& table, int row, int column, int offset, std::string text, int port,
+           const RowFacts& facts) {
     const std::string piece_text = text;
     const bool has_scheme = text.find("://") != std::string::npos;
     std::string host_part = has_scheme ? text.substr(text.find("://") + 3) : text;
@@ -254,7 +291,8 @@ class TableReader {
       }
     }
     // A path pattern ("www.microsoft.com/pkiops/*") is probed at its fixed prefix.
-    if (const auto path = text.find('/', has_scheme ? text.find("://") + 3 : 0); skip.empty() && path != std::string::npos)
+    if (const auto path = text.find('/', has_scheme ? text.find("://") + 3 : 0);
+        skip.empty() && path != std::string::npos)
       if (const auto star = text.find('*', path); star != std::string::npos) text.erase(star);
     if (!has_scheme) text = (port == 80 ? "http://" : "https://") + text;
 
@@ -270,7 +308,8 @@ class TableReader {
     } else {
       auto parsed = parse_target_url(text);
       if (auto* error = std::get_if<UrlError>(&parsed)) {
-        into_.errors.push_back(table.error_at(row, column, fmt::format("'{}' (at {}): {}", piece_text, offset + 1, error->message)));
+        into_.errors.push_back(table.error_at(
+            row, column, fmt::format("'{}' (at {}): {}", piece_text, offset + 1, error->message)));
         return;
       }
       target = std::move(std::get<Target>(parsed));
@@ -304,7 +343,8 @@ Table csv_table(std::string_view text, const std::string& source, char separator
     row.number = record.line;
     row.cells.reserve(record.fields.size());
     for (std::size_t i = 0; i < record.fields.size(); ++i)
-      if (!record.fields[i].empty()) row.cells.emplace_back(static_cast<int>(i) + 1, std::move(record.fields[i]));
+      if (!record.fields[i].empty())
+        row.cells.emplace_back(static_cast<int>(i) + 1, std::move(record.fields[i]));
     table.rows.push_back(std::move(row));
   }
   return table;
@@ -319,7 +359,8 @@ std::string format_of(const std::string& path, const SheetOptions& options) {
   return "txt";
 }
 
-void load_xlsx(const std::string& path, std::string_view bytes, const SheetOptions& options, TargetList& into) {
+void load_xlsx(const std::string& path, std::string_view bytes, const SheetOptions& options,
+               TargetList& into) {
   std::vector<XlsxSheet> sheets;
   try {
     sheets = read_xlsx(bytes);
@@ -343,7 +384,8 @@ void load_xlsx(const std::string& path, std::string_view bytes, const SheetOptio
     if (!options.sheet_name.empty() && sheet.name != options.sheet_name) continue;
     tables.push_back(to_table(sheet));
   }
-  if (tables.empty()) throw SheetError(fmt::format("{}: no worksheet named '{}'", path, options.sheet_name));
+  if (tables.empty())
+    throw SheetError(fmt::format("{}: no worksheet named '{}'", path, options.sheet_name));
   // Prefer the vendor's sheet name when several have a URL column.
   std::stable_partition(tables.begin(), tables.end(),
                         [](const Table& t) { return lower(t.sheet) == "microsoft defender urls"; });
@@ -356,7 +398,8 @@ void load_xlsx(const std::string& path, std::string_view bytes, const SheetOptio
       return;
     }
   }
-  throw SheetError(fmt::format("{}: no worksheet has a URL column (a header such as 'Endpoint/URL' or 'URL')", path));
+  throw SheetError(fmt::format(
+      "{}: no worksheet has a URL column (a header such as 'Endpoint/URL' or 'URL')", path));
 }
 
 }  // namespace
@@ -383,17 +426,21 @@ void load_sheet_file(const std::string& path, const SheetOptions& options, Targe
   const auto format = format_of(path, options);
   if (format == "xlsx") return load_xlsx(path, bytes, options, into);
   if (format == "txt") return read_url_list(bytes, path, into);
-  if (format != "csv" && format != "tsv") throw SheetError(fmt::format("{}: unknown sheet format '{}'", path, format));
+  if (format != "csv" && format != "tsv")
+    throw SheetError(fmt::format("{}: unknown sheet format '{}'", path, format));
   const auto table = csv_table(bytes, path, format == "tsv" ? '\t' : ',');
   if (!TableReader(options, into).read(table))
-    throw SheetError(fmt::format("{}: no URL column (a header such as 'Endpoint/URL' or 'URL')", path));
+    throw SheetError(
+        fmt::format("{}: no URL column (a header such as 'Endpoint/URL' or 'URL')", path));
 }
 
 std::span<const BuiltinInfo> builtin_catalog() {
   static constexpr BuiltinInfo kCatalog[] = {
-      {"commercial", "mde_urls_commercial.csv", "MDE URLs, commercial (docs 'Microsoft Defender URLs' table)", "2026-03-11"},
+      {"commercial", "mde_urls_commercial.csv",
+       "MDE URLs, commercial (docs 'Microsoft Defender URLs' table)", "2026-03-11"},
       {"gov", "mde_urls_gov.csv", "MDE URLs, US Government (GCC, GCC High, DoD)", "2025-12-25"},
-      {"analyzer", "mdeca_test_urls.csv", "the MDE Client Analyzer's test URLs (RegionsURLs.json)", "2022-08-16"},
+      {"analyzer", "mdeca_test_urls.csv", "the MDE Client Analyzer's test URLs (RegionsURLs.json)",
+       "2022-08-16"},
   };
   return kCatalog;
 }
@@ -404,7 +451,9 @@ void load_builtin(std::string_view name, const SheetOptions& options, TargetList
     if (name == "analyzer") {
       auto list = builtin_analyzer_targets();
       for (auto& t : list.targets) {
-        if (!options.geo.empty() && lower(t.row.geography) != "all" && !matches_any(t.row.geography, options.geo)) continue;
+        if (!options.geo.empty() && lower(t.row.geography) != "all" &&
+            !matches_any(t.row.geography, options.geo))
+          continue;
         into.targets.push_back(std::move(t));
       }
       return;

@@ -1,4 +1,5 @@
-// What the sheet stage hands to the rest of the engine: targets and the input errors met on the way.
+// What the sheet stage hands to the rest of the engine: targets and the input errors met on the
+// way.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,7 @@ struct RowFacts {
   std::string service;
   std::string required;  // "Required" / "Optional", as the sheet says
   std::vector<std::pair<std::string, std::string>> extra;  // columns we do not know, by header
-  std::vector<int> other_lines;  // further rows that named the same URL
+  std::vector<int> other_lines;                            // further rows that named the same URL
 };
 
 struct Target {
@@ -38,7 +39,7 @@ struct InputError {
   int line = 0;
   int column = 0;
   std::string message;
-  std::string cell;  // a worksheet cell, "Sheet!E17": then it is located by that, not line:col
+  std::string cell;      // a worksheet cell, "Sheet!E17": then it is located by that, not line:col
   bool warning = false;  // a sheet cell that was skipped (the row's other URLs still count)
 };
 

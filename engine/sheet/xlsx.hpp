@@ -25,7 +25,7 @@ struct XlsxSheet {
 };
 struct XlsxLimits {
   std::size_t max_compressed = 64u << 20;  // bytes of the .xlsx file itself
-  std::size_t max_part = 256u << 20;        // uncompressed bytes of one XML part
+  std::size_t max_part = 256u << 20;       // uncompressed bytes of one XML part
   std::size_t max_total = 512u << 20;      // uncompressed bytes of all parts read
   std::size_t max_cells = 5'000'000;       // non-empty cells over all worksheets
 };

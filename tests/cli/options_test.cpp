@@ -114,8 +114,10 @@ TEST(StatusExpectation, RangesAndSingles) {
 }
 
 TEST(Options, ArgumentsForReportsHaveNoPassword) {
-  const auto o = parse({"--proxy", "http://probe:s3cr3t-Pa55@127.0.0.1:3128", "https://a.example/"});
+  const auto o =
+      parse({"--proxy", "http://probe:s3cr3t-Pa55@127.0.0.1:3128", "https://a.example/"});
   ASSERT_EQ(o.redacted_arguments.size(), 3u);
   EXPECT_EQ(o.redacted_arguments[1], "http://probe:***@127.0.0.1:3128");
-  for (const auto& arg : o.redacted_arguments) EXPECT_EQ(arg.find("s3cr3t"), std::string::npos) << arg;
+  for (const auto& arg : o.redacted_arguments)
+    EXPECT_EQ(arg.find("s3cr3t"), std::string::npos) << arg;
 }

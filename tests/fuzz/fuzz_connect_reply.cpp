@@ -3,10 +3,10 @@
 // CONNECT reply has no body), fed the input, then net::classify_proxy_status on its status and
 // Proxy-Authenticate values, also when interim 1xx replies come first. fuzz_http_connect runs the
 // real asynchronous operation; this one is faster and reaches the parser without the socket.
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/asio/buffer.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!parser.is_header_done()) return 0;
     const auto& msg = parser.get();
     const int status = static_cast<int>(msg.result_int());
-    if (status >= 100 && status < 200 && status != 101) continue;  // interim: the final reply follows
+    if (status >= 100 && status < 200 && status != 101)
+      continue;  // interim: the final reply follows
     std::vector<std::string> authenticate;
     for (auto [it, end] = msg.equal_range(http::field::proxy_authenticate); it != end; ++it)
       authenticate.emplace_back(it->value());

@@ -1,4 +1,5 @@
-// sheet::parse_csv: RFC 4180 records (quotes, doubled quotes, embedded newlines, CRLF), comma or tab.
+// sheet::parse_csv: RFC 4180 records (quotes, doubled quotes, embedded newlines, CRLF), comma or
+// tab.
 #include <cstddef>
 #include <cstdint>
 #include <string>

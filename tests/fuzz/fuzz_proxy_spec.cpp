@@ -1,4 +1,5 @@
-// route::parse_proxy_spec: --proxy values and proxy environment variables; redacted() of what parses.
+// route::parse_proxy_spec: --proxy values and proxy environment variables; redacted() of what
+// parses.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const int fd = memfd_create("urlprobe-fuzz-sheet", 0);
   static const std::string path = "/proc/self/fd/" + std::to_string(fd);
   if (fd < 0) std::abort();
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, data + 1, size - 1, 0) != static_cast<ssize_t>(size - 1)) std::abort();
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, data + 1, size - 1, 0) != static_cast<ssize_t>(size - 1))
+    std::abort();
 
   static const char* const kFormats[] = {"csv", "tsv", "txt", "xlsx"};
   sheet::SheetOptions options;

@@ -27,9 +27,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.host = "example.com";
   request.port = 443;
   switch ((control >> 4) & 3) {
-    case 1: request.address = boost::asio::ip::make_address("192.0.2.1"); break;
-    case 2: request.address = boost::asio::ip::make_address("2001:db8::1"); break;
-    default: break;
+    case 1:
+      request.address = boost::asio::ip::make_address("192.0.2.1");
+      break;
+    case 2:
+      request.address = boost::asio::ip::make_address("2001:db8::1");
+      break;
+    default:
+      break;
   }
   if (control & 0x40) request.user = "user", request.password = "secret";
   int completions = 0;

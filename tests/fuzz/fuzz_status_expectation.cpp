@@ -13,6 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   probe::StatusExpectation expectation;
   std::string error;
   if (probe::parse_status_expectation(text, expectation, error))
-    for (int status : {0, 100, 200, 204, 299, 301, 404, 599, 999}) (void)expectation.accepts(status);
+    for (int status : {0, 100, 200, 204, 299, 301, 404, 599, 999})
+      (void)expectation.accepts(status);
   return 0;
 }

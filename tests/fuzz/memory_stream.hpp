@@ -2,9 +2,9 @@
 // at a time, then end of file), writes are swallowed. Completions are posted, as a socket's are.
 #pragma once
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/error.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -32,7 +32,9 @@ class MemoryStream final : public net::ByteStream {
   void write_some(std::span<const boost::asio::const_buffer> buffers, Handler handler) override {
     std::size_t n = 0;
     for (const auto& b : buffers) n += b.size();
-    boost::asio::post(io_, [h = std::move(handler), n]() mutable { std::move(h)(boost::system::error_code(), n); });
+    boost::asio::post(io_, [h = std::move(handler), n]() mutable {
+      std::move(h)(boost::system::error_code(), n);
+    });
   }
 
  private:

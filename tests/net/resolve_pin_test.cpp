@@ -30,11 +30,13 @@ TEST(ResolvePin, RejectsBadPortAndAddress) {
 
 namespace {
 
-std::vector<ResolveResult> resolve_all(Resolver& resolver, boost::asio::io_context& io,
-                                       const std::vector<std::pair<std::string, std::uint16_t>>& names) {
+std::vector<ResolveResult> resolve_all(
+    Resolver& resolver, boost::asio::io_context& io,
+    const std::vector<std::pair<std::string, std::uint16_t>>& names) {
   std::vector<ResolveResult> results(names.size());
   for (std::size_t i = 0; i < names.size(); ++i)
-    resolver.resolve(names[i].first, names[i].second, [&results, i](const ResolveResult& r) { results[i] = r; });
+    resolver.resolve(names[i].first, names[i].second,
+                     [&results, i](const ResolveResult& r) { results[i] = r; });
   io.run();
   return results;
 }
@@ -49,7 +51,8 @@ TEST(Resolver, LiteralsAndPinsNeverTouchDns) {
   std::string error;
   config.pins.push_back(*parse_resolve_pin("pinned.test:443:127.0.0.7", error));
   Resolver resolver(io, config);
-  const auto results = resolve_all(resolver, io, {{"127.0.0.3", 80}, {"::1", 80}, {"pinned.test", 443}});
+  const auto results =
+      resolve_all(resolver, io, {{"127.0.0.3", 80}, {"::1", 80}, {"pinned.test", 443}});
   ASSERT_TRUE(results[0].ok());
   EXPECT_EQ(results[0].addresses.at(0).to_string(), "127.0.0.3");
   EXPECT_FALSE(results[0].used_dns);
@@ -79,8 +82,8 @@ TEST(Resolver, ConcurrentLookupsOfOneNameShareOneQuery) {
   config.dns_servers = "127.0.0.1:9";
   config.budget = std::chrono::milliseconds(400);
   Resolver resolver(io, config);
-  const auto results =
-      resolve_all(resolver, io, {{"shared.invalid", 443}, {"shared.invalid", 443}, {"shared.invalid", 80}});
+  const auto results = resolve_all(
+      resolver, io, {{"shared.invalid", 443}, {"shared.invalid", 443}, {"shared.invalid", 80}});
   EXPECT_EQ(resolver.queries_sent(), 1u);
   for (const auto& r : results) {
     EXPECT_FALSE(r.ok());

@@ -384,7 +384,8 @@ class HostileProxy : public ::testing::Test {
   net::ResolverConfig resolver_config = closed_dns();
   net::Resolver resolver{io, resolver_config};
   static net::TlsClientContext& trusting_context() {
-    static net::TlsClientContext context{net::TlsConfig{.ca_file = test::test_cert().ca_file(), .public_roots = test::test_cert().ca_file()}};
+    static net::TlsClientContext context{net::TlsConfig{
+        .ca_file = test::test_cert().ca_file(), .public_roots = test::test_cert().ca_file()}};
     return context;
   }
   net::TlsClientContext& trusting = trusting_context();

@@ -109,7 +109,8 @@ class HostileOrigin : public ::testing::Test {
   // Shared by every test, as a sweep shares its one client context (loading the system trust
   // store for each test would cost more than the tests).
   static net::TlsClientContext& trusting_context() {
-    static net::TlsClientContext context{net::TlsConfig{.ca_file = test::test_cert().ca_file(), .public_roots = test::test_cert().ca_file()}};
+    static net::TlsClientContext context{net::TlsConfig{
+        .ca_file = test::test_cert().ca_file(), .public_roots = test::test_cert().ca_file()}};
     return context;
   }
   static net::TlsClientContext& untrusting_context() {
@@ -170,7 +171,8 @@ TEST_F(HostileOrigin, SelfSignedCertificateWithoutCaFileIsTlsUntrusted) {
 TEST_F(HostileOrigin, CertificateForAnotherNameIsTlsUntrusted) {
   const test::SelfSignedCert other(
       {.common_name = "elsewhere.example", .subject_alt_names = "DNS:elsewhere.example"});
-  net::TlsClientContext trusts_other{net::TlsConfig{.ca_file = other.ca_file(), .public_roots = other.ca_file()}};
+  net::TlsClientContext trusts_other{
+      net::TlsConfig{.ca_file = other.ca_file(), .public_roots = other.ca_file()}};
   const auto context = other.server_context();
   auto& server = serve_tls(test::http_response(200, "OK"), *context);
   const auto results = probe(server.url("https"), trusts_other);
@@ -186,7 +188,8 @@ TEST_F(HostileOrigin, ExpiredCertificateIsTlsUntrusted) {
   const test::SelfSignedCert expired({.common_name = "expired origin",
                                       .not_before_seconds = -2 * 24 * 3600,
                                       .not_after_seconds = -24 * 3600});
-  net::TlsClientContext trusts_expired{net::TlsConfig{.ca_file = expired.ca_file(), .public_roots = expired.ca_file()}};
+  net::TlsClientContext trusts_expired{
+      net::TlsConfig{.ca_file = expired.ca_file(), .public_roots = expired.ca_file()}};
   const auto context = expired.server_context();
   auto& server = serve_tls(test::http_response(200, "OK"), *context);
   const auto results = probe(server.url("https"), trusts_expired);

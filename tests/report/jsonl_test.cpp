@@ -95,7 +95,7 @@ TEST(Jsonl, HostileStringsStayValidJson) {
   const std::string detail(o.at("detail").as_string());
   EXPECT_THAT(detail, HasSubstr("quote\" backslash\\ newline\n nul\x01"));
   EXPECT_THAT(detail, HasSubstr("\xEF\xBF\xBD"));  // U+FFFD for each invalid byte
-  EXPECT_THAT(detail, HasSubstr("end \xC3\xA9"));   // valid UTF-8 kept as is
+  EXPECT_THAT(detail, HasSubstr("end \xC3\xA9"));  // valid UTF-8 kept as is
   EXPECT_THAT(detail, Not(HasSubstr("\xff")));
 }
 
@@ -116,7 +116,8 @@ TEST(TextWriter, AnalyzerStyleInSweepOrder) {
   char* buffer = nullptr;
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
-  auto writer = report::make_writer(report::Format::text, out, std::vector<route::Route>{route::direct_route()});
+  auto writer = report::make_writer(report::Format::text, out,
+                                    std::vector<route::Route>{route::direct_route()});
   probe::Result second = sample();
   second.sweep_index = 1;
   second.url = "https://second.example/";
@@ -132,8 +133,11 @@ TEST(TextWriter, AnalyzerStyleInSweepOrder) {
   std::fclose(out);
   const std::string text(buffer, size);
   std::free(buffer);
-  const auto first_pos = text.find("Testing URL : https://winatp-gw-cus.microsoft.com/test\n3 - Proxy disabled: Succeeded (200)");
-  const auto second_pos = text.find("Testing URL : https://second.example/\n3 - Proxy disabled: Failed, dns_error: NXDOMAIN");
+  const auto first_pos = text.find(
+      "Testing URL : https://winatp-gw-cus.microsoft.com/test\n3 - Proxy disabled: Succeeded "
+      "(200)");
+  const auto second_pos = text.find(
+      "Testing URL : https://second.example/\n3 - Proxy disabled: Failed, dns_error: NXDOMAIN");
   ASSERT_NE(first_pos, std::string::npos) << text;
   ASSERT_NE(second_pos, std::string::npos) << text;
   EXPECT_LT(first_pos, second_pos);
@@ -158,7 +162,10 @@ TEST(Jsonl, StartedIsUtcWhateverTheLocalZone) {
   probe::Result r = sample();
   r.started = std::chrono::system_clock::time_point(std::chrono::milliseconds(123));
   const auto o = parse_line(r);
-  if (old) setenv("TZ", saved.c_str(), 1); else unsetenv("TZ");
+  if (old)
+    setenv("TZ", saved.c_str(), 1);
+  else
+    unsetenv("TZ");
   tzset();
   EXPECT_EQ(o.at("started").as_string(), "1970-01-01T00:00:00.123Z");
 }

@@ -154,7 +154,8 @@ TEST(ReadResults, OtherVersionsAreRefusedClearly) {
 TEST(ReadResults, StartedOutsideTheClocksRangeIsAnError) {
   for (const char* year : {"1677", "2263", "9999"}) {
     const auto text = fmt::format(
-        "{{\"v\":1,\"url\":\"http://a/\",\"route\":\"direct\",\"outcome\":\"ok\",\"started\":\"{}-01-01T00:00:00Z\"}}\n",
+        "{{\"v\":1,\"url\":\"http://a/"
+        "\",\"route\":\"direct\",\"outcome\":\"ok\",\"started\":\"{}-01-01T00:00:00Z\"}}\n",
         year);
     const auto read = report::read_results(text, "y.jsonl");
     EXPECT_EQ(read.errors.size(), 1u) << year;

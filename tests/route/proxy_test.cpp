@@ -105,7 +105,8 @@ TEST(EnvironmentProxy, SchemesFallbackAndCase) {
 TEST(Routes, DefaultWithoutProxyIsDirectAndNoProxyBypasses) {
   const auto none = default_route(read_environment_proxy({}));
   EXPECT_EQ(choose(none, "https", "a.example", 443).proxy, nullptr);
-  const auto with = default_route(read_environment_proxy({{"https_proxy", "p:3128"}, {"no_proxy", "skip.example"}}));
+  const auto with = default_route(
+      read_environment_proxy({{"https_proxy", "p:3128"}, {"no_proxy", "skip.example"}}));
   ASSERT_NE(choose(with, "https", "a.example", 443).proxy, nullptr);
   EXPECT_EQ(choose(with, "http", "a.example", 80).proxy, nullptr);  // no http_proxy
   EXPECT_EQ(choose(with, "https", "skip.example", 443).proxy, nullptr);
@@ -128,7 +129,8 @@ TEST(Routes, NamedProxyBothFormsAndMissing) {
 
 TEST(ProxyList, NamesCommentsAndBadLines) {
   const auto list = read_proxy_list(
-      "# egress points\nparis=http://10.0.0.6:8080\n\n  10.0.0.7:3128  # bare\nlondon=socks5h://u:p=w@h:1080\nbad=ftp://x:1\n"
+      "# egress points\nparis=http://10.0.0.6:8080\n\n  10.0.0.7:3128  # "
+      "bare\nlondon=socks5h://u:p=w@h:1080\nbad=ftp://x:1\n"
       "http://user:p%zz@h:1\n");
   ASSERT_EQ(list.proxies.size(), 3u);
   EXPECT_EQ(list.proxies[0].proxy.name, "paris");

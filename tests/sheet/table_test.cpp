@@ -16,7 +16,8 @@ namespace {
 class SheetFile {
  public:
   SheetFile(std::string_view name, std::string_view text)
-      : path_(std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "-" + std::string(name))) {
+      : path_(std::filesystem::temp_directory_path() /
+              (std::to_string(::getpid()) + "-" + std::string(name))) {
     std::ofstream(path_, std::ios::binary) << text;
   }
   ~SheetFile() { std::filesystem::remove(path_); }
@@ -31,15 +32,19 @@ constexpr std::string_view kVendorCsv =
     "Microsoft Defender for Endpoint URL list for commercial customers,,,,,,,,,,,,\n"
     ",,,,,,,,,,,,\n"
     "Service,Geography,Category,Port,Endpoint/URL,Endpoint/URL Description,Required or Optional,"
-    "\"Windows 10, 11; Server 2022, 2019, 2016 (Unified Agent); Server 2012 R2 (Unified Agent)\",\"Windows 7, 8.1\","
+    "\"Windows 10, 11; Server 2022, 2019, 2016 (Unified Agent); Server 2012 R2 (Unified "
+    "Agent)\",\"Windows 7, 8.1\","
     "\"Windows Server 2008 R2, 2012 R2, 2016 (MMA Based)\",Mac,Linux,Comments,Owner\n"
     "MDE,WW,CRL,80,crl.microsoft.com,CRL,Required,Yes,,,Yes,Yes,,netops\n"
     "MDE,WW,CRL,80,www.microsoft.com/pkiops/*,CRL,Required,Yes,,,Yes,Yes,,\n"
-    "MDE,US,Microsoft Defender for Endpoint US,443,winatp-gw-cus.microsoft.com,C&C,Required,Yes,Yes,Yes,Yes,Yes,,\n"
-    "MDE,EU,Microsoft Defender for Endpoint EU,443,winatp-gw-weu.microsoft.com,C&C,Required,Yes,,,,,,\n"
+    "MDE,US,Microsoft Defender for Endpoint "
+    "US,443,winatp-gw-cus.microsoft.com,C&C,Required,Yes,Yes,Yes,Yes,Yes,,\n"
+    "MDE,EU,Microsoft Defender for Endpoint "
+    "EU,443,winatp-gw-weu.microsoft.com,C&C,Required,Yes,,,,,,\n"
     "MMA,WW,Common,443,*.ods.opinsights.azure.com,MMA,Required,,Yes,Yes,,,,\n"
     "MDE,WW,Common,443,*.blob.core.windows.net,blobs,Required,Yes,,,Yes,Yes,,\n"
-    "MDE,WW,Common,443,\"a.example.com, b.example.com\nhttps://c.example.com/x\",list,Optional,Yes,,,,,,\n"
+    "MDE,WW,Common,443,\"a.example.com, "
+    "b.example.com\nhttps://c.example.com/x\",list,Optional,Yes,,,,,,\n"
     "MDE,WW,Common,443,host.example.com:99999,typo,Required,Yes,,,,,,\n"
     "MDE,UK,Common,443,crl.microsoft.com,again,Required,Yes,,,,,,\n";
 
@@ -108,7 +113,8 @@ TEST(Table, WorkspaceIdFillsWorkspaceHosts) {
   SheetOptions options;
   options.workspace_id = "12345678-ABCD-4ef0-9876-0123456789ab";
   const auto list = load("vendor.csv", kVendorCsv, options);
-  const auto* ods = find(list, "https://12345678-abcd-4ef0-9876-0123456789ab.ods.opinsights.azure.com/");
+  const auto* ods =
+      find(list, "https://12345678-abcd-4ef0-9876-0123456789ab.ods.opinsights.azure.com/");
   ASSERT_NE(ods, nullptr);
   EXPECT_TRUE(ods->skip.empty());
   EXPECT_TRUE(is_guid(options.workspace_id));
@@ -143,13 +149,14 @@ TEST(Table, FiltersGeoAlwaysKeepsWwOsCategoryRequired) {
   required.required_only = true;
   required.category = {"common"};
   list = load("vendor.csv", kVendorCsv, required);
-  EXPECT_EQ(find(list, "https://a.example.com/"), nullptr);  // Optional
-  EXPECT_EQ(find(list, "http://crl.microsoft.com/"), nullptr);  // category CRL
+  EXPECT_EQ(find(list, "https://a.example.com/"), nullptr);      // Optional
+  EXPECT_EQ(find(list, "http://crl.microsoft.com/"), nullptr);   // category CRL
   EXPECT_NE(find(list, "https://crl.microsoft.com/"), nullptr);  // UK row, port 443, Common
 }
 
 TEST(Table, DeduplicateKeepsFirstRowAndNotesTheOthers) {
-  TargetList list = load("dupes.csv", "url\nhttps://a.example/\nhttps://b.example/\nhttps://a.example/\n");
+  TargetList list =
+      load("dupes.csv", "url\nhttps://a.example/\nhttps://b.example/\nhttps://a.example/\n");
   deduplicate(list);
   ASSERT_EQ(urls(list), (std::vector<std::string>{"https://a.example/", "https://b.example/"}));
   EXPECT_EQ(list.targets[0].row.line, 2);
@@ -161,7 +168,8 @@ TEST(Table, TsvAndFormatOverride) {
             std::vector<std::string>{"https://t.example/"});
   SheetOptions as_csv;
   as_csv.format = "csv";
-  EXPECT_EQ(urls(load("list.data", "URL\nhttps://c.example/\n", as_csv)), std::vector<std::string>{"https://c.example/"});
+  EXPECT_EQ(urls(load("list.data", "URL\nhttps://c.example/\n", as_csv)),
+            std::vector<std::string>{"https://c.example/"});
 }
 
 TEST(Table, CsvWithoutUrlColumnIsRejectedNamingTheFile) {

@@ -48,7 +48,9 @@ TEST(TargetUrl, HttpPortAndQueryKept) {
   EXPECT_EQ(t.url, "http://plain.example:8080/a/b?x=1");
 }
 
-TEST(TargetUrl, DefaultPortIsNotRepeated) { EXPECT_EQ(parse_ok("https://a.example:443/").url, "https://a.example/"); }
+TEST(TargetUrl, DefaultPortIsNotRepeated) {
+  EXPECT_EQ(parse_ok("https://a.example:443/").url, "https://a.example/");
+}
 
 TEST(TargetUrl, Ipv6LiteralHostHasNoBrackets) {
   const auto t = parse_ok("https://[::1]:8443/x");
@@ -74,11 +76,14 @@ TEST(TargetUrl, PortOutOfRangeIsRejected) {
   EXPECT_EQ(e.column, 19);
 }
 
-TEST(TargetUrl, CredentialsAreRejected) { parse_bad("https://user:pw@a.example/"); }
+TEST(TargetUrl, CredentialsAreRejected) {
+  parse_bad("https://user:pw@a.example/");
+}
 
 TEST(UrlList, CommentsBlankLinesAndErrorsWithLineAndColumn) {
   TargetList list;
-  read_url_list("# header\n\nhttps://a.example/  # trailing comment\n  bad url here\r\nb.example\n", "urls.txt", list);
+  read_url_list("# header\n\nhttps://a.example/  # trailing comment\n  bad url here\r\nb.example\n",
+                "urls.txt", list);
   ASSERT_EQ(list.targets.size(), 2u);
   EXPECT_EQ(list.targets[0].url, "https://a.example/");
   EXPECT_EQ(list.targets[0].row.line, 3);
@@ -118,6 +123,7 @@ TEST(BuiltinSheet, AnalyzerUrlsAreDistinctAndCarryTheirRow) {
     EXPECT_GT(t.row.line, 1);
   }
   EXPECT_TRUE(urls.contains("https://winatp-gw-cus.microsoft.com/commands/test"));
-  EXPECT_TRUE(urls.contains(
-      "http://ctldl.windowsupdate.com/msdownload/update/v3/static/trustedr/en/disallowedcertstl.cab"));
+  EXPECT_TRUE(
+      urls.contains("http://ctldl.windowsupdate.com/msdownload/update/v3/static/trustedr/en/"
+                    "disallowedcertstl.cab"));
 }
