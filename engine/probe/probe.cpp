@@ -72,7 +72,8 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 namespace {
 
-Result blank_result(const sheet::Target& target, const route::Route& route, std::uint64_t index) {
+Result blank_result(const sheet::Target& target, const route::Route& route, std::uint64_t index,
+                    const route::Hop& hop) {
   Result r;
   r.sweep_index = index;
   r.url = target.url;
@@ -80,7 +81,6 @@ Result blank_result(const sheet::Target& target, const route::Route& route, std:
   r.port = target.port;
   r.route = route.method;
   r.row = target.row;
-  const auto hop = route::choose(route, target.scheme, target.host, target.port, target.url);
   if (hop.proxy) {
     r.proxy = hop.proxy->redacted();
     r.proxy_name = hop.proxy->name;
@@ -96,7 +96,9 @@ Result blank_result(const sheet::Target& target, const route::Route& route, std:
 
 Result decided_result(const sheet::Target& target, const route::Route& route, std::uint64_t index,
                       Outcome outcome, std::string detail) {
-  Result r = blank_result(target, route, index);
+  Result r =
+      blank_result(target, route, index,
+                   route::choose(route, target.scheme, target.host, target.port, target.url));
   r.started = std::chrono::system_clock::now();
   r.outcome = outcome;
   r.detail = std::move(detail);
@@ -116,8 +118,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
         deadline_(ctx.io),
         buffer_(ctx.config.header_limit + 4096),
         done_(std::move(done)) {
-    result_ = blank_result(target, route, index);
     const auto hop = route::choose(route, target.scheme, target.host, target.port, target.url);
+    result_ = blank_result(target, route, index, hop);
     configured_ = hop.configured;
     not_configured_ = hop.reason;
     if (hop.proxy) proxy_ = *hop.proxy;
@@ -135,15 +137,14 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       return finish(Outcome::proxy_error, "PAC script failed: " + pac_->error);
     if (pac_ && pac_->chain.empty())
       return finish(Outcome::proxy_error, "PAC answer has no usable entry: " + pac_->answer);
+    if (!skip_.empty()) return finish(Outcome::skipped, skip_);
+    if (result_.host.find('*') != std::string::npos)
+      return finish(Outcome::skipped, "wildcard host: a concrete name is needed to probe it");
     begin_hop();
   }
 
   // Resolves the next hop's name (the proxy's, or the target's when direct).
   void begin_hop() {
-    if (!skip_.empty()) return finish(Outcome::skipped, skip_);
-    if (result_.host.find('*') != std::string::npos)
-      return finish(Outcome::skipped, "wildcard host: a concrete name is needed to probe it");
-
     enter(Phase::dns, ctx_.config.timeouts.dns);
     resolving_proxy_ = proxy_.has_value();
     // Through a proxy only the proxy's name is resolved here; the proxy resolves the target's,

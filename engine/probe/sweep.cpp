@@ -140,20 +140,21 @@ struct Sweep::Impl {
     }
   }
 
-  const route::ProxySpec* proxy_of(std::uint64_t index) const {
+  // Whether the probe goes through one fixed proxy, which the dead-proxy gate then guards.
+  bool gated(std::uint64_t index) const {
     const auto& target = targets[static_cast<std::size_t>(index / routes.size())];
     const auto& route = routes[static_cast<std::size_t>(index % routes.size())];
     const auto hop = route::choose(route, target.scheme, target.host, target.port, target.url);
-    return hop.pac ? nullptr : hop.proxy;  // a PAC chain fails over by itself: no gate
+    return hop.proxy && !hop.pac;  // a PAC chain fails over by itself: no gate
   }
 
   enum class Start { now, later, dead };
-  Start may_start(Worker& w, std::uint64_t index) const {
+  Start may_start(Worker& w, std::uint64_t index, bool through_gate) const {
     const auto target = static_cast<std::size_t>(index / routes.size());
     const auto route = static_cast<std::size_t>(index % routes.size());
     if (config.per_host && w.host_in_flight[host_of[target]] >= config.per_host)
       return Start::later;
-    if (!proxy_of(index)) return Start::now;
+    if (!through_gate) return Start::now;
     switch (w.gates[route]) {
       case Worker::Gate::dead:
         return Start::dead;
@@ -169,7 +170,8 @@ struct Sweep::Impl {
 
   // Starts, fails fast, or holds the probe; false when it was held.
   bool dispatch(Worker& w, std::uint64_t index) {
-    switch (may_start(w, index)) {
+    const bool through_gate = gated(index);
+    switch (may_start(w, index, through_gate)) {
       case Start::later:
         return false;
       case Start::dead: {
@@ -188,7 +190,7 @@ struct Sweep::Impl {
         return true;
       }
       case Start::now:
-        launch(w, index);
+        launch(w, index, through_gate);
         return true;
     }
     return true;
@@ -218,13 +220,13 @@ struct Sweep::Impl {
       w.io.stop();  // c-ares keeps idle sockets watched; nothing else is left to do here
   }
 
-  void launch(Worker& w, std::uint64_t index) {
+  void launch(Worker& w, std::uint64_t index, bool through_gate) {
     const auto target = static_cast<std::size_t>(index / routes.size());
     const auto route_index = static_cast<std::size_t>(index % routes.size());
     ++w.in_flight;
     ++w.host_in_flight[host_of[target]];
     ++w.route_in_flight[route_index];
-    if (w.gates[route_index] == Worker::Gate::unknown && proxy_of(index))
+    if (w.gates[route_index] == Worker::Gate::unknown && through_gate)
       w.gates[route_index] = Worker::Gate::scouting;
     w.running.emplace(index, start_probe(w.context, targets[target], routes[route_index], index,
                                          [this, &w, index](Result&& result) {
