@@ -223,13 +223,15 @@ struct Resolver::Impl {
     ResolveResult result;
     result.used_dns = true;
     if (status == ARES_SUCCESS && info) {
+      // c-ares has already sorted the nodes (RFC 6724), so the best ones are kept.
+      std::size_t v4 = 0, v6 = 0;
       for (auto* node = info->nodes; node; node = node->ai_next) {
-        if (node->ai_family == AF_INET) {
+        if (node->ai_family == AF_INET && v4++ < kMaxAddressesPerFamily) {
           const auto* sin = reinterpret_cast<const sockaddr_in*>(node->ai_addr);
           asio::ip::address_v4::bytes_type bytes;
           std::memcpy(bytes.data(), &sin->sin_addr, 4);
           result.addresses.emplace_back(asio::ip::address_v4(bytes));
-        } else if (node->ai_family == AF_INET6) {
+        } else if (node->ai_family == AF_INET6 && v6++ < kMaxAddressesPerFamily) {
           const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(node->ai_addr);
           asio::ip::address_v6::bytes_type bytes;
           std::memcpy(bytes.data(), &sin6->sin6_addr, 16);

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,6 +24,12 @@ struct ResolvePin {
 };
 // Returns the pin, or an error message saying what is wrong with the text.
 std::optional<ResolvePin> parse_resolve_pin(std::string_view text, std::string& error);
+
+// A name keeps at most this many addresses of each family. The connect stage splits its
+// deadline evenly between the addresses it gets: a thousand (from a hostile or broken server)
+// would leave each a sliver too short for a real SYN round trip, and no real service needs
+// more to be reachable. Per family, so a long list of one cannot push out the other.
+inline constexpr std::size_t kMaxAddressesPerFamily = 8;
 
 struct ResolverConfig {
   std::string dns_servers;  // "IP[:PORT]" (IPv6 as [IP]:PORT), comma separated; empty: resolv.conf
