@@ -7,7 +7,7 @@ CMAKE     := cmake -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 export CCACHE_BASEDIR   := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps test-deps build run test unit bench asan tsan fuzz format clean
+.PHONY: all deps test-deps build run test unit bench bench-bin bench-check bench-baseline peers asan tsan fuzz format clean
 
 all: build
 
@@ -39,6 +39,25 @@ unit: build
 
 bench: build
 	@./$(BUILD)/urlprobe_bench $(ARGS)
+
+# Benchmarks as ratios to the in-binary crypto floor, against bench/baseline.json (bench/README.md).
+# Best of 3 runs of the guarded set; a suspect runs 3 more times before it fails the check.
+# These build only what they run, so a half-edited test elsewhere in the tree does not stop them.
+BENCH_MIN_TIME ?= 0.2
+bench-bin: deps
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) >/dev/null
+	@cmake --build $(BUILD) --target urlprobe_bench urlprobe
+
+bench-check: bench-bin
+	@/usr/bin/python3 bench/check.py --binary $(BUILD)/urlprobe_bench --min-time $(BENCH_MIN_TIME)
+
+bench-baseline: bench-bin
+	@/usr/bin/python3 bench/check.py --binary $(BUILD)/urlprobe_bench --min-time $(BENCH_MIN_TIME) --update
+
+# urlprobe against curl, blackbox_exporter and h2load on one loopback workload (root; bench/peers.sh).
+peers: bench-bin
+	@scripts/install-deps bench
+	@BUILD=$(BUILD) bench/peers.sh $(ARGS)
 
 asan: test-deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DURLPROBE_SANITIZE=address,undefined -DURLPROBE_BENCH=OFF >/dev/null

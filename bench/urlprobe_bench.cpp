@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -23,6 +24,7 @@
 #include "net/tls.hpp"
 #include "probe/result.hpp"
 #include "probe/sweep.hpp"
+#include "report/diff.hpp"
 #include "report/writer.hpp"
 #include "route/proxy.hpp"
 #include "route/route.hpp"
@@ -597,6 +599,58 @@ BENCHMARK_CAPTURE(BM_JsonlWriter, writer_pipe, JsonlPath::writer, Output::pipe)
 BENCHMARK_CAPTURE(BM_JsonlWriter, buffered_pipe, JsonlPath::buffered, Output::pipe)
     ->Arg(100'000)
     ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// BM_ResultDiff: `urlprobe diff` over two runs of N results each with distinct keys (the pool's
+// records, each URL made unique by a query). The NEW run differs from OLD the way a nightly run
+// does: 1 in 64 keys change outcome, 1 in 256 are only in OLD, 1 in 256 only in NEW, and every
+// timing moves a little. Building the two runs is outside the timing.
+
+struct DiffRuns {
+  std::vector<probe::Result> old_run, new_run;
+};
+
+const DiffRuns& diff_runs(std::size_t n) {
+  static std::map<std::size_t, DiffRuns> cache;
+  auto [it, inserted] = cache.try_emplace(n);
+  if (!inserted) return it->second;
+  const auto& pool = result_pool();
+  auto& runs = it->second;
+  runs.old_run.reserve(n);
+  runs.new_run.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    probe::Result r = pool[i & (kPoolSize - 1)];
+    r.url += fmt::format("{}i={}", r.url.find('?') == std::string::npos ? '?' : '&', i);
+    r.sweep_index = i;
+    probe::Result changed = r;
+    changed.ms.total = r.ms.total * 1.1;
+    if (i % 64 == 7)
+      changed.outcome =
+          r.outcome == probe::Outcome::ok ? probe::Outcome::connect_timeout : probe::Outcome::ok;
+    if (i % 256 == 13) changed.url += "&only=new";
+    if (i % 256 != 29) runs.new_run.push_back(std::move(changed));
+    runs.old_run.push_back(std::move(r));
+  }
+  return runs;
+}
+
+void BM_ResultDiff(benchmark::State& state) {
+  const auto& runs = diff_runs(static_cast<std::size_t>(state.range(0)));
+  std::size_t entries = 0;
+  for (auto _ : state) {
+    const auto diff = report::diff_results(runs.old_run, runs.new_run);
+    entries = diff.broke.size() + diff.recovered.size() + diff.changed.size() + diff.added.size() +
+              diff.removed.size();
+    benchmark::DoNotOptimize(diff);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(runs.new_run.size()));
+  state.counters["entries"] = static_cast<double>(entries);
+}
+BENCHMARK(BM_ResultDiff)
+    ->ArgName("results")
+    ->Arg(100'000)
+    ->Arg(1'000'000)
     ->Unit(benchmark::kMillisecond);
 
 // ---------------------------------------------------------------------------------------------
