@@ -458,6 +458,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       return finish(wire_failure(), fmt::format("invalid HTTP status {}", status));
     // An interim response (100 Continue, 103 Early Hints): the final one follows (RFC 9110 15.2).
     if (status < 200 && status != 101) return read_header();
+    result_.via = intermediary(response);
     if (forward_http() && proxy_answered(response, status)) {
       std::vector<std::string> authenticate;
       for (auto [it, end] = response.equal_range(http::field::proxy_authenticate); it != end; ++it)
@@ -487,6 +488,21 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (status < 400) return false;
     return response.find("X-Squid-Error") != response.end() ||
            response.find("Proxy-Status") != response.end();
+  }
+
+  // The evidence of an HTTP proxy in the path: Via (RFC 9110 7.6.3), or the X-Cache header that
+  // squid with `via off` and most caches still send. Bounded: it is the peer's text.
+  static std::string intermediary(const http::response<http::empty_body>& response) {
+    constexpr std::size_t kLimit = 200;
+    for (std::string_view name : {"Via", "X-Cache"}) {
+      const auto it = response.find(name);
+      if (it == response.end()) continue;
+      auto value = std::string(it->value().substr(0, kLimit));
+      for (auto& c : value)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+      return fmt::format("{}: {}", name, value);
+    }
+    return {};
   }
 
   static std::string describe_io_error(boost::system::error_code ec) {

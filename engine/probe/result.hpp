@@ -61,6 +61,9 @@ struct Result {
   int http_status = 0;   // 0: none
   int proxy_status = 0;  // 0: none
   std::string address;   // the connected endpoint, "ip:port"
+  // The response's Via or X-Cache header ("Via: 1.1 proxy (squid/5.7)"): on the direct route, an
+  // HTTP proxy nobody configured sits in the path (readiness: a transparent proxy).
+  std::string via;
   std::optional<net::TlsFacts> tls;
   PhaseTimes ms;
   std::vector<std::string> warnings;  // things an ok result should still tell (expiry, inspection)

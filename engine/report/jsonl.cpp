@@ -61,6 +61,7 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   if (r.proxy_status)
     fmt::format_to(std::back_inserter(out), ",\"proxy_status\":{}", r.proxy_status);
   if (!r.address.empty()) string_field(out, "address", r.address);
+  if (!r.via.empty()) string_field(out, "via", r.via);
   if (r.tls) {
     const auto& t = *r.tls;
     key(out, "tls");

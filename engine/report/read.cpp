@@ -298,6 +298,8 @@ probe::Result read_record(const json::object& o) {
       r.proxy_status = static_cast<int>(integer_of(v, name, 0, 999));
     else if (name == "address")
       r.address = string_of(v, name);
+    else if (name == "via")
+      r.via = string_of(v, name);
     else if (name == "tls")
       read_tls(object_of(v, name), r.tls.emplace());
     else if (name == "warnings")

@@ -70,6 +70,25 @@ void add_unique(std::vector<std::string>& v, const std::string& s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
 }
 
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Only the direct path (route direct, or any route that resolved to no proxy, e.g. default
+// without an environment proxy or a PAC "DIRECT") can reveal a transparent proxy.
+std::string transparent_proxy_evidence(const probe::Result& r) {
+  if (r.route == Method::proxy_list || !r.proxy.empty()) return {};
+  if (!r.via.empty() && starts_with(lower(r.url), "http://")) return r.via;
+  const bool intercepted =
+      r.outcome == Outcome::tls_intercepted ||
+      std::any_of(r.warnings.begin(), r.warnings.end(),
+                  [](const std::string& w) { return starts_with(w, "TLS intercepted"); });
+  if (intercepted && r.tls && !r.tls->issuer.empty())
+    return fmt::format("TLS issued by {}", r.tls->issuer);
+  if (intercepted) return "TLS anchored outside the public roots";
+  return {};
+}
+
 }  // namespace
 
 Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options) {
@@ -103,6 +122,11 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
     m.method = r->route;
     if (r->outcome == Outcome::not_configured) continue;
     m.configured = true;
+    if (auto evidence = transparent_proxy_evidence(*r); !evidence.empty()) {
+      const bool seen = std::any_of(out.transparent.begin(), out.transparent.end(),
+                                    [&](const auto& t) { return t.url == r->url; });
+      if (!seen) out.transparent.push_back({r->url, std::move(evidence)});
+    }
     if (!r->proxy.empty()) proxy_of.emplace(r->route, r->proxy);
 
     bool reached = r->outcome == Outcome::ok;
@@ -260,6 +284,10 @@ std::string readiness_text(const Readiness& r) {
                                          : fmt::format("{} ({})", u.url, join(u.outcomes, ", ")));
     text += fmt::format("  Unreachable by every method: {}\n", join(parts, ", "));
   }
+  if (!r.transparent.empty()) {
+    text += "  Direct traffic passes through a transparent proxy:\n";
+    for (const auto& t : r.transparent) text += fmt::format("    {} ({})\n", t.url, t.evidence);
+  }
   for (const auto& note : r.notes) text += fmt::format("  Note: {}\n", note);
   return text;
 }
@@ -302,6 +330,15 @@ void append_readiness_json(std::string& out, const Readiness& r) {
   for (std::size_t i = 0; i < r.unreachable.size(); ++i) {
     if (i) out += ',';
     append_json_string(out, r.unreachable[i].url);
+  }
+  out += "],\"transparent_proxy\":[";
+  for (std::size_t i = 0; i < r.transparent.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"url\":";
+    append_json_string(out, r.transparent[i].url);
+    out += ",\"evidence\":";
+    append_json_string(out, r.transparent[i].evidence);
+    out += '}';
   }
   out += "],\"notes\":";
   strings(r.notes);

@@ -35,6 +35,13 @@ struct UnreachableUrl {
   std::vector<std::string> outcomes;  // distinct failures over the configured methods
 };
 
+// Direct traffic that met a proxy nobody configured: an http:// response with Via or X-Cache, or
+// an https:// chain anchored outside the public roots.
+struct TransparentProxyEvidence {
+  std::string url;
+  std::string evidence;  // "Via: 1.1 proxy (squid/5.7)", "TLS issued by CN=..."
+};
+
 struct GeographyReadiness {
   std::string geography;  // as the sheet says; "" for rows without one
   std::size_t required = 0, reachable = 0;
@@ -50,7 +57,8 @@ struct Readiness {
   std::vector<MethodReadiness> methods;  // the methods seen, in the analyzer's order
   std::vector<ProxyTodo> todo;           // by proxy, sorted
   std::vector<UnreachableUrl> unreachable;
-  std::vector<std::string> notes;  // the blob exception, named-proxy fallback
+  std::vector<TransparentProxyEvidence> transparent;  // by URL, first evidence each
+  std::vector<std::string> notes;                     // the blob exception, named-proxy fallback
 };
 
 // Pure: proxy-list results, and rows outside the selected geographies, are ignored.

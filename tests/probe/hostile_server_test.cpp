@@ -331,6 +331,27 @@ TEST_F(HostileOrigin, StatusOutOfRangeIsHttpError) {
   EXPECT_EQ(results[0].http_status, 0);
 }
 
+// The evidence readiness reports as a transparent proxy: Via first, else X-Cache; control
+// characters of the peer's text never reach the record, and its length is bounded.
+TEST_F(HostileOrigin, ViaAndXCacheHeadersAreRecordedBounded) {
+  auto& server = serve([](tcp::socket& socket) {
+    return test::http_answer(
+        socket, "HTTP/1.1 200 OK\r\nX-Cache: MISS from fw\r\nVia: 1.1 fw\t(squid/5.7)" +
+                    std::string(500, 'v') + "\r\nContent-Length: 0\r\n\r\n");
+  });
+  const auto results = probe(server.url("http"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "ok") << results[0].detail;
+  EXPECT_THAT(results[0].via, ::testing::StartsWith("Via: 1.1 fw (squid/5.7)vvv"));
+  EXPECT_EQ(results[0].via.size(), std::string("Via: ").size() + 200);
+
+  auto& cache = serve([](tcp::socket& socket) {
+    return test::http_answer(
+        socket, "HTTP/1.1 200 OK\r\nX-Cache: MISS from fw\r\nContent-Length: 0\r\n\r\n");
+  });
+  EXPECT_EQ(probe(cache.url("http"), trusting).at(0).via, "X-Cache: MISS from fw");
+}
+
 // RFC 9110 15.2: a client skips interim 1xx responses (CDNs send 103 Early Hints).
 TEST_F(HostileOrigin, InterimResponsesAreSkippedForTheFinalStatus) {
   std::string error;

@@ -30,6 +30,7 @@ probe::Result full() {
   r.http_status = 200;
   r.proxy_status = 200;
   r.address = "203.0.113.7:443";
+  r.via = "Via: 1.1 proxy (squid/5.7)";
   net::TlsFacts tls;
   tls.version = "TLSv1.3";
   tls.cipher = "TLS_AES_256_GCM_SHA384";
@@ -118,6 +119,7 @@ TEST(ReadResults, RoundTripIsByteIdentical) {
   EXPECT_EQ(again, text);
   EXPECT_EQ(read.lines.front(), 1);
   EXPECT_EQ(read.results[0].proxy, "http://user:***@10.0.0.6:8080");
+  EXPECT_EQ(read.results[0].via, "Via: 1.1 proxy (squid/5.7)");
   EXPECT_EQ(read.results[2].route, route::Method::proxy_list);
   EXPECT_EQ(read.results[0].started, full().started);
 }

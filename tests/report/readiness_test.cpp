@@ -299,3 +299,40 @@ TEST(Readiness, JsonWriterDocumentHasReadiness) {
   EXPECT_EQ(doc.at("readiness").at("verdict").as_string(), "ready");
   EXPECT_TRUE(doc.contains("summary"));
 }
+
+TEST(Readiness, TransparentProxyOnTheDirectPath) {
+  Sweep s;
+  s.url("plain.example", {nc, nc, ok, ok, nc});
+  s.url("bumped.example", {nc, nc, bump, ok, nc});
+  s.url("clean.example", {nc, nc, ok, ok, nc});
+  s.results[0 * kRoutes + 2].url = "http://plain.example/";
+  s.results[0 * kRoutes + 2].via = "Via: 1.1 fw (squid/5.7)";
+  s.results[1 * kRoutes + 2].tls.emplace().issuer = "CN=Corp Inspection CA";
+  // Via on a configured proxy's route is expected; on https:// the origin's own CDN may add it.
+  s.results[0 * kRoutes + 3].via = "Via: 1.1 named";
+  s.results[2 * kRoutes + 2].via = "X-Cache: HIT from cdn";
+  const auto r = report::assess(s.results, {});
+  ASSERT_EQ(r.transparent.size(), 2u);
+  EXPECT_EQ(r.transparent[0].url, "http://plain.example/");
+  EXPECT_EQ(r.transparent[0].evidence, "Via: 1.1 fw (squid/5.7)");
+  EXPECT_EQ(r.transparent[1].url, "https://bumped.example/");
+  EXPECT_EQ(r.transparent[1].evidence, "TLS issued by CN=Corp Inspection CA");
+  EXPECT_THAT(report::readiness_text(r),
+              HasSubstr("  Direct traffic passes through a transparent proxy:\n"
+                        "    http://plain.example/ (Via: 1.1 fw (squid/5.7))\n"
+                        "    https://bumped.example/ (TLS issued by CN=Corp Inspection CA)\n"));
+  std::string json;
+  report::append_readiness_json(json, r);
+  const auto doc = boost::json::parse(json);
+  EXPECT_EQ(doc.at("transparent_proxy").as_array().size(), 2u);
+  EXPECT_EQ(doc.at("transparent_proxy").at(0).at("evidence").as_string(),
+            "Via: 1.1 fw (squid/5.7)");
+}
+
+TEST(Readiness, NoTransparentProxyWithoutEvidence) {
+  Sweep s;
+  s.url("a.example", {ok, ok, ok, auth, bump});
+  const auto r = report::assess(s.results, {});
+  EXPECT_TRUE(r.transparent.empty());
+  EXPECT_THAT(report::readiness_text(r), Not(HasSubstr("transparent")));
+}
