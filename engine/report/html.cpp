@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "report/formats.hpp"
+#include "report/readiness.hpp"
 
 #ifndef URLPROBE_VERSION
 #define URLPROBE_VERSION "0.1.0"
@@ -153,6 +154,7 @@ class HtmlWriter final : public ResultWriter {
       j += ']';
     }
     cells_.push_back(std::move(cell));
+    if (r.route != route::Method::proxy_list) seen_.push_back(r);  // for the readiness panel
   }
 
   void finish(const Summary& s) override {
@@ -181,7 +183,13 @@ class HtmlWriter final : public ResultWriter {
       if (i) data += ',';
       append_json_string(data, s.notes[i]);
     }
-    data += "]},\"outcomes\":[";
+    data += "]}";
+    const auto readiness = assess(seen_, ReadinessOptions{s.geo});
+    if (readiness.any_results) {
+      data += ",\"readiness\":";
+      append_readiness_json(data, readiness);
+    }
+    data += ",\"outcomes\":[";
     for (std::size_t i = 0; i < probe::kOutcomeCount; ++i) {
       const auto o = static_cast<probe::Outcome>(i);
       data += i ? ",{\"name\":" : "{\"name\":";
@@ -275,6 +283,11 @@ tbody tr:hover th{background:#e7f5ff}
 #panel dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:0}
 #panel dt{color:#666}
 #panel dd{margin:0;word-break:break-word;white-space:pre-wrap}
+#readiness{border-left:4px solid #2f9e44;background:#ebfbee;padding:4px 10px;margin:6px 0;max-height:30vh;overflow:auto}
+#readiness.no{border-color:#e03131;background:#fff5f5}
+#readiness h2{font-size:14px;margin:2px 0}
+#readiness ul{margin:2px 0;padding-left:18px}
+#readiness .k{color:#495057}
 #panel button{position:absolute;top:6px;right:8px;border:0;background:none;font-size:18px;cursor:pointer}
 )HTML";
 
@@ -285,6 +298,7 @@ tbody tr:hover th{background:#e7f5ff}
 <h1>urlprobe report</h1>
 <div class="meta" id="meta"></div>
 <div class="totals" id="totals"></div>
+<section id="readiness" hidden></section>
 <div class="legend" id="legend" aria-label="outcomes (tick to show)"></div>
 <div class="filters">
 <label>Geography <select id="geo"></select></label>
@@ -321,6 +335,52 @@ tbody tr:hover th{background:#e7f5ff}
     return e;
   }
 
+  // The readiness verdict and to-do list (the text format's Readiness section).
+  function readinessPanel(R) {
+    var box = document.getElementById('readiness');
+    box.hidden = false;
+    box.className = R.verdict === 'ready' ? 'yes' : 'no';
+    var missing = R.required - R.reachable;
+    box.appendChild(el('h2', null, 'Readiness: ' + R.reachable + ' of ' + R.required +
+        ' required URLs reachable (' + R.geographies + '); ' +
+        (missing ? missing + ' unreachable by every method' : 'ready')));
+    function line(label, text) {
+      var p = el('div'); p.appendChild(el('span', 'k', label + ': ')); p.appendChild(document.createTextNode(text));
+      box.appendChild(p);
+    }
+    function list(label, items) {
+      if (!items.length) return;
+      box.appendChild(el('div', 'k', label));
+      var ul = el('ul');
+      items.forEach(function (t) { ul.appendChild(el('li', null, t)); });
+      box.appendChild(ul);
+    }
+    var titles = { 'default': 'Default proxy', wpad: 'WPAD', direct: 'Direct', named: 'Named proxy', cli: 'Command-line proxy' };
+    var all = [], each = [];
+    Object.keys(R.methods).forEach(function (m) {
+      var x = R.methods[m], t = titles[m] || m;
+      if (x.all) all.push(t);
+      each.push(t + (x.configured ? ' ' + x.required_ok + '/' + R.required : ' not configured'));
+    });
+    line('Methods that reach every required URL', all.length ? all.join(', ') : 'none');
+    line('Per method', each.join(' \u00b7 '));
+    if (R.by_geography && R.by_geography.length > 1)
+      line('By geography', R.by_geography.map(function (g) {
+        return (g.geography || '(none)') + ' ' + g.reachable + '/' + g.required;
+      }).join(', '));
+    R.todo.forEach(function (t) {
+      var items = [];
+      if (t.allow_anonymous.length) items.push('allow anonymous traffic for: ' + t.allow_anonymous.join(', '));
+      if (t.exclude_inspection.length) items.push('exclude from HTTPS inspection: ' + t.exclude_inspection.join(', '));
+      list(t.proxy ? 'To do on ' + t.proxy + ':' : 'To do on the direct path:', items);
+    });
+    list('Unreachable by every method:', R.unreachable);
+    list('Direct traffic passes through a transparent proxy:', R.transparent_proxy.map(function (t) {
+      return t.url + ' (' + t.evidence + ')';
+    }));
+    list('Notes:', R.notes);
+  }
+
   function main() {
     var D = JSON.parse(document.getElementById('data').textContent);
     var O = D.outcomes, routes = D.routes, targets = D.targets, cells = D.cells;
@@ -342,6 +402,7 @@ tbody tr:hover th{background:#e7f5ff}
     if (S.input_errors) meta += ' \u00b7 ' + S.input_errors + ' input lines skipped';
     if (S.notes.length) meta += ' \u00b7 ' + S.notes.join('; ');
     document.getElementById('meta').textContent = meta;
+    if (D.readiness) readinessPanel(D.readiness);
     var okCount = S.by_outcome[0];
     var totals = document.getElementById('totals');
     [['probes', S.probes, '#212529'], ['ok', okCount, O[0].color], ['failed', S.failures, '#e03131']]
@@ -520,6 +581,7 @@ tbody tr:hover th{background:#e7f5ff}
   std::size_t routes_;
   std::chrono::system_clock::time_point started_;
   std::vector<Column> columns_;
+  std::vector<probe::Result> seen_;  // method-route results, for the readiness panel
   std::map<std::string, std::uint64_t> url_keys_;
   std::map<std::uint64_t, Target> targets_;
   std::vector<Cell> cells_;

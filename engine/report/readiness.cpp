@@ -306,7 +306,15 @@ void append_readiness_json(std::string& out, const Readiness& r) {
                  "{{\"verdict\":\"{}\",\"required\":{},\"reachable\":{},\"geographies\":",
                  r.ready ? "ready" : "not_ready", r.required, r.reachable);
   append_json_string(out, r.geographies);
-  out += ",\"methods\":{";
+  out += ",\"by_geography\":[";
+  for (std::size_t i = 0; i < r.by_geography.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"geography\":";
+    append_json_string(out, r.by_geography[i].geography);
+    fmt::format_to(std::back_inserter(out), ",\"required\":{},\"reachable\":{}}}",
+                   r.by_geography[i].required, r.by_geography[i].reachable);
+  }
+  out += "],\"methods\":{";
   bool first = true;
   for (const auto& m : r.methods) {
     if (!first) out += ',';
