@@ -14,6 +14,7 @@
 
 #include "report/diff.hpp"
 #include "report/read.hpp"
+#include "report/readiness.hpp"
 #include "report/writer.hpp"
 #include "route/proxy.hpp"
 
@@ -157,6 +158,26 @@ std::vector<route::Route> assign_positions(std::vector<probe::Result>& results) 
   return routes;
 }
 
+// report --readiness: the verdict alone; its exit code is the verdict's.
+int render_readiness(const Options& options, report::Format format,
+                     const std::vector<probe::Result>& results, Output& out,
+                     std::size_t bad_lines) {
+  const auto readiness = report::assess(results, report::ReadinessOptions{options.sheet.geo});
+  std::string text;
+  if (format == report::Format::json) {
+    report::append_readiness_json(text, readiness);
+    text += '\n';
+  } else if (readiness.any_results) {
+    text = report::readiness_text(readiness).substr(1);  // no blank line before a lone section
+  } else {
+    text = "Readiness: no results of the five methods (proxy-list results do not count)\n";
+  }
+  std::fputs(text.c_str(), out.file());
+  if (!out.close()) return kExitUsage;
+  if (bad_lines) return kExitUsage;
+  return readiness.any_results && readiness.ready ? kExitOk : kExitFailures;
+}
+
 int run_report(const Options& options) {
   if (options.inputs.empty()) {
     fmt::print(stderr, "urlprobe: report: name at least one RESULTS.jsonl file\n");
@@ -165,6 +186,19 @@ int run_report(const Options& options) {
   report::Format format = report::Format::text;
   if (options.stdout_format_set) {
     format = options.stdout_format;
+    if (options.readiness_only && format != report::Format::text &&
+        format != report::Format::json) {
+      fmt::print(stderr, "urlprobe: report --readiness: --format text or json\n");
+      return kExitUsage;
+    }
+  } else if (options.readiness_only && !options.command_output.empty() &&
+             options.command_output != "-") {
+    if (!report::format_for_path(options.command_output, format) ||
+        (format != report::Format::text && format != report::Format::json)) {
+      fmt::print(stderr, "urlprobe: report --readiness: -o {}: write .txt or .json\n",
+                 options.command_output);
+      return kExitUsage;
+    }
   } else if (!options.command_output.empty() && options.command_output != "-" &&
              !report::format_for_path(options.command_output, format)) {
     fmt::print(stderr,
@@ -183,9 +217,11 @@ int run_report(const Options& options) {
 
   std::unique_ptr<Output> out;
   if (!open_output(options.command_output, out)) return kExitUsage;
+  if (options.readiness_only) return render_readiness(options, format, results, *out, bad_lines);
   report::Summary summary;
   summary.planned = results.size();
   summary.input_errors = bad_lines;
+  summary.geo = options.sheet.geo;
   if (!results.empty()) {
     const auto [first, last] =
         std::minmax_element(results.begin(), results.end(),
@@ -208,6 +244,10 @@ int run_report(const Options& options) {
     std::fputs(report::summary_text(summary).c_str(), stderr);
   if (!out->close()) return kExitUsage;
   if (bad_lines) return kExitUsage;
+  if (options.require == Require::any_method)
+    return report::assess(results, report::ReadinessOptions{options.sheet.geo}).ready
+               ? kExitOk
+               : kExitFailures;
   return summary.failures() ? kExitFailures : kExitOk;
 }
 

@@ -123,6 +123,8 @@ Saved results (jsonl files of earlier runs; nothing is probed again):
                            new, removed; exit 1 when anything broke or got slower
     --slower-factor X      slower: a route's median ms.total of ok probes grew over X times (2)
     --slower-min-ms N      ... and by more than N ms (50)
+    --readiness            report: only the Readiness verdict and to-do list (text or json;
+                           --geo and --require any-method apply; exit 1 when not ready)
   urlprobe merge A.jsonl B.jsonl... [-o ALL.jsonl] [--prefer newest]   combine shards; the same
                            (url, route, proxy) twice is an error unless --prefer newest
 Resolution:
@@ -278,6 +280,8 @@ Options parse_options(int argc, char** argv) {
       o.slower_factor = parse_number(name, value(), 1, 1e6);
     } else if (name == "--slower-min-ms") {
       o.slower_min_ms = parse_number(name, value(), 0, 1e9);
+    } else if (name == "--readiness" && o.command == "report") {
+      o.readiness_only = true;
     } else if (name == "--prefer") {
       const auto text = value();
       if (text != "newest")

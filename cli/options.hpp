@@ -58,6 +58,7 @@ struct Options {
   double slower_factor = 2.0;                   // diff --slower-factor
   double slower_min_ms = 50;                    // diff --slower-min-ms
   bool prefer_newest = false;                   // merge --prefer newest
+  bool readiness_only = false;                  // report --readiness: only the verdict section
   std::vector<std::string> redacted_arguments;  // argv with any URL password as ***, for reports
   bool help = false;
   bool version = false;

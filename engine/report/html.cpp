@@ -355,10 +355,9 @@ tbody tr:hover th{background:#e7f5ff}
       items.forEach(function (t) { ul.appendChild(el('li', null, t)); });
       box.appendChild(ul);
     }
-    var titles = { 'default': 'Default proxy', wpad: 'WPAD', direct: 'Direct', named: 'Named proxy', cli: 'Command-line proxy' };
     var all = [], each = [];
     Object.keys(R.methods).forEach(function (m) {
-      var x = R.methods[m], t = titles[m] || m;
+      var x = R.methods[m], t = x.title || m;
       if (x.all) all.push(t);
       each.push(t + (x.configured ? ' ' + x.required_ok + '/' + R.required : ' not configured'));
     });

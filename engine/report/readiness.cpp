@@ -99,6 +99,19 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto* a, const auto* b) { return a->sweep_index < b->sweep_index; });
 
+  // Issuers each URL verified with: a proxy route's chain that does not verify and names
+  // another issuer is that proxy's inspection with a CA the client does not trust.
+  std::map<std::string, std::set<std::string>> verified_issuers;
+  for (const auto* r : sorted)
+    if (r->tls && r->tls->verified && !r->tls->issuer.empty())
+      verified_issuers[r->url].insert(r->tls->issuer);
+  auto inspected_untrusted = [&](const probe::Result& r) {
+    if (r.outcome != Outcome::tls_untrusted || r.proxy.empty() || !r.tls || r.tls->issuer.empty())
+      return false;
+    const auto it = verified_issuers.find(r.url);
+    return it != verified_issuers.end() && !it->second.count(r.tls->issuer);
+  };
+
   std::vector<UrlState> urls;
   std::map<std::string, std::size_t> index;
   std::map<Method, MethodReadiness> methods;
@@ -139,6 +152,10 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
         t.proxy = r->proxy;
         add_unique(t.exclude_inspection, r->host);
       }
+    } else if (inspected_untrusted(*r) && !never_exclude(r->host)) {
+      auto& t = todo[r->proxy];
+      t.proxy = r->proxy;
+      add_unique(t.exclude_inspection, r->host);
     } else if (r->outcome == Outcome::proxy_auth_required) {
       auto& t = todo[r->proxy];
       t.proxy = r->proxy;
@@ -320,7 +337,9 @@ void append_readiness_json(std::string& out, const Readiness& r) {
     if (!first) out += ',';
     first = false;
     append_json_string(out, route::method_name(m.method));
-    fmt::format_to(std::back_inserter(out), ":{{\"configured\":{},\"required_ok\":{},\"all\":{}}}",
+    out += ":{\"title\":";
+    append_json_string(out, route::method_title(m.method));
+    fmt::format_to(std::back_inserter(out), ",\"configured\":{},\"required_ok\":{},\"all\":{}}}",
                    m.configured ? "true" : "false", m.required_ok, m.all ? "true" : "false");
   }
   out += "},\"todo\":[";

@@ -336,3 +336,23 @@ TEST(Readiness, NoTransparentProxyWithoutEvidence) {
   EXPECT_TRUE(r.transparent.empty());
   EXPECT_THAT(report::readiness_text(r), Not(HasSubstr("transparent")));
 }
+
+// A proxy inspecting with a CA the client does not trust: tls_untrusted on that route, naming an
+// issuer other than the one the same URL verified with elsewhere, is still "exclude from
+// inspection"; an untrusted chain seen on every route is the origin's problem, not the proxy's.
+TEST(Readiness, UntrustedInspectionIsAdvisedAsExclusion) {
+  constexpr auto untrusted = Outcome::tls_untrusted;
+  Sweep s;
+  s.url("inspected.example", {nc, nc, ok, untrusted, nc});
+  s.url("broken.example", {nc, nc, untrusted, untrusted, nc});
+  s.results[0 * kRoutes + 2].tls.emplace().issuer = "CN=Public CA";
+  s.results[0 * kRoutes + 2].tls->verified = true;
+  s.results[0 * kRoutes + 3].tls.emplace().issuer = "CN=Corp Inspection CA";
+  s.results[1 * kRoutes + 2].tls.emplace().issuer = "CN=Self";
+  s.results[1 * kRoutes + 3].tls.emplace().issuer = "CN=Self";
+  const auto r = report::assess(s.results, {});
+  ASSERT_EQ(r.todo.size(), 1u);
+  EXPECT_EQ(r.todo[0].proxy, "http://named:3128");
+  EXPECT_THAT(r.todo[0].exclude_inspection, ElementsAre("inspected.example"));
+  EXPECT_TRUE(r.todo[0].allow_anonymous.empty());
+}
