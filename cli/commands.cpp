@@ -17,6 +17,7 @@
 #include "report/readiness.hpp"
 #include "report/writer.hpp"
 #include "route/proxy.hpp"
+#include "sheet/reader.hpp"
 
 namespace urlprobe::cli {
 
@@ -34,14 +35,16 @@ bool read_inputs(const std::vector<std::string>& paths, std::vector<Input>& inpu
                  std::size_t& bad_lines) {
   bad_lines = 0;
   for (const auto& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    if (in) text << in.rdbuf();
-    if (!in || in.bad()) {
-      fmt::print(stderr, "urlprobe: {}: cannot read: {}\n", path, std::strerror(errno));
+    // Results are ~0.5 KB a record: 8 GiB is ten million records, and bounds /dev/zero.
+    constexpr std::size_t kMaxResultsBytes = std::size_t{8} << 30;
+    std::string text;
+    try {
+      text = sheet::read_file(path, kMaxResultsBytes);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "urlprobe: {}\n", e.what());
       return false;
     }
-    auto read = report::read_results(text.str(), path);
+    auto read = report::read_results(text, path);
     for (const auto& error : read.errors)
       fmt::print(stderr, "{}\n", sheet::format_input_error(error));
     bad_lines += read.errors.size();

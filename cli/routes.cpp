@@ -42,7 +42,7 @@ Credentials read_credentials(const Options& o, const std::map<std::string, std::
     if (c.user.empty()) throw UsageError("--proxy-password-file: needs --proxy-user");
     std::string text;
     try {
-      text = sheet::read_file(o.proxy_password_file);
+      text = sheet::read_file(o.proxy_password_file, 64 << 10);
     } catch (const std::exception& e) {
       throw UsageError(fmt::format("--proxy-password-file: {}", e.what()));
     }
@@ -203,7 +203,7 @@ std::vector<route::Route> build_routes(const Options& o,
   if (!o.proxies_file.empty()) {
     std::string text;
     try {
-      text = sheet::read_file(o.proxies_file);
+      text = sheet::read_file(o.proxies_file, std::size_t{64} << 20);
     } catch (const std::exception& e) {
       throw UsageError(fmt::format("--proxies: {}", e.what()));
     }

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -33,6 +34,17 @@ namespace http = beast::http;
 namespace {
 
 constexpr std::size_t kMaxScript = 1 << 20;
+
+// At most LIMIT + 1 bytes of a file: enough to tell "too large" without reading /dev/zero whole.
+// nullopt when the file cannot be opened.
+std::optional<std::string> read_prefix(const std::string& path, std::size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text(limit + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
 
 std::string sha256_hex(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -157,11 +169,9 @@ PacSource load_pac(const std::string& location, const net::ResolverConfig& dns,
     if (location.find("://") != std::string::npos) {
       source.text = fetch(location, dns, deadline);
     } else {
-      std::ifstream in(location, std::ios::binary);
-      if (!in) throw std::runtime_error("cannot open the file");
-      std::ostringstream text;
-      text << in.rdbuf();
-      source.text = std::move(text).str();
+      auto text = read_prefix(location, kMaxScript);
+      if (!text) throw std::runtime_error("cannot open the file");
+      source.text = std::move(*text);
     }
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("--pac {}: {}", location, e.what()));
@@ -398,11 +408,7 @@ std::vector<std::string> host_domains() {
   const char* override_path = std::getenv("URLPROBE_RESOLV_CONF");
   const std::string path = override_path && *override_path ? override_path : "/etc/resolv.conf";
   std::vector<std::string> out;
-  if (std::ifstream in(path, std::ios::binary); in) {
-    std::ostringstream text;
-    text << in.rdbuf();
-    out = resolv_conf_domains(text.str());
-  }
+  if (auto text = read_prefix(path, kMaxScript)) out = resolv_conf_domains(*text);
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) == 0) {
     const std::string_view host(name);
@@ -432,10 +438,7 @@ std::vector<std::string> host_dhcp_wpad_urls() {
     }
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
-      std::ifstream in(file, std::ios::binary);
-      std::ostringstream text;
-      text << in.rdbuf();
-      auto urls = dhcp_wpad_urls(text.str());
+      auto urls = dhcp_wpad_urls(read_prefix(file.string(), kMaxScript).value_or(""));
       // dhclient appends leases: the newest (last) is the one in force.
       if (!urls.empty() && std::find(out.begin(), out.end(), urls.back()) == out.end())
         out.push_back(urls.back());

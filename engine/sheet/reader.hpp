@@ -1,6 +1,8 @@
 // Readers for the inputs the foundation understands: URL lists and the built-in analyzer sheet.
 #pragma once
 
+#include <cstddef>
+
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,8 +14,13 @@ namespace urlprobe::sheet {
 // One URL per line; '#' starts a comment; blank lines are ignored. Bad lines become errors.
 void read_url_list(std::string_view text, const std::string& source, TargetList& into);
 
-// Reads a file by name; throws std::runtime_error naming the file when it cannot be read.
-std::string read_file(const std::string& path);
+// Every file urlprobe reads is bounded, so a wrong argument (/dev/zero, a disk image) is an
+// error naming the file instead of a process that eats memory until the OOM killer comes.
+inline constexpr std::size_t kMaxSheetBytes = std::size_t{256} << 20;
+
+// Reads a file by name; throws std::runtime_error naming the file when it cannot be read or
+// holds more than LIMIT bytes.
+std::string read_file(const std::string& path, std::size_t limit = kMaxSheetBytes);
 
 // The embedded analyzer test-URL sheet (mdeca_test_urls.csv): one target per distinct URL.
 TargetList builtin_analyzer_targets();

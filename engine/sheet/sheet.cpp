@@ -1,8 +1,12 @@
 #include <fmt/format.h>
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -130,13 +134,21 @@ void read_url_list(std::string_view text, const std::string& source, TargetList&
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) throw std::runtime_error(fmt::format("{}: read error", path));
-  return std::move(out).str();
+std::string read_file(const std::string& path, std::size_t limit) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!file)
+    throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  std::string text;
+  char chunk[1 << 16];
+  while (const auto n = std::fread(chunk, 1, sizeof chunk, file.get())) {
+    if (text.size() + n > limit)
+      throw std::runtime_error(
+          fmt::format("{}: larger than {} bytes, the limit for this input", path, limit));
+    text.append(chunk, n);
+  }
+  if (std::ferror(file.get()))
+    throw std::runtime_error(fmt::format("{}: read error: {}", path, std::strerror(errno)));
+  return text;
 }
 
 std::vector<CsvRecord> parse_csv(std::string_view text, char separator) {

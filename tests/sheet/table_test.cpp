@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sheet/reader.hpp"
 #include "sheet/sheet.hpp"
 
 using namespace urlprobe::sheet;
@@ -202,4 +203,25 @@ TEST(Builtins, CommercialGovAndAnalyzer) {
   load_builtin("analyzer", {}, analyzer);
   EXPECT_EQ(analyzer.targets.size(), 64u);
   EXPECT_THROW(load_builtin("nope", {}, analyzer), SheetError);
+}
+
+// Every reader is bounded: a wrong argument (/dev/zero, a disk image) is an error naming the
+// file, not a process that grows until the OOM killer ends it.
+TEST(ReadFile, StopsAtTheLimitAndNamesTheFile) {
+  const auto path = std::filesystem::temp_directory_path() / "urlprobe-read-limit.txt";
+  std::ofstream(path) << "0123456789";
+  EXPECT_EQ(read_file(path.string(), 10), "0123456789");
+  try {
+    read_file(path.string(), 9);
+    ADD_FAILURE() << "a file over the limit was read";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(path.string() + ": larger than 9 bytes"));
+  }
+  std::filesystem::remove(path);
+  try {
+    read_file("/dev/zero", 1 << 20);
+    ADD_FAILURE() << "/dev/zero was read to the end";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("/dev/zero: larger than"));
+  }
 }
