@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <system_error>
 #include <thread>
 
@@ -321,6 +322,12 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "urlprobe: {}\n", e.what());
     return kExitUsage;
   }
+  for (const auto& warning : options.warnings) fmt::print(stderr, "urlprobe: {}\n", warning);
+  // As curl does: blank the passwords in our own argv, so that ps and /proc/PID/cmdline show them
+  // only for the moment before this line (the options hold copies).
+  for (int i = 1; i < argc; ++i)
+    for (const auto& [offset, length] : cli::password_spans(argv[i]))
+      std::memset(argv[i] + offset, '*', length);
   if (options.help) {
     std::fputs(cli::usage_text().c_str(), stdout);
     return kExitOk;

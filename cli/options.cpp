@@ -1,7 +1,9 @@
 #include "options.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <functional>
@@ -81,6 +83,29 @@ probe::Shard parse_shard(std::string_view text) {
 
 }  // namespace
 
+std::vector<std::pair<std::size_t, std::size_t>> password_spans(std::string_view text) {
+  // Userinfo never holds '/', ';', '=' or ',' unencoded, so the scan back from each '@' to one of
+  // them finds where it starts: after "scheme://", after "--proxy=", after "http=" of a
+  // per-scheme named proxy, or at the start of a bare "user:pw@host:port".
+  std::vector<std::pair<std::size_t, std::size_t>> spans;
+  std::size_t searched_to = 0;
+  for (auto at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
+    auto start = text.find_last_of("/;=,", at);
+    start = start == std::string_view::npos ? 0 : start + 1;
+    // A password with an unencoded '@' in it: the earlier '@' belongs to the same password.
+    if (!spans.empty() && start < searched_to) {
+      spans.back().second = at - spans.back().first;
+      searched_to = at;
+      continue;
+    }
+    const auto colon = text.find(':', start);
+    searched_to = at;
+    if (colon == std::string_view::npos || colon + 1 >= at) continue;
+    spans.emplace_back(colon + 1, at - colon - 1);
+  }
+  return spans;
+}
+
 std::string usage_text() {
   return R"(Usage: urlprobe [probe] [SHEET|URL ...] [options]
        urlprobe list [SHEET ...] [--format text|json|csv] [sheet options]
@@ -113,8 +138,8 @@ Routes (the analyzer's methods: 1 default, 2 wpad, 3 direct, 4 named, 5 cli):
   --pac FILE|URL           the PAC script for route wpad (fetched directly, at most 1 MiB)
   --client-ip IP           what the script's myIpAddress() returns (default: this host's)
   Route default is the environment's proxy (https_proxy, http_proxy, all_proxy, no_proxy),
-  or the direct path when none is set. Route wpad without --pac: "Doesn't exist" (discovery
-  of wpad.dat by DNS is not in this version).
+  or the direct path when none is set. Route wpad without --pac discovers the script: DHCP
+  option 252 from lease files, then http://wpad.<domain>/wpad.dat for the search domains.
   urlprobe pac FILE|URL URL...   print the script's answer for each URL, like pactester
 Saved results (jsonl files of earlier runs; nothing is probed again):
   --shard K/N              probe only shard K of N of the sweep (stable hash of url, route, proxy)
@@ -165,16 +190,30 @@ Options parse_options(int argc, char** argv) {
   std::optional<milliseconds> dns_timeout, connect_timeout;
   std::vector<std::string_view> args(argv + 1, argv + argc);
   // "scheme://user:secret@host" -> "scheme://user:***@host", for anything that echoes the run.
-  for (const auto arg : args) {
+  std::vector<std::string> password_places;
+  for (std::size_t a = 0; a < args.size(); ++a) {
+    const auto arg = args[a];
+    const auto spans = password_spans(arg);
     std::string text(arg);
-    if (const auto scheme = text.find("://"); scheme != std::string::npos) {
-      const auto at = text.find('@', scheme);
-      const auto colon = text.find(':', scheme + 3);
-      if (at != std::string::npos && colon != std::string::npos && colon < at)
-        text.replace(colon + 1, at - colon - 1, "***");
-    }
+    for (auto span = spans.rbegin(); span != spans.rend(); ++span)
+      text.replace(span->first, span->second, "***");
     o.redacted_arguments.push_back(std::move(text));
+    if (spans.empty()) continue;
+    std::string place = "an argument";
+    if (arg.starts_with("-") && arg.find('=') != std::string_view::npos)
+      place = std::string(arg.substr(0, arg.find('=')));
+    else if (a > 0 && args[a - 1].starts_with("-") &&
+             args[a - 1].find('=') == std::string_view::npos)
+      place = std::string(args[a - 1]);
+    if (std::find(password_places.begin(), password_places.end(), place) == password_places.end())
+      password_places.push_back(std::move(place));
   }
+  if (!password_places.empty())
+    o.warnings.push_back(
+        fmt::format("warning: a password in {} is visible to every user of this machine (ps, "
+                    "/proc/PID/cmdline); give it with --proxy-user and $URLPROBE_PROXY_PASSWORD or "
+                    "--proxy-password-file FILE",
+                    fmt::join(password_places, ", ")));
   std::size_t i = 0;
   if (!args.empty() && kCommands.contains(args[0])) {
     o.command = std::string(args[0]);

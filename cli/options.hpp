@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "probe/sweep.hpp"
@@ -60,11 +62,15 @@ struct Options {
   bool prefer_newest = false;                   // merge --prefer newest
   bool readiness_only = false;                  // report --readiness: only the verdict section
   std::vector<std::string> redacted_arguments;  // argv with any URL password as ***, for reports
+  std::vector<std::string> warnings;  // for stderr, e.g. a password typed on the command line
   bool help = false;
   bool version = false;
 };
 
 Options parse_options(int argc, char** argv);  // throws UsageError
+// Where the passwords of an argument are (offset, length): "user:PW@" in URLs and in the
+// schemeless proxy forms (user:PW@host:port, http=user:PW@host:port).
+std::vector<std::pair<std::size_t, std::size_t>> password_spans(std::string_view text);
 std::string usage_text();
 
 }  // namespace urlprobe::cli
