@@ -282,6 +282,34 @@ TEST(CsvWriter, HeaderAndOneRfc4180RowPerResult) {
   EXPECT_THAT(text, Not(HasSubstr("secret")));
 }
 
+// CSV injection: a cell a spreadsheet would evaluate is written as text; numbers keep their sign.
+TEST(CsvWriter, FormulaLikeTextIsDefused) {
+  probe::Result r = results().front();
+  r.detail = "=HYPERLINK(\"http://evil.example\",\"click\")";
+  r.row.category = "@SUM(1)";
+  r.row.geography = "-1+2";
+  r.tls.emplace().days_left = -3;
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  {
+    auto writer = report::make_writer(report::Format::csv, out, sweep_routes());
+    writer->write(r);
+    writer->finish(summary_of({r}));
+  }
+  std::fclose(out);
+  const std::string text(buffer, size);
+  std::free(buffer);
+  const auto rows = parse_csv(text);
+  ASSERT_EQ(rows.size(), 2u);
+  std::map<std::string, std::string> row;
+  for (std::size_t i = 0; i < rows[0].size(); ++i) row[rows[0][i]] = rows[1][i];
+  EXPECT_EQ(row["detail"], "'=HYPERLINK(\"http://evil.example\",\"click\")");
+  EXPECT_EQ(row["category"], "'@SUM(1)");
+  EXPECT_EQ(row["geography"], "'-1+2");
+  EXPECT_EQ(row["tls_days_left"], "-3");
+}
+
 TEST(CsvWriter, HeaderEvenWithoutResults) {
   char* buffer = nullptr;
   std::size_t size = 0;
