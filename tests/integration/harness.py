@@ -14,6 +14,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 # A hang guard, not a timing assertion: every probe has a --timeout of a few seconds, so a run
@@ -107,6 +108,17 @@ class Run:
         return self.records[0]
 
 
+def case_registry():
+    """CASES (name -> function) and the @case decorator that fills it: a script's ctests."""
+    cases = {}
+
+    def case(fn):
+        cases[fn.__name__] = fn
+        return fn
+
+    return cases, case
+
+
 class Case:
     def __init__(self, binary, fixture_dir, schema):
         self.binary = binary
@@ -114,6 +126,13 @@ class Case:
         self.validator = make_validator(schema)
         self.fx = None
         self.last = None  # the last Run, printed when the case fails
+
+    @property
+    def tmp(self):
+        """A scratch folder for this case, removed when the process ends."""
+        if not hasattr(self, "_scratch"):
+            self._scratch = tempfile.TemporaryDirectory(prefix="urlprobe-case-")
+        return Path(self._scratch.name)
 
     def fixture(self):
         if self.fx is None:

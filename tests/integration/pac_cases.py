@@ -87,12 +87,7 @@ class Case(harness.Case):
         return {"URLPROBE_RESOLV_CONF": str(path)}
 
 
-CASES = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
+CASES, case = harness.case_registry()
 
 
 @case

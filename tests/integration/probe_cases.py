@@ -65,12 +65,7 @@ class Case(harness.Case):
 # ------------------------------------------------------------------------------------------------
 # Cases. Each name is a ctest: integration.<name>.
 # ------------------------------------------------------------------------------------------------
-CASES = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
+CASES, case = harness.case_registry()
 
 
 @case

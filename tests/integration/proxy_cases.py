@@ -132,12 +132,7 @@ class Case(harness.Case):
         return out
 
 
-CASES = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
+CASES, case = harness.case_registry()
 
 
 def tmpdir():

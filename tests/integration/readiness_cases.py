@@ -11,7 +11,6 @@ Exit: 0 pass, 1 fail, 77 skipped.
 """
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
@@ -20,11 +19,6 @@ import harness  # noqa: E402
 
 
 class Case(harness.Case):
-    def __init__(self, *args):
-        super().__init__(*args)
-        self._tmp = tempfile.TemporaryDirectory(prefix="urlprobe-readiness-")
-        self.tmp = Path(self._tmp.name)
-
     def urls(self):
         fx = self.fixture()
         return {
@@ -69,12 +63,7 @@ class Case(harness.Case):
             "Proxy disabled, which reaches all of them\n")
 
 
-CASES = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
+CASES, case = harness.case_registry()
 
 
 def by_url_route(records):

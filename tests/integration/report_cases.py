@@ -11,8 +11,6 @@ Exit: 0 pass, 1 fail, 77 skipped.
 """
 import json
 import sys
-import tempfile
-from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 from harness import check  # noqa: E402
@@ -20,11 +18,6 @@ import harness  # noqa: E402
 
 
 class Case(harness.Case):
-    def __init__(self, *args):
-        super().__init__(*args)
-        self._tmp = tempfile.TemporaryDirectory(prefix="urlprobe-report-")
-        self.tmp = Path(self._tmp.name)
-
     def base_args(self, methods="direct,named"):
         """Private DNS, the test PKI, jsonl; route named is not configured here, so each target
         also gets a 'Doesn't exist' record without any waiting."""
@@ -53,12 +46,7 @@ def key(rec):
     return (rec["url"], rec["route"], rec.get("proxy", ""))
 
 
-CASES = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
+CASES, case = harness.case_registry()
 
 
 @case

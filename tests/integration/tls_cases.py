@@ -184,12 +184,7 @@ class Case(harness.Case):
             check(got == want, f"tls.{key} {tls[key]}, the certificate says {want.isoformat()}{dump(rec)}")
 
 
-CASES = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
+CASES, case = harness.case_registry()
 
 
 # ------------------------------------------------------------------------------------------------
