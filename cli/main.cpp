@@ -2,11 +2,14 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <system_error>
 #include <thread>
 
@@ -186,6 +189,43 @@ class SignalWatch {
   std::thread thread_;
 };
 
+std::uint64_t count_open_files() {
+  std::error_code ec;
+  std::uint64_t n = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec))
+    ++n;
+  return ec ? 3 : n;  // without /proc: at least stdin, stdout and stderr
+}
+
+// --concurrency N needs N sockets at once, and probes that meet EMFILE would be reported as
+// network failures that never happened. So the soft open-file limit is raised toward the hard one
+// first, and only when even that is too small is the concurrency lowered, said once on stderr.
+void fit_open_file_limit(probe::SweepConfig& sweep) {
+  const unsigned threads =
+      sweep.threads ? sweep.threads : std::max(1u, std::thread::hardware_concurrency());
+  const std::uint64_t open_now = count_open_files();
+  const std::uint64_t needed = probe::open_files_needed(sweep.concurrency, threads, open_now);
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur >= needed)
+    return;
+  rlimit raised = limit;
+  raised.rlim_cur =
+      limit.rlim_max == RLIM_INFINITY ? needed : std::min<rlim_t>(needed, limit.rlim_max);
+  if (raised.rlim_cur > limit.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0)
+    limit.rlim_cur = raised.rlim_cur;
+  if (limit.rlim_cur >= needed) return;
+  const auto fitting = probe::concurrency_within(limit.rlim_cur, threads, open_now);
+  fmt::print(
+      stderr,
+      "urlprobe: --concurrency {} lowered to {}: the open-file limit is {} (ulimit -n, "
+      "hard limit {}); each probe in flight holds a socket\n",
+      sweep.concurrency, fitting, static_cast<std::uint64_t>(limit.rlim_cur),
+      limit.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit.rlim_max));
+  sweep.concurrency = fitting;
+}
+
 int run(const cli::Options& options) {
   if (options.command == "pac") {
     try {
@@ -242,9 +282,11 @@ int run(const cli::Options& options) {
     fanout.writers.push_back(report::make_writer(output.format, f, routes));
   }
 
+  auto sweep_config = options.sweep;
+  fit_open_file_limit(sweep_config);
   std::unique_ptr<probe::Sweep> sweep;
   try {
-    sweep = std::make_unique<probe::Sweep>(options.sweep, input.targets, routes, fanout);
+    sweep = std::make_unique<probe::Sweep>(sweep_config, input.targets, routes, fanout);
   } catch (const std::exception& e) {
     fmt::print(stderr, "urlprobe: {}\n", e.what());
     return kExitUsage;

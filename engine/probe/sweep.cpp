@@ -69,6 +69,18 @@ bool in_shard(const Shard& shard, std::string_view url, const route::Route& rout
   return shard.n == 0 || shard_hash(url, route) % shard.n == shard.k - 1;
 }
 
+std::uint64_t open_files_needed(std::size_t concurrency, unsigned threads, std::uint64_t open_now) {
+  return open_now + kOpenFilesSpare + std::uint64_t{threads} * kOpenFilesPerWorker +
+         std::uint64_t{concurrency} * kOpenFilesPerProbe;
+}
+
+std::size_t concurrency_within(std::uint64_t open_file_limit, unsigned threads,
+                               std::uint64_t open_now) {
+  const std::uint64_t fixed = open_files_needed(0, threads, open_now);
+  if (open_file_limit <= fixed + kOpenFilesPerProbe) return 1;
+  return static_cast<std::size_t>((open_file_limit - fixed) / kOpenFilesPerProbe);
+}
+
 struct Sweep::Impl {
   Impl(const SweepConfig& c, std::span<const sheet::Target> t, std::span<const route::Route> r,
        ResultSink& s)
@@ -282,6 +294,16 @@ SweepStats Sweep::run() {
   }
   if (impl_->workers.size() == 1) impl_->workers.front()->io.run();
   for (auto& t : threads) t.join();
+  // fill() stops a loop as soon as its last probe has its result, which leaves the completions
+  // of that probe's cancelled operations queued. Destroying them with the io_context instead of
+  // running them frees nested type-erased handlers in an order Asio 1.81 gets wrong (a heap
+  // use-after-free under ASan, found by an interrupted sweep of TLS probes); running them is
+  // harmless, since a finished probe ignores them.
+  for (auto& worker : impl_->workers) {
+    worker->io.restart();
+    while (worker->io.poll() > 0) {
+    }
+  }
 
   SweepStats total;
   total.planned = planned();

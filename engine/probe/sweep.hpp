@@ -28,6 +28,19 @@ struct Shard {
 std::uint64_t shard_hash(std::string_view url, const route::Route& route);
 bool in_shard(const Shard& shard, std::string_view url, const route::Route& route);
 
+// Open files. A probe in flight holds one socket (to the origin or to the proxy: addresses are
+// tried one after another, and the socket is closed before the result is delivered). A worker
+// holds its event loop's epoll, eventfd and timerfd, c-ares's UDP and TCP sockets to up to three
+// name servers, and for a moment a file that c-ares or OpenSSL reads (/etc/hosts, a hashed
+// certificate of a CA directory). The spare covers what the process opens besides the sweep.
+inline constexpr std::uint64_t kOpenFilesPerProbe = 1, kOpenFilesPerWorker = 12,
+                               kOpenFilesSpare = 16;
+// What a sweep needs with `open_now` files already open.
+std::uint64_t open_files_needed(std::size_t concurrency, unsigned threads, std::uint64_t open_now);
+// The most probes in flight (at least 1) that fit under an open-file limit.
+std::size_t concurrency_within(std::uint64_t open_file_limit, unsigned threads,
+                               std::uint64_t open_now);
+
 struct SweepConfig {
   ProbeConfig probe;
   net::ResolverConfig resolver;
