@@ -1,0 +1,368 @@
+"""cli.<case>: the built urlprobe under an open-file limit, under signals, with a password in argv.
+
+Each case runs the binary against a loopback server of its own (127.0.0.1, no fixture daemons)
+and synchronises on what the binary writes and what the server receives, never on sleeps.
+
+  fd_limit_lowers_concurrency_once   ulimit -n 256 (hard 256) and --concurrency 2000: one line on
+                                     stderr, and no probe fails with EMFILE
+  fd_limit_raises_soft_limit         soft 256, hard 4096: the soft limit is raised, nothing said
+  sigint_mid_sweep, sigterm_mid_sweep  every finished result on disk, the summary, exit 130
+  second_sigint_exits_at_once        a sweep stuck after the first ^C (stdout not read) ends at
+                                     the second, with exit 130
+  argv_password_hidden_from_ps       --proxy with a password: one warning, and the password
+                                     blanked in /proc/PID/cmdline while the sweep runs
+
+Usage: reliability_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail.
+"""
+import json
+import os
+import re
+import resource
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
+import harness  # noqa: E402
+from harness import check, Fail  # noqa: E402
+
+# A hang guard, not a timing assertion.
+WAIT_S = 60
+
+
+class LoopbackServer:
+    """HTTP on 127.0.0.1 in a thread: /ok/... gets 200 at once, anything else is read and never
+    answered (the connection stays open until the client goes). Counts the requests it holds."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4096)
+        self.listener.setblocking(False)
+        self.port = self.listener.getsockname()[1]
+        self.held = 0
+        self.cond = threading.Condition()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "stop")
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_held(self, n):
+        with self.cond:
+            check(self.cond.wait_for(lambda: self.held >= n, timeout=WAIT_S),
+                  f"the server holds {self.held} requests, expected {n}")
+
+    def _loop(self):
+        buffers = {}
+        while True:
+            for key, _ in self.selector.select():
+                if key.data == "stop":
+                    return
+                if key.fileobj is self.listener:
+                    try:
+                        conn, _ = self.listener.accept()
+                    except BlockingIOError:
+                        continue
+                    conn.setblocking(False)
+                    buffers[conn] = b""
+                    self.selector.register(conn, selectors.EVENT_READ, "conn")
+                    continue
+                conn = key.fileobj
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    self.selector.unregister(conn)
+                    conn.close()
+                    buffers.pop(conn, None)
+                    continue
+                if conn not in buffers:
+                    continue  # already answered or held: the rest is ignored
+                buffers[conn] += data
+                if b"\r\n\r\n" not in buffers[conn]:
+                    continue
+                request_line = buffers.pop(conn).split(b"\r\n", 1)[0].decode()
+                if " /ok/" in request_line:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                else:
+                    with self.cond:
+                        self.held += 1
+                        self.cond.notify_all()
+
+    def close(self):
+        self.wake_w.send(b"x")
+        self.thread.join()
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()
+
+
+class Lines:
+    """Reads a pipe line by line in a thread; wait_for(predicate) blocks until a line matches."""
+
+    def __init__(self, pipe):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.done = False
+        self.thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
+        self.thread.start()
+
+    def _read(self, pipe):
+        for line in pipe:
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.done = True
+            self.cond.notify_all()
+
+    def wait_for(self, predicate, what):
+        with self.cond:
+            check(self.cond.wait_for(lambda: predicate(self.lines) or self.done, timeout=WAIT_S)
+                  and predicate(self.lines), f"never saw {what}; got:\n{''.join(self.lines)}")
+
+    def text(self):
+        self.thread.join(WAIT_S)
+        return "".join(self.lines)
+
+
+def start(c, args, **kwargs):
+    argv = [c.binary, *args]
+    c.argv = argv
+    return subprocess.Popen(argv, env=harness.clean_environ(), stdin=subprocess.DEVNULL,
+                            text=True, **kwargs)
+
+
+def finish(proc):
+    try:
+        return proc.wait(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise Fail(f"still running {WAIT_S} s later: {' '.join(proc.args)}")
+
+
+def records_of(c, text, where):
+    records = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise Fail(f"{where} line {n} is not JSON ({e}): {line!r}")
+        errors = list(c.validator.iter_errors(rec))
+        check(not errors, f"{where} line {n} does not match the schema: {errors[0].message if errors else ''}")
+        records.append(rec)
+    return records
+
+
+def no_sanitizer_report(err):
+    """Under ASan/UBSan a report may exit 1, which looks like "some probe failed"."""
+    check(not re.search(r"AddressSanitizer|LeakSanitizer|runtime error:", err),
+          f"a sanitizer report on stderr:\n{err[:4000]}")
+
+
+def with_nofile(soft, hard):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return apply
+
+
+def run_under_limit(c, soft, hard, targets):
+    server = LoopbackServer()
+    try:
+        urls = [server.url(f"/hang/{i}") for i in range(targets)]
+        proc = start(c, ["--methods", "direct", "--concurrency", "2000", "--threads", "2",
+                         "--timeout", "1", "--format", "jsonl", "--progress", "never", *urls],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                     preexec_fn=with_nofile(soft, hard))
+        out, err = proc.communicate(timeout=WAIT_S * 2)
+    finally:
+        server.close()
+    c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err}"
+    no_sanitizer_report(err)
+    records = records_of(c, out, "stdout")
+    check(len(records) == targets, f"{len(records)} records for {targets} probes")
+    bad = [r for r in records if r["outcome"] != "timeout"]
+    check(not bad, f"{len(bad)} probes did not end in timeout, e.g. {bad[:1]}")
+    check(not re.search(r"too many open files|EMFILE", out + err, re.I),
+          "a probe or the program met EMFILE")
+    check(proc.returncode == 1, f"exit {proc.returncode}, expected 1 (probes failed)")
+    return err
+
+
+def fd_limit_lowers_concurrency_once(c):
+    # 600 probes at once would need 600 sockets: more than 256 allows, hard limit included.
+    err = run_under_limit(c, 256, 256, 600)
+    lines = [l for l in err.splitlines() if "lowered to" in l]
+    check(len(lines) == 1, f"expected one 'lowered to' line on stderr, got {len(lines)}:\n{err}")
+    m = re.fullmatch(r"urlprobe: --concurrency 2000 lowered to (\d+): the open-file limit is 256 "
+                     r"\(ulimit -n, hard limit 256\).*", lines[0])
+    check(m, f"unexpected wording: {lines[0]!r}")
+    lowered = int(m.group(1))
+    check(100 <= lowered < 256, f"lowered to {lowered}: not what 256 descriptors allow")
+
+
+def fd_limit_raises_soft_limit(c):
+    # The same sweep with room under the hard limit: the soft limit is raised, nothing is said,
+    # and all 600 probes are in flight together without EMFILE.
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    hard = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    if hard < 1024:
+        raise harness.Skip(f"the hard open-file limit here is {hard}: no room to raise to")
+    err = run_under_limit(c, 256, hard, 600)
+    check("lowered to" not in err, f"lowered although the hard limit had room:\n{err}")
+
+
+def interrupted_sweep(c, sig):
+    server = LoopbackServer()
+    out_file = Path(c.work_dir) / f"{sig.name}.jsonl"
+    try:
+        ok = [server.url(f"/ok/{i}") for i in range(5)]
+        hang = [server.url(f"/hang/{i}") for i in range(20)]
+        proc = start(c, ["--methods", "direct", "--timeout", "60", "--format", "jsonl", "-o",
+                         str(out_file), "--progress", "never", *ok, *hang],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout, stderr = Lines(proc.stdout), Lines(proc.stderr)
+        # Synchronise on the output: the five answered probes have their records, and the
+        # server holds the other twenty.
+        stdout.wait_for(lambda lines: sum('"outcome":"ok"' in l for l in lines) == 5,
+                        "five ok records")
+        server.wait_held(20)
+        proc.send_signal(sig)
+        rc = finish(proc)
+    finally:
+        server.close()
+    out, err = stdout.text(), stderr.text()
+    c.last_output = f"exit {rc}\n--- stderr ---\n{err}"
+    no_sanitizer_report(err)
+    check(rc == 130, f"exit {rc}, expected 130")
+    for where, text in (("stdout", out), (str(out_file), out_file.read_text())):
+        records = records_of(c, text, where)
+        check(len(records) == 25, f"{where}: {len(records)} records, expected 25")
+        check(len({r["url"] for r in records}) == 25, f"{where}: a URL twice")
+        for r in records:
+            if "/ok/" in r["url"]:
+                check(r["outcome"] == "ok", f"{where}: {r}")
+            else:
+                check(r["outcome"] == "timeout" and "interrupted" in r.get("detail", ""),
+                      f"{where}: a held probe did not end as interrupted: {r}")
+    check(re.search(r"Summary: 25 probes, 5 ok, 20 failed in [0-9.]+ s \(interrupted: 0 of 25 "
+                    r"not started\)", err), f"no interrupted summary on stderr:\n{err}")
+    check(err.count("urlprobe: interrupted") == 1, f"expected one interrupt notice:\n{err}")
+
+
+def sigint_mid_sweep(c):
+    interrupted_sweep(c, signal.SIGINT)
+
+
+def sigterm_mid_sweep(c):
+    interrupted_sweep(c, signal.SIGTERM)
+
+
+def second_sigint_exits_at_once(c):
+    # 400 records of 600 bytes are more than a pipe holds (64 KiB): with stdout left unread
+    # after the first ^C, writing the interrupted results blocks for good, and only the second
+    # ^C can end the program.
+    server = LoopbackServer()
+    targets = 400
+    try:
+        urls = [server.url(f"/hang/{i}/" + "x" * 400) for i in range(targets)]
+        proc = start(c, ["--methods", "direct", "--timeout", "60", "--concurrency", "1000",
+                         "--format", "jsonl", "--progress", "never", *urls],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stderr = Lines(proc.stderr)
+        server.wait_held(targets)
+        proc.send_signal(signal.SIGINT)
+        stderr.wait_for(lambda lines: any("urlprobe: interrupted" in l for l in lines),
+                        "the first interrupt's notice")
+        proc.send_signal(signal.SIGINT)
+        rc = finish(proc)
+        out = proc.stdout.read()
+    finally:
+        server.close()
+    err = stderr.text()
+    c.last_output = f"exit {rc}\n--- stderr ---\n{err}"
+    check(rc == 130, f"exit {rc}, expected 130")
+    written = len(out.splitlines())
+    check(written < targets, f"all {written} results were written: the first ^C was not stuck, "
+          "so the second proved nothing")
+    check("Summary:" not in err, "a summary was printed: the program did not exit at once")
+
+
+def argv_password_hidden_from_ps(c):
+    # A password given with --proxy: warned about (without repeating it), and blanked in the
+    # process's own command line once parsed, so ps shows it no longer.
+    server = LoopbackServer()
+    secret = "S3cretPw-in-argv"
+    try:
+        proc = start(c, ["--methods", "cli", "--proxy", f"http://probe:{secret}@127.0.0.1:{server.port}",
+                         "--timeout", "60", "--format", "jsonl", "--progress", "never",
+                         server.url("/hang/1")],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        server.wait_held(1)  # the proxy (this server) holds the request: the sweep is running
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode(errors="replace")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        server.close()
+    c.argv = [a.replace(secret, "***") for a in c.argv]
+    c.last_output = f"exit {proc.returncode}"
+    no_sanitizer_report(err)
+    check(secret not in cmdline, "the password is still in /proc/PID/cmdline")
+    check("probe:" in cmdline and "@127.0.0.1" in cmdline, "the rest of the argument was lost")
+    check(secret not in out + err, "the password reached the output")
+    warnings = [l for l in err.splitlines() if "warning: a password in --proxy" in l]
+    check(len(warnings) == 1, f"expected one warning about --proxy, got {len(warnings)}")
+    check("URLPROBE_PROXY_PASSWORD" in warnings[0] and "--proxy-password-file" in warnings[0],
+          f"the warning does not say what to do instead: {warnings[0]!r}")
+    check(proc.returncode == 130, f"exit {proc.returncode}, expected 130")
+
+
+CASES = {f.__name__: f for f in (fd_limit_lowers_concurrency_once, fd_limit_raises_soft_limit,
+                                 sigint_mid_sweep, sigterm_mid_sweep, second_sigint_exits_at_once,
+                                 argv_password_hidden_from_ps)}
+
+
+class ReliabilityCase(harness.Case):
+    def __init__(self, binary, work_dir, schema):
+        super().__init__(binary, work_dir, schema)
+        self.work_dir = work_dir
+        os.makedirs(work_dir, exist_ok=True)
+        self.argv = []
+        self.last_output = ""
+
+
+def main(argv):
+    if argv[1:] == ["--list"]:
+        print("\n".join(CASES))
+        return 0
+    if len(argv) != 5 or argv[4] not in CASES:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    binary, work_dir, schema, name = argv[1:]
+    c = ReliabilityCase(binary, work_dir, schema)
+    try:
+        CASES[name](c)
+    except harness.Skip as e:
+        print(f"SKIP {name}: {e}")
+        return 77
+    except Fail as e:
+        print(f"FAIL {name}: {e}\ncommand: {' '.join(c.argv)[:2000]}\n{c.last_output}")
+        return 1
+    print(f"PASS {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
