@@ -46,7 +46,7 @@ GUARDED = {
     "BM_ResolverHit/real_time": ("cpu",),
     "BM_SchedulerNoopProbe/probes:100000/real_time": ("cpu",),
     "BM_ResultAggregationSummary": ("cpu",),
-    "BM_ResultDiff/results:100000": ("cpu",),
+    "BM_ResultDiff/results:10000": ("cpu",),
     "BM_ParseTargetUrl": ("cpu",),
     "BM_SheetParseBuiltin": ("cpu",),
     "BM_PacFindProxy": ("cpu",),

@@ -38,7 +38,7 @@ def main():
     by = {}
     for r in rows:
         by.setdefault((r["tool"], r["route"]), {})[int(r["pass"])] = r
-    order = [("urlprobe", "direct"), ("urlprobe", "squid"), ("curl", "direct"), ("curl", "squid"),
+    order = [("urlprobe", "direct"), ("urlprobe", "squid"), ("urlprobe_pinned", "direct"), ("curl", "direct"), ("curl", "squid"),
              ("blackbox", "direct"), ("blackbox", "squid"), ("h2load", "direct")]
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print(f"\n### bench/peers.sh, {now}\n")
@@ -46,8 +46,9 @@ def main():
           f"{args.concurrency} in flight, {len(passes)} passes after a warm-up; "
           f"load average at the end: {os.getloadavg()[0]:.1f}.\n")
     print("| tool | route | probes/s (median) | range | CPU µs/probe (median) | peak RSS KB (max) |"
-          " probes/s: urlprobe ÷ tool (paired median) | CPU/probe: urlprobe ÷ tool |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+          " probes/s: urlprobe ÷ tool (paired median, range) | CPU/probe: urlprobe ÷ tool |"
+          " nginx µs/probe | squid µs/probe |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     ratios = {}
     for key in order:
         if key not in by:
@@ -66,8 +67,13 @@ def main():
         t, c = ratios[key][0], ratios[key][1]
         rt = "" if key[0] == "urlprobe" else f"{t:.2f} ({min(thr):.2f}–{max(thr):.2f})"
         rc = "" if key[0] == "urlprobe" else f"{c:.2f}"
+        def side(col):
+            vals = [float(runs[p][col]) for p in passes if p in runs and runs[p].get(col)]
+            return f"{statistics.median(vals):,.0f}" if vals else ""
+        squid = side("squid_cpu_us") if key[1] == "squid" else ""
         print(f"| {key[0]} | {key[1]} | {statistics.median(rate):,.0f} | "
-              f"{min(rate):,.0f}–{max(rate):,.0f} | {statistics.median(cpu):,.0f} | {rss:,} | {rt} | {rc} |")
+              f"{min(rate):,.0f}–{max(rate):,.0f} | {statistics.median(cpu):,.0f} | {rss:,} | {rt} | {rc} |"
+              f" {side('nginx_cpu_us')} | {squid} |")
 
     floor_us = None
     if args.floor and os.path.exists(args.floor):
@@ -93,6 +99,23 @@ def main():
         ("CPU/probe ≤ 0.6× curl's, via squid", med(("curl", "squid"), 1), 0.6, False),
         ("connections/s ≥ 0.8× h2load's", med(("h2load", "direct"), 0), 0.8, True),
     ]
+    pinned = by.get(("urlprobe_pinned", "direct"), {})
+
+    def pinned_ratio(peer, col):
+        runs = by.get(peer, {})
+        vals = [float(pinned[p][col]) / float(runs[p][col]) for p in passes if p in pinned and p in runs]
+        return statistics.median(vals) if vals else None
+    if pinned:
+        goals += [
+            ("same, urlprobe with names pinned like curl's: probes/s ≥ 2× curl, direct",
+             pinned_ratio(("curl", "direct"), "probes_s"), 2.0, True),
+            ("same, pinned: probes/s ≥ 1.5× blackbox_exporter, direct",
+             pinned_ratio(("blackbox", "direct"), "probes_s"), 1.5, True),
+            ("same, pinned: connections/s ≥ 0.8× h2load's",
+             pinned_ratio(("h2load", "direct"), "probes_s"), 0.8, True),
+            ("same, pinned: CPU/probe ≤ 0.6× curl's, direct",
+             pinned_ratio(("curl", "direct"), "cpu_us"), 0.6, False),
+        ]
     if floor_us and up_cpu:
         goals.append((f"CPU/probe ≤ 1.4× the in-memory handshake floor (client side, "
                       f"{floor_us:.0f} µs)", up_cpu / floor_us, 1.4, False))

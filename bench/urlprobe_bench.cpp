@@ -649,6 +649,7 @@ void BM_ResultDiff(benchmark::State& state) {
 }
 BENCHMARK(BM_ResultDiff)
     ->ArgName("results")
+    ->Arg(10'000)
     ->Arg(100'000)
     ->Arg(1'000'000)
     ->Unit(benchmark::kMillisecond);
