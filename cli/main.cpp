@@ -298,6 +298,14 @@ int run(const cli::Options& options) {
   probe::SweepStats stats;
   bool interrupted = false;
   {
+    // Until here ^C keeps its default action, so that loading a sheet, WPAD discovery and the
+    // other commands end at once (nothing is finished yet that could be saved). From here on
+    // the mask is inherited by every thread the sweep starts, so only SignalWatch sees them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
     SignalWatch signals(*sweep, progress, fanout.failures);
     stats = sweep->run();
     interrupted = signals.interrupted();
@@ -348,13 +356,6 @@ int run(const cli::Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Blocked before any thread starts, so every thread inherits the mask and only SignalWatch sees
-  // them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   cli::Options options;

@@ -9,6 +9,7 @@ and synchronises on what the binary writes and what the server receives, never o
   sigint_mid_sweep, sigterm_mid_sweep  every finished result on disk, the summary, exit 130
   second_sigint_exits_at_once        a sweep stuck after the first ^C (stdout not read) ends at
                                      the second, with exit 130
+  sigint_before_sweep_ends_at_once   ^C while the input is still loading ends urlprobe at once
   argv_password_hidden_from_ps       --proxy with a password: one warning, and the password
                                      blanked in /proc/PID/cmdline while the sweep runs
 
@@ -329,9 +330,40 @@ def argv_password_hidden_from_ps(c):
     check(proc.returncode == 130, f"exit {proc.returncode}, expected 130")
 
 
+def sigint_before_sweep_ends_at_once(c):
+    # Input that never arrives (a FIFO held open but never written): urlprobe is still loading
+    # it, nothing is finished that could be saved, and ^C must end it there and then, for a
+    # probe's sheet as for the other commands' files.
+    for name, args in (("probe", ["--methods", "direct", "--format", "jsonl"]), ("report", ["report"])):
+        fifo = Path(c.work_dir) / f"{name}-input.txt"
+        fifo.unlink(missing_ok=True)
+        os.mkfifo(fifo)
+        opened = threading.Event()
+        writer = {}
+
+        def open_for_writing():
+            writer["fd"] = os.open(fifo, os.O_WRONLY)  # returns once urlprobe opens it to read
+            opened.set()
+
+        threading.Thread(target=open_for_writing, daemon=True).start()
+        proc = start(c, [*args, str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if not opened.wait(WAIT_S):
+            proc.kill()
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # releases the writer thread
+            out, err = proc.communicate()
+            raise Fail(f"{name}: urlprobe never opened its input (exit {proc.returncode}): {err}")
+        proc.send_signal(signal.SIGINT)
+        rc = finish(proc)
+        out, err = proc.communicate()
+        os.close(writer["fd"])
+        c.last_output = f"exit {rc}\n--- stderr ---\n{err}"
+        no_sanitizer_report(err)
+        check(rc in (-signal.SIGINT, 130), f"{name}: exit {rc} after ^C while reading its input")
+
+
 CASES = {f.__name__: f for f in (fd_limit_lowers_concurrency_once, fd_limit_raises_soft_limit,
                                  sigint_mid_sweep, sigterm_mid_sweep, second_sigint_exits_at_once,
-                                 argv_password_hidden_from_ps)}
+                                 argv_password_hidden_from_ps, sigint_before_sweep_ends_at_once)}
 
 
 class ReliabilityCase(harness.Case):
