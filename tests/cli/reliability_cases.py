@@ -10,6 +10,7 @@ and synchronises on what the binary writes and what the server receives, never o
   second_sigint_exits_at_once        a sweep stuck after the first ^C (stdout not read) ends at
                                      the second, with exit 130
   sigint_before_sweep_ends_at_once   ^C while the input is still loading ends urlprobe at once
+  full_disk_is_exit_2                -o onto /dev/full, or stdout onto it: exit 2 naming it
   argv_password_hidden_from_ps       --proxy with a password: one warning, and the password
                                      blanked in /proc/PID/cmdline while the sweep runs
 
@@ -361,9 +362,36 @@ def sigint_before_sweep_ends_at_once(c):
         check(rc in (-signal.SIGINT, 130), f"{name}: exit {rc} after ^C while reading its input")
 
 
+def full_disk_is_exit_2(c):
+    # Results that cannot be written are lost: exit 2 naming where, never a silent 0 or 1; for an
+    # -o file and for stdout alike.
+    server = LoopbackServer()
+    full = Path(c.work_dir) / "full.jsonl"
+    full.unlink(missing_ok=True)
+    full.symlink_to("/dev/full")
+    try:
+        common = ["--methods", "direct", "--progress", "never", server.url("/ok/1")]
+        proc = start(c, ["-o", str(full), *common], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, err = proc.communicate(timeout=WAIT_S)
+        c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err}"
+        no_sanitizer_report(err)
+        check(proc.returncode == 2, f"-o onto /dev/full: exit {proc.returncode}, expected 2")
+        check(f"-o {full}: write failed" in err, f"the failed output is not named:\n{err}")
+        with open("/dev/full", "w") as devfull:
+            proc = start(c, ["--format", "jsonl", *common], stdout=devfull, stderr=subprocess.PIPE)
+            _, err = proc.communicate(timeout=WAIT_S)
+        c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err}"
+        no_sanitizer_report(err)
+        check(proc.returncode == 2, f"stdout onto /dev/full: exit {proc.returncode}, expected 2")
+        check("stdout: write failed" in err, f"stdout is not named:\n{err}")
+    finally:
+        server.close()
+
+
 CASES = {f.__name__: f for f in (fd_limit_lowers_concurrency_once, fd_limit_raises_soft_limit,
                                  sigint_mid_sweep, sigterm_mid_sweep, second_sigint_exits_at_once,
-                                 argv_password_hidden_from_ps, sigint_before_sweep_ends_at_once)}
+                                 argv_password_hidden_from_ps, sigint_before_sweep_ends_at_once,
+                                 full_disk_is_exit_2)}
 
 
 class ReliabilityCase(harness.Case):
