@@ -457,7 +457,14 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (status < 100 || status > 599)
       return finish(wire_failure(), fmt::format("invalid HTTP status {}", status));
     // An interim response (100 Continue, 103 Early Hints): the final one follows (RFC 9110 15.2).
-    if (status < 200 && status != 101) return read_header();
+    // A peer that sends nothing else would hold the probe to its deadline: a named failure
+    // comes sooner.
+    if (status < 200 && status != 101) {
+      if (++interim_responses_ > kMaxInterimResponses)
+        return finish(wire_failure(),
+                      fmt::format("more than {} interim (1xx) responses", kMaxInterimResponses));
+      return read_header();
+    }
     result_.via = intermediary(response);
     if (forward_http() && proxy_answered(response, status)) {
       std::vector<std::string> authenticate;
@@ -579,6 +586,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   beast::flat_buffer buffer_;
   http::request<http::empty_body> request_;
   std::optional<http::response_parser<http::empty_body>> parser_;
+  static constexpr int kMaxInterimResponses = 32;
+  int interim_responses_ = 0;
   Result result_;
   ResultHandler done_;
   Clock::time_point start_, phase_start_, total_deadline_;

@@ -6,6 +6,8 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <map>
@@ -364,6 +366,59 @@ TEST_F(HostileOrigin, InterimResponsesAreSkippedForTheFinalStatus) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(outcome_of(results[0]), "ok") << results[0].detail;
   EXPECT_EQ(results[0].http_status, 204);
+}
+
+TEST_F(HostileOrigin, HundredContinueStormIsHttpErrorNotAWaitForTheDeadline) {
+  auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
+    co_await test::read_request(socket);
+    std::string storm;
+    for (int i = 0; i < 10000; ++i) storm += "HTTP/1.1 100 Continue\r\n\r\n";
+    boost::system::error_code ec;  // the client hangs up part-way: that is the point
+    co_await asio::async_write(socket, asio::buffer(storm),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    co_await test::drain(socket);
+  });
+  const auto results = probe(server.url("http"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "http_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("more than 32 interim (1xx) responses"));
+}
+
+// Slowloris: a header that never completes, one byte at a time, each well inside any read
+// deadline; only the response phase's own deadline ends it.
+TEST_F(HostileOrigin, SlowlorisHeaderIsTimeoutInTheResponsePhase) {
+  auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
+    co_await test::read_request(socket);
+    co_await test::write_text(socket, "HTTP/1.1 200 OK\r\n");
+    asio::steady_timer pace(socket.get_executor());
+    for (boost::system::error_code ec; !ec;) {
+      pace.expires_after(milliseconds(20));
+      co_await pace.async_wait(asio::use_awaitable);
+      const char byte = 'x';
+      co_await asio::async_write(socket, asio::buffer(&byte, 1),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
+  });
+  const auto results = probe(server.url("http"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "timeout") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("no complete header"));
+}
+
+TEST_F(HostileOrigin, TlsAlertInsteadOfServerHelloIsTlsError) {
+  auto& server = serve([](tcp::socket& socket) -> asio::awaitable<void> {
+    std::array<char, 512> hello{};
+    co_await socket.async_read_some(asio::buffer(hello), asio::use_awaitable);
+    // A fatal handshake_failure alert record (RFC 8446 6): what a server with no shared cipher
+    // or a middlebox that refuses the SNI sends.
+    const unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+    co_await asio::async_write(socket, asio::buffer(alert), asio::use_awaitable);
+    co_await test::drain(socket);
+  });
+  const auto results = probe(server.url("https"), trusting);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "tls_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("handshake failure"));
 }
 
 TEST_F(HostileOrigin, ClosedPortIsConnectRefused) {
