@@ -2,8 +2,9 @@
 # urlprobe against its peers on one loopback workload (issue #9; results in bench/README.md).
 #
 #   bench/peers.sh [--passes N] [--probes N] [--concurrency C] [--no-memory] [--sweep T P]
-#                  [--tools "urlprobe curl blackbox h2load"]
-#   (root; make peers ARGS='...'; BUILD=build-perf picks the urlprobe binary)
+#                  [--tools "urlprobe urlprobe_pinned curl blackbox h2load"]
+#   (root; make peers ARGS='...'; BUILD=build-perf picks the urlprobe binary, URLPROBE=PATH
+#   another one; PERF=FILE adds a `perf record -g` and a `strace -c` of one urlprobe run)
 #
 # Workload, the same for every tool: N (2000) probes of https://svcK.probe.test:8443/pI
 # (K = I mod 200 + 1; distinct paths because urlprobe probes a URL once), C (256) in flight, to
@@ -26,9 +27,9 @@
 # and no resumed session ($ssl_session_reused), or the script stops.
 #
 # Then (unless --no-memory) urlprobe's peak RSS at C = 256 and at C = N in flight, and (with
-# --sweep T P) a sweep of T plain-HTTP targets x P proxy ports of a second squid (T x P probes,
-# plus T direct ones: --methods cannot be empty),
-# sampling urlprobe's RSS every second.
+# --sweep T P) a sweep of T plain-HTTP targets x P proxy ports (squids of 125 ports each;
+# T x P probes, plus T direct ones: --methods cannot be empty), sampling urlprobe's RSS every
+# second.
 #
 # Everything listens on 127.0.88.0/24 and is stopped by PID at exit; state lives in a private
 # temp directory, removed at exit (KEEP=1 keeps it).
@@ -41,7 +42,7 @@ BUILD=${BUILD:-build}
 UP=${URLPROBE:-$root/$BUILD/urlprobe}
 BENCH=$root/$BUILD/urlprobe_bench
 
-PASSES=6 N=2000 C=256 MEMORY=1 SWEEP_T=0 SWEEP_P=0 TOOLS="urlprobe urlprobe_pinned curl blackbox h2load"
+PASSES=5 N=2000 C=256 MEMORY=1 SWEEP_T=0 SWEEP_P=0 TOOLS="urlprobe urlprobe_pinned curl blackbox h2load"
 while [ $# -gt 0 ]; do
   case "$1" in
     --passes) PASSES=$2; shift 2 ;;
@@ -283,6 +284,20 @@ check_log() {  # FROM_LINE TOOL
 results=$DIR/results.tsv
 printf 'pass\ttool\troute\twall_s\tprobes_s\tcpu_us\trss_kb\tok\tlog_requests\tlog_connections\tlog_reused\tnginx_cpu_us\tsquid_cpu_us\n' >"$results"
 
+# The crypto floor (BM_InMemoryTlsHandshake: one full handshake, both ends in memory, one
+# thread), measured in every pass like a tool, so urlprobe's CPU is compared with a floor taken
+# under the same machine load (on a shared VM both move by 2x with the neighbours).
+run_floor() {  # PASS
+  "$BENCH" --benchmark_filter='^BM_InMemoryTlsHandshake(/real_time)?$' --benchmark_min_time=0.5 \
+    --benchmark_out="$DIR/floor-$1.json" --benchmark_out_format=json >/dev/null 2>&1 || return 0
+  "$PY" - "$DIR/floor-$1.json" "$1" >>"$results" <<'EOP'
+import json, sys
+b = [b for b in json.load(open(sys.argv[1]))["benchmarks"] if "client_cpu_us/hs" in b][0]
+print(f"{sys.argv[2]}\tfloor\tdirect\t0\t{b['items_per_second']:.1f}\t{b['client_cpu_us/hs']:.1f}\t0\t0\t0\t0\t0\t{b['server_cpu_us/hs']:.1f}\t0")
+EOP
+  tail -1 "$results" | awk -F'\t' '{printf "  pass %d floor    client %4.0f us/handshake, server %4.0f us\n", $1, $6, $12}' >&2
+}
+
 # Runs one tool once; appends a row to results.tsv.
 run_one() {  # PASS TOOL ROUTE
   local pass=$1 tool=$2 route=$3 from ok wall cpu rss t0 t1 c0 c1 timing=$DIR/time.out note=""
@@ -352,11 +367,7 @@ run_one() {  # PASS TOOL ROUTE
 }
 
 # The crypto floor of the same binary tree, for "CPU within 1.4x of the floor".
-floor_json=$DIR/floor.json
-if [ -x "$BENCH" ]; then
-  "$BENCH" --benchmark_filter='^BM_InMemoryTlsHandshake(/real_time)?$' --benchmark_repetitions=3 \
-    --benchmark_out="$floor_json" --benchmark_out_format=json >/dev/null 2>&1 || rm -f "$floor_json"
-fi
+floor_json=$DIR/floor-1.json
 
 pins=()
 for ((k = 1; k <= NAMES; k++)); do pins+=(--resolve "svc$k.probe.test:$TLS_PORT:$ORIGIN"); done
@@ -372,6 +383,7 @@ for ((pass = 0; pass <= PASSES; pass++)); do
     r=${runs[$(((j + pass) % ${#runs[@]}))]}
     run_one "$pass" $r
   done
+  if [ -x "$BENCH" ] && [ ${#runs[@]} -gt 0 ]; then run_floor "$pass"; fi
 done
 
 # --- optional profile of one urlprobe direct run (PERF=FILE: perf record -g into FILE) -------
