@@ -7,7 +7,7 @@ CMAKE     := cmake -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 export CCACHE_BASEDIR   := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps test-deps build run test unit bench bench-bin bench-check bench-baseline peers asan tsan fuzz format clean
+.PHONY: all deps test-deps build run test check unit bench bench-bin bench-check bench-baseline peers asan tsan fuzz format clean
 
 all: build
 
@@ -27,12 +27,23 @@ run: build
 	@./$(BUILD)/urlprobe --format text $(ARGS) || [ $$? -eq 1 ]
 
 # The proxy tests use this password; it must never reach any test's output (it is masked in
-# the fixture's own logs and failure messages too).
+# the fixture's own logs and failure messages too). $(call no_leak,BUILD_DIR) checks one suite.
 TEST_PASSWORD := s3cr3t-Pa55
+no_leak = ! grep -l '$(TEST_PASSWORD)' $(1)/Testing/Temporary/LastTest.log || { echo "the test proxy password leaked into the test output of $(1)" >&2; exit 1; }
 
-test: test-deps build
+# The README's test command, and CI (.ci/run): the whole suite; the whole suite again under
+# ASan+UBSan and under TSan; every fuzz target for CI_FUZZ_SECONDS; the benchmark guard.
+CI_FUZZ_SECONDS ?= 5
+test: check
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory bench-check
+
+# The whole suite once, optimised and hardened (unit, hostile, fault, integration).
+check: test-deps build
 	@ctest --test-dir $(BUILD) --output-on-failure --timeout 300 -j 2
-	@! grep -l '$(TEST_PASSWORD)' $(BUILD)/Testing/Temporary/LastTest.log || { echo "the test proxy password leaked into test output" >&2; exit 1; }
+	@$(call no_leak,$(BUILD))
 
 unit: build
 	@ctest --test-dir $(BUILD) --output-on-failure -L unit -j 2
@@ -63,11 +74,13 @@ asan: test-deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DURLPROBE_SANITIZE=address,undefined -DURLPROBE_BENCH=OFF >/dev/null
 	@cmake --build build-asan
 	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir build-asan --output-on-failure --timeout 300 -j 2
+	@$(call no_leak,build-asan)
 
 tsan: test-deps
 	@$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DURLPROBE_SANITIZE=thread -DURLPROBE_BENCH=OFF >/dev/null
 	@cmake --build build-tsan
-	@TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure --timeout 300 -j 2
+	@TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" ctest --test-dir build-tsan --output-on-failure --timeout 300 -j 2
+	@$(call no_leak,build-tsan)
 
 # libFuzzer targets (tests/fuzz): each runs FUZZ_SECONDS from its seed corpus; crashes go to
 # build-fuzz/fuzz/artifacts/. Debian's clang-16 and its libFuzzer runtime are installed first.
