@@ -356,7 +356,9 @@ class HostileProxy : public ::testing::Test {
     const route::Route route = route::proxy_route(route::Method::cli, spec);
     std::vector<Result> results;
     const ProbeContext context{io, resolver, trusting, config};
+    test::DeadlineWitness witness(io, config.timeouts.total);
     start_probe(context, target, route, 7, [&](Result&& result) {
+      EXPECT_TRUE(witness.on_time()) << "the probe outlived its deadline";
       results.push_back(std::move(result));
       stop_servers();
     });

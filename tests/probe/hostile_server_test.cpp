@@ -77,8 +77,10 @@ class HostileOrigin : public ::testing::Test {
     io.restart();  // a test may probe more than once
     std::vector<Result> results;
     const ProbeContext context{io, resolver, tls, config};
+    test::DeadlineWitness witness(io, config.timeouts.total);
     const ProbeHandle handle =
         start_probe(context, *target, route::Route{}, 7, [&](Result&& result) {
+          EXPECT_TRUE(witness.on_time()) << "the probe outlived its deadline";
           results.push_back(std::move(result));
           stop_servers();
         });

@@ -17,6 +17,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -235,6 +236,28 @@ inline asio::awaitable<void> tls_answer(tcp::socket& socket, asio::ssl::context&
   co_await asio::async_write(tls, asio::buffer(response), asio::use_awaitable);
   co_await drain(tls);
 }
+
+// "The probe ended before its deadline plus a margin", told by loop order, not by a clock: a
+// timer armed on the probe's loop when the probe starts, expiring MARGIN after the probe's own
+// total deadline, must still be pending when the result arrives. The probe's deadline timer
+// expires first, so a probe that honours it always wins, however loaded the machine.
+class DeadlineWitness {
+ public:
+  static constexpr std::chrono::milliseconds kMargin{1000};
+  DeadlineWitness(asio::io_context& io, std::chrono::milliseconds deadline) : timer_(io) {
+    timer_.expires_after(deadline + kMargin);
+    timer_.async_wait([fired = fired_](boost::system::error_code ec) { *fired = !ec; });
+  }
+  // From the result handler: true when the probe ended in time; stops the witness.
+  bool on_time() {
+    timer_.cancel();
+    return !*fired_;
+  }
+
+ private:
+  std::shared_ptr<bool> fired_ = std::make_shared<bool>(false);
+  asio::steady_timer timer_;
+};
 
 inline std::string http_response(int status, const std::string& reason) {
   return "HTTP/1.1 " + std::to_string(status) + " " + reason +
