@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
@@ -252,13 +253,13 @@ BENCHMARK(BM_Socks5TlsProbe)
 
 // One client/server pair joined by a BIO pair, not yet handshaken.
 struct MemoryTlsPair {
-  MemoryTlsPair(SSL_CTX* client_ctx, SSL_CTX* server_ctx)
+  MemoryTlsPair(SSL_CTX* client_ctx, SSL_CTX* server_ctx, const std::string& host = "127.0.0.1")
       : client(SSL_new(client_ctx)), server(SSL_new(server_ctx)) {
     BIO *client_bio = nullptr, *server_bio = nullptr;
     BIO_new_bio_pair(&client_bio, 0, &server_bio, 0);
     SSL_set_bio(client, client_bio, client_bio);
     SSL_set_bio(server, server_bio, server_bio);
-    error = net::prepare_client_session(client, "127.0.0.1", true);
+    error = net::prepare_client_session(client, host, true);
     SSL_set_connect_state(client);
     SSL_set_accept_state(server);
   }
@@ -321,6 +322,42 @@ void BM_InMemoryTlsHandshake(benchmark::State& state) {
   state.counters["server_cpu_us/hs"] = 1e6 * server_seconds / n;
 }
 BENCHMARK(BM_InMemoryTlsHandshake)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// BM_InMemoryTlsHandshakeChain: the same floor for a server that sends leaf + intermediate and a
+// host name check, as real servers and bench/peers.sh's nginx do: two more signatures to verify
+// and one more certificate to decode per handshake. The PEM files come from the caller
+// (peers.sh's PKI), so it is registered only when URLPROBE_BENCH_CHAIN_DIR (chain.pem, leaf.key,
+// root.pem) and URLPROBE_BENCH_HOST are set.
+void BM_InMemoryTlsHandshakeChain(benchmark::State& state, const std::string& dir,
+                                  const std::string& host) {
+  const std::string root = dir + "/root.pem";
+  net::TlsClientContext client_context(net::TlsConfig{.ca_file = root, .public_roots = root});
+  boost::asio::ssl::context server(boost::asio::ssl::context::tls_server);
+  SSL_CTX* server_ctx = server.native_handle();
+  SSL_CTX_set_min_proto_version(server_ctx, TLS1_3_VERSION);
+  SSL_CTX_set_session_cache_mode(server_ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_options(server_ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(server_ctx, 0);
+  if (SSL_CTX_use_certificate_chain_file(server_ctx, (dir + "/chain.pem").c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(server_ctx, (dir + "/leaf.key").c_str(), SSL_FILETYPE_PEM) != 1) {
+    state.SkipWithError(("cannot load chain.pem and leaf.key from " + dir).c_str());
+    return;
+  }
+  SSL_CTX* client_ctx = client_context.native().native_handle();
+  double client_seconds = 0, server_seconds = 0;
+  for (auto _ : state) {
+    MemoryTlsPair pair(client_ctx, server_ctx, host);
+    if (const auto error = pair.handshake(client_seconds, server_seconds); !error.empty()) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+  }
+  const auto n = static_cast<double>(state.iterations());
+  if (n == 0) return;
+  state.SetItemsProcessed(state.iterations());
+  state.counters["client_cpu_us/hs"] = 1e6 * client_seconds / n;
+  state.counters["server_cpu_us/hs"] = 1e6 * server_seconds / n;
+}
 
 // What the engine adds per TLS probe after the handshake: reading the session's facts.
 void BM_ReadTlsFacts(benchmark::State& state) {
@@ -856,6 +893,13 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("openssl", OpenSSL_version(OPENSSL_VERSION));
   benchmark::AddCustomContext("traffic", "127.0.0.1 only");
+  const char* chain_dir = std::getenv("URLPROBE_BENCH_CHAIN_DIR");
+  const char* chain_host = std::getenv("URLPROBE_BENCH_HOST");
+  if (chain_dir && chain_host)
+    benchmark::RegisterBenchmark("BM_InMemoryTlsHandshakeChain", BM_InMemoryTlsHandshakeChain,
+                                 std::string(chain_dir), std::string(chain_host))
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
