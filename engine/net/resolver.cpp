@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <charconv>
+#include <deque>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -113,6 +114,9 @@ struct Resolver::Impl {
   std::unordered_map<std::string, Entry> cache;
   std::vector<ResolvePin> pins;
   std::size_t queries = 0;
+  std::size_t in_flight = 0;
+  std::deque<std::string> backlog;  // names waiting for a lookup slot, in arrival order
+  bool draining = false;
   bool destroying = false;
 
   Impl(asio::io_context& io_, const ResolverConfig& config)
@@ -217,6 +221,42 @@ struct Resolver::Impl {
     });
   }
 
+  void send(const std::string& host) {
+    ++in_flight;
+    ++queries;
+    ares_addrinfo_hints hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = ARES_AI_ENVHOSTS;  // CARES_HOSTS may replace /etc/hosts (private test hosts)
+    ares_getaddrinfo(channel, host.c_str(), nullptr, &hints, &Impl::on_answer,
+                     new Query{this, host});
+  }
+
+  void send_or_wait(const std::string& host) {
+    if (in_flight < kMaxLookupsInFlight)
+      send(host);
+    else
+      backlog.push_back(host);
+  }
+
+  // A slot is free: the next waiting names go out. c-ares may answer inside ares_getaddrinfo
+  // (a hosts-file name), which lands here again: the outer call keeps sending, so the stack
+  // does not grow with the backlog.
+  void lookup_done() {
+    --in_flight;
+    if (draining) return;
+    draining = true;
+    bool sent = false;
+    while (in_flight < kMaxLookupsInFlight && !backlog.empty()) {
+      const auto host = std::move(backlog.front());
+      backlog.pop_front();
+      send(host);
+      sent = true;
+    }
+    draining = false;
+    if (sent) schedule_timeout();
+  }
+
   static void on_answer(void* arg, int status, int /*timeouts*/, ares_addrinfo* info) {
     std::unique_ptr<Query> query(static_cast<Query*>(arg));
     Impl* self = query->impl;
@@ -242,6 +282,7 @@ struct Resolver::Impl {
     }
     if (info) ares_freeaddrinfo(info);
     if (self->destroying) return;
+    self->lookup_done();
     if (status != ARES_SUCCESS) result.error = describe_status(status, query->host);
 
     auto& entry = self->cache[query->host];
@@ -260,6 +301,10 @@ Resolver::~Resolver() = default;
 
 std::size_t Resolver::queries_sent() const {
   return impl_->queries;
+}
+
+std::size_t Resolver::queries_waiting() const {
+  return impl_->backlog.size();
 }
 
 void Resolver::resolve(const std::string& host, std::uint16_t port, Handler handler) {
@@ -288,13 +333,7 @@ void Resolver::resolve(const std::string& host, std::uint16_t port, Handler hand
   entry.waiters.push_back(std::move(handler));
   if (!inserted) return;  // a query for this name is already on its way
 
-  ++impl_->queries;
-  ares_addrinfo_hints hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = ARES_AI_ENVHOSTS;  // CARES_HOSTS may replace /etc/hosts (private test hosts)
-  ares_getaddrinfo(impl_->channel, host.c_str(), nullptr, &hints, &Impl::on_answer,
-                   new Impl::Query{impl_.get(), host});
+  impl_->send_or_wait(host);
   impl_->schedule_timeout();
 }
 

@@ -30,6 +30,11 @@ std::optional<ResolvePin> parse_resolve_pin(std::string_view text, std::string& 
 // would leave each a sliver too short for a real SYN round trip, and no real service needs
 // more to be reachable. Per family, so a long list of one cannot push out the other.
 inline constexpr std::size_t kMaxAddressesPerFamily = 8;
+// Names in flight per resolver (per event loop); the rest wait their turn. A sweep starts with a
+// burst of every target name (A and AAAA each), and a DNS server's socket drops such a burst
+// (dnsmasq lost up to 144 of 400 datagrams in bench/peers.sh): each lost query then costs a
+// c-ares retry, a quarter of the DNS budget.
+inline constexpr std::size_t kMaxLookupsInFlight = 32;
 
 struct ResolverConfig {
   std::string dns_servers;  // "IP[:PORT]" (IPv6 as [IP]:PORT), comma separated; empty: resolv.conf
@@ -59,7 +64,8 @@ class Resolver {
   // The handler always runs later from the event loop, never from inside this call.
   void resolve(const std::string& host, std::uint16_t port, Handler handler);
 
-  std::size_t queries_sent() const;  // names that went to DNS, for tests and benchmarks
+  std::size_t queries_sent() const;     // names that went to DNS, for tests and benchmarks
+  std::size_t queries_waiting() const;  // names waiting for a free lookup slot
 
  private:
   struct Impl;

@@ -325,5 +325,31 @@ TEST_F(ProbeThroughHostileDns, ServerThatNeverAnswersIsDnsErrorNamedByTheResolve
   EXPECT_FALSE(results[0].ms.connect.has_value());
 }
 
+// A sweep's opening burst: every target name at once. At most kMaxLookupsInFlight names go out;
+// the rest wait and go out as answers come back, and every name is answered.
+TEST_F(HostileDns, BurstOfNamesIsSentAtMostThirtyTwoAtATime) {
+  serve([](const dns::Query& query, dns::Transport) {
+    if (query.type != dns::type::a) return std::optional(dns::answer(query, {}));
+    return std::optional(dns::answer(query, {dns::a_record(query.name, "127.0.0.9")}));
+  });
+  Resolver resolver(io, resolver_config());
+  constexpr std::size_t kNames = 100;
+  std::size_t answered = 0, failed = 0;
+  for (std::size_t i = 0; i < kNames; ++i)
+    resolver.resolve("burst" + std::to_string(i) + ".test", 443, [&](const ResolveResult& result) {
+      ++answered;
+      if (!result.ok()) ++failed;
+      if (answered == kNames) server->stop();
+    });
+  EXPECT_EQ(resolver.queries_sent(), kMaxLookupsInFlight);
+  EXPECT_EQ(resolver.queries_waiting(), kNames - kMaxLookupsInFlight);
+  io.restart();
+  io.run_for(std::chrono::seconds(20));  // a hang guard, not a measurement
+  EXPECT_EQ(answered, kNames);
+  EXPECT_EQ(failed, 0u);
+  EXPECT_EQ(resolver.queries_sent(), kNames);
+  EXPECT_EQ(resolver.queries_waiting(), 0u);
+}
+
 }  // namespace
 }  // namespace urlprobe::net
