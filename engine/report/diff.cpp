@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 namespace urlprobe::report {
 
@@ -18,23 +20,49 @@ struct RouteKey {
   auto operator<=>(const RouteKey&) const = default;
 };
 
-// Last record per key, and the order in which keys first appeared.
+// A result's key as views into the result itself: indexing a million results copies no string.
+struct KeyView {
+  std::string_view url;
+  route::Method route;
+  std::string_view proxy;
+  bool operator==(const KeyView&) const = default;
+};
+
+struct KeyViewHash {
+  std::size_t operator()(const KeyView& k) const noexcept {
+    const std::hash<std::string_view> h;
+    std::size_t seed = h(k.url);
+    seed ^= h(k.proxy) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+    return seed ^ (static_cast<std::size_t>(k.route) * 0x9e3779b97f4a7c15ULL);
+  }
+};
+
+KeyView view_of(const probe::Result& r) {
+  return {r.url, r.route, r.proxy};
+}
+
+ResultKey key_from(const KeyView& k) {
+  return {std::string(k.url), k.route, std::string(k.proxy)};
+}
+
+// Last record per key, and the order in which keys first appeared (as that key's record).
 struct Indexed {
-  std::map<ResultKey, const probe::Result*> by_key;
-  std::vector<ResultKey> order;
+  std::unordered_map<KeyView, const probe::Result*, KeyViewHash> by_key;
+  std::vector<KeyView> order;
 };
 
 Indexed index(std::span<const probe::Result> results) {
   Indexed out;
+  out.by_key.reserve(results.size());
   for (const auto& r : results) {
-    auto [it, inserted] = out.by_key.insert_or_assign(key_of(r), &r);
+    auto [it, inserted] = out.by_key.insert_or_assign(view_of(r), &r);
     if (inserted) out.order.push_back(it->first);
   }
   return out;
 }
 
-DiffEntry entry(const ResultKey& key, const probe::Result* old_r, const probe::Result* new_r) {
-  DiffEntry e{key, {}, {}, {}, {}};
+DiffEntry entry(const KeyView& key, const probe::Result* old_r, const probe::Result* new_r) {
+  DiffEntry e{key_from(key), {}, {}, {}, {}};
   if (old_r) {
     e.old_outcome = old_r->outcome;
     e.old_detail = old_r->detail;
@@ -49,12 +77,11 @@ DiffEntry entry(const ResultKey& key, const probe::Result* old_r, const probe::R
 // ms.total of the ok probes, per route, routes in first-seen order.
 std::vector<std::pair<RouteKey, std::vector<double>>> ok_times(const Indexed& side) {
   std::vector<std::pair<RouteKey, std::vector<double>>> out;
-  std::map<RouteKey, std::size_t> position;
+  std::map<std::pair<route::Method, std::string_view>, std::size_t> position;
   for (const auto& key : side.order) {
     const auto* r = side.by_key.at(key);
-    RouteKey route{r->route, r->proxy};
-    auto [it, inserted] = position.try_emplace(route, out.size());
-    if (inserted) out.push_back({route, {}});
+    auto [it, inserted] = position.try_emplace({r->route, r->proxy}, out.size());
+    if (inserted) out.push_back({RouteKey{r->route, r->proxy}, {}});
     if (r->outcome == probe::Outcome::ok) out[it->second].second.push_back(r->ms.total);
   }
   return out;
