@@ -294,31 +294,7 @@ asio::awaitable<void> faulty_proxy(tcp::socket& client, Rng& rng) {
 
 // --- the harness -------------------------------------------------------------------------------
 
-// An io_context on a thread of its own for the servers (the sweep runs its own loops).
-class ServerThread {
- public:
-  ServerThread() : thread_([this] { io.run(); }) {}
-  ~ServerThread() { stop(); }
-  void call(std::function<void()> fn) {
-    std::promise<void> done;
-    asio::post(io, [&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-  void stop() {
-    if (!thread_.joinable()) return;
-    work_.reset();
-    io.stop();
-    thread_.join();
-  }
-  asio::io_context io{1};
-
- private:
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io);
-  std::thread thread_;
-};
+using test::ServerThread;
 
 std::string all_origin_addresses() {
   std::string sans;

@@ -49,32 +49,7 @@ class CollectingSink : public ResultSink {
   std::vector<Result> results_;
 };
 
-// An io_context on a thread of its own for the origins (the sweep runs its own loops).
-class ServerThread {
- public:
-  ServerThread() : thread_([this] { io.run(); }) {}
-  ~ServerThread() { stop(); }
-  // Runs `fn` on the server thread and waits for it.
-  void call(std::function<void()> fn) {
-    std::promise<void> done;
-    asio::post(io, [&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-  void stop() {
-    if (!thread_.joinable()) return;
-    work_.reset();
-    io.stop();
-    thread_.join();
-  }
-  asio::io_context io{1};
-
- private:
-  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io);
-  std::thread thread_;
-};
+using test::ServerThread;
 
 // An origin that counts the probes it has open at once. A connection counts from its accept
 // until the origin starts its answer: the probe is certainly still in flight all that time, so

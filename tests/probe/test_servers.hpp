@@ -10,9 +10,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -28,9 +30,11 @@
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace urlprobe::test {
@@ -236,6 +240,33 @@ inline asio::awaitable<void> tls_answer(tcp::socket& socket, asio::ssl::context&
   co_await asio::async_write(tls, asio::buffer(response), asio::use_awaitable);
   co_await drain(tls);
 }
+
+// An io_context on a thread of its own for servers, while the code under test runs its own loops.
+class ServerThread {
+ public:
+  ServerThread() : thread_([this] { io.run(); }) {}
+  ~ServerThread() { stop(); }
+  // Runs `fn` on the server thread and waits for it.
+  void call(std::function<void()> fn) {
+    std::promise<void> done;
+    asio::post(io, [&] {
+      fn();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  void stop() {
+    if (!thread_.joinable()) return;
+    work_.reset();
+    io.stop();
+    thread_.join();
+  }
+  asio::io_context io{1};
+
+ private:
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io);
+  std::thread thread_;
+};
 
 // "The probe ended before its deadline plus a margin", told by loop order, not by a clock: a
 // timer armed on the probe's loop when the probe starts, expiring MARGIN after the probe's own
