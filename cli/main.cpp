@@ -55,25 +55,8 @@ sheet::TargetList load_targets(const cli::Options& options) {
   return list;
 }
 
-std::string csv_field(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\', out += static_cast<char>(c);
-    else if (c < 0x20)
-      out += fmt::format("\\u{:04x}", c);
-    else
-      out += static_cast<char>(c);
-  }
-  return out + "\"";
-}
+using report::csv_field;
+using report::json_string;
 
 // `urlprobe list`: the targets after filters, as probe would see them.
 int list_targets(const cli::Options& options, const sheet::TargetList& list) {

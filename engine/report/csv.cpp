@@ -3,6 +3,33 @@
 
 #include "report/formats.hpp"
 
+namespace urlprobe::report {
+
+// RFC 4180: a field holding a comma, quote, CR or LF is quoted, with quotes doubled. A text
+// field a spreadsheet would run as a formula (a hostile proxy's reason phrase, a sheet cell:
+// "=HYPERLINK(...)") gets a leading apostrophe, as OWASP's CSV-injection advice says; numbers
+// are written elsewhere and keep their sign.
+std::string csv_field(std::string_view value) {
+  auto text = detail::valid_utf8(value);
+  if (!text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos)
+    text.insert(text.begin(), '\'');
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+std::string json_string(std::string_view value) {
+  std::string out;
+  detail::append_json_string(out, value);
+  return out;
+}
+
+}  // namespace urlprobe::report
+
 namespace urlprobe::report::detail {
 
 namespace {
@@ -12,25 +39,9 @@ constexpr std::string_view kHeader =
     "ms_dns,ms_connect,ms_tunnel,ms_tls,ms_ttfb,ms_total,tls_version,tls_issuer,tls_subject,"
     "tls_not_after,tls_days_left,geography,category,started\r\n";
 
-// RFC 4180: a field holding a comma, quote, CR or LF is quoted, with quotes doubled. A text
-// field a spreadsheet would run as a formula (a hostile proxy's reason phrase, a sheet cell:
-// "=HYPERLINK(...)") gets a leading apostrophe, as OWASP's CSV-injection advice says; numbers
-// are written elsewhere and keep their sign.
 void field(std::string& out, std::string_view value, bool first = false) {
   if (!first) out += ',';
-  auto text = valid_utf8(value);
-  if (!text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos)
-    text.insert(text.begin(), '\'');
-  if (text.find_first_of(",\"\r\n") == std::string::npos) {
-    out += text;
-    return;
-  }
-  out += '"';
-  for (const char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
+  out += csv_field(value);
 }
 
 void number(std::string& out, long value) {

@@ -61,4 +61,10 @@ void append_jsonl(std::string& out, const probe::Result& r);
 // The summary block of the text format: counts by outcome, duration, skipped input.
 std::string summary_text(const Summary& summary);
 
+// The escaping of the csv and json formats, for other output of the same kinds (`urlprobe
+// list`): one RFC 4180 field (quoted when needed; formula-like text defused against CSV
+// injection), and one JSON string literal with its quotes (invalid UTF-8 replaced).
+std::string csv_field(std::string_view value);
+std::string json_string(std::string_view value);
+
 }  // namespace urlprobe::report
