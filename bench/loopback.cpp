@@ -23,6 +23,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -120,25 +121,56 @@ TestCert::~TestCert() {
   std::remove(pem_path_.c_str());
 }
 
-struct LoopbackServer::Impl {
-  explicit Impl(ssl::context* tls_context) : tls(tls_context) {
-    acceptor.open(tcp::v4());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
-    acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-    acceptor.listen();
-    port = acceptor.local_endpoint().port();
+// A listening socket on 127.0.0.1 and a thread of its own that serves it: what every in-process
+// peer here shares. Each accepted connection (TCP_NODELAY set) goes to `on_socket` on that thread.
+class AcceptLoop {
+ public:
+  void start(std::function<void(tcp::socket)> on_socket) {
+    on_socket_ = std::move(on_socket);
+    acceptor_.open(tcp::v4());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    acceptor_.listen();
+    port = acceptor_.local_endpoint().port();
     accept();
-    thread = std::thread([this] { io.run(); });
-    pthread_getcpuclockid(thread.native_handle(), &cpu_clock);
+    thread_ = std::thread([this] { io.run(); });
+    pthread_getcpuclockid(thread_.native_handle(), &cpu_clock);
   }
 
-  ~Impl() {
+  ~AcceptLoop() {
+    if (!thread_.joinable()) return;
     asio::post(io, [this] {
       boost::system::error_code ignored;
-      acceptor.close(ignored);
+      acceptor_.close(ignored);
       io.stop();
     });
-    thread.join();
+    thread_.join();
+  }
+
+  asio::io_context io{1};
+  std::uint16_t port = 0;
+  clockid_t cpu_clock{};
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        on_socket_(std::move(socket));
+      }
+      accept();
+    });
+  }
+
+  tcp::acceptor acceptor_{io};
+  std::thread thread_;
+  std::function<void(tcp::socket)> on_socket_;
+};
+
+struct LoopbackServer::Impl {
+  explicit Impl(ssl::context* tls_context) : tls(tls_context) {
+    loop.start([this](tcp::socket socket) { serve(std::move(socket)); });
   }
 
   // Reads the request up to the blank line, writes the canned answer, closes.
@@ -185,41 +217,30 @@ struct LoopbackServer::Impl {
     std::string request;
   };
 
-  void accept() {
-    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        if (tls) {
-          auto session =
-              std::make_shared<Session<ssl::stream<tcp::socket>>>(*this, std::move(socket), *tls);
-          session->stream.async_handshake(ssl::stream_base::server,
-                                          [session](boost::system::error_code ec) {
-                                            if (ec) return session->fail();
-                                            session->read();
-                                          });
-        } else {
-          std::make_shared<Session<tcp::socket>>(*this, std::move(socket))->read();
-        }
-      }
-      accept();
-    });
+  void serve(tcp::socket socket) {
+    if (tls) {
+      auto session =
+          std::make_shared<Session<ssl::stream<tcp::socket>>>(*this, std::move(socket), *tls);
+      session->stream.async_handshake(ssl::stream_base::server,
+                                      [session](boost::system::error_code ec) {
+                                        if (ec) return session->fail();
+                                        session->read();
+                                      });
+    } else {
+      std::make_shared<Session<tcp::socket>>(*this, std::move(socket))->read();
+    }
   }
 
   ssl::context* tls;
-  asio::io_context io{1};
-  tcp::acceptor acceptor{io};
-  std::uint16_t port = 0;
   std::atomic<std::uint64_t> served{0};
   std::atomic<std::uint64_t> errors{0};
-  std::thread thread;
-  clockid_t cpu_clock{};
+  AcceptLoop loop;  // last: its thread stops before the counters the sessions use go away
 };
 
 LoopbackServer::LoopbackServer(ssl::context* tls) : impl_(std::make_unique<Impl>(tls)) {}
 LoopbackServer::~LoopbackServer() = default;
 std::uint16_t LoopbackServer::port() const {
-  return impl_->port;
+  return impl_->loop.port;
 }
 std::uint64_t LoopbackServer::served() const {
   return impl_->served.load();
@@ -228,7 +249,7 @@ std::uint64_t LoopbackServer::errors() const {
   return impl_->errors.load();
 }
 double LoopbackServer::cpu_seconds() const {
-  return clock_seconds(impl_->cpu_clock);
+  return clock_seconds(impl_->loop.cpu_clock);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,28 +257,12 @@ double LoopbackServer::cpu_seconds() const {
 
 struct TunnelProxy::Impl {
   explicit Impl(Protocol protocol) : protocol(protocol) {
-    acceptor.open(tcp::v4());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
-    acceptor.bind(tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-    acceptor.listen();
-    port = acceptor.local_endpoint().port();
-    accept();
-    thread = std::thread([this] { io.run(); });
-    pthread_getcpuclockid(thread.native_handle(), &cpu_clock);
-  }
-
-  ~Impl() {
-    asio::post(io, [this] {
-      boost::system::error_code ignored;
-      acceptor.close(ignored);
-      io.stop();
-    });
-    thread.join();
+    loop.start([this](tcp::socket socket) { serve(std::move(socket)); });
   }
 
   struct Session : std::enable_shared_from_this<Session> {
     Session(Impl& proxy, tcp::socket socket)
-        : proxy(proxy), client(std::move(socket)), upstream(proxy.io) {}
+        : proxy(proxy), client(std::move(socket)), upstream(proxy.loop.io) {}
 
     // ---- HTTP CONNECT ----------------------------------------------------------------------
 
@@ -447,35 +452,24 @@ struct TunnelProxy::Impl {
     std::string request, early, reply;
   };
 
-  void accept() {
-    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        auto session = std::make_shared<Session>(*this, std::move(socket));
-        if (protocol == Protocol::http_connect)
-          session->read_connect_request();
-        else
-          session->read_socks_greeting();
-      }
-      accept();
-    });
+  void serve(tcp::socket socket) {
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    if (protocol == Protocol::http_connect)
+      session->read_connect_request();
+    else
+      session->read_socks_greeting();
   }
 
   Protocol protocol;
-  asio::io_context io{1};
-  tcp::acceptor acceptor{io};
-  std::uint16_t port = 0;
   std::atomic<std::uint64_t> tunnels{0};
   std::atomic<std::uint64_t> errors{0};
-  std::thread thread;
-  clockid_t cpu_clock{};
+  AcceptLoop loop;  // last: its thread stops before the counters the sessions use go away
 };
 
 TunnelProxy::TunnelProxy(Protocol protocol) : impl_(std::make_unique<Impl>(protocol)) {}
 TunnelProxy::~TunnelProxy() = default;
 std::uint16_t TunnelProxy::port() const {
-  return impl_->port;
+  return impl_->loop.port;
 }
 std::uint64_t TunnelProxy::tunnels() const {
   return impl_->tunnels.load();
@@ -484,7 +478,7 @@ std::uint64_t TunnelProxy::errors() const {
   return impl_->errors.load();
 }
 double TunnelProxy::cpu_seconds() const {
-  return clock_seconds(impl_->cpu_clock);
+  return clock_seconds(impl_->loop.cpu_clock);
 }
 
 }  // namespace urlprobe::bench

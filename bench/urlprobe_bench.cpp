@@ -200,6 +200,20 @@ void sweep_benchmark(benchmark::State& state, bool tls, Via via = Via::direct) {
   state.counters["sweep_setup_ms"] = 1e3 * setup / static_cast<double>(state.iterations());
 }
 
+// Sweeps at 1, 16 and 64 in flight over a fixed set of probes, timed by the wall clock (the
+// probe benchmarks' own threads and the server's run beside the benchmark's).
+void probe_sweeps(benchmark::internal::Benchmark* b, std::int64_t probes) {
+  b->ArgNames({"concurrency", "probes"});
+  for (const std::int64_t concurrency : {1, 16, 64}) b->Args({concurrency, probes});
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+void tls_probe_sweeps(benchmark::internal::Benchmark* b) {
+  probe_sweeps(b, 256);
+}
+void plain_probe_sweeps(benchmark::internal::Benchmark* b) {
+  probe_sweeps(b, 1024);
+}
+
 void BM_DirectTlsProbe(benchmark::State& state) {
   sweep_benchmark(state, true);
 }
@@ -207,20 +221,8 @@ void BM_PlainHttpProbe(benchmark::State& state) {
   sweep_benchmark(state, false);
 }
 
-BENCHMARK(BM_DirectTlsProbe)
-    ->ArgNames({"concurrency", "probes"})
-    ->Args({1, 256})
-    ->Args({16, 256})
-    ->Args({64, 256})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_PlainHttpProbe)
-    ->ArgNames({"concurrency", "probes"})
-    ->Args({1, 1024})
-    ->Args({16, 1024})
-    ->Args({64, 1024})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DirectTlsProbe)->Apply(tls_probe_sweeps);
+BENCHMARK(BM_PlainHttpProbe)->Apply(plain_probe_sweeps);
 
 // The same TLS probes through an in-process tunnelling proxy (see TunnelProxy in loopback.hpp):
 // route `cli` with http://127.0.0.1:PORT (HTTP CONNECT) or socks5://127.0.0.1:PORT (the client
@@ -231,20 +233,8 @@ void BM_ConnectTunnelTlsProbe(benchmark::State& state) {
 void BM_Socks5TlsProbe(benchmark::State& state) {
   sweep_benchmark(state, true, Via::socks5);
 }
-BENCHMARK(BM_ConnectTunnelTlsProbe)
-    ->ArgNames({"concurrency", "probes"})
-    ->Args({1, 256})
-    ->Args({16, 256})
-    ->Args({64, 256})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Socks5TlsProbe)
-    ->ArgNames({"concurrency", "probes"})
-    ->Args({1, 256})
-    ->Args({16, 256})
-    ->Args({64, 256})
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ConnectTunnelTlsProbe)->Apply(tls_probe_sweeps);
+BENCHMARK(BM_Socks5TlsProbe)->Apply(tls_probe_sweeps);
 
 // ---------------------------------------------------------------------------------------------
 // BM_InMemoryTlsHandshake: the crypto floor. Client and server SSL objects joined by a BIO pair
