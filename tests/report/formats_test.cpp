@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "report/writer.hpp"
+#include "tests/report/sweep_routes.hpp"
 
 using namespace urlprobe;
 using ::testing::HasSubstr;
@@ -122,19 +123,7 @@ std::vector<probe::Result> results() {
 }
 
 std::vector<route::Route> sweep_routes() {
-  std::vector<route::Route> routes{route::direct_route()};
-  route::ProxySpec paris;
-  paris.host = "10.0.0.6";
-  paris.port = 3128;
-  paris.user = "user";
-  paris.password = "secret";
-  paris.name = "paris";
-  routes.push_back(route::proxy_route(route::Method::proxy_list, paris));
-  route::ProxySpec lyon = paris;
-  lyon.name = "";
-  lyon.host = "10.0.0.7";
-  routes.push_back(route::proxy_route(route::Method::proxy_list, lyon));
-  return routes;
+  return test::sweep_routes("secret");
 }
 
 report::Summary summary_of(const std::vector<probe::Result>& rs) {

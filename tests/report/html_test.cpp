@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "report/writer.hpp"
+#include "tests/report/sweep_routes.hpp"
 
 using namespace urlprobe;
 
@@ -17,19 +18,7 @@ constexpr std::string_view kHostile =
     "</script><script>alert(1)</script> <!-- \"q\" & 'a' \xE2\x80\xA8 \xE2\x80\xA9 \xFF end";
 
 std::vector<route::Route> sweep_routes() {
-  std::vector<route::Route> routes{route::direct_route()};
-  route::ProxySpec paris;
-  paris.host = "10.0.0.6";
-  paris.port = 3128;
-  paris.user = "user";
-  paris.password = "s3cr3t-pass";
-  paris.name = "paris";
-  routes.push_back(route::proxy_route(route::Method::proxy_list, paris));
-  route::ProxySpec lyon = paris;
-  lyon.name = "";
-  lyon.host = "10.0.0.7";
-  routes.push_back(route::proxy_route(route::Method::proxy_list, lyon));
-  return routes;
+  return test::sweep_routes("s3cr3t-pass");
 }
 
 // 2 targets x 3 routes, the second target hostile in its URL, detail, issuer and row facts.
