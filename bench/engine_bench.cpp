@@ -24,6 +24,7 @@
 #include "probe/sweep.hpp"
 #include "route/route.hpp"
 #include "sheet/target.hpp"
+#include "untimed.hpp"
 
 namespace {
 
@@ -139,9 +140,9 @@ void BM_ResolverMiss(benchmark::State& state) {
   const double server0 = server.answered();
   const double client0 = bench::thread_cpu_seconds();
   for (auto _ : state) {
-    state.PauseTiming();
+    bench::pause(state);
     for (auto& name : names) name = fmt::format("h{}.miss.bench.test", serial++);
-    state.ResumeTiming();
+    bench::resume(state);
     if (const int failed = resolve_all(io, resolver, names)) {
       state.SkipWithError(fmt::format("{} lookups failed", failed).c_str());
       return;
@@ -216,14 +217,14 @@ void BM_SchedulerNoopProbe(benchmark::State& state) {
   config.resolver.dns_servers = "127.0.0.1:9";  // never asked: nothing is resolved
   std::uint64_t done = 0;
   for (auto _ : state) {
-    state.PauseTiming();
+    bench::pause(state);
     NoopSink sink;
     auto sweep = std::make_unique<probe::Sweep>(config, targets, routes, sink);
-    state.ResumeTiming();
+    bench::resume(state);
     sweep->run();
-    state.PauseTiming();
+    bench::pause(state);
     sweep.reset();
-    state.ResumeTiming();
+    bench::resume(state);
     if (sink.skipped != probes) {
       state.SkipWithError(fmt::format("{} of {} probes skipped", sink.skipped, probes).c_str());
       return;

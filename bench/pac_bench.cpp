@@ -39,7 +39,7 @@ std::vector<route::PacTarget> targets(std::size_t count, std::size_t hosts) {
 
 // One call into a loaded script: the per-URL cost when the script reads the path.
 void BM_PacFindProxy(benchmark::State& state) {
-  route::PacScript script(kScript, "bench.pac", fixed_resolver(), "192.0.2.1");
+  static route::PacScript script(kScript, "bench.pac", fixed_resolver(), "192.0.2.1");
   std::size_t i = 0;
   for (auto _ : state) {
     const auto host = fmt::format("svc{}.microsoft.com", i++ % 100);

@@ -4,6 +4,7 @@
 #include <openssl/opensslv.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
+#include <valgrind/callgrind.h>
 
 #include <fmt/format.h>
 
@@ -36,6 +37,7 @@
 #include "sheet/url.hpp"
 #include "sheet/xlsx.hpp"
 #include "sheetgen.hpp"
+#include "untimed.hpp"
 
 namespace {
 
@@ -52,6 +54,7 @@ struct Env {
   bench::TestCert cert;
   std::unique_ptr<bench::LoopbackServer> https, http;
   std::unique_ptr<bench::TunnelProxy> connect_proxy, socks_proxy;
+  std::unique_ptr<net::TlsClientContext> client;
 
   static Env& get() {
     static Env env;
@@ -61,6 +64,13 @@ struct Env {
     auto& s = tls ? https : http;
     if (!s) s = std::make_unique<bench::LoopbackServer>(tls ? &cert.server_context() : nullptr);
     return *s;
+  }
+  // Built once: loading a trust store costs ~25 handshakes, and the floor is one handshake.
+  net::TlsClientContext& client_context() {
+    if (!client)
+      client = std::make_unique<net::TlsClientContext>(
+          net::TlsConfig{.ca_file = cert.pem_path(), .public_roots = cert.pem_path()});
+    return *client;
   }
   bench::TunnelProxy* proxy(Via via) {
     if (via == Via::direct) return nullptr;
@@ -139,12 +149,14 @@ void sweep_benchmark(benchmark::State& state, bool tls, Via via = Via::direct) {
   config.concurrency = concurrency;
   config.tls.ca_file = env.cert.pem_path();
   config.tls.public_roots = env.cert.pem_path();  // the test certificate stands for a public root
-  config.probe.timeouts = probe::Timeouts::derived_from(std::chrono::seconds(10));
+  // Under valgrind every thread shares one core at a fraction of its speed.
+  config.probe.timeouts =
+      probe::Timeouts::derived_from(std::chrono::seconds(RUNNING_ON_VALGRIND ? 300 : 10));
 
   double client_cpu = 0, client_sys = 0, server_cpu = 0, proxy_cpu = 0, wall = 0, setup = 0;
   std::uint64_t done = 0, switches = 0;
   for (auto _ : state) {
-    state.PauseTiming();
+    bench::pause(state);
     CountingSink sink(tls, via);
     const auto setup_start = Clock::now();
     std::unique_ptr<probe::Sweep> sweep;
@@ -155,7 +167,7 @@ void sweep_benchmark(benchmark::State& state, bool tls, Via via = Via::direct) {
       break;
     }
     setup += std::chrono::duration<double>(Clock::now() - setup_start).count();
-    state.ResumeTiming();
+    bench::resume(state);
 
     const double client0 = bench::thread_cpu_seconds(), server0 = server.cpu_seconds();
     const double proxy0 = proxy ? proxy->cpu_seconds() : 0;
@@ -172,9 +184,9 @@ void sweep_benchmark(benchmark::State& state, bool tls, Via via = Via::direct) {
     client_sys += usage1.system_seconds - usage0.system_seconds;
     switches += usage1.context_switches - usage0.context_switches;
 
-    state.PauseTiming();
+    bench::pause(state);
     sweep.reset();
-    state.ResumeTiming();
+    bench::resume(state);
     done += sink.count;
     if (!sink.first_failure.empty() || sink.ok != probes || stats.finished != probes) {
       state.SkipWithError(
@@ -292,9 +304,7 @@ struct MemoryTlsPair {
 
 void BM_InMemoryTlsHandshake(benchmark::State& state) {
   auto& env = Env::get();
-  net::TlsClientContext client_context(
-      net::TlsConfig{.ca_file = env.cert.pem_path(), .public_roots = env.cert.pem_path()});
-  SSL_CTX* client_ctx = client_context.native().native_handle();
+  SSL_CTX* client_ctx = env.client_context().native().native_handle();
   SSL_CTX* server_ctx = env.cert.server_context().native_handle();
 
   double client_seconds = 0, server_seconds = 0;
@@ -351,17 +361,20 @@ void BM_InMemoryTlsHandshakeChain(benchmark::State& state, const std::string& di
 
 // What the engine adds per TLS probe after the handshake: reading the session's facts.
 void BM_ReadTlsFacts(benchmark::State& state) {
-  auto& env = Env::get();
-  net::TlsClientContext client_context(
-      net::TlsConfig{.ca_file = env.cert.pem_path(), .public_roots = env.cert.pem_path()});
-  MemoryTlsPair pair(client_context.native().native_handle(),
-                     env.cert.server_context().native_handle());
-  double ignored = 0;
-  if (const auto error = pair.handshake(ignored, ignored); !error.empty()) {
-    state.SkipWithError(error.c_str());
+  // One handshake for the whole run: it costs as much as ~100 reads.
+  static const auto pair = [] {
+    auto& env = Env::get();
+    auto p = std::make_unique<MemoryTlsPair>(env.client_context().native().native_handle(),
+                                             env.cert.server_context().native_handle());
+    double ignored = 0;
+    auto error = p->handshake(ignored, ignored);
+    return std::make_pair(std::move(p), std::move(error));
+  }();
+  if (!pair.second.empty()) {
+    state.SkipWithError(pair.second.c_str());
     return;
   }
-  for (auto _ : state) benchmark::DoNotOptimize(net::read_tls_facts(pair.client));
+  for (auto _ : state) benchmark::DoNotOptimize(net::read_tls_facts(pair.first->client));
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ReadTlsFacts)->Unit(benchmark::kMicrosecond);
@@ -577,9 +590,9 @@ void BM_JsonlWriter(benchmark::State& state, JsonlPath path, Output output) {
   const std::vector<route::Route> routes{route::direct_route()};
   auto writer = out ? report::make_writer(report::Format::jsonl, out, routes) : nullptr;
   for (auto _ : state) {
-    state.PauseTiming();
+    bench::pause(state);
     file.restart();
-    state.ResumeTiming();
+    bench::resume(state);
     for (std::int64_t i = 0; i < count; ++i) {
       const auto& r = pool[static_cast<std::size_t>(i) & (kPoolSize - 1)];
       switch (path) {
@@ -821,9 +834,9 @@ void BM_SheetParseCsv100k(benchmark::State& state) {
     sheet::TargetList list;
     sheet::load_sheet_file(files.csv_path, {}, list);
     benchmark::DoNotOptimize(list.targets.data());
-    state.PauseTiming();
+    bench::pause(state);
     list = {};  // freeing 100k targets is not parsing
-    state.ResumeTiming();
+    bench::resume(state);
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kCsvRows));
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(files.csv_bytes));
@@ -855,16 +868,16 @@ void BM_SheetParseXlsx(benchmark::State& state, XlsxStage stage) {
     if (stage == XlsxStage::read_xlsx) {
       auto sheets = sheet::read_xlsx(files.xlsx_bytes);
       benchmark::DoNotOptimize(sheets.data());
-      state.PauseTiming();
+      bench::pause(state);
       sheets = {};
-      state.ResumeTiming();
+      bench::resume(state);
     } else {
       sheet::TargetList list;
       sheet::load_sheet_file(files.xlsx_path, {}, list);
       benchmark::DoNotOptimize(list.targets.data());
-      state.PauseTiming();
+      bench::pause(state);
       list = {};
-      state.ResumeTiming();
+      bench::resume(state);
     }
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kXlsxRows));
@@ -876,10 +889,30 @@ BENCHMARK_CAPTURE(BM_SheetParseXlsx, read_xlsx, XlsxStage::read_xlsx)
 BENCHMARK_CAPTURE(BM_SheetParseXlsx, load_sheet_file, XlsxStage::load_sheet_file)
     ->Unit(benchmark::kMillisecond);
 
+// Under callgrind (bench/check.py's instruction guard), Google Benchmark's extra "memory" run of
+// each benchmark, made after its timed run, becomes an instruction count: the costs of every
+// thread are zeroed before and dumped after, so one-time set-up (fixtures, certificates, the
+// first handshake's lazy OpenSSL init) falls outside it. Counted instructions, unlike time, do
+// not move with whatever else shares the machine.
+// The run's iteration count is not passed to Stop, but the report's allocs_per_iter is
+// num_allocs / iterations: check.py divides kIterationsMark by it to get the count back.
+class CallgrindMarks final : public benchmark::MemoryManager {
+ public:
+  static constexpr std::int64_t kIterationsMark = std::int64_t{1} << 40;
+  void Start() override { CALLGRIND_ZERO_STATS; }
+  void Stop(Result& result) override {
+    CALLGRIND_DUMP_STATS_AT("urlprobe_bench");
+    result.num_allocs = kIterationsMark;
+  }
+  void Stop(Result* result) override { Stop(*result); }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
+  static CallgrindMarks callgrind_marks;
+  if (RUNNING_ON_VALGRIND) benchmark::RegisterMemoryManager(&callgrind_marks);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("openssl", OpenSSL_version(OPENSSL_VERSION));
   benchmark::AddCustomContext("traffic", "127.0.0.1 only");
