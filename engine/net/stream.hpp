@@ -7,11 +7,14 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <array>
+#include <memory>
 #include <span>
 #include <string>
+
+typedef struct ssl_st SSL;
 
 namespace urlprobe::net {
 
@@ -22,11 +25,6 @@ class ByteStream {
 
   virtual ~ByteStream() = default;
   virtual executor_type get_executor() = 0;
-
-  // asio::ssl::stream asks its next layer for these.
-  using lowest_layer_type = ByteStream;
-  lowest_layer_type& lowest_layer() { return *this; }
-  const lowest_layer_type& lowest_layer() const { return *this; }
 
   // Bytes that arrived early (after a proxy's reply header) are served before the wire's.
   void unread(std::string bytes) { pending_ = std::move(bytes) + pending_; }
@@ -92,19 +90,46 @@ class SocketStream final : public ByteStream {
 };
 
 // TLS over any ByteStream: to an HTTPS proxy, or to the origin (possibly inside a tunnel).
+// OpenSSL reads and writes ciphertext through a BIO of ours, so what a connection holds beyond
+// OpenSSL's own state is only the ciphertext in flight: Asio's ssl::stream kept two zero-filled
+// 17 KB buffers plus a 2 x 17 KB BIO pair per connection, the largest part of a probe's memory.
+// Error codes are asio::ssl's (the SSL category, stream_truncated, eof), so callers classify
+// failures as they would for asio::ssl::stream. One operation at a time, as the probe and the
+// tunnel code use a stream: write, then read.
 class TlsStream final : public ByteStream {
  public:
-  TlsStream(ByteStream& below, boost::asio::ssl::context& context) : tls_(below, context) {}
-  executor_type get_executor() override { return tls_.get_executor(); }
-  boost::asio::ssl::stream<ByteStream&>& tls() { return tls_; }
+  using HandshakeHandler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
+
+  TlsStream(ByteStream& below, boost::asio::ssl::context& context);
+  ~TlsStream() override;
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  executor_type get_executor() override { return below_.get_executor(); }
+  SSL* native_handle() { return ssl_; }
+  // The client handshake; the caller has set SNI and verification (prepare_client_session).
+  void async_handshake(HandshakeHandler handler);
 
  protected:
   void read_some(boost::asio::mutable_buffer buffer, Handler handler) override;
   void write_some(std::span<const boost::asio::const_buffer> buffers, Handler handler) override;
 
  private:
-  boost::asio::ssl::stream<ByteStream&> tls_;
-  std::string joined_;
+  struct Op;
+  friend struct WireBio;
+  void step(Op op, bool initiating);
+  void complete(Op op, boost::system::error_code ec, std::size_t n, bool initiating);
+  void flush_then(Op op, bool finished, boost::system::error_code ec, std::size_t n);
+  void fill_then(Op op);
+  boost::system::error_code at_end_of_input(boost::system::error_code ec) const;
+
+  ByteStream& below_;
+  SSL* ssl_ = nullptr;
+  // Ciphertext from below not yet taken by OpenSSL, allocated on the first read.
+  std::unique_ptr<char[]> in_;
+  std::size_t in_begin_ = 0, in_end_ = 0;
+  std::string out_;     // ciphertext OpenSSL produced, not yet written below
+  std::string joined_;  // a gathered write, as one TLS record
 };
 
 }  // namespace urlprobe::net

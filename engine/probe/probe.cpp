@@ -4,7 +4,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -293,22 +292,21 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
 
   void proxy_handshake() {
     proxy_tls_.emplace(wire_, ctx_.tls.native());
-    if (auto error = net::prepare_client_session(proxy_tls_->tls().native_handle(), proxy_->host,
+    if (auto error = net::prepare_client_session(proxy_tls_->native_handle(), proxy_->host,
                                                  ctx_.tls.verify());
         !error.empty())
       return finish(Outcome::proxy_error, error);
     enter(Phase::proxy_tls, ctx_.config.timeouts.tls);
-    proxy_tls_->tls().async_handshake(
-        asio::ssl::stream_base::client, [self = shared_from_this()](boost::system::error_code ec) {
-          if (self->finished_) return;
-          if (ec) {
-            const auto failure = net::explain_handshake_failure(
-                self->proxy_tls_->tls().native_handle(), self->proxy_->host, describe_io_error(ec));
-            return self->finish(Outcome::proxy_error, "TLS to the proxy failed: " + failure.detail);
-          }
-          self->top_ = &*self->proxy_tls_;
-          self->after_proxy_transport();
-        });
+    proxy_tls_->async_handshake([self = shared_from_this()](boost::system::error_code ec) {
+      if (self->finished_) return;
+      if (ec) {
+        const auto failure = net::explain_handshake_failure(
+            self->proxy_tls_->native_handle(), self->proxy_->host, describe_io_error(ec));
+        return self->finish(Outcome::proxy_error, "TLS to the proxy failed: " + failure.detail);
+      }
+      self->top_ = &*self->proxy_tls_;
+      self->after_proxy_transport();
+    });
   }
 
   void after_proxy_transport() {
@@ -351,19 +349,18 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void origin_transport() {
     if (scheme_ != "https") return send_request();
     origin_tls_.emplace(*top_, ctx_.tls.native());
-    if (auto error = net::prepare_client_session(origin_tls_->tls().native_handle(), result_.host,
+    if (auto error = net::prepare_client_session(origin_tls_->native_handle(), result_.host,
                                                  ctx_.tls.verify());
         !error.empty())
       return finish(Outcome::tls_error, error);
     enter(Phase::tls, ctx_.config.timeouts.tls);
-    origin_tls_->tls().async_handshake(
-        asio::ssl::stream_base::client,
+    origin_tls_->async_handshake(
         [self = shared_from_this()](boost::system::error_code ec) { self->on_handshake(ec); });
   }
 
   void on_handshake(boost::system::error_code ec) {
     if (finished_) return;
-    SSL* ssl = origin_tls_->tls().native_handle();
+    SSL* ssl = origin_tls_->native_handle();
     result_.tls = net::read_tls_facts(ssl);
     if (ec) {
       auto failure = net::explain_handshake_failure(ssl, result_.host, describe_io_error(ec));
