@@ -4,7 +4,7 @@
 #   bench/peers.sh [--passes N] [--probes N] [--concurrency C] [--no-memory] [--sweep T P]
 #                  [--tools "urlprobe urlprobe_pinned curl blackbox h2load"]
 #   (root; make peers ARGS='...'; BUILD=build-perf picks the urlprobe binary, URLPROBE=PATH
-#   another one; PERF=FILE adds a `perf record -g` and a `strace -c` of one urlprobe run)
+#   another one; BEFORE=PATH measures a second build's memory beside it; PERF=FILE adds a `perf record -g` and a `strace -c` of one urlprobe run)
 #
 # Workload, the same for every tool: N (2000) probes of https://svcK.probe.test:8443/pI
 # (K = I mod 200 + 1; distinct paths because urlprobe probes a URL once), C (256) in flight, to
@@ -405,19 +405,25 @@ fi
 
 # --- memory: RSS at C and at N in flight --------------------------------------------------------
 memory=$DIR/memory.tsv
-printf 'concurrency\trss_kb\tprobes_s\n' >"$memory"
+printf 'binary\tconcurrency\trss_kb\tprobes_s\n' >"$memory"
 if [ "$MEMORY" = 1 ]; then
+  # BEFORE=PATH: another urlprobe build measured in the same runs, interleaved, because the peak
+  # at N in flight moves by +-10 % between invocations.
   for conc in "$C" "$N" "$C" "$N"; do
-    from=$(wc -l <"$tls_log")
-    /usr/bin/time -f '%e %U %S %M' -o "$DIR/time.out" "$UP" --dns-server $DNS_IP:$DNS_PORT \
-      --ca-file "$pki/root.pem" --public-roots "$pki/root.pem" --methods direct --concurrency "$conc" \
-      --progress never --format jsonl "$DIR/urls.txt" >"$DIR/out.jsonl" 2>>"$DIR/urlprobe.log" || true
-    read -r wall user sys rss <"$DIR/time.out"
-    ok=$(grep -c '"outcome":"ok"' "$DIR/out.jsonl" || true)
-    [ "$ok" -eq "$N" ] || die "memory run at concurrency $conc: $ok of $N ok"
-    check_log "$from" "urlprobe/c$conc" >/dev/null
-    printf '%s\t%s\t%s\n' "$conc" "$rss" "$(echo "$N / $wall" | bc -l)" >>"$memory"
-    echo "  memory: concurrency $conc: peak RSS $rss KB" >&2
+    for binary in urlprobe ${BEFORE:+before}; do
+      exe=$UP
+      [ "$binary" = before ] && exe=$BEFORE
+      from=$(wc -l <"$tls_log")
+      /usr/bin/time -f '%e %U %S %M' -o "$DIR/time.out" "$exe" --dns-server $DNS_IP:$DNS_PORT \
+        --ca-file "$pki/root.pem" --public-roots "$pki/root.pem" --methods direct --concurrency "$conc" \
+        --progress never --format jsonl "$DIR/urls.txt" >"$DIR/out.jsonl" 2>>"$DIR/urlprobe.log" || true
+      read -r wall user sys rss <"$DIR/time.out"
+      ok=$(grep -c '"outcome":"ok"' "$DIR/out.jsonl" || true)
+      [ "$ok" -eq "$N" ] || die "memory run of $binary at concurrency $conc: $ok of $N ok"
+      check_log "$from" "$binary/c$conc" >/dev/null
+      printf '%s\t%s\t%s\t%s\n' "$binary" "$conc" "$rss" "$(echo "$N / $wall" | bc -l)" >>"$memory"
+      echo "  memory: $binary at concurrency $conc: peak RSS $rss KB" >&2
+    done
   done
 fi
 

@@ -143,18 +143,20 @@ def main():
     if args.memory and os.path.exists(args.memory):
         mem = load(args.memory)
         if mem:
-            by_c = {}
-            for m in mem:
-                by_c.setdefault(int(m["concurrency"]), []).append(int(m["rss_kb"]))
-            cs = sorted(by_c)
-            print("\n| in flight | peak RSS KB (runs) |\n|---:|---|")
-            for c in cs:
-                print(f"| {c} | {', '.join(f'{v:,}' for v in by_c[c])} |")
-            if len(cs) >= 2:
-                lo, hi = cs[0], cs[-1]
-                per = (min(by_c[hi]) - min(by_c[lo])) / (hi - lo)
-                print(f"\nKB per in-flight probe: ({min(by_c[hi]):,} − {min(by_c[lo]):,}) / "
-                      f"({hi} − {lo}) = **{per:.1f} KB** (goal ≤ 64)")
+            for binary in dict.fromkeys(m.get("binary", "urlprobe") for m in mem):
+                by_c = {}
+                for m in mem:
+                    if m.get("binary", "urlprobe") == binary:
+                        by_c.setdefault(int(m["concurrency"]), []).append(int(m["rss_kb"]))
+                cs = sorted(by_c)
+                print(f"\n| {binary}: in flight | peak RSS KB (runs) |\n|---:|---|")
+                for c in cs:
+                    print(f"| {c} | {', '.join(f'{v:,}' for v in by_c[c])} |")
+                if len(cs) >= 2:
+                    lo, hi = cs[0], cs[-1]
+                    per = (min(by_c[hi]) - min(by_c[lo])) / (hi - lo)
+                    print(f"\n{binary}: KB per in-flight probe: ({min(by_c[hi]):,} − "
+                          f"{min(by_c[lo]):,}) / ({hi} − {lo}) = **{per:.1f} KB** (goal ≤ 64)")
     if args.sweep and os.path.exists(args.sweep):
         sw = load(args.sweep)
         if sw:

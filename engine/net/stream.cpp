@@ -186,8 +186,11 @@ void TlsStream::step(Op op, bool initiating) {
       ec = boost::asio::ssl::error::unexpected_result;
       break;
   }
-  // Done, well or not: what OpenSSL wrote (the Finished, a record, an alert) goes out first.
-  if (!out_.empty()) return flush_then(std::move(op), true, ec, n);
+  // Done, well or not: what OpenSSL wrote (a record, an alert) goes out first. Except the
+  // client Finished after a handshake that succeeded: it waits for the request, so both leave
+  // in one write (a read flushes it too, as any op that finds out_ non-empty and needs input).
+  const bool finished_handshake = op.kind == Op::Kind::handshake && error == SSL_ERROR_NONE;
+  if (!out_.empty() && !finished_handshake) return flush_then(std::move(op), true, ec, n);
   complete(std::move(op), ec, n, initiating);
 }
 
