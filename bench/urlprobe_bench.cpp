@@ -250,7 +250,7 @@ BENCHMARK(BM_Socks5TlsProbe)->Apply(tls_probe_sweeps);
 
 // ---------------------------------------------------------------------------------------------
 // BM_InMemoryTlsHandshake: the crypto floor. Client and server SSL objects joined by a BIO pair
-// (what Asio's ssl::stream uses inside, minus the sockets), the engine's own client SSL_CTX
+// (no sockets, no event loop), the engine's own client SSL_CTX
 // and host check, the server's SSL_CTX. Both sides run on this thread, one after the other.
 
 // One client/server pair joined by a BIO pair, not yet handshaken.
