@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/asio/steady_timer.hpp>
 
+#include <cerrno>
 #include <memory>
 
 namespace urlprobe::net {
@@ -18,6 +19,23 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
 }
 
 namespace {
+
+// Errors of this machine, not of the path: no descriptor, no local port or address (all
+// ephemeral ports to that destination in use), no kernel memory, no such address family here.
+bool local_failure(const boost::system::error_code& ec) {
+  if (ec.category() != boost::system::system_category()) return false;
+  switch (ec.value()) {
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+    case EADDRNOTAVAIL:
+    case EAFNOSUPPORT:
+      return true;
+    default:
+      return false;
+  }
+}
 
 struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
   ConnectOp(tcp::socket& s, std::vector<asio::ip::address> a, std::uint16_t p, Clock::time_point d,
@@ -49,8 +67,12 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
     boost::system::error_code ec;
     if (socket.is_open()) socket.close(ec);
     socket.open(endpoint.protocol(), ec);
-    if (ec)
-      return finish({ec, endpoint, false, fmt::format("cannot open a socket: {}", ec.message())});
+    if (ec) {
+      note_failure(
+          ec, endpoint,
+          fmt::format("cannot open a socket for {}: {}", endpoint_text(endpoint), ec.message()));
+      return attempt();
+    }
     socket.set_option(tcp::no_delay(true), ec);
 
     const auto share = remaining / static_cast<long>(addresses.size() - next + 1);
@@ -65,33 +87,45 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
     socket.async_connect(
         endpoint, [self = shared_from_this(), endpoint, share](boost::system::error_code cec) {
           self->timer.cancel();
-          if (!cec) return self->finish({{}, endpoint, false, {}});
+          if (!cec) return self->finish({{}, endpoint, false, {}, false});
           if (cec == asio::error::operation_aborted && !self->attempt_timed_out)
-            return self->finish({cec, endpoint, false, "aborted"});  // the owner closed the socket
-          if (!self->failures.empty()) self->failures += "; ";
+            return self->finish(
+                {cec, endpoint, false, "aborted", false});  // the owner closed the socket
           if (self->attempt_timed_out) {
             ++self->timeouts;
-            self->failures +=
+            self->note_failure(
+                asio::error::timed_out, endpoint,
                 fmt::format("no answer to SYN from {} within {} ms", endpoint_text(endpoint),
-                            std::chrono::duration_cast<std::chrono::milliseconds>(share).count());
+                            std::chrono::duration_cast<std::chrono::milliseconds>(share).count()));
           } else if (cec == asio::error::connection_refused) {
-            self->failures += fmt::format("connection refused by {}", endpoint_text(endpoint));
+            self->note_failure(cec, endpoint,
+                               fmt::format("connection refused by {}", endpoint_text(endpoint)));
           } else {
-            self->failures += fmt::format("{}: {}", endpoint_text(endpoint), cec.message());
+            self->note_failure(cec, endpoint,
+                               fmt::format("{}: {}", endpoint_text(endpoint), cec.message()));
           }
-          self->last_error = self->attempt_timed_out ? asio::error::timed_out : cec;
-          self->last_endpoint = endpoint;
           self->attempt();
         });
   }
 
   boost::system::error_code last_error = asio::error::timed_out;
   tcp::endpoint last_endpoint;
+  std::size_t local_failures = 0;
+
+  void note_failure(const boost::system::error_code& ec, const tcp::endpoint& endpoint,
+                    std::string clause) {
+    if (!failures.empty()) failures += "; ";
+    failures += clause;
+    if (local_failure(ec)) ++local_failures;
+    last_error = ec;
+    last_endpoint = endpoint;
+  }
 
   void finish_failed() {
     const bool all_timed_out = timeouts == next;
+    const bool all_local = next > 0 && local_failures == next;
     if (failures.empty()) failures = "no time left to connect";
-    finish({last_error, last_endpoint, all_timed_out, failures});
+    finish({last_error, last_endpoint, all_timed_out, failures, all_local});
   }
 
   void finish(const ConnectResult& result) {

@@ -15,6 +15,9 @@ struct ConnectResult {
   boost::asio::ip::tcp::endpoint endpoint;  // the connected one, or the last one tried
   bool timed_out = false;  // every attempt ran out of time (a black hole, not a refusal)
   std::string detail;      // empty on success
+  // Every attempt failed on this machine (no socket, no local port or address, no memory):
+  // the peer was never asked, so nothing may be concluded about it.
+  bool local = false;
 };
 
 // Each address gets an equal share of what remains until `deadline`, so one black-holed

@@ -279,6 +279,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (finished_) return;
     result_.address = net::endpoint_text(c.endpoint);
     if (c.error) {
+      if (c.local)
+        return finish(Outcome::local_error, "this machine could not connect: " + c.detail);
       if (via_proxy()) return finish(Outcome::proxy_unreachable, "proxy " + c.detail);
       if (c.timed_out)
         return finish(Outcome::connect_timeout, c.detail + " (dropped by a firewall?)");

@@ -18,6 +18,7 @@ constexpr std::array<std::string_view, kOutcomeCount> kNames{"ok",
                                                              "tls_error",
                                                              "http_error",
                                                              "timeout",
+                                                             "local_error",
                                                              "not_configured",
                                                              "skipped"};
 }

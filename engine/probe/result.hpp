@@ -30,6 +30,9 @@ enum class Outcome : std::uint8_t {
   tls_error,
   http_error,
   timeout,
+  // This machine could not make the attempt (out of file descriptors, local ports or memory):
+  // nothing was learnt about the network, so no refusal or proxy may be blamed for it.
+  local_error,
   not_configured,
   skipped,
 };

@@ -37,6 +37,7 @@ constexpr std::array<std::string_view, probe::kOutcomeCount> kPalette{
     "#0c8599",  // tls_error
     "#e03131",  // http_error
     "#ffd43b",  // timeout
+    "#495057",  // local_error
     "#dee2e6",  // not_configured
     "#adb5bd",  // skipped
 };

@@ -117,6 +117,7 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   std::map<Method, MethodReadiness> methods;
   std::map<std::string, ProxyTodo> todo;
   std::map<std::string, std::vector<std::string>> blob_notes;  // proxy -> hosts
+  std::size_t local_errors = 0;
   std::map<Method, std::string> proxy_of;
 
   for (const auto* r : sorted) {
@@ -135,6 +136,7 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
     m.method = r->route;
     if (r->outcome == Outcome::not_configured) continue;
     m.configured = true;
+    if (r->outcome == Outcome::local_error) ++local_errors;
     if (auto evidence = transparent_proxy_evidence(*r); !evidence.empty()) {
       const bool seen = std::any_of(out.transparent.begin(), out.transparent.end(),
                                     [&](const auto& t) { return t.url == r->url; });
@@ -219,6 +221,13 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
         "(*.blob.core.windows.net) must not be excluded from inspection",
         proxy.empty() ? std::string("on the direct path") : "on " + proxy, join(hosts, ", ")));
   }
+
+  if (local_errors)
+    out.notes.push_back(fmt::format(
+        "{} could not be made on this machine (local_error: out of file descriptors, local "
+        "ports or memory); this says nothing about the network: re-run with a lower "
+        "--concurrency",
+        local_errors == 1 ? std::string("1 probe") : fmt::format("{} probes", local_errors)));
 
   // A named proxy that fails: the sensor falls back to the other methods.
   const auto named = methods.find(Method::named);

@@ -101,7 +101,7 @@ class JsonlWriter final : public ResultWriter {
 
 // One character per outcome, for the targets x proxies matrix.
 char outcome_code(Outcome o) {
-  static constexpr char kCodes[] = ".?NRTUADEICSHt-s";
+  static constexpr char kCodes[] = ".?NRTUADEICSHtL-s";
   static_assert(sizeof(kCodes) - 1 == probe::kOutcomeCount);
   return kCodes[static_cast<std::size_t>(o)];
 }
@@ -209,7 +209,8 @@ class TextWriter final : public ResultWriter {
     text +=
         "  legend: . ok  ? unexpected_status  N dns_error  R connect_refused  T connect_timeout\n"
         "          U proxy_unreachable  A proxy_auth_required  D proxy_denied  E proxy_error\n"
-        "          I tls_intercepted  C tls_untrusted  S tls_error  H http_error  t timeout\n";
+        "          I tls_intercepted  C tls_untrusted  S tls_error  H http_error  t timeout\n"
+        "          L local_error\n";
     text += "Per proxy:\n";
     for (std::size_t i = 0; i < proxies_.size(); ++i) {
       const auto& p = proxies_[i];

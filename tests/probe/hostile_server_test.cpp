@@ -9,6 +9,9 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -217,6 +220,32 @@ TEST_F(HostileOrigin, ResetMidHandshakeIsTlsError) {
   EXPECT_THAT(results[0].detail, HasSubstr("TLS handshake failed"));
   EXPECT_THAT(results[0].detail, HasSubstr("reset"));
   EXPECT_FALSE(results[0].tls.has_value()) << "no certificate was ever seen";
+}
+
+// With every descriptor this process may open in use, socket() fails with EMFILE. That is this
+// machine's failure: it must not be reported as the origin refusing the connection.
+TEST_F(HostileOrigin, NoFileDescriptorLeftIsLocalErrorNotARefusal) {
+  auto& server = serve([](tcp::socket& socket) {
+    return test::http_answer(socket, test::http_response(200, "OK"));
+  });
+  const auto url = server.url("http");
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // The lowest free descriptor becomes the limit: the probe's socket would be that number.
+  const int lowest_free = dup(0);
+  ASSERT_GE(lowest_free, 0);
+  close(lowest_free);
+  rlimit lowered = saved;
+  lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  std::vector<Result> results;
+  results = probe(url, trusting);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "local_error") << results[0].detail;
+  EXPECT_THAT(results[0].detail, HasSubstr("this machine could not connect"));
+  EXPECT_THAT(results[0].detail, HasSubstr("Too many open files"));
+  EXPECT_TRUE(is_failure(results[0].outcome)) << "nothing was verified";
 }
 
 TEST_F(HostileOrigin, PlainHttpAnswerToClientHelloIsTlsError) {

@@ -103,6 +103,20 @@ TEST(Readiness, AnyMethodMakesAUrlReachable) {
   EXPECT_THAT(r.unreachable[0].outcomes, ElementsAre("dns_error"));
 }
 
+TEST(Readiness, LocalErrorsAreNamedAsThisMachinesNotTheNetworks) {
+  constexpr auto local = Outcome::local_error;
+  Sweep s;
+  s.url("a.example", {local, local, ok, nc, nc}).url("b.example", {local, local, local, nc, nc});
+  const auto r = report::assess(s.results, {});
+  EXPECT_EQ(r.reachable, 1u);
+  EXPECT_FALSE(r.ready) << "a URL nothing could be learnt about is not known to be reachable";
+  ASSERT_EQ(r.unreachable.size(), 1u);
+  EXPECT_THAT(r.unreachable[0].outcomes, ElementsAre("local_error"));
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_THAT(r.notes[0], HasSubstr("5 probes could not be made on this machine"));
+  EXPECT_THAT(r.notes[0], HasSubstr("lower --concurrency"));
+}
+
 TEST(Readiness, MethodsThatReachEveryRequiredUrl) {
   Sweep s;
   s.url("a.example", {ok, dns, ok, ok, nc}).url("b.example", {dns, dns, ok, ok, nc});
