@@ -184,9 +184,8 @@ std::uint64_t count_open_files() {
 // --concurrency N needs N sockets at once, and probes that meet EMFILE would be reported as
 // network failures that never happened. So the soft open-file limit is raised toward the hard one
 // first, and only when even that is too small is the concurrency lowered, said once on stderr.
-void fit_open_file_limit(probe::SweepConfig& sweep) {
-  const unsigned threads =
-      sweep.threads ? sweep.threads : std::max(1u, std::thread::hardware_concurrency());
+void fit_open_file_limit(probe::SweepConfig& sweep, std::span<const sheet::Target> targets) {
+  const unsigned threads = probe::workers_for(sweep.threads, targets);
   const std::uint64_t open_now = count_open_files();
   const std::uint64_t needed = probe::open_files_needed(sweep.concurrency, threads, open_now);
   rlimit limit{};
@@ -266,7 +265,7 @@ int run(const cli::Options& options) {
   }
 
   auto sweep_config = options.sweep;
-  fit_open_file_limit(sweep_config);
+  fit_open_file_limit(sweep_config, input.targets);
   std::unique_ptr<probe::Sweep> sweep;
   try {
     sweep = std::make_unique<probe::Sweep>(sweep_config, input.targets, routes, fanout);

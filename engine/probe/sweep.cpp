@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace urlprobe::probe {
 
@@ -69,6 +70,16 @@ bool in_shard(const Shard& shard, std::string_view url, const route::Route& rout
   return shard.n == 0 || shard_hash(url, route) % shard.n == shard.k - 1;
 }
 
+unsigned workers_for(unsigned threads, std::span<const sheet::Target> targets) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  std::unordered_set<std::string_view> hosts;
+  for (const auto& target : targets) {
+    hosts.insert(target.host);
+    if (hosts.size() >= threads) return threads;
+  }
+  return static_cast<unsigned>(std::max<std::size_t>(1, hosts.size()));
+}
+
 std::uint64_t open_files_needed(std::size_t concurrency, unsigned threads, std::uint64_t open_now) {
   return open_now + kOpenFilesSpare + std::uint64_t{threads} * kOpenFilesPerWorker +
          std::uint64_t{concurrency} * kOpenFilesPerProbe;
@@ -113,10 +124,7 @@ struct Sweep::Impl {
           ids.try_emplace(target.host, static_cast<std::uint32_t>(ids.size())).first->second);
     host_count = ids.size();
 
-    unsigned threads =
-        config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-    threads =
-        static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, host_count)));
+    const unsigned threads = workers_for(config.threads, targets);
     for (unsigned i = 0; i < threads; ++i) {
       auto worker = std::make_unique<Worker>(config, tls);
       worker->host_in_flight.assign(host_count, 0);

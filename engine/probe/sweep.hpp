@@ -35,6 +35,9 @@ bool in_shard(const Shard& shard, std::string_view url, const route::Route& rout
 // certificate of a CA directory). The spare covers what the process opens besides the sweep.
 inline constexpr std::uint64_t kOpenFilesPerProbe = 1, kOpenFilesPerWorker = 12,
                                kOpenFilesSpare = 16;
+// The event loops a sweep of `targets` starts: --threads (0: one per core), but no more than
+// there are distinct hosts, since each host belongs to one loop.
+unsigned workers_for(unsigned threads, std::span<const sheet::Target> targets);
 // What a sweep needs with `open_now` files already open.
 std::uint64_t open_files_needed(std::size_t concurrency, unsigned threads, std::uint64_t open_now);
 // The most probes in flight (at least 1) that fit under an open-file limit.

@@ -260,5 +260,21 @@ TEST(Sweep, InterruptEndsHangingProbesAsTimeoutAndRunReturns) {
   EXPECT_EQ(stats.by_outcome[static_cast<std::size_t>(Outcome::timeout)], results.size());
 }
 
+// The open-file reserve counts the event loops a sweep will start, not --threads: on a many-core
+// machine a sweep of one host would otherwise reserve a dozen descriptors per idle core.
+TEST(Sweep, WorkersAreCappedByDistinctHosts) {
+  std::vector<sheet::Target> targets(5);
+  const char* hosts[] = {"a.test", "b.test", "a.test", "c.test", "b.test"};
+  for (std::size_t i = 0; i < targets.size(); ++i) targets[i].host = hosts[i];
+  EXPECT_EQ(workers_for(8, targets), 3u);
+  EXPECT_EQ(workers_for(2, targets), 2u);
+  EXPECT_EQ(workers_for(1, targets), 1u);
+  EXPECT_EQ(workers_for(0, targets),
+            std::min(3u, std::max(1u, std::thread::hardware_concurrency())));
+  EXPECT_EQ(workers_for(4, {}), 1u);
+  EXPECT_LT(open_files_needed(256, workers_for(64, std::span(targets).first(1)), 10),
+            open_files_needed(256, 64, 10));
+}
+
 }  // namespace
 }  // namespace urlprobe::probe
