@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -160,6 +163,46 @@ TEST_F(HostileOrigin, TrustedTlsOriginAnswering200IsOk) {
 
 // OpenSSL drops the peer's certificate when verification fails; the engine keeps the leaf so
 // that an untrusted certificate is named (and described in `tls`) rather than a bare tls_error.
+// The system store as the machine configures it (SSL_CERT_FILE, SSL_CERT_DIR), without --ca-file:
+// a root found only through the hashed directory (the bundle is then not parsed up front) and
+// a root found only in the bundle (the directory lacks it, so the bundle is loaded) both verify.
+TEST_F(HostileOrigin, SystemRootsVerifyFromTheHashedDirectoryAndFromTheBundle) {
+  namespace fs = std::filesystem;
+  char pattern[] = "/tmp/urlprobe-system-store-XXXXXX";
+  const fs::path root = mkdtemp(pattern);
+  fs::create_directory(root / "certs");
+  const auto bundle = (root / "ca-certificates.crt").string();
+  const auto dir = (root / "certs").string();
+  fs::copy_file(test::test_cert().ca_file(), bundle);
+  setenv("SSL_CERT_FILE", bundle.c_str(), 1);
+  setenv("SSL_CERT_DIR", dir.c_str(), 1);
+  for (const bool hashed : {false, true}) {
+    if (hashed) {
+      // As update-ca-certificates leaves it: <subject hash>.0 next to the bundle's copy.
+      FILE* file = std::fopen(test::test_cert().ca_file().c_str(), "r");
+      ASSERT_NE(file, nullptr);
+      X509* cert = PEM_read_X509(file, nullptr, nullptr, nullptr);
+      std::fclose(file);
+      ASSERT_NE(cert, nullptr);
+      char name[32];
+      std::snprintf(name, sizeof name, "%08lx.0", X509_subject_name_hash(cert));
+      X509_free(cert);
+      fs::copy_file(test::test_cert().ca_file(), root / "certs" / name);
+    }
+    ASSERT_EQ(net::bundle_in_hashed_dirs(bundle, dir), hashed);
+    net::TlsClientContext system{
+        net::TlsConfig{.ca_file = "", .public_roots = test::test_cert().ca_file()}};
+    auto& server = serve_tls(test::http_response(200, "OK"));
+    const auto results = probe(server.url("https"), system);
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(outcome_of(results[0]), "ok")
+        << (hashed ? "hashed: " : "bundle: ") << results[0].detail;
+  }
+  unsetenv("SSL_CERT_FILE");
+  unsetenv("SSL_CERT_DIR");
+  fs::remove_all(root);
+}
+
 TEST_F(HostileOrigin, SelfSignedCertificateWithoutCaFileIsTlsUntrusted) {
   auto& server = serve_tls(test::http_response(200, "OK"));
   const auto results = probe(server.url("https"), untrusting);
