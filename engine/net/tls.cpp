@@ -183,7 +183,6 @@ void load_roots(const std::string& file, std::unordered_set<std::string>& into) 
 // One DER element from the front of `in` (definite lengths, low tag numbers: all a certificate's
 // outline uses), which is then consumed.
 struct Tlv {
-  unsigned char tag;
   std::string_view content, whole;
 };
 
@@ -199,7 +198,7 @@ std::optional<Tlv> take(std::string_view& in, unsigned char tag) {
     header += bytes;
   }
   if (in.size() - header < length) return std::nullopt;
-  Tlv tlv{tag, in.substr(header, length), in.substr(0, header + length)};
+  Tlv tlv{in.substr(header, length), in.substr(0, header + length)};
   in.remove_prefix(header + length);
   return tlv;
 }
