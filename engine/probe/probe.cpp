@@ -433,6 +433,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void read_header() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(ctx_.config.header_limit));
+    // The body is never read, so its announced size is no failure: Beast checks Content-Length
+    // against its 8 MiB default as soon as the header is parsed.
+    parser_->body_limit(boost::none);
     http::async_read_header(*top_, buffer_, *parser_,
                             [self = shared_from_this()](boost::system::error_code ec2,
                                                         std::size_t) { self->on_header(ec2); });

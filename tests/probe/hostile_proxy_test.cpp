@@ -354,6 +354,7 @@ class HostileProxy : public ::testing::Test {
     const auto& target = std::get<sheet::Target>(parsed_target);
     const auto& spec = std::get<route::ProxySpec>(parsed_proxy);
     const route::Route route = route::proxy_route(route::Method::cli, spec);
+    io.restart();  // a test may probe more than once
     std::vector<Result> results;
     const ProbeContext context{io, resolver, trusting, config};
     test::DeadlineWitness witness(io, config.timeouts.total);
@@ -649,6 +650,24 @@ TEST_F(HostileProxy, AbsoluteFormProxyClosingWithoutAnAnswerIsProxyError) {
   const Result r = probe("http://origin.test/", proxy_url("http", proxy));
   EXPECT_EQ(outcome_of(r), "proxy_error") << r.detail;
   EXPECT_EQ(r.http_status, 0);
+}
+
+// A big download announced through a proxy is the origin's good answer, never the proxy's
+// failure (the probe reads no body, so no announced size may fail it): in absolute form, where
+// the proxy relays the header, and through a CONNECT tunnel to a TLS origin.
+TEST_F(HostileProxy, AnnouncedBigBodyThroughAProxyIsOkNotAProxyError) {
+  const std::string big = "HTTP/1.1 200 OK\r\nContent-Length: 4294967296\r\n\r\n0123456789";
+  auto& forwarding = proxy_answering(big);
+  const Result forwarded = probe("http://origin.test/big.iso", proxy_url("http", forwarding));
+  EXPECT_EQ(outcome_of(forwarded), "ok") << forwarded.detail;
+  EXPECT_EQ(forwarded.http_status, 200);
+
+  auto& origin = tls_origin(big);
+  auto& tunnel = relaying_proxy();
+  const Result tunnelled =
+      probe(origin_url("https", "localhost", origin, "/big.iso"), proxy_url("http", tunnel));
+  EXPECT_EQ(outcome_of(tunnelled), "ok") << tunnelled.detail;
+  EXPECT_EQ(tunnelled.http_status, 200);
 }
 
 // --- HTTPS proxy: TLS to the proxy, CONNECT inside it -------------------------------------------

@@ -407,6 +407,32 @@ TEST_F(HostileOrigin, StatusOutOfRangeIsHttpError) {
   EXPECT_EQ(results[0].http_status, 0);
 }
 
+// A probe reads the header and never the body, so no size an origin announces may turn a good
+// answer into a failure: Beast's default 8 MiB body limit is checked against Content-Length as
+// soon as the header is parsed, and once made a 2 GiB download `http_error`.
+TEST_F(HostileOrigin, AnnouncedBodyOfAnySizeIsNotAFailure) {
+  const std::vector<std::string> framings = {
+      "Content-Length: 8388609\r\n",     // Beast's default limit plus one
+      "Content-Length: 2147483648\r\n",  // a 2 GiB download
+      "Content-Length: 4294967296\r\n",  // 4 GiB: past 32 bits
+      "Transfer-Encoding: chunked\r\n",
+      "Connection: close\r\n",  // no length: the body runs until the close
+  };
+  for (const std::string scheme : {"http", "https"}) {
+    for (const auto& framing : framings) {
+      SCOPED_TRACE(scheme + " " + framing);
+      const std::string response = "HTTP/1.1 200 OK\r\n" + framing + "\r\n0123456789";
+      auto& server = scheme == "https" ? serve_tls(response) : serve([response](tcp::socket& s) {
+        return test::http_answer(s, response);
+      });
+      const auto results = probe(server.url(scheme, "/big.iso"), trusting);
+      ASSERT_EQ(results.size(), 1u);
+      EXPECT_EQ(outcome_of(results[0]), "ok") << results[0].detail;
+      EXPECT_EQ(results[0].http_status, 200);
+    }
+  }
+}
+
 // The evidence readiness reports as a transparent proxy: Via first, else X-Cache; control
 // characters of the peer's text never reach the record, and its length is bounded.
 TEST_F(HostileOrigin, ViaAndXCacheHeadersAreRecordedBounded) {
