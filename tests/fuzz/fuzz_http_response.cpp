@@ -66,6 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ++reads;
     parser.emplace();
     parser->header_limit(static_cast<std::uint32_t>(kHeaderLimit));
+    parser->body_limit(boost::none);  // as the probe: the body is never read
     http::async_read_header(stream, buffer, *parser,
                             [&](boost::system::error_code ec, std::size_t) {
                               ++completions;
