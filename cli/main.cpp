@@ -359,7 +359,8 @@ int main(int argc, char** argv) {
   // As curl does: blank the passwords in our own argv, so that ps and /proc/PID/cmdline show them
   // only for the moment before this line (the options hold copies).
   for (int i = 1; i < argc; ++i)
-    for (const auto& [offset, length] : cli::password_spans(argv[i]))
+    for (const auto& [offset, length] :
+         cli::argument_password_spans(i > 1 ? argv[i - 1] : "", argv[i]))
       std::memset(argv[i] + offset, '*', length);
   if (options.help) {
     std::fputs(cli::usage_text().c_str(), stdout);

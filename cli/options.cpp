@@ -106,6 +106,20 @@ std::vector<std::pair<std::size_t, std::size_t>> password_spans(std::string_view
   return spans;
 }
 
+std::vector<std::pair<std::size_t, std::size_t>> argument_password_spans(std::string_view previous,
+                                                                         std::string_view arg) {
+  constexpr std::string_view kInline = "--proxy-user=";
+  std::size_t value_at = std::string_view::npos;
+  if (previous == "--proxy-user")
+    value_at = 0;
+  else if (arg.starts_with(kInline))
+    value_at = kInline.size();
+  if (value_at == std::string_view::npos) return password_spans(arg);
+  const auto colon = arg.find(':', value_at);
+  if (colon == std::string_view::npos || colon + 1 == arg.size()) return {};
+  return {{colon + 1, arg.size() - colon - 1}};
+}
+
 std::string usage_text() {
   return R"(Usage: urlprobe [probe] [SHEET|URL ...] [options]
        urlprobe list [SHEET ...] [--format text|json|csv] [sheet options]
@@ -134,7 +148,8 @@ Routes (the analyzer's methods: 1 default, 2 wpad, 3 direct, 4 named, 5 cli):
   --proxies FILE           many proxies, one a line (URL or host:port, optional name=, # comments)
   --per-proxy N            probes in flight per proxy (default: no limit)
   --proxy-user USER        user for proxies given without one; the password comes from
-                           $URLPROBE_PROXY_PASSWORD or --proxy-password-file FILE
+                           $URLPROBE_PROXY_PASSWORD or --proxy-password-file FILE (USER:PASSWORD
+                           works as in curl, but shows in ps)
   --pac FILE|URL           the PAC script for route wpad (fetched directly, at most 1 MiB)
   --client-ip IP           what the script's myIpAddress() returns (default: this host's)
   Route default is the environment's proxy (https_proxy, http_proxy, all_proxy, no_proxy),
@@ -193,7 +208,7 @@ Options parse_options(int argc, char** argv) {
   std::vector<std::string> password_places;
   for (std::size_t a = 0; a < args.size(); ++a) {
     const auto arg = args[a];
-    const auto spans = password_spans(arg);
+    const auto spans = argument_password_spans(a > 0 ? args[a - 1] : std::string_view(), arg);
     std::string text(arg);
     for (auto span = spans.rbegin(); span != spans.rend(); ++span)
       text.replace(span->first, span->second, "***");
@@ -262,7 +277,13 @@ Options parse_options(int argc, char** argv) {
     } else if (name == "--per-proxy") {
       o.sweep.per_proxy = parse_count(name, value(), 100000);
     } else if (name == "--proxy-user") {
-      o.proxy_user = std::string(value());
+      // As curl's -U: the first ':' ends the user name, and the rest is the password.
+      const auto text = value();
+      const auto colon = text.find(':');
+      o.proxy_user = std::string(text.substr(0, colon));
+      if (colon != std::string_view::npos)
+        o.proxy_user_password = std::string(text.substr(colon + 1));
+      if (o.proxy_user.empty()) throw UsageError(fmt::format("{}: needs a user name", name));
     } else if (name == "--proxy-password-file") {
       o.proxy_password_file = std::string(value());
     } else if (name == "--dns-server") {

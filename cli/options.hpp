@@ -1,6 +1,7 @@
 // The command line of DESIGN "Command line", parsed into plain values.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,6 +42,7 @@ struct Options {
   std::string named_proxy;  // --named-proxy HOST:PORT | http=h:p;https=h:p
   std::string proxies_file;
   std::string proxy_user;
+  std::optional<std::string> proxy_user_password;  // --proxy-user USER:PASSWORD, as curl splits it
   std::string proxy_password_file;
   std::string pac;        // --pac FILE|URL: the script for route wpad
   std::string client_ip;  // --client-ip: what myIpAddress() answers (default: this host's)
@@ -71,6 +73,10 @@ Options parse_options(int argc, char** argv);  // throws UsageError
 // Where the passwords of an argument are (offset, length): "user:PW@" in URLs and in the
 // schemeless proxy forms (user:PW@host:port, http=user:PW@host:port).
 std::vector<std::pair<std::size_t, std::size_t>> password_spans(std::string_view text);
+// The same for one argument of argv, knowing the one before it: the value of --proxy-user
+// (curl's USER:PASSWORD, as `--proxy-user u:pw` or `--proxy-user=u:pw`) holds a password too.
+std::vector<std::pair<std::size_t, std::size_t>> argument_password_spans(std::string_view previous,
+                                                                         std::string_view arg);
 std::string usage_text();
 
 }  // namespace urlprobe::cli

@@ -38,7 +38,13 @@ struct Credentials {
 Credentials read_credentials(const Options& o, const std::map<std::string, std::string>& env) {
   Credentials c;
   c.user = o.proxy_user;
-  if (!o.proxy_password_file.empty()) {
+  if (o.proxy_user_password) {
+    if (!o.proxy_password_file.empty())
+      throw UsageError(
+          "--proxy-password-file: --proxy-user already gives a password (USER:PASSWORD); give "
+          "it one way");
+    c.password = *o.proxy_user_password;  // typed explicitly: it wins over the environment
+  } else if (!o.proxy_password_file.empty()) {
     if (c.user.empty()) throw UsageError("--proxy-password-file: needs --proxy-user");
     std::string text;
     try {

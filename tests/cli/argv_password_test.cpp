@@ -65,6 +65,35 @@ TEST(ArgvPassword, WarnsOnceNamingTheOptionsNotThePassword) {
   EXPECT_EQ(o.proxy, "http://probe:s3cret@127.0.0.1:3128");
 }
 
+// curl users type `--proxy-user USER:PASSWORD` (curl's -U): the password is split off at the
+// first ':', never kept as part of the user name (which is printed), and masked like any other.
+TEST(ArgvPassword, ProxyUserWithAPasswordIsSplitAsCurlDoesAndMasked) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--proxy-user", "probe:pw:with:colons"},
+        std::vector<std::string>{"--proxy-user=probe:pw:with:colons"}}) {
+    auto with_target = args;
+    with_target.push_back("https://example.org/");
+    const auto o = parse(with_target);
+    EXPECT_EQ(o.proxy_user, "probe");
+    ASSERT_TRUE(o.proxy_user_password.has_value());
+    EXPECT_EQ(*o.proxy_user_password, "pw:with:colons");
+    ASSERT_EQ(o.warnings.size(), 1u);
+    EXPECT_THAT(o.warnings[0], HasSubstr("--proxy-user"));
+    EXPECT_THAT(o.warnings[0], Not(HasSubstr("pw:with")));
+    for (const auto& arg : o.redacted_arguments) EXPECT_THAT(arg, Not(HasSubstr("pw:with")));
+  }
+  EXPECT_EQ(argument_password_spans("--proxy-user", "probe:pw"),
+            (std::vector<std::pair<std::size_t, std::size_t>>{{6, 2}}));
+  EXPECT_EQ(argument_password_spans("", "--proxy-user=probe:pw"),
+            (std::vector<std::pair<std::size_t, std::size_t>>{{19, 2}}));
+  EXPECT_TRUE(argument_password_spans("--proxy-user", "probe").empty());
+  EXPECT_TRUE(argument_password_spans("--timeout", "probe:pw").empty());
+  const auto without = parse({"--proxy-user", "probe", "https://example.org/"});
+  EXPECT_FALSE(without.proxy_user_password.has_value());
+  EXPECT_TRUE(without.warnings.empty());
+  EXPECT_THROW(parse({"--proxy-user", ":pw"}), UsageError);
+}
+
 TEST(ArgvPassword, NoWarningWhenThePasswordComesFromElsewhere) {
   const auto o = parse({"--proxy", "http://127.0.0.1:3128", "--proxy-user", "probe",
                         "--proxy-password-file", "/run/secrets/proxy"});

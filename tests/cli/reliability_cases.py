@@ -13,6 +13,8 @@ and synchronises on what the binary writes and what the server receives, never o
   full_disk_is_exit_2                -o onto /dev/full, or stdout onto it: exit 2 naming it
   argv_password_hidden_from_ps       --proxy with a password: one warning, and the password
                                      blanked in /proc/PID/cmdline while the sweep runs
+  proxy_user_password_in_no_output   --proxy-user USER:PASSWORD: split as curl does, the password
+                                     in no output of any format
 
 Usage: reliability_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail.
 """
@@ -323,6 +325,38 @@ def argv_password_hidden_from_ps(c):
     check(proc.returncode == 130, f"exit {proc.returncode}, expected 130")
 
 
+def proxy_user_password_in_no_output(c):
+    # `--proxy-user USER:PASSWORD`, as curl users type it: the password is split off, never part
+    # of the printed user name, and absent from every format, stdout and stderr alike.
+    secret = "Pw-from-proxy-user"
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: the proxy refuses at once
+    port = closed.getsockname()[1]
+    outputs = [Path(c.work_dir) / f"proxy-user.{ext}"
+               for ext in ("jsonl", "txt", "json", "csv", "xml", "prom", "html")]
+    try:
+        args = ["--methods", "cli", "--proxy", f"socks5h://127.0.0.1:{port}",
+                "--proxy-user", f"probe:{secret}", "--progress", "never", "--format", "text",
+                "https://origin.test/"]
+        for out in outputs:
+            args += ["-o", str(out)]
+        proc = start(c, args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        closed.close()
+    c.argv = [a.replace(secret, "***") for a in c.argv]
+    c.last_output = f"exit {proc.returncode}"
+    no_sanitizer_report(err)
+    check(proc.returncode == 1, f"exit {proc.returncode}, expected 1 (the proxy refused)")
+    for name, text in [("stdout", out), ("stderr", err)] + [(str(o), o.read_text()) for o in outputs]:
+        check(secret not in text, f"the password reached {name}")
+        check("%3A" not in text, f"{name} has a percent-encoded ':' in a user name")
+    record = records_of(c, outputs[0].read_text(), "jsonl")[0]
+    check(record["proxy"] == f"socks5h://probe:***@127.0.0.1:{port}",
+          f"the proxy is not shown as user:***@: {record['proxy']!r}")
+    check(record["outcome"] == "proxy_unreachable", f"outcome {record['outcome']}")
+
+
 def sigint_before_sweep_ends_at_once(c):
     # Input that never arrives (a FIFO held open but never written): urlprobe is still loading
     # it, nothing is finished that could be saved, and ^C must end it there and then, for a
@@ -382,7 +416,8 @@ def full_disk_is_exit_2(c):
 
 CASES = {f.__name__: f for f in (fd_limit_lowers_concurrency_once, fd_limit_raises_soft_limit,
                                  sigint_mid_sweep, sigterm_mid_sweep, second_sigint_exits_at_once,
-                                 argv_password_hidden_from_ps, sigint_before_sweep_ends_at_once,
+                                 argv_password_hidden_from_ps, proxy_user_password_in_no_output,
+                                 sigint_before_sweep_ends_at_once,
                                  full_disk_is_exit_2)}
 
 
