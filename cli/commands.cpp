@@ -12,6 +12,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "diagnostics.hpp"
 #include "report/diff.hpp"
 #include "report/read.hpp"
 #include "report/readiness.hpp"
@@ -41,12 +42,11 @@ bool read_inputs(const std::vector<std::string>& paths, std::vector<Input>& inpu
     try {
       text = sheet::read_file(path, kMaxResultsBytes);
     } catch (const std::exception& e) {
-      fmt::print(stderr, "urlprobe: {}\n", e.what());
+      cli::say(e.what());
       return false;
     }
     auto read = report::read_results(text, path);
-    for (const auto& error : read.errors)
-      fmt::print(stderr, "{}\n", sheet::format_input_error(error));
+    for (const auto& error : read.errors) cli::say(error);
     bad_lines += read.errors.size();
     inputs.push_back({path, std::move(read)});
   }
@@ -80,8 +80,7 @@ class Output {
       file_ = nullptr;
     }
     if (!ok)
-      fmt::print(stderr, "urlprobe: {}: cannot write: {}\n", to_name(),
-                 std::strerror(saved ? saved : EIO));
+      cli::say(fmt::format("{}: cannot write: {}", to_name(), std::strerror(saved ? saved : EIO)));
     return ok;
   }
   bool write(std::string_view text) {
@@ -98,7 +97,7 @@ class Output {
 bool open_output(const std::string& path, std::unique_ptr<Output>& out) {
   out = std::make_unique<Output>(path);
   if (!out->file()) {
-    fmt::print(stderr, "urlprobe: -o {}: cannot write: {}\n", path, out->error());
+    cli::say(fmt::format("-o {}: cannot write: {}", path, out->error()));
     return false;
   }
   return true;
@@ -183,7 +182,7 @@ int render_readiness(const Options& options, report::Format format,
 
 int run_report(const Options& options) {
   if (options.inputs.empty()) {
-    fmt::print(stderr, "urlprobe: report: name at least one RESULTS.jsonl file\n");
+    cli::say("report: name at least one RESULTS.jsonl file");
     return kExitUsage;
   }
   report::Format format = report::Format::text;
@@ -191,22 +190,21 @@ int run_report(const Options& options) {
     format = options.stdout_format;
     if (options.readiness_only && format != report::Format::text &&
         format != report::Format::json) {
-      fmt::print(stderr, "urlprobe: report --readiness: --format text or json\n");
+      cli::say("report --readiness: --format text or json");
       return kExitUsage;
     }
   } else if (options.readiness_only && !options.command_output.empty() &&
              options.command_output != "-") {
     if (!report::format_for_path(options.command_output, format) ||
         (format != report::Format::text && format != report::Format::json)) {
-      fmt::print(stderr, "urlprobe: report --readiness: -o {}: write .txt or .json\n",
-                 options.command_output);
+      cli::say(
+          fmt::format("report --readiness: -o {}: write .txt or .json", options.command_output));
       return kExitUsage;
     }
   } else if (!options.command_output.empty() && options.command_output != "-" &&
              !report::format_for_path(options.command_output, format)) {
-    fmt::print(stderr,
-               "urlprobe: -o {}: cannot tell the format from the extension (use --format)\n",
-               options.command_output);
+    cli::say(fmt::format("-o {}: cannot tell the format from the extension (use --format)",
+                         options.command_output));
     return kExitUsage;
   }
   std::vector<Input> inputs;
@@ -256,8 +254,8 @@ int run_report(const Options& options) {
 
 int run_diff(const Options& options) {
   if (options.inputs.size() != 2) {
-    fmt::print(stderr, "urlprobe: diff: expected OLD.jsonl NEW.jsonl, got {} file(s)\n",
-               options.inputs.size());
+    cli::say(
+        fmt::format("diff: expected OLD.jsonl NEW.jsonl, got {} file(s)", options.inputs.size()));
     return kExitUsage;
   }
   std::vector<Input> inputs;
@@ -279,7 +277,7 @@ int run_diff(const Options& options) {
 
 int run_merge(const Options& options) {
   if (options.inputs.empty()) {
-    fmt::print(stderr, "urlprobe: merge: name the result files to combine\n");
+    cli::say("merge: name the result files to combine");
     return kExitUsage;
   }
   std::vector<Input> inputs;
@@ -309,14 +307,17 @@ int run_merge(const Options& options) {
         continue;
       }
       ++duplicates;
-      fmt::print(
-          stderr,
-          "{}:{}:1: error: {} is already in {}:{} (use --prefer newest to keep the later one)\n",
-          *item.path, item.line, report::describe_key(it->first), *earlier.path, earlier.line);
+      std::fputs(report::terminal_text(
+                     fmt::format("{}:{}:1: error: {} is already in {}:{} (use --prefer newest to "
+                                 "keep the later one)\n",
+                                 *item.path, item.line, report::describe_key(it->first),
+                                 *earlier.path, earlier.line))
+                     .c_str(),
+                 stderr);
     }
   }
   if (duplicates) {
-    fmt::print(stderr, "urlprobe: merge: {} duplicate result(s); nothing written\n", duplicates);
+    cli::say(fmt::format("merge: {} duplicate result(s); nothing written", duplicates));
     return kExitUsage;
   }
   std::unique_ptr<Output> out;

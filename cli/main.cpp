@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "diagnostics.hpp"
 #include "options.hpp"
 #include "probe/sweep.hpp"
 #include "report/readiness.hpp"
@@ -93,6 +94,7 @@ int list_targets(const cli::Options& options, const sheet::TargetList& list) {
     first = false;
   }
   if (format == "json") std::puts("\n]");
+  if (!cli::written(stdout, "stdout")) return kExitUsage;
   return list.errors.empty() ? kExitOk : kExitUsage;
 }
 
@@ -206,12 +208,11 @@ void fit_open_file_limit(probe::SweepConfig& sweep, std::span<const sheet::Targe
     limit.rlim_cur = raised.rlim_cur;
   if (limit.rlim_cur >= needed) return;
   const auto fitting = probe::concurrency_within(limit.rlim_cur, threads, open_now);
-  fmt::print(
-      stderr,
-      "urlprobe: --concurrency {} lowered to {}: the open-file limit is {} (ulimit -n, "
-      "hard limit {}); each probe in flight holds a socket\n",
+  cli::say(fmt::format(
+      "--concurrency {} lowered to {}: the open-file limit is {} (ulimit -n, "
+      "hard limit {}); each probe in flight holds a socket",
       sweep.concurrency, fitting, static_cast<std::uint64_t>(limit.rlim_cur),
-      limit.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit.rlim_max));
+      limit.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit.rlim_max)));
   sweep.concurrency = fitting;
 }
 
@@ -220,7 +221,7 @@ int run(const cli::Options& options) {
     try {
       return cli::print_pac_answers(options);
     } catch (const cli::UsageError& e) {
-      fmt::print(stderr, "urlprobe: {}\n", e.what());
+      cli::say(e.what());
       return kExitUsage;
     }
   }
@@ -230,12 +231,11 @@ int run(const cli::Options& options) {
   try {
     input = load_targets(options);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    cli::say(e.what());
     return kExitUsage;
   }
   if (options.command == "list") {
-    for (const auto& error : input.errors)
-      fmt::print(stderr, "{}\n", sheet::format_input_error(error));
+    for (const auto& error : input.errors) cli::say(error);
     return list_targets(options, input);
   }
   std::vector<route::Route> routes;
@@ -244,12 +244,11 @@ int run(const cli::Options& options) {
     routes =
         cli::build_routes(options, cli::proxy_environment(), input.targets, input.errors, notes);
   } catch (const cli::UsageError& e) {
-    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    cli::say(e.what());
     return kExitUsage;
   }
 
-  for (const auto& error : input.errors)
-    fmt::print(stderr, "{}\n", sheet::format_input_error(error));
+  for (const auto& error : input.errors) cli::say(error);
 
   Fanout fanout;
   fanout.keep_results = options.require == cli::Require::any_method;
@@ -264,7 +263,7 @@ int run(const cli::Options& options) {
   for (const auto& output : options.outputs) {
     std::FILE* f = std::fopen(output.path.c_str(), "w");
     if (!f) {
-      fmt::print(stderr, "urlprobe: -o {}: cannot write: {}\n", output.path, std::strerror(errno));
+      cli::say(fmt::format("-o {}: cannot write: {}", output.path, std::strerror(errno)));
       return kExitUsage;
     }
     files.emplace_back(f, &std::fclose);
@@ -277,7 +276,7 @@ int run(const cli::Options& options) {
   try {
     sweep = std::make_unique<probe::Sweep>(sweep_config, input.targets, routes, fanout);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    cli::say(e.what());
     return kExitUsage;
   }
 
@@ -320,18 +319,10 @@ int run(const cli::Options& options) {
   else if (!stdout_is_text)
     std::fputs(report::summary_text(fanout.summary).c_str(), stderr);
 
-  // A full disk or a closed pipe loses results: say where, and do not claim success.
-  bool lost = false;
-  auto check_written = [&](std::FILE* f, std::string_view name) {
-    if (std::fflush(f) == 0 && !std::ferror(f)) return;
-    if (errno == EPIPE) return;  // `urlprobe | head`: the reader chose to stop
-    fmt::print(stderr, "urlprobe: {}: write failed: {}\n", name,
-               std::strerror(errno ? errno : EIO));
-    lost = true;
-  };
-  check_written(stdout, "stdout");
+  // A full disk loses results: say where, and do not claim success.
+  bool lost = !cli::written(stdout, "stdout");
   for (std::size_t i = 0; i < files.size(); ++i)
-    check_written(files[i].get(), "-o " + options.outputs[i].path);
+    lost = !cli::written(files[i].get(), "-o " + options.outputs[i].path) || lost;
   if (lost) return kExitUsage;
 
   if (interrupted) return kExitInterrupted;
@@ -352,10 +343,10 @@ int main(int argc, char** argv) {
   try {
     options = cli::parse_options(argc, argv);
   } catch (const cli::UsageError& e) {
-    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    cli::say(e.what());
     return kExitUsage;
   }
-  for (const auto& warning : options.warnings) fmt::print(stderr, "urlprobe: {}\n", warning);
+  for (const auto& warning : options.warnings) cli::say(warning);
   // As curl does: blank the passwords in our own argv, so that ps and /proc/PID/cmdline show them
   // only for the moment before this line (the options hold copies).
   for (int i = 1; i < argc; ++i)
@@ -377,10 +368,10 @@ int main(int argc, char** argv) {
   } catch (const std::system_error& e) {
     // A reader that went away (`urlprobe list | head`) ends the output, as with SIGPIPE.
     if (e.code() == std::errc::broken_pipe) return 128 + SIGPIPE;
-    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    cli::say(e.what());
     return kExitUsage;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "urlprobe: {}\n", e.what());
+    cli::say(e.what());
     return kExitUsage;
   }
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "diagnostics.hpp"
 #include "route/pac.hpp"
 #include "route/wpad.hpp"
 #include "sheet/reader.hpp"
@@ -113,14 +114,14 @@ int print_pac_answers(const Options& o) {
   try {
     decisions = route::decide_pac(source, targets, o.sweep.resolver, client_ip(o));
   } catch (const route::PacError& e) {
-    fmt::print(stderr, "urlprobe: {}\n", pac_error_text(source.location, e));
+    cli::say(pac_error_text(source.location, e));
     return 2;
   }
   int rc = 0;
   for (const auto& target : targets) {
     const auto& decision = decisions->at(target.url);
     if (!decision.error.empty()) {
-      fmt::print(stderr, "urlprobe: {}: {}: {}\n", source.location, target.url, decision.error);
+      cli::say(fmt::format("{}: {}: {}", source.location, target.url, decision.error));
       rc = 2;
       continue;
     }

@@ -61,6 +61,25 @@ bool format_for_path(std::string_view path, Format& out) {
   return true;
 }
 
+std::string terminal_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      // U+0080..U+009F in UTF-8: CSI (U+009B) and OSC (U+009D) start sequences in some terminals.
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[++i]));
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string summary_text(const Summary& s) {
   std::string out = fmt::format(
       "\nSummary: {} probes, {} ok, {} failed in {:.2f} s{}\n", s.finished,
@@ -143,7 +162,7 @@ class TextWriter final : public ResultWriter {
     pending_.clear();
     std::string text = matrix();
     text += readiness_text(assess(seen_, ReadinessOptions{summary.geo}));
-    text += summary_text(summary);
+    text = terminal_text(text + summary_text(summary));
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
   }
@@ -195,7 +214,7 @@ class TextWriter final : public ResultWriter {
       ++proxy.counts[static_cast<std::size_t>(r.outcome)];
       if (r.outcome == Outcome::tls_intercepted && r.tls) proxy.inspected_by = r.tls->issuer;
     }
-    text += issuers_differ(block);
+    text = terminal_text(text + issuers_differ(block));
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
   }

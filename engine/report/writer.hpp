@@ -66,5 +66,9 @@ std::string summary_text(const Summary& summary);
 // injection), and one JSON string literal with its quotes (invalid UTF-8 replaced).
 std::string csv_field(std::string_view value);
 std::string json_string(std::string_view value);
+// Text for a terminal (the text format, diagnostics on stderr): control characters from sheets,
+// servers and PAC scripts are shown as \x1b (C1 controls as \u009b), so that hostile input
+// cannot retitle, clear or recolour the user's terminal. Line feeds and tabs stay.
+std::string terminal_text(std::string_view text);
 
 }  // namespace urlprobe::report

@@ -10,7 +10,9 @@ and synchronises on what the binary writes and what the server receives, never o
   second_sigint_exits_at_once        a sweep stuck after the first ^C (stdout not read) ends at
                                      the second, with exit 130
   sigint_before_sweep_ends_at_once   ^C while the input is still loading ends urlprobe at once
-  full_disk_is_exit_2                -o onto /dev/full, or stdout onto it: exit 2 naming it
+  full_disk_is_exit_2                -o onto /dev/full, or stdout onto it (probe and list): exit
+                                     2 naming it
+  hostile_text_escaped_on_stderr     a sheet's ESC/BEL/CR are shown escaped in its diagnostics
   argv_password_hidden_from_ps       --proxy with a password: one warning, and the password
                                      blanked in /proc/PID/cmdline while the sweep runs
   proxy_user_password_in_no_output   --proxy-user USER:PASSWORD: split as curl does, the password
@@ -410,15 +412,42 @@ def full_disk_is_exit_2(c):
         no_sanitizer_report(err)
         check(proc.returncode == 2, f"stdout onto /dev/full: exit {proc.returncode}, expected 2")
         check("stdout: write failed" in err, f"stdout is not named:\n{err}")
+        # `list` has no sweep, but its targets are its output all the same.
+        sheet = Path(c.work_dir) / "list.txt"
+        sheet.write_text("https://a.example/\n")
+        with open("/dev/full", "w") as devfull:
+            proc = start(c, ["list", str(sheet)], stdout=devfull, stderr=subprocess.PIPE)
+            _, err = proc.communicate(timeout=WAIT_S)
+        c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err}"
+        no_sanitizer_report(err)
+        check(proc.returncode == 2, f"list onto /dev/full: exit {proc.returncode}, expected 2")
+        check("stdout: write failed" in err, f"list: stdout is not named:\n{err}")
     finally:
         server.close()
+
+
+def hostile_text_escaped_on_stderr(c):
+    # A sheet's cells are quoted in its diagnostics: their control characters (ESC, BEL, CR) must
+    # be shown, not sent raw to the user's terminal, where they could retitle or clear it.
+    sheet = Path(c.work_dir) / "hostile.csv"
+    sheet.write_bytes(b'URL,Port\n"https://a\x1b]0;pwned\x07.example/",443\nfoo\x1b[2Jbar\r,443\n'
+                      b"https://ok.example/,443\n")
+    proc = start(c, ["list", str(sheet)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=WAIT_S)
+    c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err!r}"
+    no_sanitizer_report(err)
+    check(proc.returncode == 2, f"exit {proc.returncode}, expected 2 (bad rows)")
+    raw = [ch for ch in err + out if ord(ch) < 0x20 and ch not in "\n\t" or ord(ch) == 0x7f]
+    check(not raw, f"control characters reached the terminal: {sorted(set(raw))!r}")
+    check("\\x1b" in err, f"the escape is not shown as \\x1b:\n{err!r}")
+    check(out.strip() == "https://ok.example/", f"the good row was lost: {out!r}")
 
 
 CASES = {f.__name__: f for f in (fd_limit_lowers_concurrency_once, fd_limit_raises_soft_limit,
                                  sigint_mid_sweep, sigterm_mid_sweep, second_sigint_exits_at_once,
                                  argv_password_hidden_from_ps, proxy_user_password_in_no_output,
                                  sigint_before_sweep_ends_at_once,
-                                 full_disk_is_exit_2)}
+                                 full_disk_is_exit_2, hostile_text_escaped_on_stderr)}
 
 
 class ReliabilityCase(harness.Case):

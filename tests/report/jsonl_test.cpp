@@ -144,6 +144,37 @@ TEST(TextWriter, AnalyzerStyleInSweepOrder) {
   EXPECT_THAT(text, HasSubstr("Summary: 2 probes, 1 ok, 1 failed"));
 }
 
+// A hostile server's or sheet's text reaches a terminal with its control characters shown, not
+// obeyed: ESC could retitle, clear or recolour the user's terminal, BEL ring it, CR overwrite.
+TEST(TerminalText, ControlCharactersAreEscapedLineFeedsAndUtf8Kept) {
+  EXPECT_EQ(report::terminal_text("a\x1b]0;pwned\x07" "b\rc\x7f"), "a\\x1b]0;pwned\\x07b\\x0dc\\x7f");
+  EXPECT_EQ(report::terminal_text("line\n\tnext \xC3\xBC"), "line\n\tnext \xC3\xBC");
+  EXPECT_EQ(report::terminal_text("csi \xC2\x9B" "2J"), "csi \\u009b2J");
+  EXPECT_EQ(report::terminal_text("nbsp \xC2\xA0"), "nbsp \xC2\xA0");
+}
+
+TEST(TextWriter, DetailsFromThePeerCannotDriveTheTerminal) {
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  auto writer = report::make_writer(report::Format::text, out,
+                                    std::vector<route::Route>{route::direct_route()});
+  probe::Result r = sample();
+  r.url = "https://evil.example/\x1b[2J";
+  r.outcome = probe::Outcome::tls_untrusted;
+  r.detail = "certificate is for [\x1b]0;owned\x07]";
+  writer->write(r);
+  report::Summary summary;
+  summary.add(r);
+  writer->finish(summary);
+  std::fclose(out);
+  const std::string text(buffer, size);
+  std::free(buffer);
+  EXPECT_EQ(text.find_first_of("\x1b\x07"), std::string::npos) << text;
+  EXPECT_THAT(text, HasSubstr("https://evil.example/\\x1b[2J"));
+  EXPECT_THAT(text, HasSubstr("[\\x1b]0;owned\\x07]"));
+}
+
 TEST(Formats, ByNameAndByExtension) {
   report::Format f;
   EXPECT_TRUE(report::format_for_path("out/results.jsonl", f));
