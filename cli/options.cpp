@@ -287,7 +287,11 @@ Options parse_options(int argc, char** argv) {
     } else if (name == "--proxy-password-file") {
       o.proxy_password_file = std::string(value());
     } else if (name == "--dns-server") {
-      o.sweep.resolver.dns_servers = std::string(value());
+      const auto text = value();
+      std::string error;
+      if (!net::check_dns_servers(text, error))
+        throw UsageError(fmt::format("--dns-server: {}", error));
+      o.sweep.resolver.dns_servers = std::string(text);
     } else if (name == "--resolve") {
       const auto text = value();
       std::string error;

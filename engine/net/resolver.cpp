@@ -16,6 +16,54 @@ namespace urlprobe::net {
 
 namespace asio = boost::asio;
 
+namespace {
+
+bool parse_port(std::string_view text, std::uint16_t& port, std::string& error) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) {
+    error = fmt::format("port '{}' is not a number from 1 to 65535", text);
+    return false;
+  }
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+}  // namespace
+
+bool check_dns_servers(std::string_view text, std::string& error) {
+  while (true) {
+    const auto comma = text.find(',');
+    const auto item = text.substr(0, comma);
+    std::string_view address = item;
+    std::optional<std::string_view> port_text;
+    if (item.starts_with('[')) {
+      const auto close = item.find(']');
+      address = item.substr(1, close == std::string_view::npos ? 0 : close - 1);
+      if (close != std::string_view::npos && close + 1 < item.size()) {
+        if (item[close + 1] != ':') address = {};
+        port_text = item.substr(close + 2);
+      }
+    } else if (item.find(':') == item.rfind(':') && item.find(':') != std::string_view::npos) {
+      address = item.substr(0, item.find(':'));  // IPv4:PORT; more colons: a bare IPv6
+      port_text = item.substr(item.find(':') + 1);
+    }
+    boost::system::error_code ec;
+    asio::ip::make_address(std::string(address), ec);
+    if (address.empty() || ec) {
+      error = fmt::format("'{}' is not IP[:PORT] (IPv6 as [IP]:PORT)", item);
+      return false;
+    }
+    std::uint16_t port = 0;
+    if (port_text && !parse_port(*port_text, port, error)) {
+      error = fmt::format("'{}': {}", item, error);
+      return false;
+    }
+    if (comma == std::string_view::npos) return true;
+    text.remove_prefix(comma + 1);
+  }
+}
+
 std::optional<ResolvePin> parse_resolve_pin(std::string_view text, std::string& error) {
   const auto first = text.find(':');
   if (first == std::string_view::npos || first == 0) {
@@ -30,16 +78,7 @@ std::optional<ResolvePin> parse_resolve_pin(std::string_view text, std::string& 
   ResolvePin pin;
   pin.host = std::string(text.substr(0, first));
   for (auto& c : pin.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const auto port_text = text.substr(first + 1, second - first - 1);
-  unsigned port = 0;
-  const auto [end, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
-      port > 65535) {
-    error = fmt::format("port '{}' is not a number from 1 to 65535", port_text);
-    return std::nullopt;
-  }
-  pin.port = static_cast<std::uint16_t>(port);
+  if (!parse_port(text.substr(first + 1, second - first - 1), pin.port, error)) return std::nullopt;
   std::string_view rest = text.substr(second + 1);
   while (true) {
     const auto comma = rest.find(',');

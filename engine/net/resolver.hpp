@@ -24,6 +24,10 @@ struct ResolvePin {
 };
 // Returns the pin, or an error message saying what is wrong with the text.
 std::optional<ResolvePin> parse_resolve_pin(std::string_view text, std::string& error);
+// --dns-server: "IP[:PORT]" items (IPv6 as [IP]:PORT or a bare IP), comma separated, each port
+// 1-65535. False with `error` naming the item otherwise: c-ares would take port 99999 modulo
+// 65536 and port 0 as 53, and the sweep would end in dns_error instead of a usage error.
+bool check_dns_servers(std::string_view text, std::string& error);
 
 // A name keeps at most this many addresses of each family. The connect stage splits its
 // deadline evenly between the addresses it gets: a thousand (from a hostile or broken server)

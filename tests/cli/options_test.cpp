@@ -57,6 +57,8 @@ TEST(Options, ErrorsNameTheOption) {
   EXPECT_THAT(usage_error({"--concurrency", "0"}), HasSubstr("--concurrency"));
   EXPECT_THAT(usage_error({"--expect-status", "200,abc"}), HasSubstr("--expect-status"));
   EXPECT_THAT(usage_error({"--resolve", "nope"}), HasSubstr("--resolve"));
+  EXPECT_THAT(usage_error({"--dns-server", "127.0.0.1:99999"}), HasSubstr("--dns-server"));
+  EXPECT_THAT(usage_error({"--dns-server", "127.0.0.1:0"}), HasSubstr("1 to 65535"));
   EXPECT_THAT(usage_error({"--bogus"}), HasSubstr("--bogus"));
   EXPECT_THAT(usage_error({"--timeout"}), HasSubstr("needs a value"));
   EXPECT_THAT(usage_error({"-o", "x.pdf"}), HasSubstr("x.pdf"));

@@ -102,3 +102,25 @@ TEST(Resolver, BadServerIsRejectedAtConstruction) {
   config.dns_servers = "not-an-ip";
   EXPECT_THROW(Resolver(io, config), std::invalid_argument);
 }
+
+TEST(DnsServers, AddressesWithAndWithoutPorts) {
+  std::string error;
+  for (const std::string_view good :
+       {"127.0.0.1", "127.0.0.1:5353", "[::1]:53", "::1", "[::1]", "127.0.0.1:53,[::1]:5353"})
+    EXPECT_TRUE(check_dns_servers(good, error)) << good << ": " << error;
+}
+
+// c-ares would take 99999 modulo 65536 and 0 as 53: a run that then ends in dns_error hides a
+// typo that a usage error names.
+TEST(DnsServers, PortOutOfRangeOrMissingAndBadAddressesAreErrors) {
+  for (const std::string_view bad : {"127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:", "[::1]:0",
+                                     "[::1]x", "dns.example:53", "", "127.0.0.1,", "[::1"}) {
+    std::string error;
+    EXPECT_FALSE(check_dns_servers(bad, error)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+  std::string error;
+  EXPECT_FALSE(check_dns_servers("127.0.0.1:53,127.0.0.2:99999", error));
+  EXPECT_THAT(error, HasSubstr("127.0.0.2:99999"));
+  EXPECT_THAT(error, HasSubstr("1 to 65535"));
+}
