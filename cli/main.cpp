@@ -286,9 +286,9 @@ int run(const cli::Options& options) {
   probe::SweepStats stats;
   bool interrupted = false;
   {
-    // Until here ^C keeps its default action, so that loading a sheet, WPAD discovery and the
-    // other commands end at once (nothing is finished yet that could be saved). From here on
-    // the mask is inherited by every thread the sweep starts, so only SignalWatch sees them.
+    // Until here ^C ends urlprobe at once (interrupted_before_sweep), so that loading a sheet,
+    // WPAD discovery and the other commands stop there. From here on the mask is inherited by
+    // every thread the sweep starts, so only SignalWatch sees them.
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -336,8 +336,26 @@ int run(const cli::Options& options) {
 
 }  // namespace
 
+// Before the sweep, nothing is finished that could be saved: SIGINT and SIGTERM end urlprobe at
+// once, alike (a cron job's or Kubernetes' SIGTERM is a ^C too), with one line saying so and exit
+// 130. Only async-signal-safe calls here. Once the sweep starts, both are blocked and SignalWatch
+// takes them instead.
+extern "C" void interrupted_before_sweep(int sig) {
+  static constexpr char kInt[] = "\nurlprobe: interrupted (SIGINT) before any probe finished\n";
+  static constexpr char kTerm[] = "\nurlprobe: interrupted (SIGTERM) before any probe finished\n";
+  const bool term = sig == SIGTERM;
+  [[maybe_unused]] const auto n =
+      write(STDERR_FILENO, term ? kTerm : kInt, term ? sizeof kTerm - 1 : sizeof kInt - 1);
+  _exit(kExitInterrupted);
+}
+
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  struct sigaction on_interrupt {};
+  on_interrupt.sa_handler = interrupted_before_sweep;
+  sigemptyset(&on_interrupt.sa_mask);
+  sigaction(SIGINT, &on_interrupt, nullptr);
+  sigaction(SIGTERM, &on_interrupt, nullptr);
 
   cli::Options options;
   try {

@@ -9,7 +9,8 @@ and synchronises on what the binary writes and what the server receives, never o
   sigint_mid_sweep, sigterm_mid_sweep  every finished result on disk, the summary, exit 130
   second_sigint_exits_at_once        a sweep stuck after the first ^C (stdout not read) ends at
                                      the second, with exit 130
-  sigint_before_sweep_ends_at_once   ^C while the input is still loading ends urlprobe at once
+  sigint_before_sweep_ends_at_once   ^C or SIGTERM while the input is still loading ends urlprobe
+                                     at once: one line naming the signal, exit 130
   full_disk_is_exit_2                -o onto /dev/full, or stdout onto it (probe and list): exit
                                      2 naming it
   hostile_text_escaped_on_stderr     a sheet's ESC/BEL/CR are shown escaped in its diagnostics
@@ -363,7 +364,11 @@ def sigint_before_sweep_ends_at_once(c):
     # Input that never arrives (a FIFO held open but never written): urlprobe is still loading
     # it, nothing is finished that could be saved, and ^C must end it there and then, for a
     # probe's sheet as for the other commands' files.
-    for name, args in (("probe", ["--methods", "direct", "--format", "jsonl"]), ("report", ["report"])):
+    # SIGTERM (cron, Kubernetes) is treated as ^C: one line on stderr naming it, exit 130.
+    for name, args, sig in (("probe", ["--methods", "direct", "--format", "jsonl"], signal.SIGINT),
+                            ("probe", ["--methods", "direct", "--format", "jsonl"], signal.SIGTERM),
+                            ("report", ["report"], signal.SIGINT),
+                            ("report", ["report"], signal.SIGTERM)):
         fifo = Path(c.work_dir) / f"{name}-input.txt"
         fifo.unlink(missing_ok=True)
         os.mkfifo(fifo)
@@ -381,13 +386,15 @@ def sigint_before_sweep_ends_at_once(c):
             os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # releases the writer thread
             out, err = proc.communicate()
             raise Fail(f"{name}: urlprobe never opened its input (exit {proc.returncode}): {err}")
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         rc = finish(proc)
         out, err = proc.communicate()
         os.close(writer["fd"])
         c.last_output = f"exit {rc}\n--- stderr ---\n{err}"
         no_sanitizer_report(err)
-        check(rc in (-signal.SIGINT, 130), f"{name}: exit {rc} after ^C while reading its input")
+        check(rc == 130, f"{name}: exit {rc} after {sig.name} while reading its input")
+        check(f"interrupted ({sig.name}) before any probe finished" in err,
+              f"{name}: {sig.name} is not named on stderr:\n{err}")
 
 
 def full_disk_is_exit_2(c):
