@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <openssl/evp.h>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -94,8 +95,10 @@ TunnelResult classify_proxy_status(int status, const std::vector<std::string>& a
 namespace {
 
 std::string io_text(boost::system::error_code ec) {
+  // Through an HTTPS proxy, a close without close_notify reads as a truncated stream: still the
+  // proxy closing before its reply was complete.
   if (ec == asio::error::eof || ec == http::error::end_of_stream ||
-      ec == http::error::partial_message)
+      ec == http::error::partial_message || ec == asio::ssl::error::stream_truncated)
     return "the proxy closed the connection before a complete reply";
   if (ec == asio::error::connection_reset) return "the proxy reset the connection";
   if (ec == http::error::header_limit) return "the proxy's reply header is too large";

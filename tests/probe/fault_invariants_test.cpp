@@ -8,10 +8,11 @@
 // give their own outcome; interrupted part-way, each started probe has one result; and a sweep
 // leaves no file descriptor open behind it.
 //
-// URLPROBE_FAULT_SEED=N replays a run (the seed is in every failure message);
-// URLPROBE_FAULT_PROBES=N sets the number of probes (default 100000, or 10000 in builds with
-// sanitizers or assertions, which are several times slower); URLPROBE_FAULT_VERBOSE=1 prints
-// the outcomes seen for each fault.
+// Every randomized test prints its seed on stdout, pass or fail, and URLPROBE_TEST_SEED=N replays
+// it (URLPROBE_FAULT_SEED, the older name, still works); URLPROBE_FAULT_PROBES=N sets the number of
+// probes (default 100000, or 10000 in builds with sanitizers or assertions, which are several times
+// slower); URLPROBE_FAULT_VERBOSE=1 prints the outcomes seen for each fault.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <sys/resource.h>
@@ -23,22 +24,27 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -75,6 +81,28 @@ constexpr int kOriginAddresses = 4;  // 127.0.0.1-4: targets spread over hosts, 
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   const char* text = std::getenv(name);
   return text && *text ? std::strtoull(text, nullptr, 10) : fallback;
+}
+
+// The seed of one randomized test: URLPROBE_TEST_SEED (or URLPROBE_FAULT_SEED) to replay a run,
+// else `fresh`. Printed whatever the verdict: a run that fails only in a CI log, or that passes
+// by luck, can then be replayed. Unset when the variable is not a number (the failure says so).
+std::optional<std::uint64_t> test_seed(std::uint64_t fresh) {
+  for (const char* name : {"URLPROBE_TEST_SEED", "URLPROBE_FAULT_SEED"}) {
+    const char* text = std::getenv(name);
+    if (!text || !*text) continue;
+    std::uint64_t seed = 0;
+    const auto [end, ec] = std::from_chars(text, text + std::strlen(text), seed);
+    if (ec != std::errc{} || *end != '\0') {
+      ADD_FAILURE() << name << "=" << text << ": not a seed (an unsigned 64-bit number)";
+      return std::nullopt;
+    }
+    std::printf("[   SEED   ] URLPROBE_TEST_SEED=%" PRIu64 " (from %s)\n", seed, name);
+    std::fflush(stdout);
+    return seed;
+  }
+  std::printf("[   SEED   ] URLPROBE_TEST_SEED=%" PRIu64 "\n", fresh);
+  std::fflush(stdout);
+  return fresh;
 }
 
 // --- the faults --------------------------------------------------------------------------------
@@ -503,10 +531,83 @@ std::uint64_t count_open_files() {
 
 // --- the tests ---------------------------------------------------------------------------------
 
-TEST(FaultInvariants, EveryProbeOneExplainedResultThatSurvivesJsonlAndAddsUp) {
-  const std::uint64_t seed = env_number("URLPROBE_FAULT_SEED", std::random_device{}());
+// affordable_concurrency() raises the soft open-file limit, as urlprobe does; the tests after
+// these in the binary get the limit back, however a test ends.
+class FaultInvariants : public ::testing::Test {
+ private:
+  test::FileLimitGuard file_limit_;
+};
+
+// The seed is what makes a failure here worth anything: it is on stdout even when the test
+// passes, and the environment replays it under either name.
+TEST_F(FaultInvariants, SeedIsPrintedAlwaysAndReplayedFromTheEnvironment) {
+  struct SavedEnv {
+    std::string name;
+    std::optional<std::string> value;
+    explicit SavedEnv(std::string n) : name(std::move(n)) {
+      if (const char* v = std::getenv(name.c_str())) value = v;
+      unsetenv(name.c_str());
+    }
+    ~SavedEnv() {
+      if (value)
+        setenv(name.c_str(), value->c_str(), 1);
+      else
+        unsetenv(name.c_str());
+    }
+  } test_seed_env("URLPROBE_TEST_SEED"), fault_seed_env("URLPROBE_FAULT_SEED");
+  const auto seed_printed = [](std::uint64_t fresh) {
+    ::testing::internal::CaptureStdout();
+    const auto seed = test_seed(fresh);
+    return std::make_pair(seed, ::testing::internal::GetCapturedStdout());
+  };
+
+  auto [fresh, printed] = seed_printed(123456789);
+  EXPECT_EQ(fresh, 123456789u);
+  EXPECT_NE(printed.find("URLPROBE_TEST_SEED=123456789"), std::string::npos) << printed;
+
+  setenv("URLPROBE_FAULT_SEED", "77", 1);
+  std::tie(fresh, printed) = seed_printed(1);
+  EXPECT_EQ(fresh, 77u) << "the older name still replays";
+  EXPECT_NE(printed.find("URLPROBE_TEST_SEED=77"), std::string::npos) << printed;
+
+  setenv("URLPROBE_TEST_SEED", "18446744073709551615", 1);
+  std::tie(fresh, printed) = seed_printed(1);
+  EXPECT_EQ(fresh, 18446744073709551615u) << "the new name wins, all 64 bits of it";
+  EXPECT_NE(printed.find("URLPROBE_TEST_SEED=18446744073709551615"), std::string::npos);
+
+  setenv("URLPROBE_TEST_SEED", "12abc", 1);
+  std::optional<std::uint64_t> bad;
+  EXPECT_NONFATAL_FAILURE(bad = test_seed(1), "URLPROBE_TEST_SEED=12abc: not a seed");
+  EXPECT_FALSE(bad.has_value()) << "a typo must not run some other seed";
+}
+
+// A test that changes the open-file limit and then fails an ASSERT still gives it back.
+void lower_the_file_limit_then_fail_fatally() {
+  const test::FileLimitGuard guard;
+  ASSERT_TRUE(guard.saved());
+  rlimit lowered = guard.limit();
+  lowered.rlim_cur = 64;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  FAIL() << "a fatal failure while the limit is lowered";
+}
+
+TEST_F(FaultInvariants, FileLimitIsRestoredEvenWhenAnAssertionFails) {
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  ASSERT_GT(before.rlim_cur, rlim_t{64}) << "this machine's limit is already below the test's";
+  EXPECT_FATAL_FAILURE(lower_the_file_limit_then_fail_fatally(), "while the limit is lowered");
+  rlimit after{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &after), 0);
+  EXPECT_EQ(after.rlim_cur, before.rlim_cur);
+  EXPECT_EQ(after.rlim_max, before.rlim_max);
+}
+
+TEST_F(FaultInvariants, EveryProbeOneExplainedResultThatSurvivesJsonlAndAddsUp) {
+  const auto chosen = test_seed(std::random_device{}());
+  ASSERT_TRUE(chosen.has_value());
+  const std::uint64_t seed = *chosen;
   const std::size_t probes = env_number("URLPROBE_FAULT_PROBES", kDefaultProbes);
-  SCOPED_TRACE("URLPROBE_FAULT_SEED=" + std::to_string(seed) +
+  SCOPED_TRACE("URLPROBE_TEST_SEED=" + std::to_string(seed) +
                " URLPROBE_FAULT_PROBES=" + std::to_string(probes));
   ASSERT_GE(probes, 2u);
 
@@ -630,8 +731,10 @@ TEST(FaultInvariants, EveryProbeOneExplainedResultThatSurvivesJsonlAndAddsUp) {
 // The faults are real: unhurried (a few probes at a time, a long deadline), every fault that
 // answers at all gives exactly its own outcome. Without this, a server that only ever hung would
 // pass the randomized test above on timeouts.
-TEST(FaultInvariants, EachFaultUnhurriedEndsInItsOwnOutcome) {
-  FaultyNetwork network(env_number("URLPROBE_FAULT_SEED", 1));
+TEST_F(FaultInvariants, EachFaultUnhurriedEndsInItsOwnOutcome) {
+  const auto seed = test_seed(1);  // the outcomes do not depend on it: a fixed default
+  ASSERT_TRUE(seed.has_value());
+  FaultyNetwork network(*seed);
   Plan plan;
   plan.routes.push_back(route::direct_route());
   std::size_t id = 0;
@@ -665,9 +768,11 @@ TEST(FaultInvariants, EachFaultUnhurriedEndsInItsOwnOutcome) {
 
 // The same faults, interrupted part-way as SIGINT does: the probes that started each have one
 // result (in flight ones as `timeout` "interrupted"), nothing else starts, the counts add up.
-TEST(FaultInvariants, InterruptPartWayLeavesOneResultPerStartedProbe) {
-  const std::uint64_t seed = env_number("URLPROBE_FAULT_SEED", std::random_device{}());
-  SCOPED_TRACE("URLPROBE_FAULT_SEED=" + std::to_string(seed));
+TEST_F(FaultInvariants, InterruptPartWayLeavesOneResultPerStartedProbe) {
+  const auto chosen = test_seed(std::random_device{}());
+  ASSERT_TRUE(chosen.has_value());
+  const std::uint64_t seed = *chosen;
+  SCOPED_TRACE("URLPROBE_TEST_SEED=" + std::to_string(seed));
   FaultyNetwork network(seed);
   const Plan plan = make_plan(network, seed, 4000);
   const auto config = fault_sweep_config(network, affordable_concurrency(kConcurrency / 2));
@@ -706,9 +811,11 @@ TEST(FaultInvariants, InterruptPartWayLeavesOneResultPerStartedProbe) {
 
 // A sweep leaves no descriptor behind, whatever its probes met: sockets of failed, reset, timed
 // out and interrupted probes, c-ares channels and event loops are all closed.
-TEST(FaultInvariants, NoFileDescriptorLeaksAfterASweep) {
-  const std::uint64_t seed = env_number("URLPROBE_FAULT_SEED", std::random_device{}());
-  SCOPED_TRACE("URLPROBE_FAULT_SEED=" + std::to_string(seed));
+TEST_F(FaultInvariants, NoFileDescriptorLeaksAfterASweep) {
+  const auto chosen = test_seed(std::random_device{}());
+  ASSERT_TRUE(chosen.has_value());
+  const std::uint64_t seed = *chosen;
+  SCOPED_TRACE("URLPROBE_TEST_SEED=" + std::to_string(seed));
   auto one_sweep = [seed](std::uint64_t round) {
     FaultyNetwork network(seed + round);
     const Plan plan = make_plan(network, seed + round, 2000);

@@ -7,9 +7,11 @@
 
 #include <boost/asio/ssl/stream.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +35,8 @@ using std::chrono::milliseconds;
 using test::tcp;
 using test::TestServer;
 using ::testing::AllOf;
+using ::testing::AnyOf;
+using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -52,7 +56,20 @@ struct Seen {
   std::string socks_greeting;      // VER NMETHODS METHODS
   std::string socks_auth;          // RFC 1929: VER ULEN UNAME PLEN PASSWD
   std::string socks_request;       // VER CMD RSV ATYP DST.ADDR DST.PORT
+  // The bytes on the wire each way, up to the end of the proxy's success reply (its TLS
+  // handshake included): from here on, what the client receives comes from the origin.
+  std::optional<test::Relayed> until_tunnel;
 };
+
+// What a proxy has read and written on its client connection: plain bytes, or under TLS what
+// OpenSSL consumed and produced (records and handshake included), which is what the wire carried.
+test::Relayed wire_bytes(tcp::socket&, std::size_t read, std::size_t written) {
+  return {read, written};
+}
+test::Relayed wire_bytes(asio::ssl::stream<tcp::socket&>& tls, std::size_t, std::size_t) {
+  SSL* ssl = tls.native_handle();
+  return {BIO_number_read(SSL_get_rbio(ssl)), BIO_number_written(SSL_get_wbio(ssl))};
+}
 
 // --- HTTP proxies ----------------------------------------------------------------------------
 
@@ -99,6 +116,7 @@ asio::awaitable<void> connect_and_relay(Client& client, tcp::socket& client_sock
     co_await test::write_bytewise(client, kEstablished);
   else
     co_await asio::async_write(client, asio::buffer(kEstablished), asio::use_awaitable);
+  seen.until_tunnel = wire_bytes(client, head.size(), kEstablished.size());
   co_await test::splice(client, client_socket, upstream);
 }
 
@@ -229,6 +247,7 @@ asio::awaitable<void> socks5_relay(tcp::socket& client, Seen& seen,
   std::string method_reply(2, '\x05');
   method_reply[1] = wanted;
   co_await test::write_text(client, method_reply);
+  std::size_t written = method_reply.size();
   if (credentials) {
     std::string auth = co_await test::read_exactly(client, 2);
     auth += co_await test::read_exactly(client, static_cast<std::uint8_t>(auth[1]) + 1u);
@@ -238,6 +257,7 @@ asio::awaitable<void> socks5_relay(tcp::socket& client, Seen& seen,
     std::string status(2, '\x01');
     status[1] = accepted ? '\x00' : '\x01';
     co_await test::write_text(client, status);
+    written += status.size();
     if (!accepted) {
       co_await test::drain(client);
       co_return;
@@ -251,6 +271,9 @@ asio::awaitable<void> socks5_relay(tcp::socket& client, Seen& seen,
   reply += static_cast<char>(bound_port >> 8);
   reply += static_cast<char>(bound_port & 0xFF);
   co_await test::write_text(client, reply);
+  seen.until_tunnel =
+      test::Relayed{seen.socks_greeting.size() + seen.socks_auth.size() + seen.socks_request.size(),
+                    written + reply.size()};
   co_await test::splice(client, client, upstream);
 }
 
@@ -343,7 +366,10 @@ class HostileProxy : public ::testing::Test {
 
   // Runs one probe of `url` through the command-line proxy `proxy` to its end: the servers stop
   // as soon as the result is in, and the event loop must then run out of work on its own.
-  Result probe(const std::string& url, const std::string& proxy) {
+  // With `keep_servers`, the servers stay up for the next probe: the probe is over when its
+  // result is in and every connection the servers accepted has ended (a walk of thousands of
+  // probes would otherwise bind thousands of listening ports, each then held in TIME_WAIT).
+  Result probe(const std::string& url, const std::string& proxy, bool keep_servers = false) {
     auto parsed_target = sheet::parse_target_url(url);
     auto parsed_proxy = route::parse_proxy_spec(proxy);
     if (!std::holds_alternative<sheet::Target>(parsed_target) ||
@@ -354,19 +380,37 @@ class HostileProxy : public ::testing::Test {
     const auto& target = std::get<sheet::Target>(parsed_target);
     const auto& spec = std::get<route::ProxySpec>(parsed_proxy);
     const route::Route route = route::proxy_route(route::Method::cli, spec);
-    io.restart();  // a test may probe more than once
-    std::vector<Result> results;
+    EXPECT_EQ(delivered->size(), 1u) << "the previous probe delivered another result since";
+    // Shared with the handler: a result delivered late must not land in a dead vector.
+    delivered = std::make_shared<std::vector<Result>>();
+    auto& results = *delivered;
     const ProbeContext context{io, resolver, trusting, config};
-    test::DeadlineWitness witness(io, config.timeouts.total);
-    start_probe(context, target, route, 7, [&](Result&& result) {
-      EXPECT_TRUE(witness.on_time()) << "the probe outlived its deadline";
-      results.push_back(std::move(result));
-      stop_servers();
-    });
-    io.run_for(std::chrono::seconds(20));
-    if (!io.stopped()) {
-      ADD_FAILURE() << "the event loop still had work 20 s after the probe started";
-      io.stop();
+    io.restart();  // a test may probe more than once
+    auto witness = std::make_shared<test::DeadlineWitness>(io, config.timeouts.total);
+    start_probe(context, target, route, 7,
+                [this, keep_servers, witness, delivered = delivered](Result&& result) {
+                  EXPECT_TRUE(witness->on_time()) << "the probe outlived its deadline";
+                  delivered->push_back(std::move(result));
+                  if (!keep_servers) stop_servers();
+                });
+    if (keep_servers) {
+      const auto servers_idle = [this] {
+        return std::all_of(servers.begin(), servers.end(),
+                           [](const auto& server) { return server->active() == 0; });
+      };
+      while (results.empty() || !servers_idle()) {
+        if (io.run_one_for(std::chrono::seconds(20)) == 0) {
+          ADD_FAILURE() << "nothing happened for 20 s: the probe or a server hangs";
+          break;
+        }
+      }
+      io.poll();  // what the finished probe left ready (its aborted operations) runs now
+    } else {
+      io.run_for(std::chrono::seconds(20));
+      if (!io.stopped()) {
+        ADD_FAILURE() << "the event loop still had work 20 s after the probe started";
+        io.stop();
+      }
     }
     if (results.size() != 1) {
       ADD_FAILURE() << "a probe must end in exactly one result, not " << results.size();
@@ -395,6 +439,9 @@ class HostileProxy : public ::testing::Test {
   std::unique_ptr<asio::ssl::context> server_tls = test::test_cert().server_context();
   ProbeConfig config;
   std::vector<std::unique_ptr<TestServer>> servers;
+  // The results of the last probe (one, until a probe breaks the rule).
+  std::shared_ptr<std::vector<Result>> delivered =
+      std::make_shared<std::vector<Result>>(std::vector<Result>(1));
   Seen seen;                              // what the proxy saw
   std::vector<std::string> origin_heads;  // what the plain-HTTP origin saw
 };
@@ -847,6 +894,225 @@ TEST_F(HostileProxy, Socks5UserPasswordIsSentPerRfc1929AndTheTunnelWorks) {
                                          "s3cr3t",
                                          14));
 }
+
+// --- every byte, cut: the proxy paths ----------------------------------------------------------
+//
+// The direct path's matrix (hostile_server_test.cpp) for each way through a proxy: a cut relay
+// between the probe and a working proxy, which tunnels to a working TLS origin, lets exactly N
+// bytes of one direction through and then ends both connections, by FIN or by RST. N walks from
+// 0 past the whole exchange, one direction per test: the proxy's bytes (its TLS handshake, its
+// reply, then the origin's handshake and response through the tunnel), or the client's (its
+// CONNECT or SOCKS greeting, credentials and request, then its ClientHello and request).
+//
+// Who is to blame follows the tunnel, as curl's cf-h1-proxy keeps the proxy's status apart from
+// the origin's. Until the proxy's success reply is complete the connection is the proxy's: a cut
+// is proxy_error (a proxy that dies mid-handshake, mid-TLS included, was reached, so it is not
+// proxy_unreachable). Once the reply is complete, the bytes are the origin's, carried by the
+// proxy: a cut is tls_error inside the origin's handshake and http_error after it, never a proxy
+// outcome (as in Connect200ThenCloseIsATlsErrorInsideTheTunnelNotAProxyFailure); and once the
+// response header is through, ok.
+
+enum class ProxyPath { http_connect, http_connect_basic, socks5, socks5_user_password, https };
+
+struct CutCase {
+  ProxyPath path;
+  test::Counted direction;  // to_client (the proxy's bytes) or to_server (the client's)
+};
+
+std::size_t one_way(const test::Relayed& bytes, test::Counted direction) {
+  return direction == test::Counted::to_client ? bytes.to_client : bytes.to_server;
+}
+
+class ProxyCutMatrix : public HostileProxy, public ::testing::WithParamInterface<CutCase> {
+ protected:
+  // TLS records differ by a few bytes from one handshake to the next (ECDSA signatures): this
+  // close to the end of a clean exchange, a cut may or may not have cost the response header.
+  static constexpr std::size_t kSlack = 16;
+  static constexpr std::size_t kNoCut = std::size_t(1) << 30;
+
+  struct Run {
+    Result result;
+    test::Relayed relayed;                      // what the cut relay let through
+    std::optional<test::Relayed> until_tunnel;  // as the proxy counted it, if it got that far
+  };
+
+  test::CutPlan plan;
+  std::shared_ptr<test::Relayed> relayed = std::make_shared<test::Relayed>();
+  std::string target, through;
+
+  ProxyPath path() const { return GetParam().path; }
+  test::Counted direction() const { return GetParam().direction; }
+  bool socks() const {
+    return path() == ProxyPath::socks5 || path() == ProxyPath::socks5_user_password;
+  }
+
+  TestServer& working_proxy() {
+    switch (path()) {
+      case ProxyPath::http_connect:
+      case ProxyPath::http_connect_basic:
+        return relaying_proxy();
+      case ProxyPath::socks5:
+        return socks5_proxy();
+      case ProxyPath::socks5_user_password:
+        return socks5_proxy(Credentials{"alice", "s3cr3t"});
+      case ProxyPath::https:
+        break;
+    }
+    return serve(
+        [this](tcp::socket& socket) { return tls_connect_and_relay(socket, *server_tls, seen); });
+  }
+
+  std::string proxy_through(const TestServer& front) const {
+    switch (path()) {
+      case ProxyPath::http_connect:
+        return proxy_url("http", front);
+      case ProxyPath::http_connect_basic:
+        return proxy_url("http", front, "alice:s3cr3t@");
+      case ProxyPath::socks5:
+        return proxy_url("socks5h", front);
+      case ProxyPath::socks5_user_password:
+        return proxy_url("socks5h", front, "alice:s3cr3t@");
+      case ProxyPath::https:
+        break;
+    }
+    return proxy_url("https", front);
+  }
+
+  // The origin, the proxy and the cut relay in front of it serve the whole walk, each probe
+  // with the plan of the moment.
+  void SetUp() override {
+    auto& origin = tls_origin();
+    auto& proxy = working_proxy();
+    auto& front = serve([this, port = proxy.port()](tcp::socket& socket) {
+      return test::cut_relay(socket, port, plan, relayed);
+    });
+    target = origin_url("https", "localhost", origin);
+    through = proxy_through(front);
+  }
+
+  void TearDown() override {
+    stop_servers();
+    io.restart();
+    io.run_for(std::chrono::seconds(20));
+    EXPECT_TRUE(io.stopped()) << "the event loop still had work after the servers stopped";
+    EXPECT_EQ(delivered->size(), 1u) << "the last probe delivered another result since";
+  }
+
+  Run probe_cut(std::size_t budget, test::Cut how) {
+    seen = {};
+    plan = {.budget = budget, .how = how, .counted = direction()};
+    relayed = std::make_shared<test::Relayed>();
+    Result result = probe(target, through, /*keep_servers=*/true);
+    return {std::move(result), *relayed, seen.until_tunnel};
+  }
+
+  // Checks one cut at `budget` bytes, where a clean exchange is `end` bytes; returns its outcome.
+  std::string check_cut(std::size_t budget, test::Cut how, std::size_t end) {
+    const Run run = probe_cut(budget, how);
+    const Result& r = run.result;
+    const std::string outcome = outcome_of(r);
+    SCOPED_TRACE("cut after " + std::to_string(budget) + " of " + std::to_string(end) +
+                 " bytes by " + (how == test::Cut::fin ? "FIN" : "RST") + ": " + outcome + ": " +
+                 r.detail);
+    EXPECT_NE(outcome, "timeout") << "a closed connection is never a timeout";
+    if (outcome != "ok") {
+      // A cut is a close or a reset, and the detail says which, whoever it blames.
+      EXPECT_THAT(r.detail, AnyOf(HasSubstr("closed"), HasSubstr("reset")));
+    }
+    // Where the cut fell, by this run's own count of the proxy's bytes (TLS records vary).
+    const bool tunnel_up = run.until_tunnel && budget >= one_way(*run.until_tunnel, direction());
+    if (!tunnel_up) {
+      EXPECT_EQ(outcome, "proxy_error") << "the proxy's connection died before its reply was in";
+      EXPECT_THAT(r.detail, HasSubstr("proxy"));
+      EXPECT_FALSE(r.ms.tunnel.has_value());
+      EXPECT_FALSE(r.tls.has_value()) << "no handshake with the origin before the tunnel";
+      EXPECT_EQ(r.proxy_status, 0) << "no complete proxy reply";
+      EXPECT_EQ(r.http_status, 0);
+      return outcome;
+    }
+    EXPECT_TRUE(r.ms.tunnel.has_value()) << "the whole success reply was delivered";
+    EXPECT_EQ(r.proxy_status, socks() ? 0 : 200);
+    if (budget + kSlack < end) {
+      EXPECT_THAT(outcome, AnyOf(Eq("tls_error"), Eq("http_error")));
+    } else if (budget >= end + kSlack) {
+      EXPECT_EQ(outcome, "ok");
+    } else {
+      EXPECT_THAT(outcome, AnyOf(Eq("tls_error"), Eq("http_error"), Eq("ok")));
+    }
+    if (outcome == "tls_error") {
+      EXPECT_THAT(r.detail, HasSubstr("through the tunnel"));
+    } else if (outcome == "http_error") {
+      EXPECT_TRUE(r.tls && r.tls->verified) << "http_error comes after a complete handshake";
+      EXPECT_EQ(r.http_status, 0);
+    } else if (outcome == "ok") {
+      EXPECT_EQ(r.http_status, 200);
+    }
+    return outcome;
+  }
+};
+
+TEST_P(ProxyCutMatrix, EveryCutEndsInOneNamedResultBlamingTheRightParty) {
+  const Run clean = probe_cut(kNoCut, test::Cut::fin);
+  ASSERT_EQ(outcome_of(clean.result), "ok") << clean.result.detail;
+  ASSERT_TRUE(clean.until_tunnel.has_value());
+  if (GetParam().path == ProxyPath::http_connect_basic) {
+    ASSERT_EQ(seen.heads.size(), 1u);
+    EXPECT_THAT(seen.heads[0], HasSubstr("\r\nProxy-Authorization: Basic "));
+  }
+  const std::size_t tunnel = one_way(*clean.until_tunnel, direction());
+  const std::size_t end = one_way(clean.relayed, direction());
+  ASSERT_GT(end, tunnel);
+  // Every byte, cut both ways (FIN and RST), where the proxy's own protocol is plain text and
+  // within kSlack of the start and of the two turning points (the tunnel coming up, the response
+  // header completing). Elsewhere, inside TLS records, every kTlsStep-th byte, FIN and RST in
+  // turn: a record cut at neighbouring bytes fails the same way, and every byte there takes five
+  // times the probes, each leaving a port of this machine in TIME_WAIT for a minute (a whole run
+  // of the binary at every byte used up the ephemeral range) and, for the HTTPS proxy's side,
+  // 15 s of the ASan build instead of 5.
+  constexpr std::size_t kTlsStep = 7;
+  const bool plain_proxy = path() != ProxyPath::https;
+  const auto near = [](std::size_t n, std::size_t mark) {
+    return n + kSlack >= mark && n <= mark + kSlack;
+  };
+  std::map<std::string, int> outcomes;
+  for (std::size_t budget = 0; budget <= end + 2 * kSlack;) {
+    const bool dense = budget <= kSlack || (plain_proxy && budget < tunnel) ||
+                       near(budget, tunnel) || budget + kSlack >= end;
+    for (const auto how : {test::Cut::fin, test::Cut::rst}) {
+      if (!dense && (how == test::Cut::rst) != (budget % 2 == 1)) continue;
+      ++outcomes[check_cut(budget, how, end)];
+      if (HasFailure()) return;  // one position's story is enough
+    }
+    budget += dense ? 1 : kTlsStep;
+  }
+  EXPECT_GT(outcomes["proxy_error"], 0);
+  EXPECT_GT(outcomes["tls_error"], 0);
+  EXPECT_GT(outcomes["http_error"], 0);
+  EXPECT_GT(outcomes["ok"], 0);
+}
+
+std::string cut_case_name(const ::testing::TestParamInfo<CutCase>& info) {
+  static const std::map<ProxyPath, std::string> names{
+      {ProxyPath::http_connect, "connect"},
+      {ProxyPath::http_connect_basic, "connect_basic_auth"},
+      {ProxyPath::socks5, "socks5"},
+      {ProxyPath::socks5_user_password, "socks5_user_password"},
+      {ProxyPath::https, "https_proxy"}};
+  return names.at(info.param.path) +
+         (info.param.direction == test::Counted::to_client ? "_proxy_bytes" : "_client_bytes");
+}
+
+std::vector<CutCase> every_path_both_ways() {
+  std::vector<CutCase> cases;
+  for (const auto path : {ProxyPath::http_connect, ProxyPath::http_connect_basic, ProxyPath::socks5,
+                          ProxyPath::socks5_user_password, ProxyPath::https})
+    for (const auto direction : {test::Counted::to_client, test::Counted::to_server})
+      cases.push_back({path, direction});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, ProxyCutMatrix, ::testing::ValuesIn(every_path_both_ways()),
+                         cut_case_name);
 
 }  // namespace
 }  // namespace urlprobe::probe

@@ -4,7 +4,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -272,18 +271,20 @@ TEST_F(HostileOrigin, NoFileDescriptorLeftIsLocalErrorNotARefusal) {
     return test::http_answer(socket, test::http_response(200, "OK"));
   });
   const auto url = server.url("http");
-  rlimit saved{};
-  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
-  // The lowest free descriptor becomes the limit: the probe's socket would be that number.
-  const int lowest_free = dup(0);
-  ASSERT_GE(lowest_free, 0);
-  close(lowest_free);
-  rlimit lowered = saved;
-  lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
   std::vector<Result> results;
-  results = probe(url, trusting);
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  {
+    // The limit comes back as this block ends, even if an ASSERT leaves it early.
+    const test::FileLimitGuard restore_file_limit;
+    ASSERT_TRUE(restore_file_limit.saved());
+    // The lowest free descriptor becomes the limit: the probe's socket would be that number.
+    const int lowest_free = dup(0);
+    ASSERT_GE(lowest_free, 0);
+    close(lowest_free);
+    rlimit lowered = restore_file_limit.limit();
+    lowered.rlim_cur = static_cast<rlim_t>(lowest_free);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+    results = probe(url, trusting);
+  }
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(outcome_of(results[0]), "local_error") << results[0].detail;
   EXPECT_THAT(results[0].detail, HasSubstr("this machine could not connect"));
@@ -627,67 +628,12 @@ TEST_F(HostileOrigin, AbortBeforeTheProbeRunsLeavesNothingPending) {
 
 // --- exactly once, whatever the byte at which the connection dies ---------------------------
 //
-// Beast's fail_count idea at the transport: a relay between the probe and a well-behaved origin
-// passes on N bytes (both directions together) and then kills the connection, by FIN or by RST.
-// Walking N from 0 past the whole exchange puts the fault in every phase: mid-ClientHello,
-// mid-certificate, mid-request, mid-response-header, and nowhere.
+// A cut relay (test_servers.hpp) between the probe and a well-behaved origin passes on N bytes
+// (both directions together) and then kills the connection, by FIN or by RST. Walking N from 0
+// past the whole exchange puts the fault in every phase: mid-ClientHello, mid-certificate,
+// mid-request, mid-response-header, and nowhere.
 
-enum class Cut { fin, rst };
-
-struct RelayState {
-  explicit RelayState(std::size_t budget) : remaining(budget) {}
-  std::size_t remaining;
-  std::size_t relayed = 0;
-  bool cut = false;
-};
-
-void cut_connection(tcp::socket& client, tcp::socket& upstream, RelayState& state, Cut how) {
-  if (state.cut) return;
-  state.cut = true;
-  boost::system::error_code ignored;
-  if (how == Cut::rst) {
-    test::reset(client);
-  } else {
-    client.shutdown(tcp::socket::shutdown_both, ignored);
-    client.close(ignored);
-  }
-  upstream.close(ignored);
-}
-
-asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, tcp::socket& client,
-                           tcp::socket& upstream, RelayState& state, Cut how) {
-  std::array<char, 8192> buffer;
-  while (!state.cut && state.remaining > 0) {
-    auto [ec, n] =
-        co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
-    if (ec) break;
-    n = std::min(n, state.remaining);
-    state.remaining -= n;
-    state.relayed += n;
-    auto [wec, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n),
-                                                     asio::as_tuple(asio::use_awaitable));
-    if (wec) break;
-  }
-  // Budget spent, or one side went away: the other side goes too.
-  cut_connection(client, upstream, state, state.remaining == 0 ? how : Cut::fin);
-}
-
-asio::awaitable<void> relay(tcp::socket& client, std::uint16_t origin_port, std::size_t budget,
-                            Cut how, std::shared_ptr<std::size_t> relayed_total) {
-  using namespace asio::experimental::awaitable_operators;
-  tcp::socket upstream(client.get_executor());
-  RelayState state(budget);
-  if (budget == 0) {
-    cut_connection(client, upstream, state, how);
-    co_return;
-  }
-  co_await upstream.async_connect(tcp::endpoint(test::loopback(), origin_port),
-                                  asio::use_awaitable);
-  upstream.set_option(tcp::no_delay(true));
-  co_await (pump(client, upstream, client, upstream, state, how) &&
-            pump(upstream, client, client, upstream, state, how));
-  *relayed_total = state.relayed;
-}
+using test::Cut;
 
 using FaultParam = std::tuple<std::string /*scheme*/, std::size_t /*budget*/, Cut>;
 
@@ -702,12 +648,12 @@ class FaultRelay : public HostileOrigin {
                        : serve([](tcp::socket& socket) {
                            return test::http_answer(socket, test::http_response(200, "OK"));
                          });
-    auto total = std::make_shared<std::size_t>(0);
+    auto total = std::make_shared<test::Relayed>();
     auto& front = serve([port = origin.port(), budget, how, total](tcp::socket& socket) {
-      return relay(socket, port, budget, how, total);
+      return test::cut_relay(socket, port, {.budget = budget, .how = how}, total);
     });
     auto results = probe(front.url(scheme), trusting);
-    relayed = *total;
+    relayed = total->total();
     return results;
   }
 

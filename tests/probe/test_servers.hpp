@@ -23,8 +23,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -151,6 +153,12 @@ class TestServer {
     return scheme + "://" + address_ + ":" + std::to_string(port_) + path;
   }
   std::size_t accepted() const { return accepted_; }
+  // Connections whose behaviour has not ended yet.
+  std::size_t active() const {
+    return static_cast<std::size_t>(
+        std::count_if(connections_.begin(), connections_.end(),
+                      [](const auto& weak) { return !weak.expired(); }));
+  }
 
   void stop() {
     boost::system::error_code ignored;
@@ -170,6 +178,7 @@ class TestServer {
       // hold each test back by 40 ms.
       socket.set_option(tcp::no_delay(true), ec);
       auto shared = std::make_shared<tcp::socket>(std::move(socket));
+      std::erase_if(connections_, [](const auto& weak) { return weak.expired(); });
       connections_.push_back(shared);
       asio::co_spawn(acceptor_.get_executor(), serve(shared, behaviour), asio::detached);
     }
@@ -348,5 +357,133 @@ inline asio::awaitable<tcp::socket> connect_loopback(const asio::any_io_executor
   socket.set_option(tcp::no_delay(true));
   co_return socket;
 }
+
+// --- cutting a connection at a chosen byte ----------------------------------------------------
+//
+// Beast's fail_count idea at the transport: a relay in front of a well-behaved server passes on
+// a budget of bytes and then kills both of its connections, by FIN or by RST. Walking the budget
+// from 0 past the whole exchange puts the fault in every phase.
+
+enum class Cut { fin, rst };
+
+// Which bytes the budget counts. `both`: the two directions together, and the cut comes as soon
+// as the budget is spent. One direction: the far side receives exactly `budget` bytes of it, and
+// the cut comes when the next byte of that direction reaches the relay; the other direction
+// flows freely. So a cut at byte N of the server's bytes is a cut at byte N, whatever the
+// client was doing meanwhile.
+enum class Counted { both, to_server, to_client };
+
+struct CutPlan {
+  std::size_t budget = 0;
+  Cut how = Cut::fin;
+  Counted counted = Counted::both;
+};
+
+// What a relay passed on, each way (kept up to date while it runs).
+struct Relayed {
+  std::size_t to_server = 0, to_client = 0;
+  std::size_t total() const { return to_server + to_client; }
+};
+
+namespace detail {
+
+struct CutState {
+  CutState(CutPlan p, std::shared_ptr<Relayed> r)
+      : plan(p), remaining(p.budget), relayed(std::move(r)) {}
+  bool counts(bool to_server) const {
+    return plan.counted == Counted::both || (plan.counted == Counted::to_server) == to_server;
+  }
+  CutPlan plan;
+  std::size_t remaining;
+  std::shared_ptr<Relayed> relayed;
+  bool cut = false;
+};
+
+// Only the client's end is the fault under test. The server's end is reset whatever `how` is:
+// the relay is the connecting side there, and a FIN would leave one of this machine's ephemeral
+// ports in TIME_WAIT for a minute per cut, which a walk of thousands of cuts would run out of.
+inline void cut_connection(tcp::socket& client, tcp::socket& server, CutState& state, Cut how) {
+  if (state.cut) return;
+  state.cut = true;
+  boost::system::error_code ignored;
+  if (how == Cut::rst) {
+    reset(client);
+  } else {
+    client.shutdown(tcp::socket::shutdown_both, ignored);
+    client.close(ignored);
+  }
+  reset(server);
+}
+
+inline asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to, bool to_server,
+                                  tcp::socket& client, tcp::socket& server, CutState& state) {
+  const bool counted = state.counts(to_server);
+  std::size_t& passed = to_server ? state.relayed->to_server : state.relayed->to_client;
+  std::array<char, 8192> buffer;
+  bool spent = false;
+  while (!state.cut) {
+    if (counted && state.plan.counted == Counted::both && state.remaining == 0) {
+      spent = true;
+      break;
+    }
+    auto [ec, n] =
+        co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    if (counted) {
+      if (n > state.remaining) {
+        n = state.remaining;
+        spent = true;
+      }
+      state.remaining -= n;
+    }
+    passed += n;
+    if (n > 0) {
+      auto [write_ec, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n),
+                                                            asio::as_tuple(asio::use_awaitable));
+      if (write_ec) break;
+    }
+    if (spent) break;
+  }
+  // Budget spent, or one side went away: the other side goes too.
+  cut_connection(client, server, state, spent ? state.plan.how : Cut::fin);
+}
+
+}  // namespace detail
+
+// Relays between an accepted `client` and the loopback server on `server_port` as `plan` says,
+// recording in `relayed` what it passed on.
+inline asio::awaitable<void> cut_relay(tcp::socket& client, std::uint16_t server_port, CutPlan plan,
+                                       std::shared_ptr<Relayed> relayed) {
+  using namespace asio::experimental::awaitable_operators;
+  tcp::socket server(client.get_executor());
+  detail::CutState state(plan, std::move(relayed));
+  if (plan.counted == Counted::both && plan.budget == 0) {
+    detail::cut_connection(client, server, state, plan.how);
+    co_return;
+  }
+  co_await server.async_connect(tcp::endpoint(loopback(), server_port), asio::use_awaitable);
+  server.set_option(tcp::no_delay(true));
+  co_await (detail::pump(client, server, true, client, server, state) &&
+            detail::pump(server, client, false, client, server, state));
+}
+
+// Puts RLIMIT_NOFILE back as it found it when it goes out of scope, however the test leaves
+// (a fatal assertion returns early): the tests that follow in the binary must not inherit a
+// limit one test lowered or raised.
+class FileLimitGuard {
+ public:
+  FileLimitGuard() : saved_ok_(::getrlimit(RLIMIT_NOFILE, &saved_) == 0) {}
+  ~FileLimitGuard() {
+    if (saved_ok_) ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  FileLimitGuard(const FileLimitGuard&) = delete;
+  FileLimitGuard& operator=(const FileLimitGuard&) = delete;
+  bool saved() const { return saved_ok_; }
+  const rlimit& limit() const { return saved_; }
+
+ private:
+  rlimit saved_{};
+  bool saved_ok_;
+};
 
 }  // namespace urlprobe::test
