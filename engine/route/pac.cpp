@@ -496,6 +496,8 @@ global.isResolvableEx = function isResolvableEx(host) {
 };
 global.isInNet = function isInNet(ipaddr, pattern, maskstr) {
   if (!isIpv4(pattern) || !isIpv4(maskstr)) return false;
+  // isInNet(dnsResolve(host), ..) after a failed lookup: no name "null" worth a query.
+  if (ipaddr == null) return false;
   if (!isIpv4(ipaddr)) {
     ipaddr = global.dnsResolve(ipaddr);
     if (ipaddr == null) return false;

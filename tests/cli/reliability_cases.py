@@ -11,6 +11,7 @@ and synchronises on what the binary writes and what the server receives, never o
                                      the second, with exit 130
   sigint_before_sweep_ends_at_once   ^C while the input is still loading ends urlprobe at once
   full_disk_is_exit_2                -o onto /dev/full, or stdout onto it: exit 2 naming it
+  pac_full_disk_is_exit_2            `urlprobe pac` with stdout onto /dev/full: exit 2 naming it
   argv_password_hidden_from_ps       --proxy with a password: one warning, and the password
                                      blanked in /proc/PID/cmdline while the sweep runs
 
@@ -380,10 +381,24 @@ def full_disk_is_exit_2(c):
         server.close()
 
 
+def pac_full_disk_is_exit_2(c):
+    # `urlprobe pac`'s answers are its output: lost to a full disk, they are exit 2 naming stdout.
+    script = Path(c.work_dir) / "direct.pac"
+    script.write_text("function FindProxyForURL(url, host) { return 'DIRECT'; }\n")
+    with open("/dev/full", "w") as devfull:
+        proc = start(c, ["pac", str(script), "http://a.test/"], stdout=devfull,
+                     stderr=subprocess.PIPE)
+        _, err = proc.communicate(timeout=WAIT_S)
+    c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err}"
+    no_sanitizer_report(err)
+    check(proc.returncode == 2, f"pac, stdout onto /dev/full: exit {proc.returncode}, expected 2")
+    check("stdout: write failed" in err, f"stdout is not named:\n{err}")
+
+
 CASES = {f.__name__: f for f in (fd_limit_lowers_concurrency_once, fd_limit_raises_soft_limit,
                                  sigint_mid_sweep, sigterm_mid_sweep, second_sigint_exits_at_once,
                                  argv_password_hidden_from_ps, sigint_before_sweep_ends_at_once,
-                                 full_disk_is_exit_2)}
+                                 full_disk_is_exit_2, pac_full_disk_is_exit_2)}
 
 
 class ReliabilityCase(harness.Case):

@@ -229,6 +229,10 @@ TEST(PacHelpers, IsInNetMasks) {
   EXPECT_EQ(js("isInNet('v6only.corp', '0.0.0.0', '0.0.0.0')"), "false");
   EXPECT_EQ(js("isInNet('10.0.0.1', '10.0.0.0', '255.255.0')"), "false");  // bad mask
   EXPECT_EQ(js("isInNet('10.0.0.1', '10.0.0', '255.0.0.0')"), "false");    // bad pattern
+  // isInNet(dnsResolve(host), ..) after a failed lookup: false, without looking up "null".
+  js.world->lookups.clear();
+  EXPECT_EQ(js("isInNet(dnsResolve('gone.corp'), '0.0.0.0', '0.0.0.0')"), "false");
+  EXPECT_EQ(js.world->lookups, std::vector<std::string>{"gone.corp"});
 }
 
 TEST(PacHelpers, IsInNetExTakesCidrPrefixesOfBothFamilies) {
