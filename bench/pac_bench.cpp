@@ -25,7 +25,9 @@ function FindProxyForURL(url, host) {
 
 // The script's DNS helpers get literal answers: this measures the JavaScript, not DNS.
 route::PacResolve fixed_resolver() {
-  return [](const std::string&) { return std::vector<std::string>{"192.0.2.10"}; };
+  return [](const std::string&, std::chrono::milliseconds) {
+    return std::optional(std::vector<std::string>{"192.0.2.10"});
+  };
 }
 
 std::vector<route::PacTarget> targets(std::size_t count, std::size_t hosts) {

@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include "diagnostics.hpp"
@@ -125,8 +129,15 @@ int print_pac_answers(const Options& o) {
       rc = 2;
       continue;
     }
-    fmt::print("{}\t{}\n", target.url, decision.answer);
+    if (!decision.warning.empty())
+      cli::say(fmt::format("{}: {}: {}", source.location, target.url, decision.warning));
+    // fwrite, not fmt::print: a failed write must reach the check below, not throw past it.
+    const auto line = fmt::format("{}\t{}\n", target.url, decision.answer);
+    std::fwrite(line.data(), 1, line.size(), stdout);
   }
+  // The answers are this command's output: lost to a full disk they are exit 2 naming where, as
+  // a sweep's records are.
+  if (!cli::written(stdout, "stdout")) return 2;
   return rc;
 }
 
@@ -166,13 +177,19 @@ std::vector<route::Route> build_routes(const Options& o,
         for (const auto& t : targets) pac_targets.push_back({t.url, t.host});
         route::Route wpad;
         wpad.method = method;
+        const auto started = std::chrono::steady_clock::now();
         try {
           wpad.pac = route::decide_pac(source, pac_targets, o.sweep.resolver, client_ip(o));
         } catch (const route::PacError& e) {
           throw UsageError(pac_error_text(source.location, e));
         }
-        notes.push_back(fmt::format("{}PAC script: {} (sha256 {})", o.pac.empty() ? "WPAD: " : "",
-                                    source.location, source.sha256.substr(0, 16)));
+        // Decisions come before the sweep, so their time is in no probe's total: the summary
+        // says what they cost (each record's ms.pac says it per URL).
+        const std::chrono::duration<double> deciding = std::chrono::steady_clock::now() - started;
+        notes.push_back(fmt::format("{}PAC script: {} (sha256 {}), {} URL(s) decided in {:.2f} s",
+                                    o.pac.empty() ? "WPAD: " : "", source.location,
+                                    source.sha256.substr(0, 16), wpad.pac->size(),
+                                    deciding.count()));
         routes.push_back(std::move(wpad));
         break;
       }

@@ -87,6 +87,8 @@ Result blank_result(const sheet::Target& target, const route::Route& route, std:
   if (hop.pac) {
     r.pac_answer = hop.pac->answer;
     r.pac_used = 0;
+    r.ms.pac = hop.pac->ms;
+    if (!hop.pac->warning.empty()) r.warnings.push_back(hop.pac->warning);
   }
   return r;
 }

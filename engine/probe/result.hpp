@@ -47,6 +47,12 @@ bool is_failure(Outcome o);
 struct PhaseTimes {
   std::optional<double> dns, connect, tunnel, tls, ttfb;
   double total = 0;
+  // Route wpad: how long the PAC script took to decide this URL's route (its DNS helpers
+  // included). Not part of `total`: decisions are made before the sweep, once per host when the
+  // script looks only at hosts, so one evaluation may stand behind many records, and `total`
+  // keeps its v1 meaning (the probe's own time, bounded by --timeout). It sits next to it so a
+  // slow PAC is seen where the time went instead of hiding behind a small total.
+  std::optional<double> pac;
 };
 
 struct Result {

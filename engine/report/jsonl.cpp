@@ -105,6 +105,7 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   ms_field(out, first, "tls", r.ms.tls);
   ms_field(out, first, "ttfb", r.ms.ttfb);
   ms_field(out, first, "total", r.ms.total);
+  ms_field(out, first, "pac", r.ms.pac);
   out += '}';
   key(out, "row");
   out += '{';

@@ -241,6 +241,8 @@ void read_ms(const json::object& o, probe::PhaseTimes& ms) {
       ms.ttfb = number_of(v, name);
     else if (name == "total")
       ms.total = number_of(v, name);
+    else if (name == "pac")
+      ms.pac = number_of(v, name);
   }
 }
 

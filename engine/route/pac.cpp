@@ -46,10 +46,21 @@ struct PacScript::Impl {
   bool timed_out = false;
   unsigned ticks = 0;  // throttles clock reads on frequent events
 
+  // DNS lookups of the current load/call may wait until then (kPacDnsShare of its deadline).
+  Clock::time_point dns_until;
+  Clock::duration dns_share{};
+
+  struct Lookup {
+    std::vector<std::string> addresses;
+    bool unanswered = false;  // no answer in time: counts as not resolving
+  };
+  std::unordered_map<std::string, Lookup> dns_memo;   // this call: a name is looked up once
+  std::unordered_map<std::string, Lookup> dns_cache;  // every call: answers, hopeless names
+  std::vector<std::string> unanswered;                // this call, in order
+
   bool use_ex = false;
   bool reads_path = true;
   std::vector<std::string> alerts;
-  std::unordered_map<std::string, std::vector<std::string>> dns_memo;  // per call
 
   ~Impl() {
     if (ctx != nullptr) duk_destroy_heap(ctx);
@@ -101,6 +112,10 @@ class Armed {
     impl.memory_refused = false;
     impl.ticks = 0;
     impl.deadline = Clock::now() + budget;
+    impl.dns_share = budget * kPacDnsShare[0] / kPacDnsShare[1];
+    impl.dns_until = impl.deadline - budget + impl.dns_share;
+    impl.dns_memo.clear();
+    impl.unanswered.clear();
     current = &impl;
   }
   ~Armed() {
@@ -267,26 +282,44 @@ void push_string(duk_context* ctx, const std::string& s) {
   duk_push_lstring(ctx, s.data(), s.size());
 }
 
-// All addresses of `host` (literals as they are), through the engine's resolver, memoized per call.
+// All addresses of `host` (literals as they are), through the engine's resolver, memoized per
+// call and cached across calls.
 const std::vector<std::string>& lookup(duk_context* ctx, const std::string& host) {
   auto& impl = impl_of(ctx);
-  if (auto it = impl.dns_memo.find(host); it != impl.dns_memo.end()) return it->second;
-  std::vector<std::string> found;
-  if (parse_ip(host)) {
-    found.push_back(host);
+  if (auto it = impl.dns_memo.find(host); it != impl.dns_memo.end()) return it->second.addresses;
+  Impl::Lookup found;
+  bool cache = true;
+  if (auto it = impl.dns_cache.find(host); it != impl.dns_cache.end()) {
+    found = it->second;
+    cache = false;
+  } else if (parse_ip(host)) {
+    found.addresses.push_back(host);
   } else if (!host.empty() && host.size() <= 253 && impl.resolve) {
-    // A lookup may take long: none starts after the deadline.
-    if (impl.expired()) (void)duk_range_error(ctx, "execution timeout");
-    std::vector<std::string> answer;
-    try {
-      answer = impl.resolve(host);
-    } catch (const std::exception&) {
-      answer.clear();  // a failing resolver means "does not resolve"
+    // The lookup shares the call's deadline: it gets what is left of the DNS share, and once that
+    // is gone it fails without asking, so the script still has time to answer with it.
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(impl.dns_until - Clock::now());
+    std::optional<std::vector<std::string>> answer;
+    if (left.count() > 0) {
+      try {
+        answer = impl.resolve(host, left);
+      } catch (const std::exception&) {
+        answer.emplace();  // a failing resolver means "does not resolve"
+      }
     }
-    for (auto& a : answer)
-      if (parse_ip(a)) found.push_back(std::move(a));
+    if (answer) {
+      for (auto& a : *answer)
+        if (parse_ip(a)) found.addresses.push_back(std::move(a));
+    } else {
+      found.unanswered = true;
+      // A later call could give the name at most twice as long: not worth another wait. A name
+      // that had less (the share ran out behind other lookups) is asked again.
+      cache = left * 2 >= impl.dns_share;
+    }
   }
-  return impl.dns_memo.emplace(host, std::move(found)).first->second;
+  if (found.unanswered) impl.unanswered.push_back(host);
+  if (cache) impl.dns_cache.emplace(host, found);
+  return impl.dns_memo.emplace(host, std::move(found)).first->second.addresses;
 }
 
 duk_ret_t js_dns_resolve(duk_context* ctx) {
@@ -463,6 +496,8 @@ global.isResolvableEx = function isResolvableEx(host) {
 };
 global.isInNet = function isInNet(ipaddr, pattern, maskstr) {
   if (!isIpv4(pattern) || !isIpv4(maskstr)) return false;
+  // isInNet(dnsResolve(host), ..) after a failed lookup: no name "null" worth a query.
+  if (ipaddr == null) return false;
   if (!isIpv4(ipaddr)) {
     ipaddr = global.dnsResolve(ipaddr);
     if (ipaddr == null) return false;
@@ -1100,10 +1135,8 @@ PacScript& PacScript::operator=(PacScript&&) noexcept = default;
 PacAnswer PacScript::find_proxy(const std::string& url, const std::string& host) {
   auto& impl = *impl_;
   const char* function = impl.use_ex ? "FindProxyForURLEx" : "FindProxyForURL";
-  impl.dns_memo.clear();
   CallArgs args{function, &url, &host, {}, nullptr};
   auto err = run(impl, call_script, &args, function, function);
-  impl.dns_memo.clear();
   if (err) throw *err;
   if (args.bad_type != nullptr) {
     throw PacError(std::string(function) + " returned " + args.bad_type + ", not a string");
@@ -1116,6 +1149,7 @@ PacAnswer PacScript::find_proxy(const std::string& url, const std::string& host)
                    args.result.substr(0, 200) + "\": " + error);
   }
   answer.text = std::move(args.result);
+  answer.unanswered = std::move(impl.unanswered);
   return answer;
 }
 

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -15,9 +16,13 @@
 namespace urlprobe::route {
 
 struct PacLimits {
-  std::chrono::milliseconds per_call{1000};  // script load and each find_proxy call
-  std::size_t memory = 64u << 20;            // bytes of the whole Duktape heap
+  // Script load and each find_proxy call, DNS helpers included: their lookups may wait until
+  // 3/4 of it has passed (kPacDnsShare), so the script has the rest to finish with what they got.
+  std::chrono::milliseconds per_call{1000};
+  std::size_t memory = 64u << 20;  // bytes of the whole Duktape heap
 };
+// The part of a call the DNS helpers may spend waiting, as numerator / denominator.
+inline constexpr int kPacDnsShare[2] = {3, 4};
 
 // One proxy of a PAC answer ("PROXY h:p", "HTTPS h:p", "SOCKS5 h:p", "DIRECT", ...).
 struct PacHop {
@@ -30,6 +35,11 @@ struct PacHop {
 struct PacAnswer {
   std::string text;  // what the script returned
   std::vector<PacHop> chain;
+  // Names a DNS helper asked about that got no answer in time (the call's share of its deadline
+  // ran out, in this call or, for a name that had most of it, an earlier one). They counted as
+  // not resolving, as a browser's failed lookup does: the answer may differ from what the same
+  // script says with a DNS server that answers.
+  std::vector<std::string> unanswered;
 };
 
 struct PacError : std::runtime_error {
@@ -38,9 +48,11 @@ struct PacError : std::runtime_error {
 };
 
 // The resolver the DNS helpers use; the engine supplies one backed by its c-ares resolver.
-// Returns addresses as text ("10.0.0.1", "::1"); empty = does not resolve. Called synchronously
-// on the PAC thread; IP literals never reach it.
-using PacResolve = std::function<std::vector<std::string>(const std::string& host)>;
+// Returns addresses as text ("10.0.0.1", "::1"); empty = does not resolve; nullopt = no answer
+// within `within` (what is left of the call's DNS share), which it must not outlast. Called
+// synchronously on the PAC thread; IP literals never reach it.
+using PacResolve = std::function<std::optional<std::vector<std::string>>(
+    const std::string& host, std::chrono::milliseconds within)>;
 
 // "PROXY a:1; DIRECT": entries separated by ';', keywords case-insensitive, extra spaces and empty
 // entries ignored. PROXY/HTTP -> http, HTTPS, SOCKS/SOCKS4 -> socks4, SOCKS5; a proxy without a
@@ -52,10 +64,16 @@ std::vector<PacHop> parse_pac_answer(std::string_view text, std::string& error);
 //
 // Sandbox: Duktape has no file, network or module access; the helpers below are the only host
 // functions and the `Duktape` object is removed. Every load and call runs against a deadline
-// (checked between bytecode instructions, inside long regular-expression backtracking, on every
-// 64th allocation and before each DNS lookup, so built-ins looping over huge arrays stop too) and
-// a byte-counting allocator that refuses past `memory`. Duktape's own limits (call stack depth,
-// 1000 nested native calls, about 400 KB of C stack at -O2) turn deep recursion into an error.
+// (checked between bytecode instructions, inside long regular-expression backtracking and on
+// every 64th allocation, so built-ins looping over huge arrays stop too) and a byte-counting
+// allocator that refuses past `memory`. Duktape's own limits (call stack depth, 1000 nested
+// native calls, about 400 KB of C stack at -O2) turn deep recursion into an error.
+//
+// DNS helpers share the call's deadline: a lookup waits at most for what is left of the call's
+// DNS share (kPacDnsShare), and once that is used up every further lookup fails at once, as a
+// browser's failed lookup (null, false), never as an error; PacAnswer::unanswered names them.
+// Answers are cached for the script's lifetime (one sweep); a name without an answer is asked
+// again in a later call, unless it already had at least half of a call's DNS share.
 //
 // Helpers, with the Netscape/Mozilla semantics: isPlainHostName, dnsDomainIs, localHostOrDomainIs,
 // isResolvable, isInNet, dnsResolve (first IPv4 address or null), convert_addr, myIpAddress,

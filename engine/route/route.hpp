@@ -20,6 +20,8 @@ struct PacDecision {
   std::string answer;                           // as the script returned it
   std::vector<std::optional<ProxySpec>> chain;  // empty optional: DIRECT
   std::string error;                            // the script failed for this URL
+  std::string warning;  // the answer stands, but something cut it short (DNS lookups)
+  double ms = 0;        // how long the evaluation that gave this answer took, its lookups included
 };
 using PacDecisions = std::unordered_map<std::string, PacDecision>;  // by target URL
 

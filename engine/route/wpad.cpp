@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -56,19 +57,25 @@ std::string sha256_hex(std::string_view text) {
 }
 
 // One lookup on a private loop with the sweep's DNS settings: the PAC thread may block, the
-// sweep's loops never do.
-std::vector<asio::ip::address> resolve_now(const std::string& host, std::uint16_t port,
-                                           const net::ResolverConfig& dns,
-                                           std::string* error = nullptr) {
+// sweep's loops never do. With a `limit`, nullopt when no answer came within it.
+std::optional<net::ResolveResult> resolve_now(const std::string& host, std::uint16_t port,
+                                              net::ResolverConfig dns,
+                                              std::optional<std::chrono::milliseconds> limit = {}) {
+  // c-ares spends 3/4 of its budget on its two tries: with twice the limit it never names a
+  // timeout of its own first, so a limit that runs out always reads as "no answer".
+  if (limit) dns.budget = 2 * *limit;
   asio::io_context io;
   net::Resolver resolver(io, dns);
-  std::vector<asio::ip::address> addresses;
+  std::optional<net::ResolveResult> result;
   resolver.resolve(host, port, [&](const net::ResolveResult& r) {
-    addresses = r.addresses;
-    if (error) *error = r.error;
+    result = r;
+    io.stop();
   });
-  io.run();
-  return addresses;
+  if (limit)
+    io.run_for(*limit);
+  else
+    io.run();
+  return result;
 }
 
 // A fetch failure with a short cause for WPAD's list of what was tried ("NXDOMAIN", "HTTP 404").
@@ -90,10 +97,10 @@ std::string fetch(const std::string& url, const net::ResolverConfig& dns,
   } target{std::string(parsed->host()),
            parsed->encoded_path().empty() ? "/" : std::string(parsed->encoded_path()),
            parsed->has_port() ? parsed->port_number() : std::uint16_t(80)};
-  std::string dns_error;
-  const auto addresses = resolve_now(target.host, target.port, dns, &dns_error);
+  const auto resolved = resolve_now(target.host, target.port, dns).value_or(net::ResolveResult{});
+  const auto& addresses = resolved.addresses;
   if (addresses.empty()) {
-    if (dns_error.empty()) dns_error = "no address";
+    auto dns_error = resolved.error.empty() ? std::string("no address") : resolved.error;
     // "NXDOMAIN: x does not exist" -> "NXDOMAIN" for WPAD's list; the whole cause otherwise.
     throw FetchError(fmt::format("{} does not resolve ({})", target.host, dns_error),
                      dns_error.substr(0, dns_error.find(": ")));
@@ -111,10 +118,23 @@ std::string fetch(const std::string& url, const net::ResolverConfig& dns,
   request.set(http::field::user_agent, "urlprobe");
   request.set(http::field::connection, "close");
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxScript);
+  std::optional<http::response_parser<http::string_body>> parser;
   boost::system::error_code failure;
   const char* step = "connect";
+  // 1xx responses are interim (RFC 9110 15.2): the answer follows them on the same connection.
+  // 101 is final here, as nobody asked to switch protocols; a server that only ever sends
+  // interim responses ends with the last one's status.
+  constexpr int kMaxInterimResponses = 32;
+  int interim = 0;
+  std::function<void()> read_response = [&] {
+    parser.emplace();
+    parser->body_limit(kMaxScript);
+    http::async_read(stream, buffer, *parser, [&](boost::system::error_code ec, std::size_t) {
+      if (ec) return void(failure = ec);
+      const unsigned status = parser->get().result_int();
+      if (status / 100 == 1 && status != 101 && ++interim <= kMaxInterimResponses) read_response();
+    });
+  };
   stream.async_connect(
       endpoints, [&](boost::system::error_code ec, const asio::ip::tcp::endpoint&) {
         if (ec) return void(failure = ec);
@@ -122,8 +142,7 @@ std::string fetch(const std::string& url, const net::ResolverConfig& dns,
         http::async_write(stream, request, [&](boost::system::error_code ec, std::size_t) {
           if (ec) return void(failure = ec);
           step = "read";
-          http::async_read(stream, buffer, parser,
-                           [&](boost::system::error_code ec, std::size_t) { failure = ec; });
+          read_response();
         });
       });
   io.run();
@@ -133,10 +152,10 @@ std::string fetch(const std::string& url, const net::ResolverConfig& dns,
                                   : failure.message();
     throw FetchError(fmt::format("{} {}:{}: {}", step, target.host, target.port, brief), brief);
   }
-  if (parser.get().result_int() != 200)
-    throw FetchError(fmt::format("HTTP {} for the PAC script", parser.get().result_int()),
-                     fmt::format("HTTP {}", parser.get().result_int()));
-  return parser.get().body();
+  if (parser->get().result_int() != 200)
+    throw FetchError(fmt::format("HTTP {} for the PAC script", parser->get().result_int()),
+                     fmt::format("HTTP {}", parser->get().result_int()));
+  return parser->get().body();
 }
 
 std::optional<ProxySpec> spec_for(const PacHop& hop) {
@@ -157,6 +176,19 @@ std::optional<ProxySpec> spec_for(const PacHop& hop) {
       spec.scheme = ProxySpec::Scheme::http;
   }
   return spec;
+}
+
+// What a record says when the call's deadline left DNS helpers without an answer.
+std::string unanswered_warning(const std::vector<std::string>& names, const PacLimits& limits) {
+  if (names.empty()) return {};
+  constexpr std::size_t kNamed = 3;
+  std::string list;
+  for (std::size_t i = 0; i < names.size() && i < kNamed; ++i) list += (i ? ", " : "") + names[i];
+  if (names.size() > kNamed) list += fmt::format(" and {} more", names.size() - kNamed);
+  return fmt::format(
+      "PAC: the {} ms deadline of a PAC call cut DNS lookups short: no answer for {}, counted as "
+      "not resolving",
+      limits.per_call.count(), list);
 }
 
 }  // namespace
@@ -185,15 +217,19 @@ PacSource load_pac(const std::string& location, const net::ResolverConfig& dns,
 std::shared_ptr<const PacDecisions> decide_pac(const PacSource& source,
                                                const std::vector<PacTarget>& targets,
                                                const net::ResolverConfig& dns,
-                                               const std::string& my_ip) {
-  std::map<std::string, std::vector<std::string>> dns_cache;
-  PacResolve resolve = [&](const std::string& host) {
-    auto [it, inserted] = dns_cache.try_emplace(host);
-    if (inserted)
-      for (const auto& a : resolve_now(host, 80, dns)) it->second.push_back(a.to_string());
-    return it->second;
+                                               const std::string& my_ip, const PacLimits& limits) {
+  // Each lookup is bounded twice: by what is left of the call's DNS share (PacScript) and by the
+  // sweep's own DNS budget, the most any probe would wait for a name.
+  PacResolve resolve =
+      [&dns](const std::string& host,
+             std::chrono::milliseconds within) -> std::optional<std::vector<std::string>> {
+    const auto resolved = resolve_now(host, 80, dns, std::min(within, dns.budget));
+    if (!resolved) return std::nullopt;
+    std::vector<std::string> out;
+    for (const auto& a : resolved->addresses) out.push_back(a.to_string());
+    return out;
   };
-  PacScript script(source.text, source.location, resolve, my_ip);
+  PacScript script(source.text, source.location, resolve, my_ip, limits);
   auto decisions = std::make_shared<PacDecisions>();
   std::map<std::string, PacDecision> by_host;  // most scripts decide by host alone
   for (const auto& target : targets) {
@@ -205,13 +241,18 @@ std::shared_ptr<const PacDecisions> decide_pac(const PacSource& source,
       }
     }
     PacDecision decision;
+    const auto started = std::chrono::steady_clock::now();
     try {
       auto answer = script.find_proxy(target.url, target.host);
       decision.answer = answer.text;
       for (const auto& hop : answer.chain) decision.chain.push_back(spec_for(hop));
+      decision.warning = unanswered_warning(answer.unanswered, limits);
     } catch (const PacError& e) {
       decision.error = e.what();
     }
+    decision.ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
     by_host.emplace(target.host, decision);
     decisions->emplace(target.url, std::move(decision));
   }

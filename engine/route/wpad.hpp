@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/resolver.hpp"
+#include "route/pac.hpp"
 #include "route/route.hpp"
 
 namespace urlprobe::route {
@@ -34,7 +35,8 @@ struct PacTarget {
 std::shared_ptr<const PacDecisions> decide_pac(const PacSource& source,
                                                const std::vector<PacTarget>& targets,
                                                const net::ResolverConfig& dns,
-                                               const std::string& my_ip);
+                                               const std::string& my_ip,
+                                               const PacLimits& limits = {});
 
 // --- WPAD discovery (route wpad without --pac) ---------------------------------------------
 //

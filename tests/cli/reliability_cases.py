@@ -14,6 +14,7 @@ and synchronises on what the binary writes and what the server receives, never o
   full_disk_is_exit_2                -o onto /dev/full, or stdout onto it (probe and list): exit
                                      2 naming it
   hostile_text_escaped_on_stderr     a sheet's ESC/BEL/CR are shown escaped in its diagnostics
+  pac_full_disk_is_exit_2            `urlprobe pac` with stdout onto /dev/full: exit 2 naming it
   argv_password_hidden_from_ps       --proxy with a password: one warning, and the password
                                      blanked in /proc/PID/cmdline while the sweep runs
   proxy_user_password_in_no_output   --proxy-user USER:PASSWORD: split as curl does, the password
@@ -450,11 +451,26 @@ def hostile_text_escaped_on_stderr(c):
     check(out.strip() == "https://ok.example/", f"the good row was lost: {out!r}")
 
 
+def pac_full_disk_is_exit_2(c):
+    # `urlprobe pac`'s answers are its output: lost to a full disk, they are exit 2 naming stdout.
+    script = Path(c.work_dir) / "direct.pac"
+    script.write_text("function FindProxyForURL(url, host) { return 'DIRECT'; }\n")
+    with open("/dev/full", "w") as devfull:
+        proc = start(c, ["pac", str(script), "http://a.test/"], stdout=devfull,
+                     stderr=subprocess.PIPE)
+        _, err = proc.communicate(timeout=WAIT_S)
+    c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err}"
+    no_sanitizer_report(err)
+    check(proc.returncode == 2, f"pac, stdout onto /dev/full: exit {proc.returncode}, expected 2")
+    check("stdout: write failed" in err, f"stdout is not named:\n{err}")
+
+
 CASES = {f.__name__: f for f in (fd_limit_lowers_concurrency_once, fd_limit_raises_soft_limit,
                                  sigint_mid_sweep, sigterm_mid_sweep, second_sigint_exits_at_once,
                                  argv_password_hidden_from_ps, proxy_user_password_in_no_output,
                                  sigint_before_sweep_ends_at_once,
-                                 full_disk_is_exit_2, hostile_text_escaped_on_stderr)}
+                                 full_disk_is_exit_2, hostile_text_escaped_on_stderr,
+                                 pac_full_disk_is_exit_2)}
 
 
 class ReliabilityCase(harness.Case):

@@ -19,6 +19,7 @@ here, holding only a search line) and resolves wpad.<domain> through --dns-serve
 /usr/bin/python3 on purpose: Debian's python3-jsonschema imports only there.
 """
 import re
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -192,6 +193,39 @@ def pac_url_missing(c):
     r = c.run([*c.args("--pac", url), c.plain_url()], jsonl=False)
     check(r.rc == 2, f"exit status {r.rc}, expected 2")
     check(url in r.stderr and "HTTP 503" in r.stderr, f"stderr does not name {url} and HTTP 503")
+
+
+@case
+def pac_dead_dns_costs_the_call_deadline(c):
+    """A DNS server that never answers: each PAC call's lookups end with its deadline, the script
+    still answers (failed lookups), and every record has ms.pac and a warning naming the name.
+    Before the fix each lookup took 3/4 of --timeout (the harness's hang guard, not a clock)."""
+    origin = f"http://{c.fxv('URLPROBE_ORIGIN')}:{c.fxv('URLPROBE_PORT_HTTP')}"
+    names = ["alpha", "bravo", "charlie", "delta"]
+    # Bound and never read: every query is swallowed (the kernel queues the datagrams).
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent, \
+            tempfile.TemporaryDirectory() as tmp:
+        silent.bind(("127.0.0.1", 0))
+        path = Path(tmp) / "innet.pac"
+        # The path names the host to look up: each URL asks about a name of its own.
+        path.write_text("function FindProxyForURL(url, host) {\n"
+                        "  var name = url.substring(url.lastIndexOf('/') + 1) + '.corp.probe.test';\n"
+                        "  if (isInNet(dnsResolve(name), '10.0.0.0', '255.0.0.0')) return 'PROXY 127.0.0.1:9';\n"
+                        "  return 'DIRECT';\n"
+                        "}\n")
+        r = c.run(["--format", "jsonl", "--methods", "wpad", "--pac", str(path),
+                   "--dns-server", f"127.0.0.1:{silent.getsockname()[1]}", "--timeout", "10",
+                   *[f"{origin}/{n}" for n in names]])
+    check(r.rc == 0, f"exit status {r.rc}, expected 0")
+    check(len(r.records) == len(names), f"{len(r.records)} records, expected {len(names)}")
+    for rec in r.records:
+        name = rec["url"].rsplit("/", 1)[1] + ".corp.probe.test"
+        c.expect_outcome(rec, "ok")
+        check((rec.get("pac") or {}).get("answer") == "DIRECT", f"pac {rec.get('pac')!r}")
+        check(isinstance(rec["ms"].get("pac"), (int, float)), f"no ms.pac: {rec['ms']!r}")
+        warnings = " ".join(rec.get("warnings", []))
+        check("deadline" in warnings and name in warnings, f"warnings {warnings!r} do not name {name}")
+    check(f"{len(names)} URL(s) decided" in r.stderr, "the summary does not say what PAC cost")
 
 
 if __name__ == "__main__":

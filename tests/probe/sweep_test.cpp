@@ -276,5 +276,45 @@ TEST(Sweep, WorkersAreCappedByDistinctHosts) {
             open_files_needed(256, 64, 10));
 }
 
+// Route wpad: the time the PAC script took to decide a URL reaches its record as ms.pac, beside
+// the probe's own total, and a decision's warning (DNS cut short) reaches its warnings.
+TEST(Sweep, PacDecisionTimeAndWarningReachTheRecord) {
+  ServerThread servers;
+  std::unique_ptr<test::TestServer> origin;
+  servers.call([&] {
+    origin = std::make_unique<test::TestServer>(servers.io, [](tcp::socket& socket) {
+      return test::http_answer(socket, test::http_response(200, "OK"));
+    });
+  });
+  const auto target = target_for(origin->url("http", "/pac"));
+  route::PacDecision decision;
+  decision.answer = "DIRECT";
+  decision.chain = {std::nullopt};
+  decision.warning = "PAC: the 1000 ms deadline of a PAC call cut DNS lookups short";
+  decision.ms = 1000.5;
+  route::Route wpad;
+  wpad.method = route::Method::wpad;
+  wpad.pac = std::make_shared<route::PacDecisions>(route::PacDecisions{{target.url, decision}});
+
+  SweepConfig config;
+  config.threads = 1;
+  config.probe.timeouts = Timeouts::derived_from(std::chrono::seconds(10));
+  CollectingSink sink;
+  const std::vector<sheet::Target> targets{target};
+  const std::vector<route::Route> routes{wpad};
+  Sweep sweep(config, targets, routes, sink);
+  sweep.run();
+  servers.call([&] { origin->stop(); });
+  servers.stop();
+
+  const auto results = sink.results();
+  ASSERT_EQ(results.size(), 1u);
+  const auto& r = results.front();
+  EXPECT_EQ(outcome_name(r.outcome), "ok") << r.detail;
+  EXPECT_EQ(r.pac_answer, "DIRECT");
+  EXPECT_EQ(r.ms.pac, 1000.5);
+  EXPECT_THAT(r.warnings, ::testing::Contains(decision.warning));
+}
+
 }  // namespace
 }  // namespace urlprobe::probe

@@ -92,6 +92,7 @@ std::vector<probe::Result> varied() {
   wpad.route = route::Method::wpad;
   wpad.pac_answer = "PROXY a:1; DIRECT";
   wpad.pac_used = 1;
+  wpad.ms.pac = 1000.25;  // the PAC decision, beside (not inside) a small total
   wpad.tls->verified = false;
   wpad.tls->days_left.reset();
   wpad.started = std::chrono::system_clock::time_point(
@@ -121,6 +122,9 @@ TEST(ReadResults, RoundTripIsByteIdentical) {
   EXPECT_EQ(read.results[0].proxy, "http://user:***@10.0.0.6:8080");
   EXPECT_EQ(read.results[0].via, "Via: 1.1 proxy (squid/5.7)");
   EXPECT_EQ(read.results[2].route, route::Method::proxy_list);
+  EXPECT_EQ(read.results[3].ms.pac, 1000.25);
+  EXPECT_THAT(text, HasSubstr("\"total\":5.512,\"pac\":1000.250}"));
+  EXPECT_FALSE(read.results[0].ms.pac) << "no PAC, no ms.pac";
   EXPECT_EQ(read.results[0].started, full().started);
 }
 

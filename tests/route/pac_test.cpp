@@ -37,10 +37,10 @@ struct World {
 };
 
 PacResolve resolver(std::shared_ptr<World> w) {
-  return [w](const std::string& host) {
+  return [w](const std::string& host, std::chrono::milliseconds) {
     w->lookups.push_back(host);
     auto it = w->dns.find(host);
-    return it == w->dns.end() ? std::vector<std::string>{} : it->second;
+    return std::optional(it == w->dns.end() ? std::vector<std::string>{} : it->second);
   };
 }
 
@@ -171,11 +171,47 @@ TEST(PacHelpers, DnsHelpersUseTheResolver) {
   EXPECT_EQ(js("dnsResolve('192.0.2.1') + ' ' + dnsResolveEx('2001:db8::1')"),
             "\"192.0.2.1 2001:db8::1\"");
   EXPECT_TRUE(js.world->lookups.empty()) << "literals never reach the resolver";
-  // Within one call a name is looked up once.
-  EXPECT_EQ(js("[isResolvable('intranet.corp'), isInNet('intranet.corp', '10.0.0.0', '255.0.0.0'),"
-               " dnsResolve('intranet.corp')]"),
-            "[true,true,\"10.20.30.40\"]");
-  EXPECT_EQ(js.world->lookups, std::vector<std::string>{"intranet.corp"});
+  // Within one call a name is looked up once, and the answer serves later calls too (the
+  // script lives for one sweep, whose resolver would not ask twice either).
+  js.world->dns["fresh.corp"] = {"10.20.30.41"};
+  EXPECT_EQ(js("[isResolvable('fresh.corp'), isInNet('fresh.corp', '10.0.0.0', '255.0.0.0'),"
+               " dnsResolve('fresh.corp')]"),
+            "[true,true,\"10.20.30.41\"]");
+  EXPECT_EQ(js("dnsResolveEx('fresh.corp')"), "\"10.20.30.41\"");
+  EXPECT_EQ(js.world->lookups, std::vector<std::string>{"fresh.corp"});
+}
+
+// A resolver that never answers in time: a lookup gets no more than the call's DNS share (3/4 of
+// the deadline), counts as a failed lookup, and the call still answers, naming what went
+// unanswered. A name that had (at least half of) the share is not asked again in later calls.
+TEST(PacHelpers, DnsLookupsShareTheCallDeadline) {
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> asked;
+  PacScript script(
+      "function FindProxyForURL(url, host) {\n"
+      "  return [dnsResolve(host), isResolvable('second.corp'), dnsResolveEx('third.corp')]\n"
+      "    .join('|') === '|false|' ? 'DIRECT' : 'PROXY wrong:1';\n"
+      "}",
+      "share.pac",
+      [&](const std::string& host, std::chrono::milliseconds within) {
+        asked.emplace_back(host, within);
+        // The wait is the resolver's business: it used all of `within` and heard nothing.
+        return std::optional<std::vector<std::string>>{};
+      },
+      "10.1.2.3", PacLimits{std::chrono::milliseconds(400)});
+  // No clock: the answer shows the helpers returned as failed lookups, `asked` what they waited.
+  const auto answer = script.find_proxy("http://first.corp/", "first.corp");
+  EXPECT_EQ(answer.text, "DIRECT");
+  EXPECT_EQ(answer.unanswered,
+            (std::vector<std::string>{"first.corp", "second.corp", "third.corp"}));
+  ASSERT_FALSE(asked.empty());
+  EXPECT_EQ(asked[0].first, "first.corp");
+  EXPECT_LE(asked[0].second, std::chrono::milliseconds(300)) << "more than the DNS share";
+  EXPECT_GT(asked[0].second, std::chrono::milliseconds(0));
+
+  const auto again = script.find_proxy("http://first.corp/", "first.corp");
+  EXPECT_EQ(again.text, "DIRECT");
+  EXPECT_EQ(again.unanswered, answer.unanswered) << "the cached failures still say so";
+  EXPECT_EQ(asked.size(), 3u) << "no name is asked twice";
 }
 
 TEST(PacHelpers, IsInNetMasks) {
@@ -193,6 +229,10 @@ TEST(PacHelpers, IsInNetMasks) {
   EXPECT_EQ(js("isInNet('v6only.corp', '0.0.0.0', '0.0.0.0')"), "false");
   EXPECT_EQ(js("isInNet('10.0.0.1', '10.0.0.0', '255.255.0')"), "false");  // bad mask
   EXPECT_EQ(js("isInNet('10.0.0.1', '10.0.0', '255.0.0.0')"), "false");    // bad pattern
+  // isInNet(dnsResolve(host), ..) after a failed lookup: false, without looking up "null".
+  js.world->lookups.clear();
+  EXPECT_EQ(js("isInNet(dnsResolve('gone.corp'), '0.0.0.0', '0.0.0.0')"), "false");
+  EXPECT_EQ(js.world->lookups, std::vector<std::string>{"gone.corp"});
 }
 
 TEST(PacHelpers, IsInNetExTakesCidrPrefixesOfBothFamilies) {
