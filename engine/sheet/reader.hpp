@@ -25,10 +25,18 @@ std::string read_file(const std::string& path, std::size_t limit = kMaxSheetByte
 // The embedded analyzer test-URL sheet (mdeca_test_urls.csv): one target per distinct URL.
 TargetList builtin_analyzer_targets();
 
+// One URL, one sheet cell or one line of a URL list is at most this long: longer ones are row
+// errors, so that one runaway cell (a missing quote, a pasted blob) cannot fill the memory.
+inline constexpr std::size_t kMaxCellBytes = 8 << 10;
+
 // RFC 4180 records: quoted fields, doubled quotes, embedded newlines, CRLF.
 struct CsvRecord {
   int line = 0;  // line the record starts on
   std::vector<std::string> fields;
+  // Why the record cannot be used (a quote never closed, a field over kMaxCellBytes), located by
+  // `line` and the 1-based field number `column`; then `fields` are not to be trusted.
+  std::string error;
+  int column = 0;
 };
 std::vector<CsvRecord> parse_csv(std::string_view text, char separator = ',');
 

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <cerrno>
@@ -81,6 +82,16 @@ std::variant<Target, UrlError> parse_target_url(std::string_view text) {
   for (auto& c : t.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (t.host.find('%') != std::string::npos)
     return UrlError{1, "percent-encoded host names are not supported"};
+  // A name whose last label is a number ("12345", "10.1.2") is no DNS name, and browsers read it
+  // as an IPv4 address in another notation: a number cell pasted into a URL column, not a host.
+  if (u.host_type() == boost::urls::host_type::name) {
+    const std::string_view last = std::string_view(t.host).substr(t.host.rfind('.') + 1);
+    if (!last.empty() &&
+        std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return UrlError{
+          static_cast<int>(absolute.find("://")) + 4 + offset,
+          fmt::format("host '{}' is a number, not a name or a dotted IPv4 address", t.host)};
+  }
 
   if (u.has_port()) {
     // The column of the first port digit, in the user's text.
@@ -157,26 +168,53 @@ std::vector<CsvRecord> parse_csv(std::string_view text, char separator) {
   int line = 1;
   std::size_t i = 0;
   while (i < text.size()) {
-    CsvRecord record{line, {}};
+    CsvRecord record{line, {}, {}, 0};
     std::string field;
-    bool in_quotes = false;
+    bool in_quotes = false, oversize = false;
+    // Where the open quote is: a quote that never closes would otherwise take the rest of the
+    // file as one cell. Such a record is an error at the quote, and reading goes on at the line
+    // after it, so one stray quote costs one row.
+    std::size_t quote_at = 0;
+    int quote_line = 0;
+    auto keep = [&](std::string_view run) {
+      if (field.size() + run.size() > kMaxCellBytes) {
+        if (!oversize && record.error.empty()) {
+          record.error = fmt::format("field longer than {} bytes", kMaxCellBytes);
+          record.column = static_cast<int>(record.fields.size()) + 1;
+        }
+        oversize = true;
+        return;
+      }
+      field.append(run);
+    };
+    auto end_field = [&] {
+      record.fields.push_back(oversize ? std::string() : std::move(field));
+      field.clear();
+      oversize = false;
+    };
+    bool stray_quote = false;
     for (; i < text.size(); ++i) {
       const char c = text[i];
       if (in_quotes) {
         if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
+          keep("\"");
           ++i;
         } else if (c == '"') {
           in_quotes = false;
         } else {
           if (c == '\n') ++line;
-          field += c;
+          keep(std::string_view(&c, 1));
+          if (oversize) {
+            stray_quote = true;
+            break;
+          }
         }
-      } else if (c == '"' && field.empty()) {
+      } else if (c == '"' && field.empty() && !oversize) {
         in_quotes = true;
+        quote_at = i;
+        quote_line = line;
       } else if (c == separator) {
-        record.fields.push_back(std::move(field));
-        field.clear();
+        end_field();
       } else if (c == '\n') {
         ++line;
         ++i;
@@ -187,12 +225,25 @@ std::vector<CsvRecord> parse_csv(std::string_view text, char separator) {
         while (stop < text.size() && text[stop] != separator && text[stop] != '"' &&
                text[stop] != '\n' && text[stop] != '\r')
           ++stop;
-        field.append(text.data() + i, stop - i);
+        keep(text.substr(i, stop - i));
         i = stop - 1;
       }
     }
-    record.fields.push_back(std::move(field));
-    if (!(record.fields.size() == 1 && record.fields[0].empty()))
+    if (in_quotes || stray_quote) {
+      CsvRecord error{quote_line, {}, {}, static_cast<int>(record.fields.size()) + 1};
+      error.error = stray_quote ? fmt::format(
+                                      "quoted field longer than {} bytes: is its closing quote "
+                                      "missing?",
+                                      kMaxCellBytes)
+                                : "quoted field is never closed (a stray quote?)";
+      records.push_back(std::move(error));
+      const auto next_line = text.find('\n', quote_at);
+      i = next_line == std::string_view::npos ? text.size() : next_line + 1;
+      line = quote_line + 1;
+      continue;
+    }
+    end_field();
+    if (!(record.fields.size() == 1 && record.fields[0].empty() && record.error.empty()))
       records.push_back(std::move(record));
   }
   return records;
@@ -209,7 +260,7 @@ TargetList builtin_analyzer_targets() {
   std::set<std::string> seen;
   for (std::size_t r = 1; r < records.size(); ++r) {  // record 0 is the header
     const auto& f = records[r].fields;
-    if (f.size() < 4) {
+    if (f.size() < 4 || !records[r].error.empty()) {
       list.errors.push_back({source, records[r].line, 1, "expected 5 columns", {}, false});
       continue;
     }

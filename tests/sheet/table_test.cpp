@@ -225,3 +225,80 @@ TEST(ReadFile, StopsAtTheLimitAndNamesTheFile) {
     EXPECT_THAT(e.what(), HasSubstr("/dev/zero: larger than"));
   }
 }
+
+// Issue 16: a Port column value is checked, never wrapped into 16 bits or dropped.
+TEST(TablePort, OutOfRangeZeroAndNonNumericAreRowErrorsAtThePortCell) {
+  const auto list = load("ports.csv",
+                         "URL,Port\n"
+                         "wrap.example,99999\n"
+                         "zero.example,0\n"
+                         "word.example,https\n"
+                         "two.example,\"443, 80\"\n"
+                         "ok.example,8443\n"
+                         "tcp.example,443/TCP\n");
+  EXPECT_EQ(urls(list),
+            (std::vector<std::string>{"https://ok.example:8443/", "https://tcp.example/"}));
+  ASSERT_EQ(list.errors.size(), 4u);
+  for (std::size_t i = 0; i < list.errors.size(); ++i) {
+    EXPECT_EQ(list.errors[i].line, static_cast<int>(i) + 2);
+    EXPECT_EQ(list.errors[i].column, 2);  // the Port field
+  }
+  EXPECT_THAT(format_input_error(list.errors[0]),
+              HasSubstr("ports.csv:2:2: warning: Port '99999' is not a TCP port from 1 to 65535"));
+  EXPECT_THAT(list.errors[1].message, HasSubstr("Port '0'"));
+  EXPECT_THAT(list.errors[2].message, HasSubstr("Port 'https'"));
+  EXPECT_THAT(list.errors[3].message, HasSubstr("names more than one port"));
+}
+
+TEST(TablePort, UrlPortAndPortColumnMustAgree) {
+  const auto list = load("agree.csv",
+                         "URL,Port\n"
+                         "https://written.example:8443/,443\n"
+                         "bare.example:8443,9000\n"
+                         "https://default.example/,80\n"
+                         "same.example:8443,8443\n"
+                         "https://same2.example:8443/x,8443\n"
+                         "http://plain.example/,80\n"
+                         "column.example,9443\n");
+  EXPECT_EQ(urls(list),
+            (std::vector<std::string>{"https://same.example:8443/", "https://same2.example:8443/x",
+                                      "http://plain.example/", "https://column.example:9443/"}));
+  std::vector<int> ports;
+  for (const auto& t : list.targets) ports.push_back(t.port);
+  EXPECT_EQ(ports, (std::vector<int>{8443, 8443, 80, 9443}));
+  ASSERT_EQ(list.errors.size(), 3u);
+  EXPECT_THAT(format_input_error(list.errors[0]),
+              HasSubstr("agree.csv:2:1: warning: 'https://written.example:8443/' (at 1): its port "
+                        "8443 and the Port column's 443 disagree"));
+  EXPECT_THAT(list.errors[1].message, HasSubstr("its port 8443 and the Port column's 9000"));
+  EXPECT_THAT(list.errors[2].message, HasSubstr("its port 443 and the Port column's 80"));
+}
+
+// Issue 16: a quote that is never closed took the rest of the file as one cell, with exit 0.
+TEST(Csv, UnterminatedQuoteIsARowErrorAndTheLinesAfterItAreRead) {
+  const auto list = load("quote.csv",
+                         "URL,Port\n"
+                         "first.example,443\n"
+                         "\"stray.example,443\n"
+                         "after.example,443\n"
+                         "last.example,443\n");
+  EXPECT_EQ(urls(list),
+            (std::vector<std::string>{"https://first.example/", "https://after.example/",
+                                      "https://last.example/"}));
+  ASSERT_EQ(list.errors.size(), 1u);
+  EXPECT_THAT(format_input_error(list.errors[0]),
+              HasSubstr("quote.csv:3:1: warning: quoted field is never closed"));
+}
+
+TEST(Csv, OversizeFieldsAreRowErrorsNotMemory) {
+  const std::string big(kMaxCellBytes + 1, 'x');
+  const auto records = parse_csv("a,b\nok,1\nx," + big + "\n\"" + big + "\"\nnext,2\n");
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[2].line, 3);
+  EXPECT_EQ(records[2].column, 2);
+  EXPECT_THAT(records[2].error, HasSubstr("field longer than 8192 bytes"));
+  EXPECT_EQ(records[3].line, 4);
+  EXPECT_THAT(records[3].error, HasSubstr("quoted field longer than 8192 bytes"));
+  EXPECT_EQ(records[4].fields, (std::vector<std::string>{"next", "2"}));
+  EXPECT_EQ(records[4].line, 5);
+}

@@ -76,6 +76,17 @@ TEST(TargetUrl, PortOutOfRangeIsRejected) {
   EXPECT_EQ(e.column, 19);
 }
 
+// A number pasted into a URL column made https://12345/, which a resolver may take for 0.0.48.57.
+TEST(TargetUrl, NumericHostIsRejected) {
+  const auto parsed = parse_target_url("12345");
+  ASSERT_TRUE(std::holds_alternative<UrlError>(parsed));
+  EXPECT_THAT(std::get<UrlError>(parsed).message, HasSubstr("host '12345' is a number"));
+  EXPECT_EQ(std::get<UrlError>(parsed).column, 1);
+  parse_bad("https://10.1.2/");
+  EXPECT_TRUE(std::holds_alternative<Target>(parse_target_url("https://10.1.2.3/")));
+  EXPECT_TRUE(std::holds_alternative<Target>(parse_target_url("https://1.example/")));
+}
+
 TEST(TargetUrl, CredentialsAreRejected) {
   parse_bad("https://user:pw@a.example/");
 }
