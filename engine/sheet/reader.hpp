@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,8 +12,14 @@
 
 namespace urlprobe::sheet {
 
-// One URL per line; '#' starts a comment; blank lines are ignored. Bad lines become errors.
+// One URL per line; '#' starts a comment; blank lines are ignored. Bad lines become errors, as
+// does a line over kMaxCellBytes.
 void read_url_list(std::string_view text, const std::string& source, TargetList& into);
+// The same from a file, read line by line (never whole) and refused at once over kMaxSheetBytes.
+void read_url_file(const std::string& path, TargetList& into);
+
+// Facts for targets that only know where they came from ("argv", a URL list): share one.
+std::shared_ptr<const RowFacts> row_of_source(const std::string& source);
 
 // Every file urlprobe reads is bounded, so a wrong argument (/dev/zero, a disk image) is an
 // error naming the file instead of a process that eats memory until the OOM killer comes.

@@ -338,8 +338,9 @@ class TableReader {
       }
       port = std::get<int>(parsed);
     }
+    const auto shared = std::make_shared<const RowFacts>(std::move(facts));
     for (const auto& [offset, piece] : split_cell(url_cell))
-      add(table, row.number, url_column, offset, piece, port, facts);
+      add(table, row.number, url_column, offset, piece, port, shared);
   }
 
   bool keep(const RowFacts& facts) const {
@@ -358,7 +359,7 @@ class TableReader {
   }
 
   void add(const Table& table, int row, int column, int offset, std::string text, int port,
-           const RowFacts& facts) {
+           const std::shared_ptr<const RowFacts>& facts) {
     const std::string piece_text = text;
     const bool has_scheme = text.find("://") != std::string::npos;
     std::string host_part = has_scheme ? text.substr(text.find("://") + 3) : text;
@@ -398,7 +399,7 @@ class TableReader {
     if (!skip.empty()) {
       // Not probeable as written: keep it visible as the sheet wrote it, never drop it silently.
       target.url = text;
-      target.scheme = text.starts_with("http://") ? "http" : "https";
+      target.scheme = text.starts_with("http://") ? kHttp : kHttps;
       target.host = lower(host_part);
       target.port = static_cast<std::uint16_t>(url_port                  ? *url_port
                                                : port                    ? port
@@ -426,7 +427,7 @@ class TableReader {
         target.url = fmt::format("{}://{}:{}{}", target.scheme, target.host, port, target.path);
       }
     }
-    target.row = facts;
+    target.row = TargetRow(facts, row);
     into_.targets.push_back(std::move(target));
   }
 
@@ -526,17 +527,17 @@ bool is_guid(std::string_view text) {
 }
 
 void load_sheet_file(const std::string& path, const SheetOptions& options, TargetList& into) {
+  const auto format = format_of(path, options);
+  if (format != "xlsx" && format != "txt" && format != "csv" && format != "tsv")
+    throw SheetError(fmt::format("{}: unknown sheet format '{}'", path, format));
   std::string bytes;
   try {
+    if (format == "txt") return read_url_file(path, into);
     bytes = read_file(path);
   } catch (const std::exception& e) {
     throw SheetError(e.what());
   }
-  const auto format = format_of(path, options);
   if (format == "xlsx") return load_xlsx(path, bytes, options, into);
-  if (format == "txt") return read_url_list(bytes, path, into);
-  if (format != "csv" && format != "tsv")
-    throw SheetError(fmt::format("{}: unknown sheet format '{}'", path, format));
   const auto table = csv_table(bytes, path, format == "tsv" ? '\t' : ',');
   if (!TableReader(options, into).read(table))
     throw SheetError(
@@ -560,8 +561,8 @@ void load_builtin(std::string_view name, const SheetOptions& options, TargetList
     if (name == "analyzer") {
       auto list = builtin_analyzer_targets();
       for (auto& t : list.targets) {
-        if (!options.geo.empty() && lower(t.row.geography) != "all" &&
-            !matches_any(t.row.geography, options.geo))
+        if (!options.geo.empty() && lower(t.row.geography()) != "all" &&
+            !matches_any(t.row.geography(), options.geo))
           continue;
         into.targets.push_back(std::move(t));
       }
@@ -578,18 +579,30 @@ void load_builtin(std::string_view name, const SheetOptions& options, TargetList
 }
 
 void deduplicate(TargetList& list) {
-  std::unordered_map<std::string, std::size_t> first;
-  std::vector<Target> kept;
-  kept.reserve(list.targets.size());
-  for (auto& target : list.targets) {
-    auto [it, inserted] = first.try_emplace(target.url, kept.size());
-    if (inserted) {
-      kept.push_back(std::move(target));
-    } else if (target.row.line) {
-      kept[it->second].row.other_lines.push_back(target.row.line);
+  // In place, with an open-addressed table of 4-byte indices: a second vector of targets and a
+  // node plus a URL copy per target cost a million-line list as much as its targets.
+  auto& targets = list.targets;
+  std::size_t slots = 16;
+  while (slots < targets.size() * 2) slots *= 2;
+  std::vector<std::uint32_t> table(slots, 0);  // kept index + 1; 0: free
+  const std::hash<std::string_view> hash;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    for (std::size_t slot = hash(targets[i].url) & (slots - 1);; slot = (slot + 1) & (slots - 1)) {
+      if (table[slot] == 0) {
+        table[slot] = static_cast<std::uint32_t>(kept + 1);
+        if (i != kept) targets[kept] = std::move(targets[i]);
+        ++kept;
+        break;
+      }
+      Target& first = targets[table[slot] - 1];
+      if (first.url == targets[i].url) {
+        if (targets[i].row.line) first.row.add_other_line(targets[i].row.line);
+        break;
+      }
     }
   }
-  list.targets = std::move(kept);
+  targets.erase(targets.begin() + static_cast<std::ptrdiff_t>(kept), targets.end());
 }
 
 }  // namespace urlprobe::sheet

@@ -14,8 +14,8 @@ and synchronises on what the binary writes and what the server receives, never o
   argv_password_hidden_from_ps       --proxy with a password: one warning, and the password
                                      blanked in /proc/PID/cmdline while the sweep runs
   sheet_row_errors_are_exit_2        a bad Port, a contradicted port, a stray CSV quote, bad
-                                     workbook cells: named, the row skipped,
-                                     the rest probed, exit 2
+                                     workbook cells, a URL over 8 KiB: named,
+                                     the row skipped, the rest probed, exit 2
 
 Usage: reliability_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail.
 """
@@ -384,8 +384,8 @@ def full_disk_is_exit_2(c):
 
 
 def sheet_row_errors_are_exit_2(c):
-    # Issue 16: a bad Port, a port the URL contradicts, a stray quote, and unreadable workbook
-    # cells each cost their row, named FILE:LINE:FIELD or FILE:Sheet!CELL; the
+    # Issue 16: a bad Port, a port the URL contradicts, a stray quote, unreadable workbook cells
+    # and a URL over 8 KiB each cost their row, named FILE:LINE:FIELD or FILE:Sheet!CELL; the
     # good rows are still probed, and the exit status is 2 (bad input) for every one of them.
     server = LoopbackServer()
     work = Path(c.work_dir)
@@ -400,6 +400,8 @@ def sheet_row_errors_are_exit_2(c):
                               f"{good[1]},{port}\n", ":3:1: warning: "),
         "stray_quote.csv": (f"URL,Port\n{good[0]},{port}\n\"{server.url('/ok/x')},{port}\n"
                             f"{good[1]},{port}\n", ":3:1: warning: quoted field is never closed"),
+        "long_url.txt": (f"{good[0]}\n{server.url('/ok/' + 'x' * 10000)}\n{good[1]}\n",
+                         ":2:1: error: line longer than 8192 bytes"),
     }
     try:
         for name, (text, message) in csv_cases.items():

@@ -98,7 +98,7 @@ TEST(UrlList, CommentsBlankLinesAndErrorsWithLineAndColumn) {
   ASSERT_EQ(list.targets.size(), 2u);
   EXPECT_EQ(list.targets[0].url, "https://a.example/");
   EXPECT_EQ(list.targets[0].row.line, 3);
-  EXPECT_EQ(list.targets[0].row.source, "urls.txt");
+  EXPECT_EQ(list.targets[0].row.source(), "urls.txt");
   EXPECT_EQ(list.targets[1].url, "https://b.example/");
   EXPECT_EQ(list.targets[1].row.line, 5);
   ASSERT_EQ(list.errors.size(), 1u);
@@ -130,7 +130,7 @@ TEST(BuiltinSheet, AnalyzerUrlsAreDistinctAndCarryTheirRow) {
   std::set<std::string> urls;
   for (const auto& t : list.targets) {
     EXPECT_TRUE(urls.insert(t.url).second) << t.url;
-    EXPECT_FALSE(t.row.geography.empty());
+    EXPECT_FALSE(t.row.geography().empty());
     EXPECT_GT(t.row.line, 1);
   }
   EXPECT_TRUE(urls.contains("https://winatp-gw-cus.microsoft.com/commands/test"));
