@@ -613,7 +613,8 @@ CellValue cell_value(pugi::xml_node c, const Context& ctx) {
     out.text = decode_xstring(element_text(v));
   } else if (type == "b") {
     out.kind = Kind::boolean;
-    const std::string_view b = trim(element_text(v));
+    const std::string value = element_text(v);  // b views into it
+    const std::string_view b = trim(value);
     out.text = b == "1" || b == "true" ? "TRUE" : b == "0" || b == "false" ? "FALSE" : b;
   } else if (type == "e" || type == "d") {
     out.kind = type == "e" ? Kind::error : Kind::date;

@@ -319,8 +319,8 @@ TEST(UrlFile, LongLinesAreErrorsAndTheLinesAroundThemAreRead) {
 
 TEST(UrlFile, AFileOverTheLimitIsRefusedBeforeItIsRead) {
   // Sparse: st_size says 300 MB, nothing is on disk, and reading it would take seconds.
-  const auto path = std::filesystem::temp_directory_path() /
-                    (std::to_string(::getpid()) + "-sparse.txt");
+  const auto path =
+      std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "-sparse.txt");
   std::ofstream(path).close();
   std::filesystem::resize_file(path, kMaxSheetBytes + 1);
   for (const char* format : {"txt", "csv"}) {
