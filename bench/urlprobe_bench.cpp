@@ -123,6 +123,7 @@ void sweep_benchmark(benchmark::State& state, bool tls, Via via = Via::direct) {
 
   std::vector<sheet::Target> targets;
   targets.reserve(probes);
+  const auto bench_row = sheet::row_of_source("bench");
   for (std::size_t i = 0; i < probes; ++i) {
     sheet::Target t;
     t.scheme = tls ? "https" : "http";
@@ -130,7 +131,7 @@ void sweep_benchmark(benchmark::State& state, bool tls, Via via = Via::direct) {
     t.port = server.port();
     t.path = fmt::format("/?i={}", i);
     t.url = fmt::format("{}://127.0.0.1:{}{}", t.scheme, t.port, t.path);
-    t.row.source = "bench";
+    t.row = sheet::TargetRow(bench_row, 0);
     targets.push_back(std::move(t));
   }
   std::vector<route::Route> routes{route::direct_route()};

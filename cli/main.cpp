@@ -37,6 +37,7 @@ sheet::TargetList load_targets(const cli::Options& options) {
     sheet::load_builtin(options.builtin.empty() ? "commercial" : options.builtin, options.sheet,
                         list);
   int argument = 0;
+  const auto argv_row = sheet::row_of_source("argv");
   for (const auto& input : options.inputs) {
     ++argument;
     if (input.find("://") != std::string::npos) {
@@ -46,7 +47,7 @@ sheet::TargetList load_targets(const cli::Options& options) {
         continue;
       }
       auto& target = std::get<sheet::Target>(parsed);
-      target.row.source = "argv";
+      target.row = sheet::TargetRow(argv_row, 0);
       list.targets.push_back(std::move(target));
     } else {
       sheet::load_sheet_file(input, options.sheet, list);
@@ -74,12 +75,12 @@ int list_targets(const cli::Options& options, const sheet::TargetList& list) {
       if (t.skip.empty())
         fmt::print("{}\n", t.url);
       else
-        fmt::print("{}  # skipped: {}\n", t.url, t.skip);
+        fmt::print("{}  # skipped: {}\n", t.url, t.skip.str());
     } else if (format == "csv") {
       fmt::print("{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(t.url), csv_field(t.host),
-                 t.port, csv_field(t.skip), csv_field(r.geography), csv_field(r.os),
-                 csv_field(r.category), csv_field(r.service), csv_field(r.required),
-                 csv_field(r.source), csv_field(r.sheet), r.line);
+                 t.port, csv_field(t.skip), csv_field(r.geography()), csv_field(r.os()),
+                 csv_field(r.category()), csv_field(r.service()), csv_field(r.required()),
+                 csv_field(r.source()), csv_field(r.sheet()), r.line);
     } else {
       fmt::print(
           "{}\n  "
@@ -87,9 +88,9 @@ int list_targets(const cli::Options& options, const sheet::TargetList& list) {
           "\"geography\":{},"
           "\"os\":{},\"category\":{},\"service\":{},\"required\":{}}}}}",
           first ? "" : ",", json_string(t.url), json_string(t.host), t.port,
-          t.skip.empty() ? "" : ",\"skip\":" + json_string(t.skip), json_string(r.source), r.line,
-          json_string(r.geography), json_string(r.os), json_string(r.category),
-          json_string(r.service), json_string(r.required));
+          t.skip.empty() ? "" : ",\"skip\":" + json_string(t.skip), json_string(r.source()), r.line,
+          json_string(r.geography()), json_string(r.os()), json_string(r.category()),
+          json_string(r.service()), json_string(r.required()));
     }
     first = false;
   }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,8 +12,14 @@
 
 namespace urlprobe::sheet {
 
-// One URL per line; '#' starts a comment; blank lines are ignored. Bad lines become errors.
+// One URL per line; '#' starts a comment; blank lines are ignored. Bad lines become errors, as
+// does a line over kMaxCellBytes.
 void read_url_list(std::string_view text, const std::string& source, TargetList& into);
+// The same from a file, read line by line (never whole) and refused at once over kMaxSheetBytes.
+void read_url_file(const std::string& path, TargetList& into);
+
+// Facts for targets that only know where they came from ("argv", a URL list): share one.
+std::shared_ptr<const RowFacts> row_of_source(const std::string& source);
 
 // Every file urlprobe reads is bounded, so a wrong argument (/dev/zero, a disk image) is an
 // error naming the file instead of a process that eats memory until the OOM killer comes.
@@ -25,10 +32,18 @@ std::string read_file(const std::string& path, std::size_t limit = kMaxSheetByte
 // The embedded analyzer test-URL sheet (mdeca_test_urls.csv): one target per distinct URL.
 TargetList builtin_analyzer_targets();
 
+// One URL, one sheet cell or one line of a URL list is at most this long: longer ones are row
+// errors, so that one runaway cell (a missing quote, a pasted blob) cannot fill the memory.
+inline constexpr std::size_t kMaxCellBytes = 8 << 10;
+
 // RFC 4180 records: quoted fields, doubled quotes, embedded newlines, CRLF.
 struct CsvRecord {
   int line = 0;  // line the record starts on
   std::vector<std::string> fields;
+  // Why the record cannot be used (a quote never closed, a field over kMaxCellBytes), located by
+  // `line` and the 1-based field number `column`; then `fields` are not to be trusted.
+  std::string error;
+  int column = 0;
 };
 std::vector<CsvRecord> parse_csv(std::string_view text, char separator = ',');
 

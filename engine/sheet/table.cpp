@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <variant>
 
 #include "sheet/builtin.hpp"
 #include "sheet/reader.hpp"
@@ -41,23 +42,29 @@ std::string_view trim(std::string_view s) {
 
 // A table whatever it came from; `where` renders a cell's location for messages.
 struct Table {
+  struct Cell {
+    int column = 0;  // 1-based
+    std::string text;
+    XlsxCell::Kind kind = XlsxCell::Kind::text;  // a CSV has only text
+    std::string error;                           // unreadable: see XlsxCell::error
+  };
   struct Row {
     int number = 0;
-    std::vector<std::pair<int, std::string>> cells;  // 1-based column, text
-    const std::string* cell(int column) const {
-      for (const auto& [c, text] : cells)
-        if (c == column) return &text;
-      return nullptr;
-    }
+    std::vector<Cell> cells;
+    std::string error;  // the row cannot be read at all, located at error_column (0: the row)
+    int error_column = 0;
   };
   std::string source;
   std::string sheet;  // xlsx only
   std::vector<Row> rows;
 
-  // CSV cells are located by line and field number, worksheet cells by reference.
+  // CSV cells are located by line and field number, worksheet cells by reference ("5:5" is the
+  // whole row 5, as Excel writes it).
   InputError error_at(int row, int column, std::string message) const {
     InputError e{source, row, column, std::move(message), {}, true};
-    if (!sheet.empty()) e.cell = fmt::format("{}!{}{}", sheet, column_letters(column), row);
+    if (!sheet.empty())
+      e.cell = column > 0 ? fmt::format("{}!{}{}", sheet, column_letters(column), row)
+                          : fmt::format("{}!{}:{}", sheet, row, row);
     return e;
   }
 };
@@ -165,6 +172,57 @@ std::vector<std::pair<int, std::string>> split_cell(std::string_view cell) {
   return parts;
 }
 
+std::string_view kind_name(XlsxCell::Kind kind) {
+  switch (kind) {
+    case XlsxCell::Kind::number:
+      return "a number";
+    case XlsxCell::Kind::boolean:
+      return "a boolean";
+    case XlsxCell::Kind::error:
+      return "an error value";
+    case XlsxCell::Kind::date:
+      return "a date";
+    case XlsxCell::Kind::text:
+      break;
+  }
+  return "text";
+}
+
+// The Port column: one TCP port, as "443" or "443/TCP" (firewall sheets add the protocol).
+// Anything else is the row's error: a port the probe would not use must not pass in silence.
+std::variant<int, std::string> port_number(std::string_view cell) {
+  std::string_view digits = cell;
+  if (const auto slash = digits.find('/'); slash != std::string_view::npos) {
+    if (lower(trim(digits.substr(slash + 1))) == "tcp") digits = trim(digits.substr(0, slash));
+  }
+  const bool numeric =
+      !digits.empty() && digits.size() <= 5 &&
+      std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const int value = numeric ? std::stoi(std::string(digits)) : 0;
+  if (value >= 1 && value <= 65535) return value;
+  if (!numeric && digits.find_first_of(",; ") != std::string_view::npos &&
+      std::isdigit(static_cast<unsigned char>(digits.front())))
+    return fmt::format(
+        "Port '{}' names more than one port (give each its own row): the row is "
+        "skipped",
+        cell);
+  return fmt::format("Port '{}' is not a TCP port from 1 to 65535: the row is skipped", cell);
+}
+
+// The port a URL cell names itself ("h:8443", "https://[::1]:8443/x"), if it names one.
+std::optional<int> written_port(std::string_view authority) {
+  const auto colon = authority.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  if (const auto bracket = authority.rfind(']');
+      bracket != std::string_view::npos && bracket > colon)
+    return std::nullopt;
+  const auto digits = authority.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;  // not a port the URL parser accepts: it says why
+  return std::stoi(std::string(digits));
+}
+
 class TableReader {
  public:
   TableReader(const SheetOptions& options, TargetList& into) : options_(options), into_(into) {}
@@ -175,7 +233,7 @@ class TableReader {
     for (const auto& row : table.rows) {
       if (row.number > 50) break;  // a title block is a few rows, not pages
       if (std::any_of(row.cells.begin(), row.cells.end(),
-                      [](auto& c) { return field_for(c.second) == Field::url; })) {
+                      [](auto& c) { return field_for(c.text) == Field::url; })) {
         header = &row;
         break;
       }
@@ -183,7 +241,7 @@ class TableReader {
     if (!header) return false;
     std::map<int, Field> fields;
     std::map<int, std::string> names;
-    for (const auto& [column, text] : header->cells) {
+    for (const auto& [column, text, kind, error] : header->cells) {
       const auto field = field_for(text);
       // The first column of a kind wins; a second "URL" column is kept as a fact.
       const bool taken =
@@ -201,23 +259,41 @@ class TableReader {
  private:
   void read_row(const Table& table, const Table::Row& row, const std::map<int, Field>& fields,
                 const std::map<int, std::string>& names) {
+    if (!row.error.empty()) {
+      into_.errors.push_back(table.error_at(row.number, row.error_column,
+                                            fmt::format("{}: the row is skipped", row.error)));
+      return;
+    }
+    // A cell that cannot be read leaves the row's facts unknown: it is named, the row skipped.
+    bool unreadable = false;
+    for (const auto& cell : row.cells) {
+      if (cell.error.empty()) continue;
+      into_.errors.push_back(table.error_at(row.number, cell.column,
+                                            fmt::format("{}: the row is skipped", cell.error)));
+      unreadable = true;
+    }
+    if (unreadable) return;
+
     RowFacts facts;
     facts.source = table.source;
     facts.sheet = table.sheet;
     facts.line = row.number;
     std::string url_cell, port_cell;
-    int url_column = 0;
+    int url_column = 0, port_column = 0;
+    XlsxCell::Kind url_kind = XlsxCell::Kind::text;
     std::vector<std::string> os_yes;
-    for (const auto& [column, text] : row.cells) {
+    for (const auto& [column, text, kind, error] : row.cells) {
       const auto it = fields.find(column);
       const Field field = it == fields.end() ? Field::unknown : it->second;
       switch (field) {
         case Field::url:
           url_cell = text;
           url_column = column;
+          url_kind = kind;
           break;
         case Field::port:
           port_cell = trim(text);
+          port_column = column;
           break;
         case Field::geography:
           facts.geography = trim(text);
@@ -247,16 +323,24 @@ class TableReader {
     if (trim(url_cell).empty()) return;  // a spacer or section row
 
     if (!keep(facts)) return;
+    if (url_kind != XlsxCell::Kind::text) {
+      into_.errors.push_back(table.error_at(row.number, url_column,
+                                            fmt::format("'{}' is {}, not a URL: the row is skipped",
+                                                        trim(url_cell), kind_name(url_kind))));
+      return;
+    }
     int port = 0;
     if (!port_cell.empty()) {
-      try {
-        port = std::stoi(port_cell);
-      } catch (...) {
-        port = 0;
+      auto parsed = port_number(port_cell);
+      if (auto* message = std::get_if<std::string>(&parsed)) {
+        into_.errors.push_back(table.error_at(row.number, port_column, std::move(*message)));
+        return;
       }
+      port = std::get<int>(parsed);
     }
+    const auto shared = std::make_shared<const RowFacts>(std::move(facts));
     for (const auto& [offset, piece] : split_cell(url_cell))
-      add(table, row.number, url_column, offset, piece, port, facts);
+      add(table, row.number, url_column, offset, piece, port, shared);
   }
 
   bool keep(const RowFacts& facts) const {
@@ -275,11 +359,26 @@ class TableReader {
   }
 
   void add(const Table& table, int row, int column, int offset, std::string text, int port,
-           const RowFacts& facts) {
+           const std::shared_ptr<const RowFacts>& facts) {
     const std::string piece_text = text;
     const bool has_scheme = text.find("://") != std::string::npos;
     std::string host_part = has_scheme ? text.substr(text.find("://") + 3) : text;
-    host_part = host_part.substr(0, host_part.find('/'));
+    host_part = host_part.substr(0, host_part.find_first_of("/?#"));
+    const auto url_port = written_port(host_part);
+    if (port) {
+      // The URL cell and the Port column must name the same port: one of them is wrong, and
+      // probing either would report on a port the sheet does not mean.
+      std::optional<int> implied = url_port;
+      if (!implied && has_scheme) implied = iequals_prefix(text, "http://") ? 80 : 443;
+      if (implied && *implied != port) {
+        into_.errors.push_back(table.error_at(
+            row, column,
+            fmt::format("'{}' (at {}): its port {} and the Port column's {} disagree", piece_text,
+                        offset + 1, *implied, port)));
+        return;
+      }
+    }
+    if (url_port) host_part.resize(host_part.rfind(':'));
     std::string skip;
     if (host_part.find('*') != std::string::npos) {
       if (workspace_wildcard(lower(host_part)) && !options_.workspace_id.empty()) {
@@ -300,9 +399,12 @@ class TableReader {
     if (!skip.empty()) {
       // Not probeable as written: keep it visible as the sheet wrote it, never drop it silently.
       target.url = text;
-      target.scheme = text.starts_with("http://") ? "http" : "https";
+      target.scheme = text.starts_with("http://") ? kHttp : kHttps;
       target.host = lower(host_part);
-      target.port = static_cast<std::uint16_t>(port == 80 ? 80 : 443);
+      target.port = static_cast<std::uint16_t>(url_port                  ? *url_port
+                                               : port                    ? port
+                                               : target.scheme == "http" ? 80
+                                                                         : 443);
       target.path = "/";
       target.skip = std::move(skip);
     } else {
@@ -319,13 +421,13 @@ class TableReader {
           target.url += it->second.substr(1);
         }
       }
-      if (port && port != 80 && port != 443 && !has_scheme) {
+      if (port && port != 80 && port != 443 && !has_scheme && !url_port) {
         // A port column other than the scheme's default names the port to probe.
         target.port = static_cast<std::uint16_t>(port);
         target.url = fmt::format("{}://{}:{}{}", target.scheme, target.host, port, target.path);
       }
     }
-    target.row = facts;
+    target.row = TargetRow(facts, row);
     into_.targets.push_back(std::move(target));
   }
 
@@ -341,10 +443,16 @@ Table csv_table(std::string_view text, const std::string& source, char separator
   for (auto& record : records) {
     Table::Row row;
     row.number = record.line;
+    if (!record.error.empty()) {
+      row.error = std::move(record.error);
+      row.error_column = record.column;
+      table.rows.push_back(std::move(row));
+      continue;
+    }
     row.cells.reserve(record.fields.size());
     for (std::size_t i = 0; i < record.fields.size(); ++i)
       if (!record.fields[i].empty())
-        row.cells.emplace_back(static_cast<int>(i) + 1, std::move(record.fields[i]));
+        row.cells.push_back({static_cast<int>(i) + 1, std::move(record.fields[i]), {}, {}});
     table.rows.push_back(std::move(row));
   }
   return table;
@@ -374,7 +482,9 @@ void load_xlsx(const std::string& path, std::string_view bytes, const SheetOptio
     for (auto& row : sheet.rows) {
       Table::Row r;
       r.number = row.number;
-      for (auto& cell : row.cells) r.cells.emplace_back(cell.column, std::move(cell.text));
+      r.error = std::move(row.error);
+      for (auto& cell : row.cells)
+        r.cells.push_back({cell.column, std::move(cell.text), cell.kind, std::move(cell.error)});
       table.rows.push_back(std::move(r));
     }
     return table;
@@ -417,17 +527,17 @@ bool is_guid(std::string_view text) {
 }
 
 void load_sheet_file(const std::string& path, const SheetOptions& options, TargetList& into) {
+  const auto format = format_of(path, options);
+  if (format != "xlsx" && format != "txt" && format != "csv" && format != "tsv")
+    throw SheetError(fmt::format("{}: unknown sheet format '{}'", path, format));
   std::string bytes;
   try {
+    if (format == "txt") return read_url_file(path, into);
     bytes = read_file(path);
   } catch (const std::exception& e) {
     throw SheetError(e.what());
   }
-  const auto format = format_of(path, options);
   if (format == "xlsx") return load_xlsx(path, bytes, options, into);
-  if (format == "txt") return read_url_list(bytes, path, into);
-  if (format != "csv" && format != "tsv")
-    throw SheetError(fmt::format("{}: unknown sheet format '{}'", path, format));
   const auto table = csv_table(bytes, path, format == "tsv" ? '\t' : ',');
   if (!TableReader(options, into).read(table))
     throw SheetError(
@@ -451,8 +561,8 @@ void load_builtin(std::string_view name, const SheetOptions& options, TargetList
     if (name == "analyzer") {
       auto list = builtin_analyzer_targets();
       for (auto& t : list.targets) {
-        if (!options.geo.empty() && lower(t.row.geography) != "all" &&
-            !matches_any(t.row.geography, options.geo))
+        if (!options.geo.empty() && lower(t.row.geography()) != "all" &&
+            !matches_any(t.row.geography(), options.geo))
           continue;
         into.targets.push_back(std::move(t));
       }
@@ -469,18 +579,30 @@ void load_builtin(std::string_view name, const SheetOptions& options, TargetList
 }
 
 void deduplicate(TargetList& list) {
-  std::unordered_map<std::string, std::size_t> first;
-  std::vector<Target> kept;
-  kept.reserve(list.targets.size());
-  for (auto& target : list.targets) {
-    auto [it, inserted] = first.try_emplace(target.url, kept.size());
-    if (inserted) {
-      kept.push_back(std::move(target));
-    } else if (target.row.line) {
-      kept[it->second].row.other_lines.push_back(target.row.line);
+  // In place, with an open-addressed table of 4-byte indices: a second vector of targets and a
+  // node plus a URL copy per target cost a million-line list as much as its targets.
+  auto& targets = list.targets;
+  std::size_t slots = 16;
+  while (slots < targets.size() * 2) slots *= 2;
+  std::vector<std::uint32_t> table(slots, 0);  // kept index + 1; 0: free
+  const std::hash<std::string_view> hash;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    for (std::size_t slot = hash(targets[i].url) & (slots - 1);; slot = (slot + 1) & (slots - 1)) {
+      if (table[slot] == 0) {
+        table[slot] = static_cast<std::uint32_t>(kept + 1);
+        if (i != kept) targets[kept] = std::move(targets[i]);
+        ++kept;
+        break;
+      }
+      Target& first = targets[table[slot] - 1];
+      if (first.url == targets[i].url) {
+        if (targets[i].row.line) first.row.add_other_line(targets[i].row.line);
+        break;
+      }
     }
   }
-  list.targets = std::move(kept);
+  targets.erase(targets.begin() + static_cast<std::ptrdiff_t>(kept), targets.end());
 }
 
 }  // namespace urlprobe::sheet

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -23,15 +25,85 @@ struct RowFacts {
   std::vector<int> other_lines;                            // further rows that named the same URL
 };
 
-struct Target {
-  std::string url;     // normalised absolute URL, as probed and reported
-  std::string scheme;  // "http" or "https"
-  std::string host;    // name or IP literal, without IPv6 brackets
-  std::uint16_t port = 0;
-  std::string path;  // origin-form request target, starts with '/'
-  std::string skip;  // why it cannot be probed as written (a wildcard host); empty: probe it
-  RowFacts row;
+// The row of one target. What a row's targets have in common (every line of a URL list has the
+// same) is held once and shared: a million targets cost one RowFacts, not a million copies.
+class TargetRow {
+  std::shared_ptr<const RowFacts> shared_;
+  bool own_ = false;  // shared_ was made by add_other_line() for this target alone
+
+ public:
+  TargetRow() = default;
+  // SHARED's own line is not used: `line` is the target's.
+  TargetRow(std::shared_ptr<const RowFacts> shared, int line)
+      : shared_(std::move(shared)), line(line) {}
+  explicit TargetRow(RowFacts facts) : line(facts.line) {
+    shared_ = std::make_shared<const RowFacts>(std::move(facts));
+  }
+
+  int line = 0;  // 1-based line (row) in source, 0 when not from a file
+
+  const std::string& source() const { return facts().source; }
+  const std::string& sheet() const { return facts().sheet; }
+  const std::string& geography() const { return facts().geography; }
+  const std::string& os() const { return facts().os; }
+  const std::string& category() const { return facts().category; }
+  const std::string& service() const { return facts().service; }
+  const std::string& required() const { return facts().required; }
+  const std::vector<std::pair<std::string, std::string>>& extra() const { return facts().extra; }
+  const std::vector<int>& other_lines() const { return facts().other_lines; }
+  // A further row named the same URL (deduplicate): copies the shared facts on first write.
+  void add_other_line(int other);
+
+  // The full facts, as a Result records them.
+  operator RowFacts() const {  // NOLINT(google-explicit-constructor): probe copies it in
+    RowFacts out = facts();
+    out.line = line;
+    return out;
+  }
+
+ private:
+  const RowFacts& facts() const;
 };
+
+// Text that is almost always empty (why a target is skipped): one pointer, not a 32-byte string.
+class RareText {
+ public:
+  RareText() = default;
+  RareText(std::string text)  // NOLINT(google-explicit-constructor): assigned like a string
+      : text_(text.empty() ? nullptr : std::make_unique<std::string>(std::move(text))) {}
+  RareText(const char* text) : RareText(std::string(text)) {}  // NOLINT(google-explicit-*)
+  RareText(const RareText& other) : RareText(other.str()) {}
+  RareText(RareText&&) noexcept = default;
+  RareText& operator=(const RareText& other) {
+    if (this != &other) *this = RareText(other);
+    return *this;
+  }
+  RareText& operator=(RareText&&) noexcept = default;
+
+  bool empty() const { return !text_; }
+  const std::string& str() const {
+    static const std::string kEmpty;
+    return text_ ? *text_ : kEmpty;
+  }
+  operator std::string_view() const { return str(); }  // NOLINT(google-explicit-*)
+
+ private:
+  std::unique_ptr<std::string> text_;
+};
+
+// A million-line URL list is a million of these, so they are kept small: 152 bytes, plus the
+// URL and the host where they outgrow a string's 15 inline bytes (bench/README.md, "Memory").
+struct Target {
+  std::string url;  // normalised absolute URL, as probed and reported
+  // "http" or "https", always one of kHttp and kHttps (static storage), never owned text.
+  std::string_view scheme;
+  std::string host;  // name or IP literal, without IPv6 brackets
+  std::string path;  // origin-form request target, starts with '/'
+  std::uint16_t port = 0;
+  RareText skip;  // why it cannot be probed as written (a wildcard host); empty: probe it
+  TargetRow row;
+};
+inline constexpr std::string_view kHttp = "http", kHttps = "https";
 
 // A piece of input that could not be used: it is reported and skipped, the rest goes on.
 struct InputError {

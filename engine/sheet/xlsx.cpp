@@ -377,6 +377,29 @@ std::string string_item(pugi::xml_node item) {
   return out;
 }
 
+// pugixml decodes "&#0;" to a NUL inside its NUL-terminated text, which silently cut a URL short
+// there. Such references become U+FFFF before parsing, another character XML forbids, which
+// survives into the cell's text and makes that one cell an error.
+void mark_nul_references(std::string& xml) {
+  if (xml.find("&#") == std::string::npos) return;
+  std::string out;
+  std::size_t copied = 0;
+  for (std::size_t at = xml.find("&#"); at != std::string::npos; at = xml.find("&#", at + 2)) {
+    std::size_t i = at + 2;
+    const bool hex = i < xml.size() && (xml[i] == 'x' || xml[i] == 'X');
+    if (hex) ++i;
+    const std::size_t digits = i;
+    while (i < xml.size() && xml[i] == '0') ++i;
+    if (i == digits || i >= xml.size() || xml[i] != ';') continue;
+    out.append(xml, copied, at - copied);
+    out += "&#xFFFF;";
+    copied = i + 1;
+  }
+  if (copied == 0) return;
+  out.append(xml, copied);
+  xml = std::move(out);
+}
+
 struct XmlPart {
   std::string name;
   std::string bytes;  // parsed in place: keep alive with the document
@@ -388,6 +411,7 @@ std::unique_ptr<XmlPart> load_part(Zip& zip, const std::string& name, std::strin
   auto part = std::make_unique<XmlPart>();
   part->name = zip.find(name).value_or(name);
   part->bytes = zip.read(name);
+  mark_nul_references(part->bytes);
   // parse_ws_pcdata_single keeps <t xml:space="preserve"> </t>; DOCTYPEs are skipped and
   // entities other than the five predefined ones are never expanded.
   const auto result = part->doc.load_buffer_inplace(
@@ -558,32 +582,52 @@ std::optional<int> ref_column(std::string_view ref) {
   return column;
 }
 
-std::string cell_text(pugi::xml_node c, const std::string& ref, const XlsxSheet& sheet,
-                      const Context& ctx) {
+constexpr std::string_view kForbidden = "\xEF\xBF\xBF";  // U+FFFF, and the mark for &#0;
+
+struct CellValue {
+  std::string text;
+  XlsxCell::Kind kind = XlsxCell::Kind::text;
+  std::string error;
+};
+
+CellValue cell_value(pugi::xml_node c, const Context& ctx) {
+  using Kind = XlsxCell::Kind;
   const std::string_view type = c.attribute("t").value();
   const pugi::xml_node v = child(c, "v");
+  CellValue out;
   if (type == "s") {
-    if (!v) return {};
+    if (!v) return out;
     const std::string index_text(trim(element_text(v)));
-    if (!all_digits(index_text) || index_text.size() > 9 ||
-        std::stoul(index_text) >= ctx.shared.size())
-      throw XlsxError(fmt::format(
-          "sheet '{}' cell {}: shared string index '{}' is out of range (the workbook has {})",
-          sheet.name, ref, index_text, ctx.shared.size()));
-    return ctx.shared[std::stoul(index_text)];
-  }
-  if (type == "inlineStr" || (!v && child(c, "is"))) return string_item(child(c, "is"));
-  if (!v) return {};
-  const std::string value = element_text(v);
-  if (type == "str") return decode_xstring(value);
-  if (type == "b") {
+    if (!all_digits(index_text) || index_text.size() > 9)
+      out.error = fmt::format("shared string index '{}' is not a number", index_text);
+    else if (std::stoul(index_text) >= ctx.shared.size())
+      out.error = fmt::format("shared string index '{}' is out of range (the workbook has {})",
+                              index_text, ctx.shared.size());
+    else
+      out.text = ctx.shared[std::stoul(index_text)];
+  } else if (type == "inlineStr" || (!v && child(c, "is"))) {
+    out.text = string_item(child(c, "is"));
+  } else if (!v) {
+    return out;
+  } else if (type == "str") {
+    out.text = decode_xstring(element_text(v));
+  } else if (type == "b") {
+    out.kind = Kind::boolean;
+    const std::string value = element_text(v);  // b views into it
     const std::string_view b = trim(value);
-    if (b == "1" || b == "true") return "TRUE";
-    if (b == "0" || b == "false") return "FALSE";
-    return std::string(b);
+    out.text = b == "1" || b == "true" ? "TRUE" : b == "0" || b == "false" ? "FALSE" : b;
+  } else if (type == "e" || type == "d") {
+    out.kind = type == "e" ? Kind::error : Kind::date;
+    out.text = trim(element_text(v));
+  } else {
+    out.kind = Kind::number;
+    out.text = number_text(element_text(v));
   }
-  if (type == "e" || type == "d") return std::string(trim(value));
-  return number_text(value);
+  if (out.text.find(kForbidden) != std::string::npos) {
+    out.text.clear();
+    out.error = "the text holds a character XML does not allow (&#0; or U+FFFF)";
+  }
+  return out;
 }
 
 XlsxSheet read_worksheet(const XmlPart& part, std::string name, Context& ctx) {
@@ -591,47 +635,62 @@ XlsxSheet read_worksheet(const XmlPart& part, std::string name, Context& ctx) {
   sheet.name = std::move(name);
   const pugi::xml_node data = child(part.doc.document_element(), "sheetData");
   int next_row = 1;
+  auto count_cell = [&] {
+    if (++ctx.cells > ctx.limits.max_cells)
+      throw XlsxError(
+          fmt::format("workbook has more than {} non-empty cells", ctx.limits.max_cells));
+  };
   for (pugi::xml_node row : data.children()) {
     if (!is(row, "row")) continue;
     XlsxRow out;
+    out.number = next_row;  // no r: the row after the previous one, as Excel reads it
     if (const pugi::xml_attribute r = row.attribute("r")) {
       const std::string_view text = trim(r.value());
-      if (!all_digits(text) || text.size() > 7 || std::stoi(std::string(text)) < 1 ||
-          std::stoi(std::string(text)) > kMaxRow)
-        throw XlsxError(
-            fmt::format("sheet '{}': row number '{}' is not valid", sheet.name, r.value()));
-      out.number = std::stoi(std::string(text));
-    } else {
-      out.number = next_row;  // no r: the row after the previous one, as Excel reads it
+      if (all_digits(text) && text.size() <= 7 && std::stoi(std::string(text)) >= 1 &&
+          std::stoi(std::string(text)) <= kMaxRow)
+        out.number = std::stoi(std::string(text));
+      else
+        out.error = fmt::format("row number '{}' is not valid", r.value());
+    } else if (out.number > kMaxRow) {
+      out.error = fmt::format("row beyond the last of {} rows", kMaxRow);
     }
-    if (out.number > kMaxRow)
-      throw XlsxError(fmt::format("sheet '{}': more than {} rows", sheet.name, kMaxRow));
     next_row = out.number + 1;
+    if (!out.error.empty()) {
+      // Its cells cannot be placed: the row is reported where it would be, and skipped.
+      count_cell();
+      sheet.rows.push_back(std::move(out));
+      continue;
+    }
 
     int next_column = 1;
     for (pugi::xml_node c : row.children()) {
       if (!is(c, "c")) continue;
-      int column = next_column;
-      if (const pugi::xml_attribute r = c.attribute("r")) {
-        const auto parsed = ref_column(trim(r.value()));
-        if (!parsed)
-          throw XlsxError(fmt::format("sheet '{}' row {}: cell reference '{}' is not valid",
-                                      sheet.name, out.number, r.value()));
-        column = *parsed;
+      if (next_column > kMaxColumn) {
+        out.error = fmt::format("more than {} columns", kMaxColumn);
+        count_cell();
+        break;
       }
-      if (column > kMaxColumn)
-        throw XlsxError(fmt::format("sheet '{}' row {}: more than {} columns", sheet.name,
-                                    out.number, kMaxColumn));
-      next_column = column + 1;
-      std::string ref = column_letters(column) + std::to_string(out.number);
-      std::string text = cell_text(c, ref, sheet, ctx);
-      if (text.empty()) continue;
-      if (++ctx.cells > ctx.limits.max_cells)
-        throw XlsxError(
-            fmt::format("workbook has more than {} non-empty cells", ctx.limits.max_cells));
-      out.cells.push_back(XlsxCell{column, std::move(ref), std::move(text)});
+      XlsxCell cell;
+      cell.column = next_column;
+      if (const pugi::xml_attribute r = c.attribute("r")) {
+        if (const auto parsed = ref_column(trim(r.value())))
+          cell.column = *parsed;
+        else
+          cell.error = fmt::format("cell reference '{}' is not valid", r.value());
+      }
+      next_column = cell.column + 1;
+      cell.ref = column_letters(cell.column) + std::to_string(out.number);
+      if (cell.error.empty()) {
+        auto value = cell_value(c, ctx);
+        cell.text = std::move(value.text);
+        cell.kind = value.kind;
+        cell.error = std::move(value.error);
+      }
+      if (cell.text.empty() && cell.error.empty()) continue;
+      count_cell();
+      out.cells.push_back(std::move(cell));
     }
-    if (!out.cells.empty()) sheet.rows.push_back(std::move(out));
+    if (!out.cells.empty() || !out.error.empty()) sheet.rows.push_back(std::move(out));
   }
   return sheet;
 }

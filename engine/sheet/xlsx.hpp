@@ -10,17 +10,24 @@
 namespace urlprobe::sheet {
 
 struct XlsxCell {
+  // What the cell holds: a URL in a number or boolean cell is a mistake, not "https://12345/".
+  enum class Kind { text, number, boolean, error, date };
   int column = 0;   // 1-based: A=1
   std::string ref;  // "E17"
   std::string text;
+  Kind kind = Kind::text;
+  // Why the cell cannot be read (a shared-string index out of range, a bad reference, a NUL);
+  // then `text` is empty. One such cell is the row's problem, not the workbook's.
+  std::string error;
 };
 struct XlsxRow {
   int number = 0;               // 1-based row number as in the sheet
-  std::vector<XlsxCell> cells;  // non-empty cells only, in the order the sheet lists them
+  std::vector<XlsxCell> cells;  // non-empty or unreadable cells, in the order the sheet lists them
+  std::string error;  // the row itself is unreadable (a bad row number): `number` is a guess
 };
 struct XlsxSheet {
   std::string name;
-  std::vector<XlsxRow> rows;  // rows with at least one non-empty cell, in sheet order
+  std::vector<XlsxRow> rows;  // rows with a non-empty cell or an error, in sheet order
   bool hidden = false;        // state="hidden" or "veryHidden" in xl/workbook.xml
 };
 struct XlsxLimits {
@@ -40,6 +47,7 @@ struct XlsxError : std::runtime_error {
 // escapes decoded), formula string results, numbers as written in <v> with a trailing ".0"
 // dropped ("443.0" -> "443"), booleans "TRUE"/"FALSE", errors ("#N/A") and ISO dates as written.
 // Number formats are not applied: a date stored as a number reads as its serial number.
+// A cell or row that cannot be read carries its `error` instead of throwing.
 std::vector<XlsxSheet> read_xlsx(std::string_view bytes, const XlsxLimits& limits = {});
 std::string column_letters(int column);  // 1 -> "A", 27 -> "AA"; "" for column < 1
 

@@ -19,6 +19,9 @@ and synchronises on what the binary writes and what the server receives, never o
                                      blanked in /proc/PID/cmdline while the sweep runs
   proxy_user_password_in_no_output   --proxy-user USER:PASSWORD: split as curl does, the password
                                      in no output of any format
+  sheet_row_errors_are_exit_2        a bad Port, a contradicted port, a stray CSV quote, bad
+                                     workbook cells, a URL over 8 KiB: named,
+                                     the row skipped, the rest probed, exit 2
 
 Usage: reliability_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail.
 """
@@ -465,12 +468,74 @@ def pac_full_disk_is_exit_2(c):
     check("stdout: write failed" in err, f"stdout is not named:\n{err}")
 
 
+def sheet_row_errors_are_exit_2(c):
+    # Issue 16: a bad Port, a port the URL contradicts, a stray quote, unreadable workbook cells
+    # and a URL over 8 KiB each cost their row, named FILE:LINE:FIELD or FILE:Sheet!CELL; the
+    # good rows are still probed, and the exit status is 2 (bad input) for every one of them.
+    server = LoopbackServer()
+    work = Path(c.work_dir)
+    port = server.port
+    good = [server.url(f"/ok/{i}") for i in range(3)]
+    csv_cases = {
+        "port_range.csv": (f"URL,Port\n{good[0]},{port}\nhttp://127.0.0.1/ok/x,99999\n"
+                           f"{good[1]},{port}\n", ":3:2: warning: Port '99999'"),
+        "port_zero.csv": (f"URL,Port\n{good[0]},{port}\nhttp://127.0.0.1/ok/x,0\n"
+                          f"{good[1]},{port}\n", ":3:2: warning: Port '0'"),
+        "port_conflict.csv": (f"URL,Port\n{good[0]},{port}\n{server.url('/ok/x')},{port + 1}\n"
+                              f"{good[1]},{port}\n", ":3:1: warning: "),
+        "stray_quote.csv": (f"URL,Port\n{good[0]},{port}\n\"{server.url('/ok/x')},{port}\n"
+                            f"{good[1]},{port}\n", ":3:1: warning: quoted field is never closed"),
+        "long_url.txt": (f"{good[0]}\n{server.url('/ok/' + 'x' * 10000)}\n{good[1]}\n",
+                         ":2:1: error: line longer than 8192 bytes"),
+    }
+    try:
+        for name, (text, message) in csv_cases.items():
+            path = work / name
+            path.write_text(text)
+            for command in (["list"], ["--methods", "direct", "--format", "jsonl",
+                                       "--progress", "never"]):
+                proc = start(c, [*command, str(path)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+                out, err = proc.communicate(timeout=WAIT_S)
+                c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err}"
+                no_sanitizer_report(err)
+                check(proc.returncode == 2, f"{name} ({command[0]}): exit {proc.returncode}, "
+                      "expected 2")
+                check(f"{path}{message}" in err, f"{name}: stderr does not say {message!r}:\n{err}")
+                if command == ["list"]:
+                    listed = out.split()
+                else:
+                    records = records_of(c, out, name)
+                    check(all(r["outcome"] == "ok" for r in records), f"{name}: {records}")
+                    listed = [r["url"] for r in records]
+                check(sorted(listed) == sorted(good[:2]),
+                      f"{name} ({command[0]}): {listed}, expected the good rows {good[:2]}")
+    finally:
+        server.close()
+
+    # The workbook: built here from the fixture script's parts (the hand-written bad sheet).
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sheet"))
+    import make_xlsx_fixtures as fx  # noqa: E402
+    book = work / "bad_cells.xlsx"
+    book.write_bytes(fx.zip_parts(fx.minimal_parts([("Bad", fx.BAD_CELLS_SHEET, None)],
+                                                   fx.BAD_CELLS_SHARED)))
+    proc = start(c, ["list", str(book)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=WAIT_S)
+    c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err}"
+    no_sanitizer_report(err)
+    check(proc.returncode == 2, f"bad_cells.xlsx: exit {proc.returncode}, expected 2")
+    check(out.split() == ["https://first.example/", "https://last.example:8443/"],
+          f"bad_cells.xlsx: listed {out.split()}")
+    for cell in ("A3", "A4", "B5", "A6", "A7", "A8", "9:9", "B10", "A11"):
+        check(f"{book}:Bad!{cell}: warning: " in err, f"bad_cells.xlsx: {cell} not named:\n{err}")
+
+
 CASES = {f.__name__: f for f in (fd_limit_lowers_concurrency_once, fd_limit_raises_soft_limit,
                                  sigint_mid_sweep, sigterm_mid_sweep, second_sigint_exits_at_once,
                                  argv_password_hidden_from_ps, proxy_user_password_in_no_output,
                                  sigint_before_sweep_ends_at_once,
                                  full_disk_is_exit_2, hostile_text_escaped_on_stderr,
-                                 pac_full_disk_is_exit_2)}
+                                 pac_full_disk_is_exit_2, sheet_row_errors_are_exit_2)}
 
 
 class ReliabilityCase(harness.Case):

@@ -17,6 +17,10 @@ Run it with /usr/bin/python3: Debian's python3-openpyxl imports only there.
                         escapes; a second, hidden sheet with x:-prefixed elements and an absolute
                         relationship target.
   bad_shared_index.xlsx a cell pointing past the end of the shared strings.
+  bad_cells.xlsx        one unreadable cell or row each between good rows: a shared-string index
+                        out of range or not a number, a cell reference off the grid, &#0; in
+                        inline and shared text, a boolean and a number as URL, a bad row
+                        number, a Port over 65535.
   corrupt.xlsx          commercial.xlsx cut in half.
   crc.xlsx              commercial.xlsx with bytes of its sheet1.xml data flipped.
   not_a_zip.xlsx        CSV text under an .xlsx name.
@@ -243,6 +247,30 @@ SHARED_STRINGS = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 </sst>"""
 
 
+# One bad cell or row each, between good rows: each must cost only its row (issue 16).
+BAD_CELLS_SHEET = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="{MAIN_NS}"><sheetData>
+<row r="1"><c r="A1" t="inlineStr"><is><t>Endpoint/URL</t></is></c><c r="B1" t="inlineStr"><is><t>Port</t></is></c></row>
+<row r="2"><c r="A2" t="inlineStr"><is><t>first.example</t></is></c><c r="B2"><v>443</v></c></row>
+<row r="3"><c r="A3" t="s"><v>99</v></c></row>
+<row r="4"><c r="A4" t="s"><v>x1</v></c></row>
+<row r="5"><c r="A5" t="inlineStr"><is><t>ref.example</t></is></c><c r="ZZZZ99999999"><v>1</v></c></row>
+<row r="6"><c r="A6" t="inlineStr"><is><t>https://cut.example/&#0;rest</t></is></c></row>
+<row r="7"><c r="A7" t="b"><v>1</v></c></row>
+<row r="8"><c r="A8"><v>12345</v></c></row>
+<row r="eight"><c t="inlineStr"><is><t>lost.example</t></is></c></row>
+<row r="10"><c r="A10" t="s"><v>0</v></c><c r="B10"><v>99999</v></c></row>
+<row r="11"><c r="A11" t="s"><v>1</v></c></row>
+<row r="12"><c r="A12" t="s"><v>0</v></c><c r="B12"><v>8443</v></c></row>
+</sheetData></worksheet>"""
+
+BAD_CELLS_SHARED = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<sst xmlns="{MAIN_NS}" count="2" uniqueCount="2">
+<si><t>last.example</t></si>
+<si><t>https://shared.example/&#x0000;rest</t></si>
+</sst>"""
+
+
 def bomb(size):
     """A valid one-sheet workbook whose sheet1.xml is `size` bytes, mostly spaces."""
     parts = minimal_parts([("Sheet1", "", None)])
@@ -335,6 +363,9 @@ def main():
         [("Bad", f'<worksheet xmlns="{MAIN_NS}"><sheetData><row r="4"><c r="A4" t="s"><v>0</v></c>'
                  '<c r="E4" t="s"><v>99</v></c></row></sheetData></worksheet>', None)],
         SHARED_STRINGS)))
+
+    write("bad_cells.xlsx", zip_parts(minimal_parts([("Bad", BAD_CELLS_SHEET, None)],
+                                                    BAD_CELLS_SHARED)))
 
     write("corrupt.xlsx", commercial[:len(commercial) // 2])
     write("crc.xlsx", flip_data(commercial, "xl/worksheets/sheet1.xml"))

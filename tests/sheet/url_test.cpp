@@ -76,6 +76,17 @@ TEST(TargetUrl, PortOutOfRangeIsRejected) {
   EXPECT_EQ(e.column, 19);
 }
 
+// A number pasted into a URL column made https://12345/, which a resolver may take for 0.0.48.57.
+TEST(TargetUrl, NumericHostIsRejected) {
+  const auto parsed = parse_target_url("12345");
+  ASSERT_TRUE(std::holds_alternative<UrlError>(parsed));
+  EXPECT_THAT(std::get<UrlError>(parsed).message, HasSubstr("host '12345' is a number"));
+  EXPECT_EQ(std::get<UrlError>(parsed).column, 1);
+  parse_bad("https://10.1.2/");
+  EXPECT_TRUE(std::holds_alternative<Target>(parse_target_url("https://10.1.2.3/")));
+  EXPECT_TRUE(std::holds_alternative<Target>(parse_target_url("https://1.example/")));
+}
+
 TEST(TargetUrl, CredentialsAreRejected) {
   parse_bad("https://user:pw@a.example/");
 }
@@ -87,7 +98,7 @@ TEST(UrlList, CommentsBlankLinesAndErrorsWithLineAndColumn) {
   ASSERT_EQ(list.targets.size(), 2u);
   EXPECT_EQ(list.targets[0].url, "https://a.example/");
   EXPECT_EQ(list.targets[0].row.line, 3);
-  EXPECT_EQ(list.targets[0].row.source, "urls.txt");
+  EXPECT_EQ(list.targets[0].row.source(), "urls.txt");
   EXPECT_EQ(list.targets[1].url, "https://b.example/");
   EXPECT_EQ(list.targets[1].row.line, 5);
   ASSERT_EQ(list.errors.size(), 1u);
@@ -119,7 +130,7 @@ TEST(BuiltinSheet, AnalyzerUrlsAreDistinctAndCarryTheirRow) {
   std::set<std::string> urls;
   for (const auto& t : list.targets) {
     EXPECT_TRUE(urls.insert(t.url).second) << t.url;
-    EXPECT_FALSE(t.row.geography.empty());
+    EXPECT_FALSE(t.row.geography().empty());
     EXPECT_GT(t.row.line, 1);
   }
   EXPECT_TRUE(urls.contains("https://winatp-gw-cus.microsoft.com/commands/test"));

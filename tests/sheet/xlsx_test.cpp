@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sheet/reader.hpp"
+#include "sheet/sheet.hpp"
 #include "sheet/xlsx.hpp"
 
 using namespace urlprobe::sheet;
@@ -90,7 +91,8 @@ class XlsxFile : public ::testing::Test {
     if (!mde || !*mde) GTEST_SKIP() << "URLPROBE_MDE_DIR is unset (run ctest -R sheet.xlsx)";
     mde_ = mde;
   }
-  std::string fixture(const std::string& name) const { return slurp(dir_ + "/" + name); }
+  std::string fixture(const std::string& name) const { return slurp(path(name)); }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
   std::vector<CsvRecord> csv(const std::string& name) const {
     auto records = parse_csv(slurp(mde_ + "/" + name));
     if (!records.empty()) records.erase(records.begin());  // the CSV's own header
@@ -273,10 +275,60 @@ TEST_F(XlsxFile, InlineRichAndTypedCells) {
   EXPECT_EQ(prefixed.rows[0].cells[2].text, "7");
 }
 
-TEST_F(XlsxFile, SharedStringIndexOutOfRange) {
-  const std::string error = xlsx_error(fixture("bad_shared_index.xlsx"));
-  EXPECT_THAT(error, HasSubstr("cell E4"));
-  EXPECT_THAT(error, HasSubstr("shared string index '99' is out of range"));
+// One bad cell is that cell's problem: the workbook and the rest of its row still read.
+TEST_F(XlsxFile, SharedStringIndexOutOfRangeIsTheCellsError) {
+  const auto sheets = read_xlsx(fixture("bad_shared_index.xlsx"));
+  ASSERT_EQ(sheets.size(), 1u);
+  ASSERT_EQ(sheets[0].rows.size(), 1u);
+  const auto& cells = sheets[0].rows[0].cells;
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].text, "shared plain");
+  EXPECT_EQ(cells[1].ref, "E4");
+  EXPECT_EQ(cells[1].text, "");
+  EXPECT_THAT(cells[1].error, HasSubstr("shared string index '99' is out of range"));
+}
+
+TEST_F(XlsxFile, CellTypesAreKept) {
+  const auto sheets = read_xlsx(fixture("inline_strings.xlsx"));
+  const auto& row2 = sheets.at(0).rows.at(1).cells;
+  ASSERT_GE(row2.size(), 5u);
+  EXPECT_EQ(row2[0].kind, XlsxCell::Kind::text);
+  EXPECT_EQ(row2[1].kind, XlsxCell::Kind::number);
+  EXPECT_EQ(row2[2].kind, XlsxCell::Kind::boolean);
+  EXPECT_EQ(row2[3].kind, XlsxCell::Kind::error);
+  EXPECT_EQ(row2[4].kind, XlsxCell::Kind::text);  // a formula's string result
+}
+
+// Issue 16: each of these threw the whole workbook away, cut a URL short at &#0; or probed
+// https://true/ and https://12345/. Each is now a warning at its cell, and only its row is lost.
+TEST_F(XlsxFile, BadCellsCostOnlyTheirRow) {
+  TargetList list;
+  load_sheet_file(path("bad_cells.xlsx"), {}, list);
+  std::vector<std::string> urls;
+  for (const auto& t : list.targets) urls.push_back(t.url);
+  EXPECT_THAT(urls, ElementsAre("https://first.example/", "https://last.example:8443/"));
+  std::vector<std::string> errors;
+  for (const auto& e : list.errors) {
+    EXPECT_TRUE(e.warning) << e.message;
+    errors.push_back(format_input_error(e));
+  }
+  const std::string file = path("bad_cells.xlsx");
+  EXPECT_THAT(
+      errors,
+      ElementsAre(
+          file + ":Bad!A3: warning: shared string index '99' is out of range (the workbook has "
+                 "2): the row is skipped",
+          file + ":Bad!A4: warning: shared string index 'x1' is not a number: the row is skipped",
+          file + ":Bad!B5: warning: cell reference 'ZZZZ99999999' is not valid: the row is skipped",
+          file + ":Bad!A6: warning: the text holds a character XML does not allow (&#0; or "
+                 "U+FFFF): the row is skipped",
+          file + ":Bad!A7: warning: 'TRUE' is a boolean, not a URL: the row is skipped",
+          file + ":Bad!A8: warning: '12345' is a number, not a URL: the row is skipped",
+          file + ":Bad!9:9: warning: row number 'eight' is not valid: the row is skipped",
+          file + ":Bad!B10: warning: Port '99999' is not a TCP port from 1 to 65535: the row is "
+                 "skipped",
+          file + ":Bad!A11: warning: the text holds a character XML does not allow (&#0; or "
+                 "U+FFFF): the row is skipped"));
 }
 
 TEST_F(XlsxFile, TruncatedZip) {
