@@ -117,7 +117,9 @@ struct Sweep::Impl {
   }
 
   void plan() {
-    std::unordered_map<std::string, std::uint32_t> ids;
+    // Views into the targets, which outlive the plan: a copy of every name cost ~130 MiB for a
+    // million distinct hosts (bench/sheet_memory.sh).
+    std::unordered_map<std::string_view, std::uint32_t> ids;
     host_of.reserve(targets.size());
     for (const auto& target : targets)
       host_of.push_back(
