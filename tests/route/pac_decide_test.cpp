@@ -115,6 +115,7 @@ TEST(PacDecide, ASharedNameIsResolvedOnceAcrossCalls) {
     proxy_a_queries = asked.count({"proxy.corp", test::dns::type::a});
     dns_server->stop();
   });
+  servers.stop();  // before dns_server is destroyed here: its loop runs on that thread
   for (const auto& [url, d] : *decisions) EXPECT_EQ(d.answer, "PROXY proxy.corp:3128") << url;
   EXPECT_EQ(proxy_a_queries, 1u);
 }
