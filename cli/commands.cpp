@@ -307,13 +307,15 @@ int run_merge(const Options& options) {
         continue;
       }
       ++duplicates;
-      std::fputs(report::terminal_text(
-                     fmt::format("{}:{}:1: error: {} is already in {}:{} (use --prefer newest to "
-                                 "keep the later one)\n",
-                                 *item.path, item.line, report::describe_key(it->first),
-                                 *earlier.path, earlier.line))
-                     .c_str(),
-                 stderr);
+      cli::say(sheet::InputError{
+          *item.path,
+          item.line,
+          1,
+          fmt::format("{} is already in {}:{} (use --prefer newest to keep "
+                      "the later one)",
+                      report::describe_key(it->first), *earlier.path, earlier.line),
+          {},
+          false});
     }
   }
   if (duplicates) {

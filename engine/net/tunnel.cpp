@@ -144,9 +144,7 @@ struct HttpConnect : std::enable_shared_from_this<HttpConnect> {
   void on_reply(boost::system::error_code ec) {
     if (ec) return done({Kind::proxy_error, 0, io_text(ec)});
     const auto& reply = parser->get();
-    // An interim reply (100 Continue, 103 Early Hints): the final one follows (RFC 9110 §15.2).
-    if (reply.result_int() >= 100 && reply.result_int() < 200 && reply.result_int() != 101)
-      return read_reply();
+    if (is_interim_status(reply.result_int())) return read_reply();
     std::vector<std::string> authenticate;
     for (auto [it, end] = reply.equal_range(http::field::proxy_authenticate); it != end; ++it)
       authenticate.emplace_back(it->value());

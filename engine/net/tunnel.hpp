@@ -35,6 +35,15 @@ void async_http_connect(ByteStream& stream, const TunnelRequest& request,
 void async_socks5_connect(ByteStream& stream, const TunnelRequest& request,
                           std::function<void(TunnelResult)> done);
 
+// RFC 9110 15.2: a 1xx response is interim (100 Continue, 103 Early Hints) and the final one
+// follows on the same connection; 101 is final here, as nobody asks to switch protocols. Readers
+// skip interim responses, at most kMaxInterimResponses of them: a peer that sends nothing else
+// gets a named failure instead of holding the exchange to its deadline.
+constexpr bool is_interim_status(unsigned status) {
+  return status >= 100 && status < 200 && status != 101;
+}
+inline constexpr int kMaxInterimResponses = 32;
+
 // How to read a proxy's own HTTP answer (to CONNECT, or to an absolute-form GET it refused).
 // `authenticate` holds the Proxy-Authenticate values, which name the schemes on offer.
 TunnelResult classify_proxy_status(int status, const std::vector<std::string>& authenticate);

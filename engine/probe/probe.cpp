@@ -460,13 +460,10 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     const int status = static_cast<int>(response.result_int());
     if (status < 100 || status > 599)
       return finish(wire_failure(), fmt::format("invalid HTTP status {}", status));
-    // An interim response (100 Continue, 103 Early Hints): the final one follows (RFC 9110 15.2).
-    // A peer that sends nothing else would hold the probe to its deadline: a named failure
-    // comes sooner.
-    if (status < 200 && status != 101) {
-      if (++interim_responses_ > kMaxInterimResponses)
-        return finish(wire_failure(),
-                      fmt::format("more than {} interim (1xx) responses", kMaxInterimResponses));
+    if (net::is_interim_status(static_cast<unsigned>(status))) {
+      if (++interim_responses_ > net::kMaxInterimResponses)
+        return finish(wire_failure(), fmt::format("more than {} interim (1xx) responses",
+                                                  net::kMaxInterimResponses));
       return read_header();
     }
     result_.via = intermediary(response);
@@ -590,7 +587,6 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   beast::flat_buffer buffer_;
   http::request<http::empty_body> request_;
   std::optional<http::response_parser<http::empty_body>> parser_;
-  static constexpr int kMaxInterimResponses = 32;
   int interim_responses_ = 0;
   Result result_;
   ResultHandler done_;

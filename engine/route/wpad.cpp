@@ -24,6 +24,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "net/tunnel.hpp"
 #include "route/pac.hpp"
 
 namespace urlprobe::route {
@@ -121,10 +122,7 @@ std::string fetch(const std::string& url, const net::ResolverConfig& dns,
   std::optional<http::response_parser<http::string_body>> parser;
   boost::system::error_code failure;
   const char* step = "connect";
-  // 1xx responses are interim (RFC 9110 15.2): the answer follows them on the same connection.
-  // 101 is final here, as nobody asked to switch protocols; a server that only ever sends
-  // interim responses ends with the last one's status.
-  constexpr int kMaxInterimResponses = 32;
+  // A server that only ever sends interim responses ends with the last one's status.
   int interim = 0;
   std::function<void()> read_response = [&] {
     parser.emplace();
@@ -132,7 +130,7 @@ std::string fetch(const std::string& url, const net::ResolverConfig& dns,
     http::async_read(stream, buffer, *parser, [&](boost::system::error_code ec, std::size_t) {
       if (ec) return void(failure = ec);
       const unsigned status = parser->get().result_int();
-      if (status / 100 == 1 && status != 101 && ++interim <= kMaxInterimResponses) read_response();
+      if (net::is_interim_status(status) && ++interim <= net::kMaxInterimResponses) read_response();
     });
   };
   stream.async_connect(

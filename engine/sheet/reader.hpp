@@ -36,6 +36,9 @@ TargetList builtin_analyzer_targets();
 // errors, so that one runaway cell (a missing quote, a pasted blob) cannot fill the memory.
 inline constexpr std::size_t kMaxCellBytes = 8 << 10;
 
+// At least one character, every one an ASCII digit: a number as a sheet writes it.
+bool all_digits(std::string_view text);
+
 // RFC 4180 records: quoted fields, doubled quotes, embedded newlines, CRLF.
 struct CsvRecord {
   int line = 0;  // line the record starts on

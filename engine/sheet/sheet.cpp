@@ -87,8 +87,7 @@ std::variant<Target, UrlError> parse_target_url(std::string_view text) {
   // as an IPv4 address in another notation: a number cell pasted into a URL column, not a host.
   if (u.host_type() == boost::urls::host_type::name) {
     const std::string_view last = std::string_view(t.host).substr(t.host.rfind('.') + 1);
-    if (!last.empty() &&
-        std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (all_digits(last))
       return UrlError{
           static_cast<int>(absolute.find("://")) + 4 + offset,
           fmt::format("host '{}' is a number, not a name or a dotted IPv4 address", t.host)};

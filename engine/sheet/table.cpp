@@ -195,9 +195,7 @@ std::variant<int, std::string> port_number(std::string_view cell) {
   if (const auto slash = digits.find('/'); slash != std::string_view::npos) {
     if (lower(trim(digits.substr(slash + 1))) == "tcp") digits = trim(digits.substr(0, slash));
   }
-  const bool numeric =
-      !digits.empty() && digits.size() <= 5 &&
-      std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool numeric = all_digits(digits) && digits.size() <= 5;
   const int value = numeric ? std::stoi(std::string(digits)) : 0;
   if (value >= 1 && value <= 65535) return value;
   if (!numeric && digits.find_first_of(",; ") != std::string_view::npos &&
@@ -217,8 +215,7 @@ std::optional<int> written_port(std::string_view authority) {
       bracket != std::string_view::npos && bracket > colon)
     return std::nullopt;
   const auto digits = authority.substr(colon + 1);
-  if (digits.empty() || digits.size() > 5 ||
-      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+  if (!all_digits(digits) || digits.size() > 5)
     return std::nullopt;  // not a port the URL parser accepts: it says why
   return std::stoi(std::string(digits));
 }

@@ -2,6 +2,8 @@
 // inflating so that a zip bomb ends in an XlsxError rather than in an allocation failure.
 #include "sheet/xlsx.hpp"
 
+#include "sheet/reader.hpp"
+
 #include <fmt/format.h>
 #include <minizip/unzip.h>
 
@@ -545,10 +547,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // "443.0" -> "443", "-2.000" -> "-2"; anything else (1.5, 4.43E+2) as written.
 std::string number_text(std::string_view v) {
   v = trim(v);
@@ -711,6 +709,10 @@ std::string find_workbook(Zip& zip) {
 }
 
 }  // namespace
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 std::string column_letters(int column) {
   std::string out;

@@ -112,27 +112,37 @@ TEST(Summary, FailuresExcludeOkNotConfiguredAndSkipped) {
   EXPECT_THAT(report::summary_text(s), HasSubstr("dns_error"));
 }
 
-TEST(TextWriter, AnalyzerStyleInSweepOrder) {
+namespace {
+
+// What the text format prints for RESULTS, written in this order, of a direct-route sweep.
+std::string text_format(const std::vector<probe::Result>& results) {
   char* buffer = nullptr;
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
   auto writer = report::make_writer(report::Format::text, out,
                                     std::vector<route::Route>{route::direct_route()});
+  report::Summary summary;
+  for (const auto& r : results) {
+    writer->write(r);
+    summary.add(r);
+  }
+  writer->finish(summary);
+  std::fclose(out);
+  std::string text(buffer, size);
+  std::free(buffer);
+  return text;
+}
+
+}  // namespace
+
+TEST(TextWriter, AnalyzerStyleInSweepOrder) {
   probe::Result second = sample();
   second.sweep_index = 1;
   second.url = "https://second.example/";
   second.outcome = probe::Outcome::dns_error;
   second.http_status = 0;
   second.detail = "NXDOMAIN: second.example does not exist";
-  writer->write(second);  // completes first, printed second
-  writer->write(sample());
-  report::Summary summary;
-  summary.add(sample());
-  summary.add(second);
-  writer->finish(summary);
-  std::fclose(out);
-  const std::string text(buffer, size);
-  std::free(buffer);
+  const std::string text = text_format({second, sample()});  // second completes first
   const auto first_pos = text.find(
       "Testing URL : https://winatp-gw-cus.microsoft.com/test\n3 - Proxy disabled: Succeeded "
       "(200)");
@@ -147,29 +157,22 @@ TEST(TextWriter, AnalyzerStyleInSweepOrder) {
 // A hostile server's or sheet's text reaches a terminal with its control characters shown, not
 // obeyed: ESC could retitle, clear or recolour the user's terminal, BEL ring it, CR overwrite.
 TEST(TerminalText, ControlCharactersAreEscapedLineFeedsAndUtf8Kept) {
-  EXPECT_EQ(report::terminal_text("a\x1b]0;pwned\x07" "b\rc\x7f"), "a\\x1b]0;pwned\\x07b\\x0dc\\x7f");
+  EXPECT_EQ(report::terminal_text("a\x1b]0;pwned\x07"
+                                  "b\rc\x7f"),
+            "a\\x1b]0;pwned\\x07b\\x0dc\\x7f");
   EXPECT_EQ(report::terminal_text("line\n\tnext \xC3\xBC"), "line\n\tnext \xC3\xBC");
-  EXPECT_EQ(report::terminal_text("csi \xC2\x9B" "2J"), "csi \\u009b2J");
+  EXPECT_EQ(report::terminal_text("csi \xC2\x9B"
+                                  "2J"),
+            "csi \\u009b2J");
   EXPECT_EQ(report::terminal_text("nbsp \xC2\xA0"), "nbsp \xC2\xA0");
 }
 
 TEST(TextWriter, DetailsFromThePeerCannotDriveTheTerminal) {
-  char* buffer = nullptr;
-  std::size_t size = 0;
-  std::FILE* out = open_memstream(&buffer, &size);
-  auto writer = report::make_writer(report::Format::text, out,
-                                    std::vector<route::Route>{route::direct_route()});
   probe::Result r = sample();
   r.url = "https://evil.example/\x1b[2J";
   r.outcome = probe::Outcome::tls_untrusted;
   r.detail = "certificate is for [\x1b]0;owned\x07]";
-  writer->write(r);
-  report::Summary summary;
-  summary.add(r);
-  writer->finish(summary);
-  std::fclose(out);
-  const std::string text(buffer, size);
-  std::free(buffer);
+  const std::string text = text_format({r});
   EXPECT_EQ(text.find_first_of("\x1b\x07"), std::string::npos) << text;
   EXPECT_THAT(text, HasSubstr("https://evil.example/\\x1b[2J"));
   EXPECT_THAT(text, HasSubstr("[\\x1b]0;owned\\x07]"));
