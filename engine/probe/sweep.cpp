@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <mutex>
+#include <numeric>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -116,15 +117,36 @@ struct Sweep::Impl {
                     routes[static_cast<std::size_t>(index % routes.size())]);
   }
 
+  // Hosts are numbered in order of first appearance, by sorting target indices rather than
+  // hashing names: a hash map of a million distinct hosts (a copy of each name, then its nodes)
+  // was most of what a probe run held over `list` (bench/sheet_memory.sh).
+  void number_hosts() {
+    const auto count = static_cast<std::uint32_t>(targets.size());
+    std::vector<std::uint32_t> order(count);
+    std::iota(order.begin(), order.end(), 0u);
+    std::stable_sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) {
+      return targets[a].host < targets[b].host;
+    });
+    // Each run of one host in `order` starts at its first appearance (the sort is stable).
+    std::vector<std::uint32_t> firsts;
+    host_of.assign(count, 0);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (i == 0 || targets[order[i]].host != targets[order[i - 1]].host)
+        firsts.push_back(order[i]);
+      host_of[order[i]] = static_cast<std::uint32_t>(firsts.size() - 1);
+    }
+    std::vector<std::uint32_t> runs(firsts.size());
+    std::iota(runs.begin(), runs.end(), 0u);
+    std::sort(runs.begin(), runs.end(),
+              [&firsts](std::uint32_t a, std::uint32_t b) { return firsts[a] < firsts[b]; });
+    std::vector<std::uint32_t> id_of_run(runs.size());
+    for (std::uint32_t id = 0; id < runs.size(); ++id) id_of_run[runs[id]] = id;
+    for (auto& host : host_of) host = id_of_run[host];
+    host_count = firsts.size();
+  }
+
   void plan() {
-    // Views into the targets, which outlive the plan: a copy of every name cost ~130 MiB for a
-    // million distinct hosts (bench/sheet_memory.sh).
-    std::unordered_map<std::string_view, std::uint32_t> ids;
-    host_of.reserve(targets.size());
-    for (const auto& target : targets)
-      host_of.push_back(
-          ids.try_emplace(target.host, static_cast<std::uint32_t>(ids.size())).first->second);
-    host_count = ids.size();
+    number_hosts();
 
     const unsigned threads = workers_for(config.threads, targets);
     for (unsigned i = 0; i < threads; ++i) {
