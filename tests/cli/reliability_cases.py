@@ -13,7 +13,8 @@ and synchronises on what the binary writes and what the server receives, never o
                                      at once: one line naming the signal, exit 130
   full_disk_is_exit_2                -o onto /dev/full, or stdout onto it (probe and list): exit
                                      2 naming it
-  hostile_text_escaped_on_stderr     a sheet's ESC/BEL/CR are shown escaped in its diagnostics
+  hostile_text_escaped_on_stderr     a sheet's and a PAC answer's ESC/BEL/CR are shown escaped in
+                                     their diagnostics
   pac_full_disk_is_exit_2            `urlprobe pac` with stdout onto /dev/full: exit 2 naming it
   argv_password_hidden_from_ps       --proxy with a password: one warning, and the password
                                      blanked in /proc/PID/cmdline while the sweep runs
@@ -452,6 +453,17 @@ def hostile_text_escaped_on_stderr(c):
     check(not raw, f"control characters reached the terminal: {sorted(set(raw))!r}")
     check("\\x1b" in err, f"the escape is not shown as \\x1b:\n{err!r}")
     check(out.strip() == "https://ok.example/", f"the good row was lost: {out!r}")
+    # A PAC script's unusable answer is quoted in its error: the same escaping applies.
+    script = Path(c.work_dir) / "hostile.pac"
+    script.write_text("function FindProxyForURL(url, host) { return '\\x1b]0;pwned\\x07'; }\n")
+    proc = start(c, ["pac", str(script), "http://a.test/"], stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=WAIT_S)
+    c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err!r}"
+    no_sanitizer_report(err)
+    raw = [ch for ch in err if ord(ch) < 0x20 and ch not in "\n\t" or ord(ch) == 0x7f]
+    check(not raw, f"pac: control characters reached the terminal: {sorted(set(raw))!r}")
+    check("\\x1b" in err, f"pac: the answer's escape is not shown as \\x1b:\n{err!r}")
 
 
 def pac_full_disk_is_exit_2(c):
