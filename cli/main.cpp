@@ -20,6 +20,7 @@
 #include "report/readiness.hpp"
 #include "report/writer.hpp"
 #include "routes.hpp"
+#include "targets.hpp"
 #include "sheet/reader.hpp"
 #include "sheet/sheet.hpp"
 #include "sheet/url.hpp"
@@ -30,41 +31,44 @@ using namespace urlprobe;
 
 constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2, kExitInterrupted = 130;
 
-// Throws sheet::SheetError for an input that cannot be used at all.
-sheet::TargetList load_targets(const cli::Options& options) {
-  sheet::TargetList list;
-  if (options.inputs.empty() || !options.builtin.empty())
-    sheet::load_builtin(options.builtin.empty() ? "commercial" : options.builtin, options.sheet,
-                        list);
-  int argument = 0;
-  const auto argv_row = sheet::row_of_source("argv");
-  for (const auto& input : options.inputs) {
-    ++argument;
-    if (input.find("://") != std::string::npos) {
-      auto parsed = sheet::parse_target_url(input);
-      if (auto* error = std::get_if<sheet::UrlError>(&parsed)) {
-        list.errors.push_back({"argv", argument, error->column, error->message, {}, false});
-        continue;
-      }
-      auto& target = std::get<sheet::Target>(parsed);
-      target.row = sheet::TargetRow(argv_row, 0);
-      list.targets.push_back(std::move(target));
-    } else {
-      sheet::load_sheet_file(input, options.sheet, list);
-    }
+// The list's "expect" member, as the v1 record writes it; empty when the row expects nothing.
+std::string expect_json(const sheet::Expectation& e) {
+  if (e.empty()) return {};
+  std::vector<std::string> fields;
+  if (!e.status.empty()) fields.push_back("\"status\":" + json_string(e.status.text()));
+  if (!e.method.empty()) fields.push_back("\"method\":" + json_string(e.method));
+  if (!e.trust.empty()) {
+    std::vector<std::string> names;
+    for (const auto& name : e.trust) names.push_back(json_string(name));
+    fields.push_back(fmt::format("\"trust\":[{}]", fmt::join(names, ",")));
   }
-  sheet::deduplicate(list);
-  return list;
+  return fmt::format(",\"expect\":{{{}}}", fmt::join(fields, ","));
 }
 
-using report::csv_field;
-using report::json_string;
+// The pins the listed targets trust, each root with its expiry: the pins are data with a date.
+void list_pins(const sheet::TargetList& list, const std::vector<net::Pin>& pins) {
+  std::vector<std::string> used;
+  for (const auto& t : list.targets)
+    for (const auto& name : t.row.expect().trust)
+      if (std::find(used.begin(), used.end(), name) == used.end()) used.push_back(name);
+  for (const auto& name : used) {
+    const auto* pin = net::find_pin(pins, name);
+    if (!pin) continue;
+    fmt::print("# pin {} ({}):\n", pin->name, pin->origin);
+    for (const auto& root : pin->roots)
+      fmt::print("#   {}  expires {}{}  sha256 {}\n", root.subject, root.not_after,
+                 root.expired ? " (EXPIRED)" : "", root.sha256);
+  }
+}
 
 // `urlprobe list`: the targets after filters, as probe would see them.
-int list_targets(const cli::Options& options, const sheet::TargetList& list) {
+int list_targets(const cli::Options& options, const sheet::TargetList& list,
+                 const std::vector<net::Pin>& pins) {
   const auto& format = options.list_format;
   if (format == "csv")
-    std::puts("url,host,port,skip,geography,os,category,service,required,source,sheet,line");
+    std::puts(
+        "url,host,port,skip,geography,os,category,service,required,source,sheet,line,"
+        "expected_status,method,trust");
   if (format == "json") std::fputs("[", stdout);
   bool first = true;
   for (const auto& t : list.targets) {
@@ -77,24 +81,27 @@ int list_targets(const cli::Options& options, const sheet::TargetList& list) {
       else
         fmt::print("{}  # skipped: {}\n", t.url, t.skip.str());
     } else if (format == "csv") {
-      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(t.url), csv_field(t.host),
-                 t.port, csv_field(t.skip), csv_field(r.geography()), csv_field(r.os()),
-                 csv_field(r.category()), csv_field(r.service()), csv_field(r.required()),
-                 csv_field(r.source()), csv_field(r.sheet()), r.line);
+      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(t.url),
+                 csv_field(t.host), t.port, csv_field(t.skip), csv_field(r.geography()),
+                 csv_field(r.os()), csv_field(r.category()), csv_field(r.service()),
+                 csv_field(r.required()), csv_field(r.source()), csv_field(r.sheet()), r.line,
+                 csv_field(r.expect().status.text()), csv_field(r.expect().method),
+                 csv_field(fmt::format("{}", fmt::join(r.expect().trust, " "))));
     } else {
       fmt::print(
           "{}\n  "
           "{{\"url\":{},\"host\":{},\"port\":{}{},\"row\":{{\"source\":{},\"line\":{},"
           "\"geography\":{},"
-          "\"os\":{},\"category\":{},\"service\":{},\"required\":{}}}}}",
+          "\"os\":{},\"category\":{},\"service\":{},\"required\":{}}}{}}}",
           first ? "" : ",", json_string(t.url), json_string(t.host), t.port,
           t.skip.empty() ? "" : ",\"skip\":" + json_string(t.skip), json_string(r.source()), r.line,
           json_string(r.geography()), json_string(r.os()), json_string(r.category()),
-          json_string(r.service()), json_string(r.required()));
+          json_string(r.service()), json_string(r.required()), expect_json(r.expect()));
     }
     first = false;
   }
   if (format == "json") std::puts("\n]");
+  if (format == "text") list_pins(list, pins);
   if (!cli::written(stdout, "stdout")) return kExitUsage;
   return list.errors.empty() ? kExitOk : kExitUsage;
 }
@@ -217,7 +224,7 @@ void fit_open_file_limit(probe::SweepConfig& sweep, std::span<const sheet::Targe
   sweep.concurrency = fitting;
 }
 
-int run(const cli::Options& options) {
+int run(cli::Options& options) {
   if (options.command == "pac") {
     try {
       return cli::print_pac_answers(options);
@@ -229,18 +236,22 @@ int run(const cli::Options& options) {
   if (options.command == "report" || options.command == "diff" || options.command == "merge")
     return cli::run_results_command(options);
   sheet::TargetList input;
+  std::vector<std::string> notes;
   try {
-    input = load_targets(options);
+    options.sweep.tls.pins = cli::load_pins(options);
+    input = cli::load_targets(options, options.sweep.tls.pins, notes);
   } catch (const std::exception& e) {
     cli::say(e.what());
     return kExitUsage;
   }
+  for (const auto& warning : cli::expired_pin_warnings(input, options.sweep.tls.pins))
+    cli::say(warning);
   if (options.command == "list") {
+    for (const auto& note : notes) cli::say(note);
     for (const auto& error : input.errors) cli::say(error);
-    return list_targets(options, input);
+    return list_targets(options, input, options.sweep.tls.pins);
   }
   std::vector<route::Route> routes;
-  std::vector<std::string> notes;
   try {
     routes =
         cli::build_routes(options, cli::proxy_environment(), input.targets, input.errors, notes);
@@ -380,6 +391,10 @@ int main(int argc, char** argv) {
     std::puts("urlprobe 0.1.0");
     for (const auto& info : sheet::builtin_catalog())
       fmt::print("built-in sheet {:<10} {} ({})\n", info.name, info.date, info.description);
+    for (const auto& pin : net::builtin_pins())
+      for (const auto& root : pin.roots)
+        fmt::print("built-in pin   {:<24} {}, expires {}{}\n", pin.name, root.subject,
+                   root.not_after, root.expired ? " (EXPIRED)" : "");
     return kExitOk;
   }
   try {

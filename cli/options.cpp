@@ -129,7 +129,17 @@ Arguments containing "://" are URLs; others are sheets: .xlsx (the vendor's work
 downloaded), .csv, .tsv, or a text file with one URL per line ('#' comments).
 
 Sheets:
-  --builtin NAME           commercial (default), gov, analyzer
+  --builtin NAME           commercial (default), gov, analyzer, streamlined
+                           (analyzer and streamlined carry each URL's expected status, method
+                           and pinned roots, as the vendor's analyzers judge them)
+  --onboarding FILE        the device's onboarding package (.cmd, .py, .json or the blob): keep
+                           only its gateway's rows (GW_xx, or vortexGeoLocation) and its region's
+  --gateway NAME           the same by name: GW_US, GW_EU, GW_UK, GW_AU (or US, EU, UK, AU)
+  --windows-version V      1709, 1803, 22H2, 10.0.19045...: up to 1803 keep
+                           settings-win.data.microsoft.com, from 1803 keep the *-v20* URLs, drop
+                           the other; from 1809 with streamlined rows, drop the URLs streamlined
+                           consolidates (C&C, cyber data, cloud protection, sample and AutoIR
+                           storage)
   --sheet NAME             .xlsx: the worksheet to read (default: the one with a URL column)
   --sheet-format FMT       xlsx, csv, tsv, txt (default: by extension)
   --geo LIST               keep these geographies (WW is always kept): WW, US, EU, UK, AU,
@@ -175,11 +185,16 @@ TLS:
   --public-roots FILE|DIR  the roots that count as public (default: Debian's Mozilla set,
                            /usr/share/ca-certificates/mozilla); a chain that verifies but is
                            anchored elsewhere is tls_intercepted (HTTPS inspection)
-  --allow-inspection       tls_intercepted becomes ok with a warning
+  --pin NAME=FILE          the roots (PEM) of pin NAME, added or replacing a shipped one
+                           (microsoft-2011, digicert-global-root-g2); a pinned URL (a sheet's
+                           Trust column) trusts its pin's roots and no other
+  --allow-inspection       tls_intercepted becomes ok with a warning (never for pinned URLs:
+                           the real sensor fails there too)
   --warn-expiry DAYS       warn on ok results whose certificate expires sooner (default 14)
   --insecure               do not verify certificates (every fact is still recorded)
 Expectations and limits:
-  --expect-status LIST     e.g. 200,204,300-399 (default: any status from the origin)
+  --expect-status LIST     e.g. 200,204,300-399 (default: any status from the origin); a row's
+                           own Expected status (sheet column or built-in list) overrides it
   --timeout SECONDS        per probe (default 10); phase deadlines are derived from it
   --dns-timeout SECONDS    deadline for resolution (default: --timeout)
   --connect-timeout SECONDS deadline for TCP connect (default: --timeout)
@@ -300,6 +315,12 @@ Options parse_options(int argc, char** argv) {
       o.sweep.resolver.pins.push_back(std::move(*pin));
     } else if (name == "--ca-file") {
       o.sweep.tls.ca_file = std::string(value());
+    } else if (name == "--pin") {
+      const auto text = value();
+      const auto equals = text.find('=');
+      if (equals == std::string_view::npos || equals == 0 || equals + 1 == text.size())
+        throw UsageError(fmt::format("--pin: expected NAME=FILE, got '{}'", text));
+      o.pin_files.emplace_back(text.substr(0, equals), text.substr(equals + 1));
     } else if (name == "--public-roots") {
       o.sweep.tls.public_roots = std::string(value());
     } else if (name == "--allow-inspection") {
@@ -370,8 +391,14 @@ Options parse_options(int argc, char** argv) {
       bool known = false;
       for (const auto& info : sheet::builtin_catalog()) known = known || info.name == o.builtin;
       if (!known)
-        throw UsageError(
-            fmt::format("--builtin: unknown sheet '{}' (commercial, gov, analyzer)", o.builtin));
+        throw UsageError(fmt::format(
+            "--builtin: unknown sheet '{}' (commercial, gov, analyzer, streamlined)", o.builtin));
+    } else if (name == "--onboarding") {
+      o.onboarding = std::string(value());
+    } else if (name == "--gateway") {
+      o.gateway = std::string(value());
+    } else if (name == "--windows-version") {
+      o.windows_version = std::string(value());
     } else if (name == "--sheet") {
       o.sheet.sheet_name = std::string(value());
     } else if (name == "--sheet-format") {

@@ -12,8 +12,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <charconv>
-
 #include "net/connect.hpp"
 #include "net/stream.hpp"
 #include "net/tunnel.hpp"
@@ -26,38 +24,6 @@ namespace http = beast::http;
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-bool StatusExpectation::accepts(int status) const {
-  if (ranges.empty()) return true;
-  for (const auto& [low, high] : ranges)
-    if (status >= low && status <= high) return true;
-  return false;
-}
-
-bool parse_status_expectation(std::string_view text, StatusExpectation& out, std::string& error) {
-  out.ranges.clear();
-  auto number = [&](std::string_view s, int& value) {
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    return ec == std::errc{} && end == s.data() + s.size() && value >= 100 && value <= 599;
-  };
-  while (true) {
-    const auto comma = text.find(',');
-    const auto item = text.substr(0, comma);
-    const auto dash = item.find('-');
-    int low = 0, high = 0;
-    const bool ok = dash == std::string_view::npos
-                        ? number(item, low) && number(item, high)
-                        : number(item.substr(0, dash), low) &&
-                              number(item.substr(dash + 1), high) && low <= high;
-    if (!ok) {
-      error = fmt::format("'{}' is not a status (100-599) or a range like 300-399", item);
-      return false;
-    }
-    out.ranges.emplace_back(low, high);
-    if (comma == std::string_view::npos) return true;
-    text.remove_prefix(comma + 1);
-  }
-}
 
 Timeouts Timeouts::derived_from(milliseconds total) {
   return Timeouts{total, total, total, total, total};
@@ -204,6 +170,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
                       proxy_->scheme == route::ProxySpec::Scheme::socks5h);
   }
   // An HTTP(S) proxy carries plain-http targets itself (absolute-form), without a tunnel.
+  const std::vector<std::string>& pins() const { return result_.row.expect.trust; }
+  bool pinned() const { return !pins().empty() && ctx_.tls.verify(); }
+  bool head() const { return result_.row.expect.method == "HEAD"; }
   bool forward_http() const { return proxy_ && !socks() && scheme_ != "https"; }
 
   void on_deadline() {
@@ -353,8 +322,16 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void origin_transport() {
     if (scheme_ != "https") return send_request();
     origin_tls_.emplace(*top_, ctx_.tls.native());
+    X509_STORE* store = nullptr;
+    if (pinned()) {
+      try {
+        store = ctx_.tls.pinned_store(pins());
+      } catch (const std::exception& e) {
+        return finish(Outcome::tls_error, e.what());
+      }
+    }
     if (auto error = net::prepare_client_session(origin_tls_->native_handle(), result_.host,
-                                                 ctx_.tls.verify());
+                                                 ctx_.tls.verify(), store);
         !error.empty())
       return finish(Outcome::tls_error, error);
     enter(Phase::tls, ctx_.config.timeouts.tls);
@@ -367,8 +344,10 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     SSL* ssl = origin_tls_->native_handle();
     result_.tls = net::read_tls_facts(ssl);
     if (ec) {
-      auto failure = net::explain_handshake_failure(ssl, result_.host, describe_io_error(ec));
+      auto failure =
+          net::explain_handshake_failure(ssl, result_.host, describe_io_error(ec), pins());
       if (failure.untrusted && result_.tls) result_.tls->error = failure.code;
+      if (failure.intercepted) return finish(Outcome::tls_intercepted, failure.detail);
       return finish(failure.untrusted ? Outcome::tls_untrusted : Outcome::tls_error,
                     failure.untrusted ? failure.detail
                                       : (via_proxy() ? "TLS handshake through the tunnel failed: "
@@ -376,8 +355,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
                                             failure.detail);
     }
     result_.ms.tls = phase_ms();
-    switch (auto verdict = net::judge_session(ssl, ctx_.tls); verdict.kind) {
+    switch (auto verdict = net::judge_session(ssl, ctx_.tls, pins()); verdict.kind) {
       case net::TlsVerdict::Kind::trusted:
+        if (result_.tls) result_.tls->pin = verdict.pin;
         break;
       case net::TlsVerdict::Kind::untrusted:
         // `verified` answers "may this certificate be trusted", not "did OpenSSL accept the chain".
@@ -387,8 +367,10 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
         }
         return finish(Outcome::tls_untrusted, verdict.detail);
       case net::TlsVerdict::Kind::intercepted:
-        // No request goes through an inspecting proxy unless the user accepts inspection.
-        if (!ctx_.config.allow_inspection) return finish(Outcome::tls_intercepted, verdict.detail);
+        // No request goes through an inspecting proxy unless the user accepts inspection, and
+        // never to a pinned URL: the real sensor refuses that chain whatever the user accepts.
+        if (!ctx_.config.allow_inspection || pinned())
+          return finish(Outcome::tls_intercepted, verdict.detail);
         result_.warnings.push_back(verdict.detail);
         break;
     }
@@ -397,7 +379,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   }
 
   void send_request() {
-    request_.method(http::verb::get);
+    request_.method(head() ? http::verb::head : http::verb::get);
     const bool default_port = result_.port == (scheme_ == "https" ? 443 : 80);
     const bool v6 = result_.host.find(':') != std::string::npos;
     const std::string host = v6 ? "[" + result_.host + "]" : result_.host;
@@ -434,6 +416,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
 
   void read_header() {
     parser_.emplace();
+    if (head()) parser_->skip(true);  // a HEAD response announces a body it does not send
     parser_->header_limit(static_cast<std::uint32_t>(ctx_.config.header_limit));
     // The body is never read, so its announced size is no failure: Beast checks Content-Length
     // against its 8 MiB default as soon as the header is parsed.
@@ -482,9 +465,13 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     }
     result_.ms.ttfb = phase_ms();
     result_.http_status = status;
-    if (!ctx_.config.expect.accepts(status))
+    // The row's own expectation (the vendor's exact status) outranks --expect-status.
+    const auto& own = result_.row.expect.status;
+    const auto& expected = own.empty() ? ctx_.config.expect : own;
+    if (!expected.accepts(status))
       return finish(Outcome::unexpected_status,
-                    fmt::format("HTTP {} is not an expected status", status));
+                    fmt::format("HTTP {}, expected {}{}", status, expected.text(),
+                                own.empty() ? " (--expect-status)" : ""));
     finish(Outcome::ok, "");
   }
 

@@ -17,13 +17,9 @@
 
 namespace urlprobe::probe {
 
-// Inclusive status ranges; empty means any status from the origin counts as reachable.
-struct StatusExpectation {
-  std::vector<std::pair<int, int>> ranges;
-  bool accepts(int status) const;
-};
-// "200,204,300-399"; returns false and sets error on bad text.
-bool parse_status_expectation(std::string_view text, StatusExpectation& out, std::string& error);
+// --expect-status and the rows' own expectations share one reading (sheet/target.hpp).
+using sheet::parse_status_expectation;
+using sheet::StatusExpectation;
 
 struct Timeouts {
   std::chrono::milliseconds total{10000};

@@ -90,6 +90,7 @@ void append_jsonl(std::string& out, const probe::Result& r) {
     if (t.chain_len) fmt::format_to(std::back_inserter(out), ",\"chain_len\":{}", t.chain_len);
     text("ocsp", t.ocsp);
     text("error", t.error);
+    text("pin", t.pin);
     out += '}';
   }
   if (!r.warnings.empty()) {
@@ -107,6 +108,31 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   ms_field(out, first, "total", r.ms.total);
   ms_field(out, first, "pac", r.ms.pac);
   out += '}';
+  if (const auto& e = r.row.expect; !e.empty()) {
+    // What the row demanded of this URL: a reader of the record sees why ok is ok.
+    key(out, "expect");
+    out += '{';
+    bool any_expect = false;
+    auto expect_field = [&](std::string_view name) {
+      if (any_expect) out += ',';
+      any_expect = true;
+      append_json_string(out, name);
+      out += ':';
+    };
+    if (!e.status.empty()) {
+      expect_field("status");
+      append_json_string(out, e.status.text());
+    }
+    if (!e.method.empty()) {
+      expect_field("method");
+      append_json_string(out, e.method);
+    }
+    if (!e.trust.empty()) {
+      expect_field("trust");
+      string_array(out, e.trust);
+    }
+    out += '}';
+  }
   key(out, "row");
   out += '{';
   bool any = false;

@@ -193,6 +193,8 @@ void read_tls(const json::object& o, net::TlsFacts& t) {
       text(t.ocsp);
     else if (name == "error")
       text(t.error);
+    else if (name == "pin")
+      text(t.pin);
     // Fields added later (DESIGN: "Fields may be added") are ignored.
   }
 }
@@ -222,6 +224,22 @@ void read_row(const json::object& o, sheet::RowFacts& row) {
       for (const auto& item : v.get_array())
         row.other_lines.push_back(
             static_cast<int>(integer_of(item, name, 0, std::numeric_limits<int>::max())));
+    }
+  }
+}
+
+void read_expect(const json::object& o, sheet::Expectation& expect) {
+  for (const auto& [k, v] : o) {
+    const std::string_view name = k;
+    std::string error;
+    if (name == "status") {
+      if (!sheet::parse_status_expectation(string_of(v, name), expect.status, error))
+        throw Bad{fmt::format("\"expect.status\": {}", error)};
+    } else if (name == "method") {
+      if (!sheet::parse_method(string_of(v, name), expect.method, error))
+        throw Bad{fmt::format("\"expect.method\": {}", error)};
+    } else if (name == "trust") {
+      expect.trust = strings_of(v, name);
     }
   }
 }
@@ -310,6 +328,8 @@ probe::Result read_record(const json::object& o) {
       read_ms(object_of(v, name), r.ms);
     else if (name == "row")
       read_row(object_of(v, name), r.row);
+    else if (name == "expect")
+      read_expect(object_of(v, name), r.row.expect);
     else if (name == "started")
       r.started = time_of(string_of(v, name));
   }

@@ -117,6 +117,8 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   std::map<Method, MethodReadiness> methods;
   std::map<std::string, ProxyTodo> todo;
   std::map<std::string, std::vector<std::string>> blob_notes;  // proxy -> hosts
+  std::vector<std::string> pinned_blocked;  // pinned hosts a proxy inspected or challenged
+  std::vector<std::string> stale_pins;      // pinned hosts whose chain ends at another public root
   std::size_t local_errors = 0;
   std::map<Method, std::string> proxy_of;
 
@@ -145,7 +147,18 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
     if (!r->proxy.empty()) proxy_of.emplace(r->route, r->proxy);
 
     bool reached = r->outcome == Outcome::ok;
-    if (r->outcome == Outcome::tls_intercepted) {
+    if (!r->row.expect.trust.empty()) {
+      if (r->outcome == Outcome::tls_intercepted || r->outcome == Outcome::proxy_auth_required)
+        add_unique(pinned_blocked, r->host);
+      if (r->outcome == Outcome::tls_untrusted && r->tls && r->tls->error == "pin_mismatch")
+        add_unique(stale_pins, r->host);
+    }
+    if (r->outcome == Outcome::tls_intercepted && !r->row.expect.trust.empty()) {
+      // A pinned host is never excused as blob storage is: the sensor itself refuses the chain.
+      auto& t = todo[r->proxy];
+      t.proxy = r->proxy;
+      add_unique(t.exclude_inspection, r->host);
+    } else if (r->outcome == Outcome::tls_intercepted) {
       if (never_exclude(r->host)) {
         reached = true;
         add_unique(blob_notes[r->proxy], r->host);
@@ -220,6 +233,24 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
         "HTTPS inspection {} of {} counted as reachable: the vendor says blob storage "
         "(*.blob.core.windows.net) must not be excluded from inspection",
         proxy.empty() ? std::string("on the direct path") : "on " + proxy, join(hosts, ", ")));
+  }
+
+  if (!pinned_blocked.empty()) {
+    std::sort(pinned_blocked.begin(), pinned_blocked.end());
+    out.notes.push_back(fmt::format(
+        "The sensor pins the roots of {}: the vendor says HTTPS inspection of these connections "
+        "is not supported and proxy authentication breaks them; exclude them from inspection "
+        "and do not require proxy authentication for them",
+        join(pinned_blocked, ", ")));
+  }
+  if (!stale_pins.empty()) {
+    std::sort(stale_pins.begin(), stale_pins.end());
+    out.notes.push_back(fmt::format(
+        "{} chain{} to a public root outside {} pin: nobody is inspecting; the vendor changed "
+        "CAs or the pin is out of date (README \"Pins\": confirm with openssl s_client "
+        "-showcerts, then --pin NAME=FILE)",
+        join(stale_pins, ", "), stale_pins.size() == 1 ? "s" : "",
+        stale_pins.size() == 1 ? "its" : "their"));
   }
 
   if (local_errors)

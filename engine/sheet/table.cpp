@@ -83,13 +83,22 @@ enum class Field {
   os_mac,
   os_linux,
   comments,
+  expected_status,
+  method,
+  trust,
   unknown
 };
 
 Field field_for(const std::string& header) {
   const auto h = lower(trim(header));
   if (h == "service") return Field::service;
-  if (h == "geography" || h == "geo" || h == "region") return Field::geography;
+  // The analyzer's own list names its regions "gateway" (GW_US, ..., and US, EU, ...).
+  if (h == "geography" || h == "geo" || h == "region" || h == "gateway") return Field::geography;
+  if (h == "expected status" || h == "expected_status" || h == "expected statuses" ||
+      h == "expect status" || h == "expected")
+    return Field::expected_status;
+  if (h == "method" || h == "http method") return Field::method;
+  if (h == "trust" || h == "pin" || h == "pins") return Field::trust;
   if (h == "category") return Field::category;
   if (h == "port") return Field::port;
   if (h == "endpoint/url" || h == "url" || h == "urls" || h == "endpoint" || h == "endpoint url" ||
@@ -114,15 +123,49 @@ constexpr std::pair<Field, std::string_view> kOsNames[] = {{Field::os_windows, "
                                                            {Field::os_mac, "mac"},
                                                            {Field::os_linux, "linux"}};
 
-// Where the analyzer has a test path for a host (e.g. /commands/test), probe that path.
+std::string_view builtin_text(std::string_view file) {
+  for (const auto& sheet : builtin_sheets())
+    if (sheet.name == file) return sheet.text;
+  return {};
+}
+
+// Where an analyzer has a test path for a host (e.g. /commands/test), probe that path. The
+// cross-platform analyzer's file is newer and wins; a regional host neither file names
+// (au.vortex-win) takes the path its regional siblings (us., eu., uk.vortex-win) all share.
 const std::unordered_map<std::string, std::string>& analyzer_paths() {
   static const auto paths = [] {
     std::unordered_map<std::string, std::string> map;
+    const auto xplat = parse_csv(builtin_text("mde_analyzer_xplat.csv"));
+    for (std::size_t r = 1; r < xplat.size(); ++r) {
+      if (xplat[r].fields.size() < 2) continue;
+      auto parsed = parse_target_url(trim(xplat[r].fields[1]));
+      if (auto* target = std::get_if<Target>(&parsed); target && target->path != "/")
+        map.emplace(target->host, target->path);
+    }
     for (const auto& target : builtin_analyzer_targets().targets)
       if (target.path != "/") map.emplace(target.host, target.path);
     return map;
   }();
   return paths;
+}
+
+std::optional<std::string> analyzer_path(const std::string& host) {
+  const auto& paths = analyzer_paths();
+  if (auto it = paths.find(host); it != paths.end()) return it->second;
+  auto region_label = [](std::string_view h) {
+    const auto dot = h.find('.');
+    return dot == 2 && std::isalpha(static_cast<unsigned char>(h[0])) &&
+           std::isalpha(static_cast<unsigned char>(h[1]));
+  };
+  if (!region_label(host)) return std::nullopt;
+  const std::string_view rest = std::string_view(host).substr(2);
+  std::optional<std::string> shared;
+  for (const auto& [known, path] : paths) {
+    if (!region_label(known) || std::string_view(known).substr(2) != rest) continue;
+    if (shared && *shared != path) return std::nullopt;
+    shared = path;
+  }
+  return shared;
 }
 
 // Workspace hosts whose * is the customer's Log Analytics workspace ID.
@@ -307,6 +350,15 @@ class TableReader {
         case Field::description:
         case Field::comments:
           break;
+        case Field::expected_status:
+        case Field::method:
+        case Field::trust:
+          if (auto why = read_expectation(field, trim(text), facts.expect); !why.empty()) {
+            into_.errors.push_back(
+                table.error_at(row.number, column, fmt::format("{}: the row is skipped", why)));
+            return;
+          }
+          break;
         case Field::unknown:
           if (auto name = names.find(column); name != names.end() && !trim(text).empty())
             facts.extra.emplace_back(name->second, std::string(trim(text)));
@@ -340,9 +392,23 @@ class TableReader {
       add(table, row.number, url_column, offset, piece, port, shared);
   }
 
+  // A bad expectation cell is the row's error: probing with a looser rule than the sheet meant
+  // would call a failure a success.
+  static std::string read_expectation(Field field, std::string_view text, Expectation& into) {
+    if (text.empty()) return {};
+    std::string error;
+    const bool ok = field == Field::expected_status
+                        ? parse_status_expectation(text, into.status, error)
+                    : field == Field::method ? parse_method(text, into.method, error)
+                                             : parse_trust(text, into.trust, error);
+    return ok ? std::string() : error;
+  }
+
   bool keep(const RowFacts& facts) const {
     if (!options_.geo.empty() && !facts.geography.empty() && lower(facts.geography) != "ww" &&
-        !matches_any(facts.geography, options_.geo))
+        !matches_any(facts.geography, options_.geo) &&
+        !(facts.geography.starts_with("GW_") &&
+          matches_any(std::string_view(facts.geography).substr(3), options_.geo)))
       return false;
     if (!options_.category.empty() && !matches_any(facts.category, options_.category)) return false;
     if (options_.required_only && lower(facts.required) != "required") return false;
@@ -413,9 +479,9 @@ class TableReader {
       }
       target = std::move(std::get<Target>(parsed));
       if (target.path == "/") {
-        if (auto it = analyzer_paths().find(target.host); it != analyzer_paths().end()) {
-          target.path = it->second;
-          target.url += it->second.substr(1);
+        if (auto path = analyzer_path(target.host)) {
+          target.path = *path;
+          target.url += path->substr(1);
         }
       }
       if (port && port != 80 && port != 443 && !has_scheme && !url_port) {
@@ -546,33 +612,64 @@ std::span<const BuiltinInfo> builtin_catalog() {
       {"commercial", "mde_urls_commercial.csv",
        "MDE URLs, commercial (docs 'Microsoft Defender URLs' table)", "2026-03-11"},
       {"gov", "mde_urls_gov.csv", "MDE URLs, US Government (GCC, GCC High, DoD)", "2025-12-25"},
-      {"analyzer", "mdeca_test_urls.csv", "the MDE Client Analyzer's test URLs (RegionsURLs.json)",
-       "2022-08-16"},
+      {"analyzer", "mde_analyzer_xplat.csv mdeca_test_urls.csv",
+       "the MDE Client Analyzers' test URLs: the macOS/Linux analyzer's standard-connectivity "
+       "rows (exact status, method, pinned roots), then the Windows analyzer's "
+       "RegionsURLs.json (200, 400 or 404 pass)",
+       "2026-12-05 / 2022-08-16"},
+      {"streamlined", "mde_analyzer_xplat.csv mde_streamlined_gov.csv",
+       "MDE streamlined connectivity (*.endpoint.security.microsoft.com): the macOS/Linux "
+       "analyzer's gateway rows GW_US/EU/UK/AU (exact status, method, pinned roots)",
+       "2026-12-05"},
   };
   return kCatalog;
 }
 
+namespace {
+
+// The analyzer's per-URL file holds both connectivity models: gateway rows (GW_xx) are
+// streamlined, the others standard. Its rows go through the same reader as a user's sheet.
+void load_xplat(bool streamlined, const SheetOptions& options, TargetList& into) {
+  TargetList all;
+  TableReader(options, all)
+      .read(csv_table(builtin_text("mde_analyzer_xplat.csv"), "builtin:mde_analyzer_xplat.csv",
+                      ','));
+  for (auto& target : all.targets)
+    if (target.row.geography().starts_with("GW_") == streamlined)
+      into.targets.push_back(std::move(target));
+  into.errors.insert(into.errors.end(), all.errors.begin(), all.errors.end());
+}
+
+}  // namespace
+
 void load_builtin(std::string_view name, const SheetOptions& options, TargetList& into) {
+  if (name == "streamlined") {
+    load_xplat(true, options, into);
+    TableReader(options, into)
+        .read(csv_table(builtin_text("mde_streamlined_gov.csv"), "builtin:mde_streamlined_gov.csv",
+                        ','));
+    return;
+  }
+  if (name == "analyzer") {
+    // The newer file first: where both name a URL, deduplicate keeps its exact expectation.
+    load_xplat(false, options, into);
+    auto list = builtin_analyzer_targets();
+    for (auto& t : list.targets) {
+      if (!options.geo.empty() && lower(t.row.geography()) != "all" &&
+          !matches_any(t.row.geography(), options.geo))
+        continue;
+      into.targets.push_back(std::move(t));
+    }
+    return;
+  }
   for (const auto& info : builtin_catalog()) {
     if (info.name != name) continue;
-    if (name == "analyzer") {
-      auto list = builtin_analyzer_targets();
-      for (auto& t : list.targets) {
-        if (!options.geo.empty() && lower(t.row.geography()) != "all" &&
-            !matches_any(t.row.geography(), options.geo))
-          continue;
-        into.targets.push_back(std::move(t));
-      }
-      return;
-    }
-    for (const auto& sheet : builtin_sheets()) {
-      if (sheet.name != info.file) continue;
-      const auto table = csv_table(sheet.text, fmt::format("builtin:{}", info.file), ',');
-      TableReader(options, into).read(table);
-      return;
-    }
+    const auto table = csv_table(builtin_text(info.file), fmt::format("builtin:{}", info.file), ',');
+    TableReader(options, into).read(table);
+    return;
   }
-  throw SheetError(fmt::format("--builtin: unknown sheet '{}' (commercial, gov, analyzer)", name));
+  throw SheetError(fmt::format(
+      "--builtin: unknown sheet '{}' (commercial, gov, analyzer, streamlined)", name));
 }
 
 void deduplicate(TargetList& list) {

@@ -370,3 +370,38 @@ TEST(Readiness, UntrustedInspectionIsAdvisedAsExclusion) {
   EXPECT_THAT(r.todo[0].exclude_inspection, ElementsAre("inspected.example"));
   EXPECT_TRUE(r.todo[0].allow_anonymous.empty());
 }
+
+// Streamlined hosts are pinned: inspection or a proxy challenge breaks the sensor there, even
+// for storage, so they are advised as exclusions with the vendor's words.
+TEST(Readiness, PinnedHostsGetTheVendorsAdvice) {
+  Sweep s;
+  s.url("mdav.eu.endpoint.security.microsoft.com", {bump, nc, ok, auth, nc})
+      .url("edr-weu.eu.endpoint.security.microsoft.com", {ok, nc, ok, ok, nc})
+      .url("plain.example", {auth, nc, ok, nc, nc});
+  for (auto& r : s.results)
+    if (r.host.ends_with(".endpoint.security.microsoft.com"))
+      r.row.expect.trust = {"microsoft-2011"};
+  const auto r = report::assess(s.results, {});
+  EXPECT_TRUE(r.ready);
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_THAT(r.notes[0], HasSubstr("pins the roots of mdav.eu.endpoint.security.microsoft.com"));
+  EXPECT_THAT(r.notes[0], HasSubstr("exclude them from inspection"));
+  EXPECT_THAT(r.notes[0], HasSubstr("do not require proxy authentication"));
+  EXPECT_THAT(r.notes[0], Not(HasSubstr("plain.example")));
+}
+
+TEST(Readiness, PinMatchedNowhereAtAPublicRootIsAStalePinNotInspection) {
+  Sweep s;
+  s.url("mdav.us.endpoint.security.microsoft.com",
+        {Outcome::tls_untrusted, nc, Outcome::tls_untrusted, nc, nc});
+  for (auto& r : s.results) {
+    r.row.expect.trust = {"microsoft-2011"};
+    if (r.outcome == Outcome::tls_untrusted) r.tls.emplace().error = "pin_mismatch";
+  }
+  const auto r = report::assess(s.results, {});
+  EXPECT_FALSE(r.ready);
+  EXPECT_TRUE(r.todo.empty()) << "no proxy is to blame";
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_THAT(r.notes[0], HasSubstr("nobody is inspecting"));
+  EXPECT_THAT(r.notes[0], HasSubstr("--pin"));
+}

@@ -1,0 +1,154 @@
+#include "targets.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "sheet/onboarding.hpp"
+#include "sheet/reader.hpp"
+#include "sheet/sheet.hpp"
+#include "sheet/url.hpp"
+#include "sheet/windows.hpp"
+
+namespace urlprobe::cli {
+
+std::vector<net::Pin> load_pins(const Options& options) {
+  auto pins = net::builtin_pins();
+  for (const auto& [name, file] : options.pin_files) {
+    if (!net::valid_pin_name(name))
+      throw UsageError(fmt::format(
+          "--pin {}={}: '{}' is not a pin name (letters, digits, '.', '_', '-'; not 'system')",
+          name, file, name));
+    try {
+      net::set_pin(pins, net::read_pin_file(name, file));
+    } catch (const std::exception& e) {
+      throw UsageError(fmt::format("--pin {}: {}", name, e.what()));
+    }
+  }
+  return pins;
+}
+
+namespace {
+
+// --gateway or --onboarding: the region whose rows are kept (GW_EU keeps GW_EU, EU and WW).
+std::string chosen_gateway(const Options& options, std::vector<std::string>& notes) {
+  if (!options.onboarding.empty()) {
+    const auto found = sheet::read_onboarding(options.onboarding);
+    if (!options.gateway.empty() && sheet::normalise_gateway(options.gateway) != found.gateway)
+      throw UsageError(fmt::format("--gateway {} disagrees with {}, which names {}",
+                                   options.gateway, options.onboarding, found.gateway));
+    notes.push_back(fmt::format("gateway {}{} from {} ({})", found.gateway,
+                                found.datacenter.empty() ? ""
+                                                         : ", datacenter " + found.datacenter,
+                                options.onboarding, found.found_by));
+    return found.gateway;
+  }
+  if (options.gateway.empty()) return {};
+  if (!sheet::valid_gateway(options.gateway))
+    throw UsageError(fmt::format(
+        "--gateway: unknown gateway '{}' (GW_US, GW_EU, GW_UK, GW_AU, or US, EU, UK, AU)",
+        options.gateway));
+  return sheet::normalise_gateway(options.gateway);
+}
+
+void load_inputs(const Options& options, const sheet::SheetOptions& sheet_options,
+                 sheet::TargetList& list) {
+  if (options.inputs.empty() || !options.builtin.empty())
+    sheet::load_builtin(options.builtin.empty() ? "commercial" : options.builtin, sheet_options,
+                        list);
+  int argument = 0;
+  const auto argv_row = sheet::row_of_source("argv");
+  for (const auto& input : options.inputs) {
+    ++argument;
+    if (input.find("://") != std::string::npos) {
+      auto parsed = sheet::parse_target_url(input);
+      if (auto* error = std::get_if<sheet::UrlError>(&parsed)) {
+        list.errors.push_back({"argv", argument, error->column, error->message, {}, false});
+        continue;
+      }
+      auto& target = std::get<sheet::Target>(parsed);
+      target.row = sheet::TargetRow(argv_row, 0);
+      list.targets.push_back(std::move(target));
+    } else {
+      sheet::load_sheet_file(input, sheet_options, list);
+    }
+  }
+}
+
+// A row that trusts a pin this run does not have cannot be judged as the sheet means: it is
+// the row's error, as a bad cell is.
+void check_pins(sheet::TargetList& list, const std::vector<net::Pin>& pins) {
+  std::string known;
+  for (const auto& pin : pins) known += (known.empty() ? "" : ", ") + pin.name;
+  std::erase_if(list.targets, [&](const sheet::Target& target) {
+    for (const auto& name : target.row.expect().trust) {
+      if (net::find_pin(pins, name)) continue;
+      list.errors.push_back({target.row.source(), target.row.line, 0,
+                             fmt::format("{}: unknown pin '{}' (known: {}; add one with --pin "
+                                         "{}=FILE): the row is skipped",
+                                         target.url, name, known, name),
+                             {},
+                             false});
+      return true;
+    }
+    return false;
+  });
+}
+
+}  // namespace
+
+sheet::TargetList load_targets(const Options& options, const std::vector<net::Pin>& pins,
+                               std::vector<std::string>& notes) {
+  auto sheet_options = options.sheet;
+  if (const auto gateway = chosen_gateway(options, notes); !gateway.empty()) {
+    const auto wanted = sheet::gateway_geographies(gateway);
+    if (!sheet_options.geo.empty() &&
+        std::none_of(sheet_options.geo.begin(), sheet_options.geo.end(), [&](const auto& geo) {
+          return std::find(wanted.begin(), wanted.end(), geo) != wanted.end();
+        }))
+      throw UsageError(fmt::format("--geo and the gateway {} keep nothing in common", gateway));
+    sheet_options.geo = wanted;
+  }
+  std::optional<sheet::WindowsVersion> windows;
+  if (!options.windows_version.empty()) {
+    std::string error;
+    windows = sheet::parse_windows_version(options.windows_version, error);
+    if (!windows) throw UsageError(fmt::format("--windows-version: {}", error));
+  }
+
+  sheet::TargetList list;
+  load_inputs(options, sheet_options, list);
+  sheet::deduplicate(list);
+  if (windows) {
+    const bool streamlined = std::any_of(list.targets.begin(), list.targets.end(), [](auto& t) {
+      return t.row.geography().starts_with("GW_");
+    });
+    const auto outcome = sheet::apply_windows_version(list, *windows, streamlined);
+    for (const auto& reason : outcome.reasons)
+      notes.push_back(fmt::format("Windows {}: {}", windows->text, reason));
+  }
+  check_pins(list, pins);
+  return list;
+}
+
+std::vector<std::string> expired_pin_warnings(const sheet::TargetList& list,
+                                              const std::vector<net::Pin>& pins) {
+  std::set<std::string> used;
+  for (const auto& target : list.targets)
+    for (const auto& name : target.row.expect().trust) used.insert(name);
+  std::vector<std::string> warnings;
+  for (const auto& name : used) {
+    const auto* pin = net::find_pin(pins, name);
+    if (!pin || !pin->all_expired()) continue;
+    std::string until;
+    for (const auto& root : pin->roots) until = std::max(until, root.not_after);
+    warnings.push_back(fmt::format(
+        "warning: pin {} ({}): every root has expired (the last on {}): its URLs will fail "
+        "as they would for the sensor; replace it with --pin {}=FILE",
+        name, pin->origin, until, name));
+  }
+  return warnings;
+}
+
+}  // namespace urlprobe::cli
