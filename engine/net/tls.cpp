@@ -15,8 +15,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+
+#include "net/x509_text.hpp"
 
 namespace urlprobe::net {
 
@@ -24,24 +28,37 @@ namespace ssl = boost::asio::ssl;
 
 namespace {
 
+void free_certificate(void*, void* cert, CRYPTO_EX_DATA*, int, long, void*) {
+  X509_free(static_cast<X509*>(cert));
+}
+
 // OpenSSL drops the peer's certificate when verification fails the handshake, which is exactly
 // when the user needs its names and dates: keep our own reference to the leaf.
 int leaf_slot() {
-  static const int slot = SSL_get_ex_new_index(
-      0, nullptr, nullptr, nullptr, [](void*, void* leaf, CRYPTO_EX_DATA*, int, long, void*) {
-        X509_free(static_cast<X509*>(leaf));
-      });
+  static const int slot = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_certificate);
   return slot;
+}
+
+// And the certificate verification failed at: for an unknown CA, the top of the chain as far as
+// it could be built, whose issuer is where the chain really ends (the leaf's issuer is only that
+// when the server sent no intermediate).
+int failed_slot() {
+  static const int slot = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_certificate);
+  return slot;
+}
+
+void keep(SSL* ssl, int slot, X509* cert) {
+  if (!cert || SSL_get_ex_data(ssl, slot)) return;
+  X509_up_ref(cert);
+  SSL_set_ex_data(ssl, slot, cert);
 }
 
 int remember_leaf(int preverify_ok, X509_STORE_CTX* store) {
   auto* ssl =
       static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  X509* leaf = X509_STORE_CTX_get0_cert(store);
-  if (ssl && leaf && !SSL_get_ex_data(ssl, leaf_slot())) {
-    X509_up_ref(leaf);
-    SSL_set_ex_data(ssl, leaf_slot(), leaf);
-  }
+  if (!ssl) return preverify_ok;
+  keep(ssl, leaf_slot(), X509_STORE_CTX_get0_cert(store));
+  if (!preverify_ok) keep(ssl, failed_slot(), X509_STORE_CTX_get_current_cert(store));
   return preverify_ok;
 }
 
@@ -49,6 +66,8 @@ X509* peer_leaf(SSL* ssl) {
   if (X509* leaf = SSL_get0_peer_certificate(ssl)) return leaf;
   return static_cast<X509*>(SSL_get_ex_data(ssl, leaf_slot()));
 }
+
+}  // namespace
 
 std::string name_text(const X509_NAME* name) {
   if (!name) return {};
@@ -67,6 +86,8 @@ std::string time_text(const ASN1_TIME* t) {
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
+
+namespace {
 
 std::vector<std::string> leaf_names(X509* leaf) {
   std::vector<std::string> names;
@@ -211,6 +232,31 @@ std::string cert_location(const char* variable, const char* fallback) {
   return value ? value : fallback;
 }
 
+// The system store as SSL_CTX_set_default_verify_paths builds it (the bundle file and the
+// hashed directory, each overridable by SSL_CERT_FILE / SSL_CERT_DIR), minus the OSSL_STORE
+// lookup that OpenSSL 3.0 adds on the same directory: for every issuer not already in memory
+// (the intermediate of every server that sends one) it lists the whole directory and runs the
+// decoders, about a tenth of a probe's CPU. The hashed-directory lookup finds the same files.
+// Then --ca-file.
+void add_trust_lookups(X509_STORE* store, bool load_bundle, const std::string& ca_file) {
+  X509_LOOKUP* by_file = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+  X509_LOOKUP* by_dir = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
+  if (!by_file || !by_dir) throw std::runtime_error("cannot load the system trust store");
+  // Missing defaults are not an error (as in set_default_verify_paths): --ca-file may be all.
+  if (load_bundle) X509_LOOKUP_load_file(by_file, nullptr, X509_FILETYPE_DEFAULT);
+  X509_LOOKUP_add_dir(by_dir, nullptr, X509_FILETYPE_DEFAULT);
+  ERR_clear_error();
+  if (!ca_file.empty() && X509_STORE_load_file(store, ca_file.c_str()) != 1)
+    throw std::runtime_error(
+        fmt::format("{}: cannot load CA certificates (PEM expected)", ca_file));
+}
+
+std::string pin_names_text(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : " or ") + name;
+  return out;
+}
+
 // The stapled OCSP response's status for the leaf: good, revoked, unknown; empty: none stapled.
 // The response's own signature is not checked: it only ever makes a result worse, never better.
 std::string stapled_status(SSL* ssl, X509* leaf) {
@@ -353,36 +399,25 @@ bool bundle_in_hashed_dirs(const std::string& bundle, const std::string& dirs) {
 }
 
 TlsClientContext::TlsClientContext(const TlsConfig& config)
-    : context_(ssl::context::tls_client), verify_(config.verify) {
+    : context_(ssl::context::tls_client),
+      verify_(config.verify),
+      ca_file_(config.ca_file),
+      pins_(config.pins),
+      pinned_(std::make_unique<PinnedStores>()) {
   SSL_CTX* ctx = context_.native_handle();
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  // The system store as SSL_CTX_set_default_verify_paths builds it (the bundle file and the
-  // hashed directory, each overridable by SSL_CERT_FILE / SSL_CERT_DIR), minus the OSSL_STORE
-  // lookup that OpenSSL 3.0 adds on the same directory: for every issuer not already in memory
-  // (the intermediate of every server that sends one) it lists the whole directory and runs the
-  // decoders, about a tenth of a probe's CPU. The hashed-directory lookup finds the same files.
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-  X509_LOOKUP* by_file = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-  X509_LOOKUP* by_dir = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
-  if (!by_file || !by_dir) throw std::runtime_error("cannot load the system trust store");
-  // Missing defaults are not an error (as in set_default_verify_paths): --ca-file may be all.
   // The bundle is parsed up front only when the hashed directory does not hold all of it (on
   // Debian it does): parsing its 140 roots cost 235 M instructions, the directory lookup parses
   // the one root a chain needs, once.
-  if (!bundle_in_hashed_dirs(
-          cert_location(X509_get_default_cert_file_env(), X509_get_default_cert_file()),
-          cert_location(X509_get_default_cert_dir_env(), X509_get_default_cert_dir())))
-    X509_LOOKUP_load_file(by_file, nullptr, X509_FILETYPE_DEFAULT);
-  X509_LOOKUP_add_dir(by_dir, nullptr, X509_FILETYPE_DEFAULT);
-  ERR_clear_error();
-  if (!config.ca_file.empty() &&
-      SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr) != 1)
-    throw std::runtime_error(
-        fmt::format("{}: cannot load CA certificates (PEM expected)", config.ca_file));
+  load_bundle_ = !bundle_in_hashed_dirs(
+      cert_location(X509_get_default_cert_file_env(), X509_get_default_cert_file()),
+      cert_location(X509_get_default_cert_dir_env(), X509_get_default_cert_dir()));
+  add_trust_lookups(SSL_CTX_get_cert_store(ctx), load_bundle_, ca_file_);
   // Probes never resume: each measures a full handshake, as a fresh agent would.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   leaf_slot();  // created before threads share the context
+  failed_slot();
   SSL_CTX_set_verify(ctx, config.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, &remember_leaf);
 
   if (!config.public_roots.empty()) {
@@ -403,13 +438,72 @@ bool TlsClientContext::is_public_root(X509* anchor) const {
   return anchor && public_roots_.contains(root_key(anchor));
 }
 
-std::string prepare_client_session(SSL* ssl, const std::string& host, bool verify) {
+// Stores by their sorted, comma-joined pin names. X509_STORE lookups lock internally, so one
+// store serves every thread once it is built.
+struct TlsClientContext::PinnedStores {
+  std::mutex mutex;
+  std::map<std::string, X509_STORE*> stores;
+  ~PinnedStores() {
+    for (auto& [key, store] : stores) X509_STORE_free(store);
+  }
+};
+
+TlsClientContext::~TlsClientContext() = default;
+TlsClientContext::TlsClientContext(TlsClientContext&&) = default;
+TlsClientContext& TlsClientContext::operator=(TlsClientContext&&) = default;
+
+X509_STORE* TlsClientContext::pinned_store(const std::vector<std::string>& names) {
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  std::string key;
+  for (const auto& name : sorted) {
+    if (!find_pin(pins_, name)) throw std::runtime_error(fmt::format("unknown pin {}", name));
+    key += (key.empty() ? "" : ",") + name;
+  }
+  std::lock_guard lock(pinned_->mutex);
+  if (auto it = pinned_->stores.find(key); it != pinned_->stores.end()) return it->second;
+  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), &X509_STORE_free);
+  if (!store) throw std::runtime_error("cannot make a certificate store");
+  add_trust_lookups(store.get(), load_bundle_, ca_file_);
+  for (const auto& name : sorted) {
+    for (const auto& root : find_pin(pins_, name)->roots) {
+      const auto* p = reinterpret_cast<const unsigned char*>(root.der.data());
+      std::unique_ptr<X509, decltype(&X509_free)> cert(
+          d2i_X509(nullptr, &p, static_cast<long>(root.der.size())), &X509_free);
+      // A root the system store also holds is added again without complaint (OpenSSL 3).
+      if (!cert || X509_STORE_add_cert(store.get(), cert.get()) != 1)
+        throw std::runtime_error(
+            fmt::format("pin {}: cannot add {} to a certificate store", name, root.subject));
+    }
+  }
+  X509_STORE* built = store.release();
+  pinned_->stores.emplace(std::move(key), built);
+  return built;
+}
+
+std::string TlsClientContext::pin_of(X509* cert, const std::vector<std::string>& names) const {
+  if (!cert) return {};
+  const std::string identity = root_key(cert);
+  for (const auto& name : names)
+    if (const Pin* pin = find_pin(pins_, name))
+      for (const auto& root : pin->roots)
+        if (const auto fields = certificate_fields(root.der);
+            fields && root_identity(*fields) == identity)
+          return name;
+  return {};
+}
+
+std::string prepare_client_session(SSL* ssl, const std::string& host, bool verify,
+                                   X509_STORE* verify_store) {
   boost::system::error_code ec;
   boost::asio::ip::make_address(host, ec);
   const bool is_ip = !ec;
   // RFC 6066: SNI carries host names only, never IP literals.
   if (!is_ip && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) return "cannot set SNI";
   SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp);
+  if (verify_store && SSL_set1_verify_cert_store(ssl, verify_store) != 1)
+    return "cannot set the pinned certificate store";
   if (verify) {
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     const int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str())
@@ -464,7 +558,8 @@ std::optional<TlsFacts> read_tls_facts(SSL* ssl) {
 }
 
 TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host,
-                                     const std::string& error_text) {
+                                     const std::string& error_text,
+                                     const std::vector<std::string>& pins) {
   const long verify = SSL_get_verify_result(ssl);
   X509* leaf = peer_leaf(ssl);
   if (verify == X509_V_OK || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE)
@@ -474,6 +569,20 @@ TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host,
             fmt::format("certificate verify failed: {}", X509_verify_cert_error_string(verify))};
 
   const std::string issuer = name_text(X509_get_issuer_name(leaf));
+  // The pinned store holds the system roots, --ca-file and the pins: a chain that ends at a root
+  // it lacks was not issued under any of them, and no public CA would have issued it.
+  if (!pins.empty() && (verify == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+                        verify == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                        verify == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+                        verify == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE)) {
+    auto* failed = static_cast<X509*>(SSL_get_ex_data(ssl, failed_slot()));
+    return {true, "pin_mismatch",
+            fmt::format("pin {} not matched: chain ends at {}, which is neither a pinned nor a "
+                        "public root: HTTPS inspection in the path",
+                        pin_names_text(pins),
+                        failed ? name_text(X509_get_issuer_name(failed)) : issuer),
+            true};
+  }
   switch (verify) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
       return {true, "expired",
@@ -512,13 +621,57 @@ TlsFailure explain_handshake_failure(SSL* ssl, const std::string& host,
   }
 }
 
-TlsVerdict judge_session(SSL* ssl, const TlsClientContext& context) {
+namespace {
+
+// The anchor is the usual match; any certificate of the verified chain will do, since each one
+// above the leaf signed the one below it: a pinned intermediate (with its root trusted) counts.
+TlsVerdict judge_pinned(SSL* ssl, const TlsClientContext& context,
+                        const std::vector<std::string>& pins) {
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+  const int length = chain ? sk_X509_num(chain) : 0;
+  for (int i = length - 1; i >= 0; --i)
+    if (auto pin = context.pin_of(sk_X509_value(chain, i), pins); !pin.empty())
+      return {TlsVerdict::Kind::trusted, {}, {}, std::move(pin)};
+  X509* anchor = length > 0 ? sk_X509_value(chain, length - 1) : nullptr;
+  const std::string end = anchor ? name_text(X509_get_subject_name(anchor)) : "an unknown root";
+  const std::string names = pin_names_text(pins);
+  const std::string replace = pins.size() == 1 ? pins.front() : "NAME";
+  if (context.is_public_root(anchor))
+    return {TlsVerdict::Kind::untrusted,
+            "pin_mismatch",
+            fmt::format("pin {} not matched: chain ends at public root {}; nobody is inspecting: "
+                        "the vendor changed CAs or this pin is out of date (check with openssl "
+                        "s_client -showcerts; replace it with --pin {}=FILE)",
+                        names, end, replace),
+            {}};
+  // Without a list of public roots there is no telling a vendor's change from inspection.
+  if (!context.checks_public_roots())
+    return {
+        TlsVerdict::Kind::untrusted,
+        "pin_mismatch",
+        fmt::format("pin {} not matched: chain ends at {} (public roots not checked)", names, end),
+        {}};
+  return {TlsVerdict::Kind::intercepted,
+          "pin_mismatch",
+          fmt::format("pin {} not matched: chain ends at {} (not a public root): HTTPS inspection "
+                      "in the path",
+                      names, end),
+          {}};
+}
+
+}  // namespace
+
+TlsVerdict judge_session(SSL* ssl, const TlsClientContext& context,
+                         const std::vector<std::string>& pins) {
   if (!context.verify()) return {};
   X509* leaf = peer_leaf(ssl);
   if (!leaf) return {};
-  if (auto why = weakness(leaf); !why.empty()) return {TlsVerdict::Kind::untrusted, "weak", why};
+  if (auto why = weakness(leaf); !why.empty())
+    return {TlsVerdict::Kind::untrusted, "weak", why, {}};
   if (stapled_status(ssl, leaf) == "revoked")
-    return {TlsVerdict::Kind::untrusted, "revoked", "certificate revoked (stapled OCSP response)"};
+    return {
+        TlsVerdict::Kind::untrusted, "revoked", "certificate revoked (stapled OCSP response)", {}};
+  if (!pins.empty()) return judge_pinned(ssl, context, pins);
   if (!context.checks_public_roots()) return {};
   STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
   if (!chain || sk_X509_num(chain) == 0) return {};
@@ -530,7 +683,8 @@ TlsVerdict judge_session(SSL* ssl, const TlsClientContext& context) {
       fmt::format("TLS intercepted: the chain is anchored in {} (issuer {}), not a public root: "
                   "HTTPS inspection "
                   "in the path",
-                  name_text(X509_get_subject_name(anchor)), name_text(X509_get_issuer_name(leaf)))};
+                  name_text(X509_get_subject_name(anchor)), name_text(X509_get_issuer_name(leaf))),
+      {}};
 }
 
 }  // namespace urlprobe::net
