@@ -208,17 +208,17 @@ def list_shows_expectations_and_pins(c):
 def streamlined_narrowed_by_the_onboarding_package(c):
     """--builtin streamlined --onboarding PACKAGE keeps the package's gateway (GW_EU) and names
     what it found; --gateway says the same; a package with no gateway is an error, not a guess."""
-    package = ONBOARDING / "streamlined_eu.cmd"
+    package = ONBOARDING / "WindowsDefenderATPOnboarding_streamlined.xml"
     r = c.run(["list", "--builtin", "streamlined", "--onboarding", str(package), "--format", "json"], jsonl=False)
     check(r.rc == 0, r.describe())
     items = json.loads(r.stdout)
     geos = {i["row"]["geography"] for i in items}
     check(geos == {"GW_EU"} and len(items) == 13, f"geographies {geos}, {len(items)} rows\n{r.describe()}")
-    check(re.search(r"gateway GW_EU.* from .*streamlined_eu\.cmd", r.stderr), f"stderr names no gateway\n{r.describe()}")
+    check(re.search(r"gateway GW_EU, datacenter WestEurope3 from .*streamlined\.xml", r.stderr), f"stderr names no gateway\n{r.describe()}")
     r2 = c.run(["list", "--builtin", "streamlined", "--gateway", "GW_EU", "--format", "json"], jsonl=False)
     check(json.loads(r2.stdout) == items, "--gateway GW_EU lists other rows than the package")
-    r3 = c.run(["list", "--builtin", "streamlined", "--onboarding", str(ONBOARDING / "no_gateway.json")], jsonl=False)
-    check(r3.rc == 2 and not r3.stdout and "no_gateway.json" in r3.stderr, f"a package without a gateway\n{r3.describe()}")
+    r3 = c.run(["list", "--builtin", "streamlined", "--onboarding", str(ONBOARDING / "WindowsDefenderATPOffboardingScript.cmd")], jsonl=False)
+    check(r3.rc == 2 and not r3.stdout and "WindowsDefenderATPOffboardingScript.cmd" in r3.stderr, f"a package without a gateway\n{r3.describe()}")
 
 
 if __name__ == "__main__":
