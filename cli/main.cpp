@@ -31,6 +31,9 @@ using namespace urlprobe;
 
 constexpr int kExitOk = 0, kExitFailures = 1, kExitUsage = 2, kExitInterrupted = 130;
 
+using report::csv_field;
+using report::json_string;
+
 // The list's "expect" member, as the v1 record writes it; empty when the row expects nothing.
 std::string expect_json(const sheet::Expectation& e) {
   if (e.empty()) return {};

@@ -201,7 +201,9 @@ TEST(Builtins, CommercialGovAndAnalyzer) {
 
   TargetList analyzer;
   load_builtin("analyzer", {}, analyzer);
-  EXPECT_EQ(analyzer.targets.size(), 64u);
+  EXPECT_EQ(analyzer.targets.size(), 44u + 64u);  // the standard rows of the xplat file, then
+  deduplicate(analyzer);                          // the Windows list; they share some URLs
+  EXPECT_EQ(analyzer.targets.size(), 83u);
   EXPECT_THROW(load_builtin("nope", {}, analyzer), SheetError);
 }
 
