@@ -32,13 +32,14 @@ import harness  # noqa: E402
 TEST_ROOT = "urlprobe test root"
 INTERMEDIATE = "urlprobe test intermediate"
 INSPECTION_CA = "urlprobe inspection CA"
-TLS_ERRORS = {"expired", "not_yet_valid", "hostname_mismatch", "unknown_ca", "self_signed", "revoked", "weak"}
+TLS_ERRORS = {"expired", "not_yet_valid", "hostname_mismatch", "unknown_ca", "self_signed", "revoked", "weak",
+              "pin_mismatch"}
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 # The `tls` fields of the contract and their JSON types (bool is not an int here).
 TLS_TYPES = {"version": str, "cipher": str, "group": str, "alpn": str, "subject": str, "issuer": str,
              "root": str, "sans": list, "not_before": str, "not_after": str, "days_left": int,
              "serial": str, "sig_alg": str, "key": str, "chain_len": int, "verified": bool,
-             "ocsp": str, "error": str}
+             "ocsp": str, "error": str, "pin": str}
 # The certificate's facts: in every record that got as far as the server's certificate, whatever
 # the outcome (root only when the chain verified).
 TLS_CERT = ["subject", "issuer", "sans", "not_before", "not_after", "days_left", "serial", "sig_alg", "key",
