@@ -20,10 +20,10 @@
 #include "report/readiness.hpp"
 #include "report/writer.hpp"
 #include "routes.hpp"
-#include "targets.hpp"
 #include "sheet/reader.hpp"
 #include "sheet/sheet.hpp"
 #include "sheet/url.hpp"
+#include "targets.hpp"
 
 namespace {
 

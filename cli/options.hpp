@@ -48,10 +48,10 @@ struct Options {
   std::string client_ip;  // --client-ip: what myIpAddress() answers (default: this host's)
   probe::SweepConfig sweep;
   sheet::SheetOptions sheet;
-  std::string builtin;      // --builtin NAME; default "commercial" when no inputs are given
-  std::string onboarding;   // --onboarding FILE: the gateway and datacenter of the device
-  std::string gateway;      // --gateway GW_EU|EU: keep that gateway's and region's rows
-  std::string windows_version;                              // --windows-version 1803|22H2|...
+  std::string builtin;          // --builtin NAME; default "commercial" when no inputs are given
+  std::string onboarding;       // --onboarding FILE: the gateway and datacenter of the device
+  std::string gateway;          // --gateway GW_EU|EU: keep that gateway's and region's rows
+  std::string windows_version;  // --windows-version 1803|22H2|...
   std::vector<std::pair<std::string, std::string>> pin_files;  // --pin NAME=FILE, in order
   std::string list_format;  // `list --format`: "" (URLs), text, json, csv
   bool stdout_format_set = false;

@@ -39,8 +39,7 @@ std::string chosen_gateway(const Options& options, std::vector<std::string>& not
       throw UsageError(fmt::format("--gateway {} disagrees with {}, which names {}",
                                    options.gateway, options.onboarding, found.gateway));
     notes.push_back(fmt::format("gateway {}{} from {} ({})", found.gateway,
-                                found.datacenter.empty() ? ""
-                                                         : ", datacenter " + found.datacenter,
+                                found.datacenter.empty() ? "" : ", datacenter " + found.datacenter,
                                 options.onboarding, found.found_by));
     return found.gateway;
   }
@@ -84,7 +83,9 @@ void check_pins(sheet::TargetList& list, const std::vector<net::Pin>& pins) {
   std::erase_if(list.targets, [&](const sheet::Target& target) {
     for (const auto& name : target.row.expect().trust) {
       if (net::find_pin(pins, name)) continue;
-      list.errors.push_back({target.row.source(), target.row.line, 0,
+      list.errors.push_back({target.row.source(),
+                             target.row.line,
+                             0,
                              fmt::format("{}: unknown pin '{}' (known: {}; add one with --pin "
                                          "{}=FILE): the row is skipped",
                                          target.url, name, known, name),

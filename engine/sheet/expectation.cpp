@@ -12,7 +12,9 @@ namespace urlprobe::sheet {
 
 namespace {
 
-bool separator(char c) { return c == ',' || c == ';' || c == ' ' || c == '\t'; }
+bool separator(char c) {
+  return c == ',' || c == ';' || c == ' ' || c == '\t';
+}
 
 // The pieces of a list cell: "200,204", "200 204", "200; 204".
 std::vector<std::string_view> pieces(std::string_view text) {
@@ -89,14 +91,14 @@ bool parse_trust(std::string_view text, std::vector<std::string>& out, std::stri
   for (const auto piece : pieces(text)) {
     std::string name(piece);
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const bool word = std::isalnum(static_cast<unsigned char>(name.front())) &&
-                      std::all_of(name.begin(), name.end(), [](char c) {
-                        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-                               c == '_' || c == '.';
-                      });
+    const bool word =
+        std::isalnum(static_cast<unsigned char>(name.front())) &&
+        std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        });
     if (!word || name.size() > 64) {
-      error = fmt::format("trust '{}' is not a pin name (such as microsoft-2011) or 'system'",
-                          piece);
+      error =
+          fmt::format("trust '{}' is not a pin name (such as microsoft-2011) or 'system'", piece);
       return false;
     }
     if (name == "system") {

@@ -632,8 +632,8 @@ namespace {
 void load_xplat(bool streamlined, const SheetOptions& options, TargetList& into) {
   TargetList all;
   TableReader(options, all)
-      .read(csv_table(builtin_text("mde_analyzer_xplat.csv"), "builtin:mde_analyzer_xplat.csv",
-                      ','));
+      .read(
+          csv_table(builtin_text("mde_analyzer_xplat.csv"), "builtin:mde_analyzer_xplat.csv", ','));
   for (auto& target : all.targets)
     if (target.row.geography().starts_with("GW_") == streamlined)
       into.targets.push_back(std::move(target));
@@ -664,12 +664,13 @@ void load_builtin(std::string_view name, const SheetOptions& options, TargetList
   }
   for (const auto& info : builtin_catalog()) {
     if (info.name != name) continue;
-    const auto table = csv_table(builtin_text(info.file), fmt::format("builtin:{}", info.file), ',');
+    const auto table =
+        csv_table(builtin_text(info.file), fmt::format("builtin:{}", info.file), ',');
     TableReader(options, into).read(table);
     return;
   }
-  throw SheetError(fmt::format(
-      "--builtin: unknown sheet '{}' (commercial, gov, analyzer, streamlined)", name));
+  throw SheetError(
+      fmt::format("--builtin: unknown sheet '{}' (commercial, gov, analyzer, streamlined)", name));
 }
 
 void deduplicate(TargetList& list) {

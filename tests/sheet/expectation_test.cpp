@@ -15,8 +15,8 @@ using ::testing::HasSubstr;
 namespace {
 
 TargetList load_csv(std::string_view text, const SheetOptions& options = {}) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    (std::to_string(::getpid()) + "-expectation.csv");
+  const auto path =
+      std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "-expectation.csv");
   std::ofstream(path, std::ios::binary) << text;
   TargetList list;
   load_sheet_file(path.string(), options, list);
@@ -120,7 +120,7 @@ TEST(Builtins, StreamlinedHoldsTheGatewayRowsWithTheirExpectations) {
     if (!t.skip.empty()) ++skipped;
   }
   EXPECT_EQ(gateway_rows, 44u);  // the four gateways' rows of mde_analyzer_xplat.csv
-  EXPECT_EQ(skipped, 1u);         // *.endpoint.security.microsoft.us: no public hosts
+  EXPECT_EQ(skipped, 1u);        // *.endpoint.security.microsoft.us: no public hosts
   const auto* test = find(list, "https://mdav.eu.endpoint.security.microsoft.com/mdav/test");
   ASSERT_NE(test, nullptr);
   EXPECT_EQ(test->row.expect().status.text(), "404");
