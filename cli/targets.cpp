@@ -106,7 +106,8 @@ sheet::TargetList load_targets(const Options& options, const std::vector<net::Pi
     const auto wanted = sheet::gateway_geographies(gateway);
     if (!sheet_options.geo.empty() &&
         std::none_of(sheet_options.geo.begin(), sheet_options.geo.end(), [&](const auto& geo) {
-          return std::find(wanted.begin(), wanted.end(), geo) != wanted.end();
+          return std::find(wanted.begin(), wanted.end(), sheet::normalise_gateway(geo)) !=
+                 wanted.end();
         }))
       throw UsageError(fmt::format("--geo and the gateway {} keep nothing in common", gateway));
     sheet_options.geo = wanted;

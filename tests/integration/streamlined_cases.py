@@ -217,6 +217,8 @@ def streamlined_narrowed_by_the_onboarding_package(c):
     check(re.search(r"gateway GW_EU, datacenter WestEurope3 from .*streamlined\.xml", r.stderr), f"stderr names no gateway\n{r.describe()}")
     r2 = c.run(["list", "--builtin", "streamlined", "--gateway", "GW_EU", "--format", "json"], jsonl=False)
     check(json.loads(r2.stdout) == items, "--gateway GW_EU lists other rows than the package")
+    r4 = c.run(["list", "--builtin", "streamlined", "--gateway", "GW_EU", "--geo", "us"], jsonl=False)
+    check(r4.rc == 2 and "keep nothing in common" in r4.stderr, f"--gateway and --geo disagree\n{r4.describe()}")
     r3 = c.run(["list", "--builtin", "streamlined", "--onboarding", str(ONBOARDING / "WindowsDefenderATPOffboardingScript.cmd")], jsonl=False)
     check(r3.rc == 2 and not r3.stdout and "WindowsDefenderATPOffboardingScript.cmd" in r3.stderr, f"a package without a gateway\n{r3.describe()}")
 
