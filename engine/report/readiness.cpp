@@ -61,6 +61,7 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 struct UrlState {
   std::string url, host, geography;
   bool required = false;
+  std::string skipped;  // why it cannot be probed as written; then it counts neither way
   std::set<Method> reached;
   std::set<Method> failed;  // configured and not reached
   std::vector<std::string> outcomes;
@@ -137,6 +138,10 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
     auto& m = methods[r->route];
     m.method = r->route;
     if (r->outcome == Outcome::not_configured) continue;
+    if (r->outcome == Outcome::skipped) {
+      u.skipped = r->detail;
+      continue;
+    }
     m.configured = true;
     if (r->outcome == Outcome::local_error) ++local_errors;
     if (auto evidence = transparent_proxy_evidence(*r); !evidence.empty()) {
@@ -191,6 +196,10 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   std::vector<std::string> geo_order;
   for (const auto& u : urls) {
     if (!u.required) continue;
+    if (!u.skipped.empty() && u.reached.empty() && u.failed.empty()) {
+      out.skipped.push_back({u.url, u.geography, u.skipped});
+      continue;
+    }
     ++out.required;
     auto [g, fresh] = by_geo.emplace(u.geography, GeographyReadiness{u.geography});
     if (fresh) geo_order.push_back(u.geography);
@@ -341,6 +350,10 @@ std::string readiness_text(const Readiness& r) {
                                          : fmt::format("{} ({})", u.url, join(u.outcomes, ", ")));
     text += fmt::format("  Unreachable by every method: {}\n", join(parts, ", "));
   }
+  if (!r.skipped.empty()) {
+    text += "  Not probed (not counted):\n";
+    for (const auto& u : r.skipped) text += fmt::format("    {}: {}\n", u.url, u.reason);
+  }
   if (!r.transparent.empty()) {
     text += "  Direct traffic passes through a transparent proxy:\n";
     for (const auto& t : r.transparent) text += fmt::format("    {} ({})\n", t.url, t.evidence);
@@ -397,6 +410,17 @@ void append_readiness_json(std::string& out, const Readiness& r) {
   for (std::size_t i = 0; i < r.unreachable.size(); ++i) {
     if (i) out += ',';
     append_json_string(out, r.unreachable[i].url);
+  }
+  out += "],\"skipped\":[";
+  for (std::size_t i = 0; i < r.skipped.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"url\":";
+    append_json_string(out, r.skipped[i].url);
+    out += ",\"geography\":";
+    append_json_string(out, r.skipped[i].geography);
+    out += ",\"reason\":";
+    append_json_string(out, r.skipped[i].reason);
+    out += '}';
   }
   out += "],\"transparent_proxy\":[";
   for (std::size_t i = 0; i < r.transparent.size(); ++i) {

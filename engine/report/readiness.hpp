@@ -42,6 +42,13 @@ struct TransparentProxyEvidence {
   std::string evidence;  // "Via: 1.1 proxy (squid/5.7)", "TLS issued by CN=..."
 };
 
+// A required row that cannot be probed as written (a wildcard host): not counted either way.
+struct SkippedUrl {
+  std::string url;
+  std::string geography;
+  std::string reason;  // the result's detail: what would make it probeable
+};
+
 struct GeographyReadiness {
   std::string geography;  // as the sheet says; "" for rows without one
   std::size_t required = 0, reachable = 0;
@@ -57,6 +64,7 @@ struct Readiness {
   std::vector<MethodReadiness> methods;  // the methods seen, in the analyzer's order
   std::vector<ProxyTodo> todo;           // by proxy, sorted
   std::vector<UnreachableUrl> unreachable;
+  std::vector<SkippedUrl> skipped;  // required rows no method can probe as written
   std::vector<TransparentProxyEvidence> transparent;  // by URL, first evidence each
   std::vector<std::string> notes;                     // the blob exception, named-proxy fallback
 };

@@ -10,6 +10,7 @@ produce jsonl files in a scratch folder, then the command under test on them.
 Exit: 0 pass, 1 fail, 77 skipped.
 """
 import json
+import re
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
@@ -166,6 +167,28 @@ def truncated_line(c):
     r = c.run(["report", str(future), "--format", "jsonl"])
     check(r.rc == 2 and "unsupported record version 2 (this urlprobe reads 1)" in r.stderr,
           "a v2 record was not refused clearly")
+
+
+@case
+def readiness_skipped_rows_are_not_unreachable(c):
+    """Issue 18: the built-in sheet with every probed failure rewritten as ok is ready. Its
+    wildcard rows are listed apart, each with what would make it probeable."""
+    fx = c.fixture()
+    r = c.run(["--format", "jsonl", "--methods", "direct", "--dns-server", fx["URLPROBE_DNS"], "--timeout", "2"])
+    check(r.rc == 1, f"the sweep exit status {r.rc}, expected 1 (nothing resolves here)")
+    lines = []
+    for rec in r.records:
+        if rec["outcome"] != "skipped":
+            rec["outcome"], rec["detail"], rec["http_status"] = "ok", "", 200
+        lines.append(json.dumps(rec))
+    path = c.tmp / "all-ok.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    rep = c.run(["report", str(path), "--readiness"], jsonl=False)
+    check(rep.rc == 0, f"report --readiness exit {rep.rc}, expected 0 (ready)\n{rep.describe()}")
+    check("Unreachable" not in rep.stdout and "; ready" in rep.stdout, f"not ready\n{rep.describe()}")
+    check(re.search(r"Not probed \(not counted\):\n(    https://\*\..*: .*\n)+", rep.stdout),
+          f"the skipped rows are not listed apart\n{rep.describe()}")
+    check("name a concrete host to probe it" in rep.stdout, f"no way out for the wildcard rows\n{rep.describe()}")
 
 
 if __name__ == "__main__":

@@ -409,3 +409,34 @@ TEST(Readiness, PinMatchedNowhereAtAPublicRootIsAStalePinNotInspection) {
   EXPECT_THAT(r.notes[0], HasSubstr("nobody is inspecting"));
   EXPECT_THAT(r.notes[0], HasSubstr("--pin"));
 }
+
+// Issue 18: a wildcard row nobody can probe as written is not unreachable. It is listed apart,
+// with what would make it probeable, and it never keeps the verdict from "ready".
+TEST(Readiness, SkippedRowsAreListedApartNotUnreachable) {
+  Sweep s;
+  constexpr auto skip = Outcome::skipped;
+  s.url("winatp-gw-cus.microsoft.com", {ok, nc, ok, nc, nc})
+      .url("*.ods.opinsights.azure.com", {skip, skip, skip, skip, skip})
+      .url("*.dm.microsoft.com", {skip, skip, skip, skip, skip}, "WW", "Optional");
+  for (auto& r : s.results)
+    if (r.outcome == skip)
+      r.detail = r.host.starts_with("*.ods")
+                     ? "workspace host *.ods.opinsights.azure.com: pass --workspace-id to probe it"
+                     : "wildcard host *.dm.microsoft.com: name a concrete host to probe it";
+  const auto r = report::assess(s.results, {});
+  EXPECT_TRUE(r.ready);
+  EXPECT_EQ(r.required, 1u);
+  EXPECT_TRUE(r.unreachable.empty());
+  ASSERT_EQ(r.skipped.size(), 1u) << "only required rows are listed";
+  EXPECT_EQ(r.skipped[0].url, "https://*.ods.opinsights.azure.com/");
+  EXPECT_THAT(r.skipped[0].reason, HasSubstr("--workspace-id"));
+  EXPECT_TRUE(method(r, Method::direct).all) << "a skipped row does not count against a method";
+  const auto text = report::readiness_text(r);
+  EXPECT_THAT(text, HasSubstr("ready"));
+  EXPECT_THAT(text, Not(HasSubstr("Unreachable")));
+  EXPECT_THAT(text, HasSubstr("Not probed (not counted):\n    https://*.ods.opinsights.azure.com/: "
+                              "workspace host"));
+  std::string json;
+  report::append_readiness_json(json, r);
+  EXPECT_THAT(json, HasSubstr("\"skipped\":[{\"url\":\"https://*.ods.opinsights.azure.com/\""));
+}
