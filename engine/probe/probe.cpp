@@ -461,7 +461,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
                           ? Outcome::proxy_auth_required
                       : verdict.kind == net::TunnelResult::Kind::denied ? Outcome::proxy_denied
                                                                         : Outcome::proxy_error,
-                      verdict.detail);
+                      verdict.detail + (status == 407 ? "" : proxy_reason(response)));
     }
     result_.ms.ttfb = phase_ms();
     result_.http_status = status;
@@ -477,12 +477,46 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
 
   // Without a tunnel, a forwarding proxy's own refusals arrive as ordinary responses. 407 is
   // always the proxy's; other errors only when the proxy marks them as its own (squid's
-  // X-Squid-Error, RFC 9209 Proxy-Status), so an origin's 403 stays the origin's.
+  // X-Squid-Error, RFC 9209 Proxy-Status) or signs them: a proxy product in Server and no Via
+  // (tinyproxy's "500 Unable to connect"; what it forwards from an origin names the origin's
+  // server, or carries Via). So an origin's 403 or 500 stays the origin's.
   static bool proxy_answered(const http::response<http::empty_body>& response, int status) {
     if (status == 407) return true;
     if (status < 400) return false;
     return response.find("X-Squid-Error") != response.end() ||
-           response.find("Proxy-Status") != response.end();
+           response.find("Proxy-Status") != response.end() ||
+           (response.find(http::field::via) == response.end() &&
+            !proxy_product(response[http::field::server]).empty());
+  }
+
+  // The proxy software a Server header names, or "": its first product token, when it is one.
+  static std::string_view proxy_product(std::string_view server) {
+    static constexpr std::string_view kProxies[] = {"tinyproxy",     "squid",
+                                                    "privoxy",       "polipo",
+                                                    "trafficserver", "ats",
+                                                    "zscaler",       "proxysg",
+                                                    "bluecoat",      "mcafee web gateway",
+                                                    "ccproxy",       "wingate",
+                                                    "varnish",       "apache-coyote-proxy"};
+    const auto token = server.substr(0, server.find_first_of(" /("));
+    for (const auto name : kProxies) {
+      if (token.size() != name.size()) continue;
+      bool same = true;
+      for (std::size_t i = 0; i < name.size() && same; ++i)
+        same = std::tolower(static_cast<unsigned char>(token[i])) == name[i];
+      if (same) return server.substr(0, std::min<std::size_t>(server.size(), 64));
+    }
+    return {};
+  }
+
+  // What the proxy said of its failure, for the detail: ` (tinyproxy/1.11.1: "Unable to
+  // connect")`. Peer text, so bounded; writers escape it.
+  static std::string proxy_reason(const http::response<http::empty_body>& response) {
+    const std::string_view server = response[http::field::server];
+    const std::string_view reason = response.reason();
+    if (server.empty() && reason.empty()) return {};
+    return fmt::format(" ({}{}\"{}\")", server.substr(0, 64), server.empty() ? "" : ": ",
+                       reason.substr(0, 128));
   }
 
   // The evidence of an HTTP proxy in the path: Via (RFC 9110 7.6.3), or the X-Cache header that

@@ -404,6 +404,22 @@ def tinyproxy_filter(c):
 
 
 @case
+def tinyproxy_error_page_is_the_proxys(c):
+    """Issue 18: through tinyproxy, a plain-HTTP origin that refuses the connection: tinyproxy
+    answers with its own 500 page ("Unable to connect"). That is the proxy's failure, with its
+    reason, not the origin's answer."""
+    tiny = c.fxv("URLPROBE_TINYPROXY")
+    url = f"http://{c.fxv('URLPROBE_ORIGIN')}:{c.fxv('URLPROBE_PORT_CLOSED')}/"
+    rec = c.probe_one(url, "cli", ["--proxy", f"http://{tiny}"], rc=1)
+    c.expect(rec, "proxy_error", r"could not reach the target \(500\) \(tinyproxy/[^:]*: \"Unable to connect\"\)",
+             proxy_status=500, http_status=ABSENT)
+    # The origin's own 503, forwarded by the same proxy, stays the origin's answer.
+    origin_503 = c.plain_url(host=c.fxv("URLPROBE_ORIGIN"), path="/status/503")
+    rec = c.probe_one(origin_503, "cli", ["--proxy", f"http://{tiny}"], rc=0)
+    c.expect(rec, "ok", http_status=503)
+
+
+@case
 def squid_port_not_allowed(c):
     """CONNECT to a port outside squid's SSL_ports: 403 from the proxy."""
     squid = c.fxv("URLPROBE_SQUID_OPEN")
