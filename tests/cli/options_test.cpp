@@ -123,3 +123,14 @@ TEST(Options, ArgumentsForReportsHaveNoPassword) {
   for (const auto& arg : o.redacted_arguments)
     EXPECT_EQ(arg.find("s3cr3t"), std::string::npos) << arg;
 }
+
+// Issue 17: the Windows version rule and the pins are stated where users look first.
+TEST(Options, HelpStatesTheWindowsRuleAndThePins) {
+  const auto help = urlprobe::cli::usage_text();
+  EXPECT_NE(help.find("--windows-version"), std::string::npos);
+  EXPECT_NE(help.find("settings-win.data.microsoft.com"), std::string::npos);
+  EXPECT_NE(help.find("*-v20*"), std::string::npos);
+  EXPECT_NE(help.find("--pin NAME=FILE"), std::string::npos);
+  EXPECT_NE(help.find("--onboarding FILE"), std::string::npos);
+  EXPECT_NE(help.find("streamlined"), std::string::npos);
+}

@@ -223,5 +223,19 @@ def streamlined_narrowed_by_the_onboarding_package(c):
     check(r3.rc == 2 and not r3.stdout and "WindowsDefenderATPOffboardingScript.cmd" in r3.stderr, f"a package without a gateway\n{r3.describe()}")
 
 
+@case
+def expired_pin_is_a_warning(c):
+    """A pin whose roots have all expired (here the fixture's expired leaf named as pin "old")
+    is a warning on stderr naming the pin and --pin, whenever a row trusts it."""
+    url = c.url("valid", "URLPROBE_PORT_VALID")
+    expired = c.pki("expired.pem")
+    r = c.run(["list", "--pin", f"old={expired}", c.sheet([[url, "200", "GET", "old"]])], jsonl=False)
+    check(r.rc == 0, r.describe())
+    check(re.search(r"warning: pin old \(.*expired\.pem\): every root has expired.*--pin old=FILE", r.stderr),
+          f"no expiry warning\n{r.describe()}")
+    r = c.run(["list", "--pin", f"old={expired}", c.sheet([[url, "200", "GET", "system"]])], jsonl=False)
+    check("every root has expired" not in r.stderr, f"a warning for a pin no row uses\n{r.describe()}")
+
+
 if __name__ == "__main__":
     sys.exit(harness.main(sys.argv, CASES, __doc__, Case))
