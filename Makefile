@@ -7,7 +7,7 @@ CMAKE     := cmake -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 export CCACHE_BASEDIR   := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps test-deps build run test check unit bench bench-bin bench-check bench-check-time bench-baseline peers asan tsan fuzz format clean
+.PHONY: all deps test-deps build docs run test check unit bench bench-bin bench-check bench-check-time bench-baseline peers asan tsan fuzz format clean
 
 all: build
 
@@ -20,6 +20,16 @@ test-deps:
 build: deps
 	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) >/dev/null
 	@cmake --build $(BUILD)
+
+# The man page's OPTIONS section and the bash completion, rewritten from the option table of
+# cli/options.cpp (cli_tests fails while the committed ones differ from it).
+docs: deps
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) >/dev/null
+	@cmake --build $(BUILD) --target urlprobe_docgen
+	@./$(BUILD)/cli/urlprobe_docgen man packaging/urlprobe.1 >packaging/urlprobe.1.new
+	@./$(BUILD)/cli/urlprobe_docgen bash-completion >packaging/urlprobe.bash-completion.new
+	@mv packaging/urlprobe.1.new packaging/urlprobe.1
+	@mv packaging/urlprobe.bash-completion.new packaging/urlprobe.bash-completion
 
 # The main job: probe the built-in sheet. Exit 1 (some probe failed) is an answer, not a
 # build failure; bad usage (2) still fails.

@@ -387,7 +387,9 @@ int main(int argc, char** argv) {
          cli::argument_password_spans(i > 1 ? argv[i - 1] : "", argv[i]))
       std::memset(argv[i] + offset, '*', length);
   if (options.help) {
-    std::fputs(cli::usage_text().c_str(), stdout);
+    const auto help =
+        options.command_given ? cli::command_help(options.command) : cli::usage_text();
+    std::fputs(help.c_str(), stdout);
     return kExitOk;
   }
   if (options.version) {

@@ -1,7 +1,9 @@
 // The command line of DESIGN "Command line", parsed into plain values.
 #pragma once
 
+#include <chrono>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,6 +35,7 @@ struct Output {
 
 struct Options {
   std::string command = "probe";
+  bool command_given = false;       // named on the command line: --help is that command's help
   std::vector<std::string> inputs;  // files and URLs, in the order given
   // The analyzer's five, in its order, unless --methods says otherwise.
   std::vector<route::Method> methods{route::Method::default_proxy, route::Method::wpad,
@@ -62,10 +65,11 @@ struct Options {
   // report / diff / merge (cli/commands.cpp)
   std::string
       command_output;  // -o FILE of report, diff and merge (one; format by --format or extension)
-  std::string diff_format;                      // `diff --format`: "" (text), text, json
+  std::string diff_format;                      // `diff --format`: "" (text), text, json, html
   double slower_factor = 2.0;                   // diff --slower-factor
   double slower_min_ms = 50;                    // diff --slower-min-ms
   bool prefer_newest = false;                   // merge --prefer newest
+  bool allow_partial = false;                   // merge --allow-partial: a missing shard is ok
   bool readiness_only = false;                  // report --readiness: only the verdict section
   std::vector<std::string> redacted_arguments;  // argv with any URL password as ***, for reports
   std::vector<std::string> warnings;  // for stderr, e.g. a password typed on the command line
@@ -81,6 +85,61 @@ std::vector<std::pair<std::size_t, std::size_t>> password_spans(std::string_view
 // (curl's USER:PASSWORD, as `--proxy-user u:pw` or `--proxy-user=u:pw`) holds a password too.
 std::vector<std::pair<std::size_t, std::size_t>> argument_password_spans(std::string_view previous,
                                                                          std::string_view arg);
-std::string usage_text();
+
+// The option table: the parser, --help, `COMMAND --help`, the man page's OPTIONS and the bash
+// completion are all read from it, so none of them can name an option the others lack.
+enum CommandBit : unsigned {
+  kProbe = 1,
+  kList = 2,
+  kPac = 4,
+  kReport = 8,
+  kDiff = 16,
+  kMerge = 32,
+  kAllCommands = 63
+};
+
+struct CommandSpec {
+  std::string_view name;
+  CommandBit bit;
+  std::string_view usage;    // "urlprobe diff OLD.jsonl NEW.jsonl [options]"
+  std::string_view summary;  // one or two sentences
+  std::string_view example;
+};
+
+// How the bash completion offers an option's value.
+enum class Complete { free, file, words, comma_words };
+
+struct Parsing;  // the parser's state, for the handlers (options.cpp)
+
+struct OptionSpec {
+  std::string_view name;   // "--timeout"
+  std::string_view alias;  // "-o" for "--output", or empty
+  std::string_view value;  // "DURATION"; empty: a flag
+  unsigned commands;       // CommandBit mask; options sharing a name have disjoint masks
+  std::string_view section;
+  std::string_view help;  // one paragraph, wrapped where it is rendered
+  Complete complete = Complete::free;
+  std::string_view words;  // for words and comma_words: "text json csv"
+  void (*apply)(Parsing&, std::string_view name, std::string_view value) = nullptr;
+};
+
+struct SectionSpec {
+  std::string_view name;
+  std::string_view intro;  // after the heading
+  std::string_view outro;  // after the options
+};
+
+std::span<const CommandSpec> command_table();
+std::span<const OptionSpec> option_table();
+std::span<const SectionSpec> section_table();
+// "--timeout DURATION", "-o FILE, --output FILE"
+std::string option_label(const OptionSpec& option);
+
+// 10, 2.5 (seconds), 500ms, 3s, 2m, 1h, 1m30s: greater than 0, at most 24h. Throws UsageError
+// naming OPTION.
+std::chrono::milliseconds parse_duration(std::string_view option, std::string_view text);
+
+std::string usage_text();                            // urlprobe --help
+std::string command_help(std::string_view command);  // urlprobe COMMAND --help
 
 }  // namespace urlprobe::cli

@@ -1,6 +1,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "options.hpp"
 
 using namespace urlprobe;
@@ -133,4 +139,146 @@ TEST(Options, HelpStatesTheWindowsRuleAndThePins) {
   EXPECT_NE(help.find("--pin NAME=FILE"), std::string::npos);
   EXPECT_NE(help.find("--onboarding FILE"), std::string::npos);
   EXPECT_NE(help.find("streamlined"), std::string::npos);
+}
+
+// Issue 18, conventions: durations as curl and Prometheus users write them; bare seconds still.
+namespace {
+std::chrono::milliseconds timeout_of(std::string text) {
+  return parse({"--timeout", std::move(text)}).sweep.probe.timeouts.total;
+}
+}  // namespace
+
+TEST(Durations, AsCurlAndPrometheusWriteThem) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(timeout_of("3s"), milliseconds(3000));
+  EXPECT_EQ(timeout_of("500ms"), milliseconds(500));
+  EXPECT_EQ(timeout_of("2m"), milliseconds(120000));
+  EXPECT_EQ(timeout_of("1h"), milliseconds(3600000));
+  EXPECT_EQ(timeout_of("1m30s"), milliseconds(90000));
+  EXPECT_EQ(timeout_of("1h2m3s4ms"), milliseconds(3723004));
+  EXPECT_EQ(timeout_of("1.5s"), milliseconds(1500));
+  EXPECT_EQ(timeout_of("10"), milliseconds(10000));
+  EXPECT_EQ(timeout_of("2.5"), milliseconds(2500));
+  EXPECT_EQ(timeout_of("24h"), milliseconds(86400000));
+  const auto o = parse({"--dns-timeout", "750ms", "--connect-timeout=1m"});
+  EXPECT_EQ(o.sweep.probe.timeouts.dns, milliseconds(750));
+  EXPECT_EQ(o.sweep.probe.timeouts.connect, milliseconds(60000));
+  EXPECT_EQ(parse({"pac", "--timeout", "2s", "x.pac"}).sweep.probe.timeouts.total,
+            milliseconds(2000));
+}
+
+TEST(Durations, BadOnesAreRefusedNamingTheOption) {
+  for (const auto* option : {"--timeout", "--dns-timeout", "--connect-timeout"})
+    for (const auto* bad : {"3x",
+                            "0",
+                            "0s",
+                            "0ms",
+                            "-1s",
+                            "-1",
+                            "",
+                            "s",
+                            "ms",
+                            "1s30m",
+                            "1m1m",
+                            "25h",
+                            "99999999999999999999999h",
+                            "1e400",
+                            "1.5.2s",
+                            "3 s",
+                            "nan",
+                            "inf",
+                            "1m-30s",
+                            "+3s",
+                            ".s",
+                            "3S"}) {
+      const auto error = usage_error({option, bad});
+      EXPECT_THAT(error, HasSubstr(option)) << bad;
+      EXPECT_THAT(error, HasSubstr(fmt::format("'{}'", bad))) << option << " " << bad;
+      EXPECT_THAT(error, HasSubstr("duration")) << option << " " << bad;
+    }
+}
+
+// A mistyped command is named as one; a sheet or URL argument is never taken for one.
+namespace {
+struct InTempDir {
+  std::filesystem::path old = std::filesystem::current_path();
+  std::filesystem::path dir;
+  InTempDir() {
+    dir = std::filesystem::temp_directory_path() /
+          fmt::format("urlprobe-options-{}-{}", ::getpid(), ++count);
+    std::filesystem::create_directories(dir);
+    std::filesystem::current_path(dir);
+  }
+  ~InTempDir() {
+    std::filesystem::current_path(old);
+    std::filesystem::remove_all(dir);
+  }
+  static inline int count = 0;
+};
+}  // namespace
+
+TEST(UnknownCommand, AMistypedCommandSuggestsTheNearest) {
+  InTempDir here;
+  EXPECT_EQ(usage_error({"lsit"}), "unknown command 'lsit'; did you mean 'list'?");
+  EXPECT_EQ(usage_error({"reprot", "a.jsonl"}), "unknown command 'reprot'; did you mean 'report'?");
+  EXPECT_EQ(usage_error({"merg"}), "unknown command 'merg'; did you mean 'merge'?");
+  EXPECT_EQ(usage_error({"dif"}), "unknown command 'dif'; did you mean 'diff'?");
+  EXPECT_EQ(usage_error({"porbe"}), "unknown command 'porbe'; did you mean 'probe'?");
+  EXPECT_EQ(usage_error({"List"}), "unknown command 'List'; did you mean 'list'?");
+  EXPECT_EQ(usage_error({"rep"}), "unknown command 'rep'; did you mean 'report'?");
+  EXPECT_EQ(usage_error({"help"}), "unknown command 'help'; did you mean '--help'?");
+  const auto far = usage_error({"frobnicate"});
+  EXPECT_THAT(far, HasSubstr("'frobnicate'"));
+  EXPECT_THAT(far, HasSubstr("not a command (probe, list, pac, report, diff, merge)"));
+}
+
+TEST(UnknownCommand, SheetsAndUrlsAreNeverTakenForACommand) {
+  InTempDir here;
+  // Not there (the sweep says "cannot open" later), but they have a '.', a '/' or a "://".
+  for (const auto* input : {"sheet.xlsx", "lsit.csv", "dir/lsit", "./lsit", "https://lsit.example/",
+                            "/tmp/no-such-dir/list", "-"})
+    EXPECT_EQ(parse({input}).inputs, std::vector<std::string>{input}) << input;
+  // An existing file named like a mistyped command is a sheet.
+  std::ofstream("lsit") << "https://a.example/\n";
+  std::filesystem::create_directory("merg");
+  EXPECT_EQ(parse({"lsit"}).inputs, std::vector<std::string>{"lsit"});
+  EXPECT_EQ(parse({"merg"}).inputs, std::vector<std::string>{"merg"});
+  // Only the first argument can be a command.
+  EXPECT_EQ(parse({"a.txt", "reprot"}).inputs, (std::vector<std::string>{"a.txt", "reprot"}));
+  EXPECT_EQ(parse({"--geo", "EU", "dif"}).inputs, std::vector<std::string>{"dif"});
+}
+
+// An option of another command is refused, naming both.
+TEST(CommandOptions, AnOptionOfAnotherCommandIsRefusedNamingBoth) {
+  EXPECT_EQ(usage_error({"diff", "--proxy", "http://p:3128"}),
+            "--proxy: not an option of 'diff' (see urlprobe diff --help)");
+  EXPECT_EQ(usage_error({"diff", "a", "b", "--proxy=http://p:3128"}),
+            "--proxy: not an option of 'diff' (see urlprobe diff --help)");
+  EXPECT_EQ(usage_error({"merge", "--slower-factor", "2"}),
+            "--slower-factor: not an option of 'merge' (see urlprobe merge --help)");
+  EXPECT_EQ(usage_error({"list", "--timeout", "3"}),
+            "--timeout: not an option of 'list' (see urlprobe list --help)");
+  EXPECT_EQ(usage_error({"report", "--methods", "direct"}),
+            "--methods: not an option of 'report' (see urlprobe report --help)");
+  EXPECT_EQ(usage_error({"pac", "--format", "json"}),
+            "--format: not an option of 'pac' (see urlprobe pac --help)");
+  EXPECT_EQ(usage_error({"--readiness"}),
+            "--readiness: not an option of 'probe' (see urlprobe probe --help)");
+  EXPECT_EQ(usage_error({"probe", "--prefer", "newest"}),
+            "--prefer: not an option of 'probe' (see urlprobe probe --help)");
+  EXPECT_EQ(usage_error({"diff", "--bogus"}), "--bogus: unknown option (see --help)");
+  // What each command does take still parses.
+  EXPECT_TRUE(parse({"report", "r.jsonl", "--readiness", "--geo", "EU", "--require", "any-method"})
+                  .readiness_only);
+  EXPECT_EQ(parse({"list", "--pin", "lab=ca.pem", "--builtin", "gov"}).pin_files.size(), 1u);
+  EXPECT_EQ(
+      parse({"pac", "--client-ip", "10.0.0.1", "--dns-server", "127.0.0.1", "x.pac"}).client_ip,
+      "10.0.0.1");
+}
+
+TEST(CommandOptions, DiffAndMergeTakeTheirNewOptions) {
+  EXPECT_EQ(parse({"diff", "a", "b", "--format", "html"}).diff_format, "html");
+  EXPECT_TRUE(parse({"merge", "a", "b", "--allow-partial"}).allow_partial);
+  EXPECT_EQ(usage_error({"diff", "--allow-partial"}),
+            "--allow-partial: not an option of 'diff' (see urlprobe diff --help)");
 }
