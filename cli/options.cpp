@@ -8,9 +8,6 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <functional>
-#include <map>
-#include <set>
 
 namespace urlprobe::cli {
 
