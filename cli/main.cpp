@@ -317,6 +317,7 @@ int run(cli::Options& options) {
 
   fanout.summary.planned = stats.planned;
   fanout.summary.seconds = std::chrono::duration<double>(stats.elapsed).count();
+  fanout.summary.ended = std::chrono::system_clock::now();
   fanout.summary.input_errors = input.errors.size();
   fanout.summary.interrupted = interrupted;
   fanout.summary.notes = notes;
