@@ -228,6 +228,12 @@ int run_report(const Options& options) {
         std::minmax_element(results.begin(), results.end(),
                             [](const auto& a, const auto& b) { return a.started < b.started; });
     summary.seconds = std::chrono::duration<double>(last->started - first->started).count();
+    // The sweep ended with its last result: the latest start + duration of any record.
+    for (const auto& r : results)
+      summary.ended =
+          std::max(summary.ended,
+                   r.started + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                   std::chrono::duration<double, std::milli>(r.ms.total)));
   }
   {
     auto writer = report::make_writer(format, out->file(), routes);

@@ -16,7 +16,9 @@
 #include "commands.hpp"
 #include "diagnostics.hpp"
 #include "options.hpp"
+#include "output_file.hpp"
 #include "probe/sweep.hpp"
+#include "progress.hpp"
 #include "report/readiness.hpp"
 #include "report/writer.hpp"
 #include "routes.hpp"
@@ -133,8 +135,14 @@ constexpr int kWakeSignal = SIGUSR1;
 
 class SignalWatch {
  public:
-  SignalWatch(probe::Sweep& sweep, bool progress, const std::atomic<std::uint64_t>& failures)
-      : sweep_(sweep), progress_(progress), failures_(failures) {
+  // `unfinished`: the -o files' temporary files, removed when a second ^C ends urlprobe at once.
+  SignalWatch(probe::Sweep& sweep, bool progress, const std::atomic<std::uint64_t>& failures,
+              cli::EtaTracker eta, std::vector<std::string> unfinished)
+      : sweep_(sweep),
+        progress_(progress),
+        failures_(failures),
+        eta_(std::move(eta)),
+        unfinished_(std::move(unfinished)) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
@@ -156,7 +164,10 @@ class SignalWatch {
     while (!stop_.load()) {
       const int sig = sigtimedwait(&set_, nullptr, &tick);
       if (sig == SIGINT || sig == SIGTERM) {
-        if (interrupted_.exchange(true)) std::_Exit(kExitInterrupted);  // a second ^C: leave now
+        if (interrupted_.exchange(true)) {  // a second ^C: leave now, the previous files in place
+          for (const auto& name : unfinished_) unlink(name.c_str());
+          std::_Exit(kExitInterrupted);
+        }
         std::fputs("\nurlprobe: interrupted; finishing in-flight probes (again to quit at once)\n",
                    stderr);
         sweep_.interrupt();
@@ -165,19 +176,16 @@ class SignalWatch {
     }
   }
 
-  // done/total, rate, failures so far and an ETA from the rate so far.
-  void draw_progress() const {
+  // done/total, rate so far, failures so far and the ETA (cli/progress.hpp).
+  void draw_progress() {
     const auto done = sweep_.finished();
     const auto total = sweep_.planned();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-    const auto eta =
-        rate > 0 ? static_cast<long>(static_cast<double>(total - done) / rate + 0.5) : -1;
-    const auto line =
-        fmt::format("\r\033[K{}/{} probes  {:.0f}/s  {} failed  ETA {}", done, total, rate,
-                    failures_.load(std::memory_order_relaxed),
-                    eta < 0 ? std::string("?") : fmt::format("{}:{:02}", eta / 60, eta % 60));
+    const auto line = fmt::format("\r\033[K{}/{} probes  {:.0f}/s  {} failed  ETA {}", done, total,
+                                  rate, failures_.load(std::memory_order_relaxed),
+                                  cli::eta_text(eta_.eta(seconds, done)));
     std::fputs(line.c_str(), stderr);
     std::fflush(stderr);
   }
@@ -185,6 +193,8 @@ class SignalWatch {
   probe::Sweep& sweep_;
   bool progress_;
   const std::atomic<std::uint64_t>& failures_;
+  cli::EtaTracker eta_;
+  std::vector<std::string> unfinished_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   sigset_t set_;
   std::atomic<bool> stop_{false};
@@ -267,7 +277,8 @@ int run(cli::Options& options) {
 
   Fanout fanout;
   fanout.keep_results = options.require == cli::Require::any_method;
-  std::vector<std::unique_ptr<std::FILE, int (*)(std::FILE*)>> files;
+  std::vector<std::unique_ptr<cli::ReplacedFile>> files;
+  std::vector<std::string> unfinished;
   const bool stdout_tty = isatty(STDOUT_FILENO);
   if (options.stdout_format_set || options.outputs.empty()) {
     const auto format = options.stdout_format_set
@@ -275,14 +286,27 @@ int run(cli::Options& options) {
                             : (stdout_tty ? report::Format::text : report::Format::jsonl);
     fanout.writers.push_back(report::make_writer(format, stdout, routes));
   }
+  // Until here ^C ends urlprobe at once (interrupted_before_sweep), so that loading a sheet,
+  // WPAD discovery and the other commands stop there. From here on it waits for SignalWatch,
+  // which interrupts the sweep: ended at once, urlprobe would leave the -o files' temporary files
+  // behind. The mask is inherited by every thread the sweep starts, so only SignalWatch sees them.
+  {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, kWakeSignal);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
   for (const auto& output : options.outputs) {
-    std::FILE* f = std::fopen(output.path.c_str(), "w");
-    if (!f) {
-      cli::say(fmt::format("-o {}: cannot write: {}", output.path, std::strerror(errno)));
+    auto file = std::make_unique<cli::ReplacedFile>(output.path);
+    if (!file->file()) {
+      cli::say(fmt::format("-o {}: cannot write: {}", output.path, file->error()));
       return kExitUsage;
     }
-    files.emplace_back(f, &std::fclose);
-    fanout.writers.push_back(report::make_writer(output.format, f, routes));
+    if (!file->temporary_path().empty()) unfinished.push_back(file->temporary_path());
+    fanout.writers.push_back(report::make_writer(output.format, file->file(), routes));
+    files.push_back(std::move(file));
   }
 
   auto sweep_config = options.sweep;
@@ -295,28 +319,23 @@ int run(cli::Options& options) {
     return kExitUsage;
   }
 
-  const bool progress =
-      options.progress == cli::Progress::always ||
-      (options.progress == cli::Progress::automatic && isatty(STDERR_FILENO) && !stdout_tty);
+  // As --help says: whenever stderr is a terminal, whatever stdout is.
+  const bool progress = options.progress == cli::Progress::always ||
+                        (options.progress == cli::Progress::automatic && isatty(STDERR_FILENO));
   probe::SweepStats stats;
   bool interrupted = false;
   {
-    // Until here ^C ends urlprobe at once (interrupted_before_sweep), so that loading a sheet,
-    // WPAD discovery and the other commands stop there. From here on the mask is inherited by
-    // every thread the sweep starts, so only SignalWatch sees them.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, kWakeSignal);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    SignalWatch signals(*sweep, progress, fanout.failures);
+    const auto timeout = std::chrono::duration<double>(sweep_config.probe.timeouts.total).count();
+    SignalWatch signals(*sweep, progress, fanout.failures,
+                        cli::EtaTracker(sweep->planned(), sweep_config.concurrency, timeout),
+                        unfinished);
     stats = sweep->run();
     interrupted = signals.interrupted();
   }
 
   fanout.summary.planned = stats.planned;
   fanout.summary.seconds = std::chrono::duration<double>(stats.elapsed).count();
+  fanout.summary.ended = std::chrono::system_clock::now();
   fanout.summary.input_errors = input.errors.size();
   fanout.summary.interrupted = interrupted;
   fanout.summary.notes = notes;
@@ -334,10 +353,14 @@ int run(cli::Options& options) {
   else if (!stdout_is_text)
     std::fputs(report::summary_text(fanout.summary).c_str(), stderr);
 
-  // A full disk loses results: say where, and do not claim success.
+  // A full disk loses results: say where, and do not claim success. An -o file that was not
+  // written whole does not replace the previous one.
   bool lost = !cli::written(stdout, "stdout");
-  for (std::size_t i = 0; i < files.size(); ++i)
-    lost = !cli::written(files[i].get(), "-o " + options.outputs[i].path) || lost;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto name = "-o " + options.outputs[i].path;
+    const bool whole = cli::written(files[i]->file(), name);
+    lost = !files[i]->close(whole, name) || !whole || lost;
+  }
   if (lost) return kExitUsage;
 
   if (interrupted) return kExitInterrupted;

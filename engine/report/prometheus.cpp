@@ -3,6 +3,7 @@
 // must be one group with its HELP and TYPE.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <vector>
@@ -56,6 +57,13 @@ class PrometheusWriter final : public ResultWriter {
     // the first result.
     ++outcomes_[route][static_cast<std::size_t>(r.outcome)];
     if (!seen_.insert(labels).second) return;
+    // A route the host does not have and a row that cannot be probed as written are no failed
+    // probes: as urlprobe_probe_success 0 they would fire every alert on it.
+    if (r.outcome == probe::Outcome::not_configured || r.outcome == probe::Outcome::skipped) {
+      not_probed_.samples.push_back(
+          fmt::format("{{{},outcome=\"{}\"}} 1", labels, probe::outcome_name(r.outcome)));
+      return;
+    }
     success_.samples.push_back(
         fmt::format("{{{}}} {}", labels, r.outcome == probe::Outcome::ok ? 1 : 0));
     auto phase = [&](std::string_view name, const std::optional<double>& ms) {
@@ -77,8 +85,12 @@ class PrometheusWriter final : public ResultWriter {
   }
 
   void finish(const Summary& s) override {
-    Family outcomes{
-        "urlprobe_outcomes_total", "counter", "Probes of the last sweep by outcome and route.", {}};
+    // One sweep's counts, not a running total: a gauge.
+    Family outcomes{"urlprobe_outcomes",
+                    "gauge",
+                    "Results of the last sweep by outcome and route (not_configured and skipped "
+                    "included).",
+                    {}};
     for (const auto& [route, counts] : outcomes_)
       for (std::size_t i = 0; i < counts.size(); ++i)
         outcomes.samples.push_back(fmt::format("{{outcome=\"{}\",route=\"{}\"}} {}",
@@ -88,8 +100,16 @@ class PrometheusWriter final : public ResultWriter {
                  "gauge",
                  "How long the last sweep took.",
                  {fmt::format(" {:.6f}", s.seconds)}};
+    Family ended{"urlprobe_sweep_end_timestamp_seconds",
+                 "gauge",
+                 "When the last sweep ended, in seconds since the epoch.",
+                 {}};
+    if (s.ended.time_since_epoch().count() != 0)
+      ended.samples.push_back(fmt::format(
+          " {}", value(std::chrono::duration<double>(s.ended.time_since_epoch()).count())));
     std::string text;
-    for (const Family* f : {&success_, &duration_, &status_, &expiry_, &outcomes, &sweep}) {
+    for (const Family* f :
+         {&success_, &duration_, &status_, &expiry_, &not_probed_, &outcomes, &sweep, &ended}) {
       if (f->samples.empty()) continue;
       text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f->name, f->help, f->name, f->type);
       for (const auto& sample : f->samples) text += fmt::format("{}{}\n", f->name, sample);
@@ -100,8 +120,16 @@ class PrometheusWriter final : public ResultWriter {
 
  private:
   std::FILE* out_;
-  Family success_{
-      "urlprobe_probe_success", "gauge", "1 when the probe's outcome was ok, else 0.", {}};
+  Family success_{"urlprobe_probe_success",
+                  "gauge",
+                  "1 when the probe's outcome was ok, else 0; absent for probes not made "
+                  "(urlprobe_probe_not_probed).",
+                  {}};
+  Family not_probed_{"urlprobe_probe_not_probed",
+                     "gauge",
+                     "1 for a route the host does not have (not_configured) or a row that "
+                     "cannot be probed as written (skipped): no probe was made.",
+                     {}};
   Family duration_{"urlprobe_probe_duration_seconds",
                    "gauge",
                    "Time spent per phase of the probe (dns, connect, tunnel, tls, ttfb; total is "

@@ -24,6 +24,7 @@ struct Summary {
   std::array<std::uint64_t, probe::kOutcomeCount> by_outcome{};
   std::size_t input_errors = 0;  // lines of input that were skipped
   double seconds = 0;
+  std::chrono::system_clock::time_point ended{};  // when the sweep ended; epoch: unknown
   bool interrupted = false;
   std::vector<std::string> notes;      // e.g. which PAC script decided route wpad
   std::vector<std::string> arguments;  // the command line, passwords already redacted

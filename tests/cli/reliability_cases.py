@@ -23,13 +23,22 @@ and synchronises on what the binary writes and what the server receives, never o
   sheet_row_errors_are_exit_2        a bad Port, a contradicted port, a stray CSV quote, bad
                                      workbook cells, a URL over 8 KiB: named,
                                      the row skipped, the rest probed, exit 2
+  outputs_replaced_when_sweep_ends   every -o file keeps its previous content while the sweep
+                                     runs (jsonl lines go to a temporary file beside it as they
+                                     come) and has the new content after; no temporary file stays
+  output_write_error_keeps_previous  an -o file that cannot be written whole leaves the previous
+                                     one in place, exit 2 naming it, no temporary file
+  progress_on_a_terminal             --progress auto with stderr on a terminal draws the progress
+                                     line, stdout on the same terminal and -o FILE notwithstanding
 
 Usage: reliability_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail.
 """
+import json
 import os
 import re
 import resource
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,8 +55,9 @@ WAIT_S = 60
 
 
 class LoopbackServer:
-    """HTTP on 127.0.0.1 in a thread: /ok/... gets 200 at once, anything else is read and never
-    answered (the connection stays open until the client goes). Counts the requests it holds."""
+    """HTTP on 127.0.0.1 in a thread: /ok/... gets 200 at once, anything else is read and not
+    answered (the connection stays open until the client goes, or until release()). Counts the
+    requests it holds."""
 
     def __init__(self):
         self.listener = socket.socket()
@@ -72,12 +82,23 @@ class LoopbackServer:
             check(self.cond.wait_for(lambda: self.held >= n, timeout=WAIT_S),
                   f"the server holds {self.held} requests, expected {n}")
 
+    def release(self):
+        """Answers every request held so far with 200."""
+        self.wake_w.send(b"r")
+
     def _loop(self):
         buffers = {}
+        held = []
         while True:
             for key, _ in self.selector.select():
                 if key.data == "stop":
-                    return
+                    if self.wake_r.recv(1) != b"r":
+                        return
+                    for conn in held:
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                                     b"Connection: close\r\n\r\n")
+                    held.clear()
+                    continue
                 if key.fileobj is self.listener:
                     try:
                         conn, _ = self.listener.accept()
@@ -106,6 +127,7 @@ class LoopbackServer:
                 if " /ok/" in request_line:
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 else:
+                    held.append(conn)
                     with self.cond:
                         self.held += 1
                         self.cond.notify_all()
@@ -542,12 +564,152 @@ def sheet_row_errors_are_exit_2(c):
         check(f"{book}:Bad!{cell}: warning: " in err, f"bad_cells.xlsx: {cell} not named:\n{err}")
 
 
+def outputs_replaced_when_sweep_ends(c):
+    # Issue 18: node_exporter's textfile collector read an empty .prom file for the whole sweep,
+    # since -o truncated it at the start. One probe answers, the next is held by the server until
+    # the files have been looked at (--concurrency 1: it starts after the first one's record).
+    server = LoopbackServer()
+    work = Path(c.work_dir) / "replaced"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "sweeps").mkdir(parents=True)
+    outs = [work / "run.jsonl", work / "run.prom", work / "run.json", work / "link.txt"]
+    (work / "sweeps" / "real.txt").write_text("previous link.txt\n")
+    (work / "link.txt").symlink_to("sweeps/real.txt")
+    for out in outs[:3]:
+        out.write_text(f"previous {out.name}\n")
+    (work / "run.prom").chmod(0o640)
+    args = ["--methods", "direct", "--concurrency", "1", "--threads", "1", "--timeout", "60",
+            "--progress", "never"]
+    for out in outs:
+        args += ["-o", str(out)]
+    try:
+        proc = start(c, [*args, server.url("/ok/1"), server.url("/held/2")],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            server.wait_held(1)
+            for out in outs:
+                check(out.read_text() == f"previous {out.name}\n",
+                      f"{out.name} changed while the sweep runs: {out.read_text()[:300]!r}")
+            temp = work / f".run.jsonl.tmp.{proc.pid}"
+            check(temp.exists(), f"no {temp.name}: {sorted(p.name for p in work.iterdir())}")
+            early = records_of(c, temp.read_text(), temp.name)
+            check([r["url"] for r in early] == [server.url("/ok/1")],
+                  f"{temp.name} does not hold the finished probe's record: {early}")
+            check((work / "sweeps" / f".real.txt.tmp.{proc.pid}").exists(),
+                  "the temporary file of -o link.txt is not beside the file the link names")
+        finally:
+            server.release()
+        rc = finish(proc)
+        err = proc.stderr.read()
+    finally:
+        server.close()
+    c.last_output = f"exit {rc}\n--- stderr ---\n{err}"
+    no_sanitizer_report(err)
+    check(rc == 0, f"exit {rc}, expected 0")
+    records = records_of(c, (work / "run.jsonl").read_text(), "run.jsonl")
+    check(sorted(r["url"] for r in records) == [server.url("/held/2"), server.url("/ok/1")],
+          f"run.jsonl: {records}")
+    prom = (work / "run.prom").read_text()
+    check(f'urlprobe_probe_success{{url="{server.url("/held/2")}",route="direct",proxy=""}} 1'
+          in prom, f"run.prom:\n{prom}")
+    check((work / "run.prom").stat().st_mode & 0o777 == 0o640,
+          f"run.prom lost its mode: {oct((work / 'run.prom').stat().st_mode)}")
+    check(len(json.loads((work / "run.json").read_text())["results"]) == 2, "run.json")
+    check((work / "link.txt").is_symlink(), "the symbolic link -o link.txt was replaced")
+    check(server.url("/held/2") in (work / "sweeps" / "real.txt").read_text(),
+          "the file link.txt names has not the new results")
+    left = [p.name for d in (work, work / "sweeps") for p in d.iterdir() if ".tmp." in p.name]
+    check(not left, f"temporary files left: {left}")
+
+
+def output_write_error_keeps_previous(c):
+    # A file limit of 200 bytes (RLIMIT_FSIZE, with SIGXFSZ ignored: EFBIG) stops the record:
+    # the previous file stays whole, and nothing half-written takes its place.
+    server = LoopbackServer()
+    work = Path(c.work_dir) / "write-error"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    out = work / "run.jsonl"
+    out.write_text("previous\n")
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    try:
+        proc = start(c, ["--methods", "direct", "--progress", "never", "-o", str(out),
+                         server.url("/ok/" + "x" * 300)],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=small_files)
+        _, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        server.close()
+    c.last_output = f"exit {proc.returncode}\n--- stderr ---\n{err}"
+    no_sanitizer_report(err)
+    check(proc.returncode == 2, f"exit {proc.returncode}, expected 2")
+    check(f"-o {out}: write failed" in err, f"the failed output is not named:\n{err}")
+    check(out.read_text() == "previous\n", f"run.jsonl: {out.read_text()[:300]!r}")
+    left = [p.name for p in work.iterdir() if p.name != "run.jsonl"]
+    check(not left, f"files left: {left}")
+
+
+def progress_on_a_terminal(c):
+    # Issue 18: `urlprobe -o run.jsonl` in a terminal showed no progress, since `auto` also
+    # wanted stdout not to be a terminal; --help says "when stderr is a terminal". Both on one
+    # pseudo-terminal here; one probe is held until the progress line has been seen.
+    server = LoopbackServer()
+    out = Path(c.work_dir) / "progress.jsonl"
+    master, slave = os.openpty()
+    seen = []
+    cond = threading.Condition()
+
+    def read_terminal():
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the last writer closed the terminal
+                data = b""
+            with cond:
+                seen.append(data.decode(errors="replace"))
+                cond.notify_all()
+            if not data:
+                return
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    try:
+        proc = start(c, ["--methods", "direct", "--timeout", "60", "-o", str(out),
+                         server.url("/ok/1"), server.url("/held/2")],
+                     stdout=slave, stderr=slave)
+        os.close(slave)
+        reader.start()
+        try:
+            with cond:
+                drawn = cond.wait_for(lambda: "1/2 probes" in "".join(seen) or seen[-1:] == [""],
+                                      timeout=WAIT_S)
+        finally:
+            server.release()
+        rc = finish(proc)
+        reader.join(WAIT_S)
+    finally:
+        server.close()
+        os.close(master)
+    text = "".join(seen)
+    c.last_output = f"exit {rc}\n--- terminal ---\n{text!r}"
+    no_sanitizer_report(text)
+    check(drawn and "1/2 probes" in text, "no progress line on the terminal")
+    check(rc == 0, f"exit {rc}, expected 0")
+    for line in re.findall(r"1/2 probes[^\r\x1b]*", text):
+        check("ETA 0:00" not in line, f"ETA 0:00 with a probe in flight: {line!r}")
+    check("Summary: 2 probes" in text, f"no summary on the terminal:\n{text!r}")
+
+
 CASES = {f.__name__: f for f in (fd_limit_lowers_concurrency_once, fd_limit_raises_soft_limit,
                                  sigint_mid_sweep, sigterm_mid_sweep, second_sigint_exits_at_once,
                                  argv_password_hidden_from_ps, proxy_user_password_in_no_output,
                                  sigint_before_sweep_ends_at_once,
                                  full_disk_is_exit_2, hostile_text_escaped_on_stderr,
-                                 pac_full_disk_is_exit_2, sheet_row_errors_are_exit_2)}
+                                 pac_full_disk_is_exit_2, sheet_row_errors_are_exit_2,
+                                 outputs_replaced_when_sweep_ends,
+                                 output_write_error_keeps_previous, progress_on_a_terminal)}
 
 
 class ReliabilityCase(harness.Case):

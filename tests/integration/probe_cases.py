@@ -352,7 +352,8 @@ def interrupt_flushes_and_exits_130(c):
 @case
 def progress_only_on_a_terminal(c):
     """--progress auto draws done/total, rate, failures and ETA on stderr when it is a terminal
-    (and stdout is not); piped, nothing but the summary reaches stderr."""
+    (whatever stdout is: cli.progress_on_a_terminal); piped, nothing but the summary reaches
+    stderr."""
     import pty
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -9,9 +9,13 @@ Each CASE is one ctest, report.<case> (tests/integration/CMakeLists.txt). A case
 produce jsonl files in a scratch folder, then the command under test on them.
 Exit: 0 pass, 1 fail, 77 skipped.
 """
+import datetime
 import json
 import re
+import shutil
+import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 from harness import check  # noqa: E402
@@ -189,6 +193,61 @@ def readiness_skipped_rows_are_not_unreachable(c):
     check(re.search(r"Not probed \(not counted\):\n(    https://\*\..*: .*\n)+", rep.stdout),
           f"the skipped rows are not listed apart\n{rep.describe()}")
     check("name a concrete host to probe it" in rep.stdout, f"no way out for the wildcard rows\n{rep.describe()}")
+
+
+def prom_samples(text):
+    """{(name, labels): value} of a Prometheus text file."""
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        m = re.fullmatch(r"([a-z_]+)(?:\{(.*)\})? (\S+)", line)
+        check(m, f"not a sample line: {line!r}")
+        samples[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return samples
+
+
+def promtool_ok(c, path):
+    if shutil.which("promtool"):
+        r = subprocess.run(["promtool", "check", "metrics"], stdin=open(path), capture_output=True,
+                           text=True)
+        check(r.returncode == 0, f"promtool check metrics {path.name}: {r.stdout}{r.stderr}")
+
+
+@case
+def prometheus_sweep_and_report(c):
+    """Issue 18: route named does not exist here (not_configured): it is no failed probe in the
+    Prometheus file, but a urlprobe_probe_not_probed series; urlprobe_outcomes is a gauge; the
+    sweep's end is a Unix time. `report --format prometheus` gives the same from saved results,
+    its end the latest record's start plus its duration."""
+    prom = c.tmp / "run.prom"
+    before = time.time()
+    path, records = c.sweep("run.jsonl", [c.valid()], extra=["-o", str(prom)], rc=0)
+    after = time.time()
+    rendered = c.tmp / "report.prom"
+    r = c.run(["report", str(path), "-o", str(rendered)], jsonl=False)
+    check(r.rc == 0, f"report exit status {r.rc}\n{r.describe()}")
+    ends = [datetime.datetime.fromisoformat(rec["started"].replace("Z", "+00:00")).timestamp()
+            + rec["ms"]["total"] / 1000 for rec in records]
+    for name, file, end_range in (("sweep", prom, (before, after)),
+                                  ("report", rendered, (max(ends) - 0.001, max(ends) + 0.001))):
+        promtool_ok(c, file)
+        text = file.read_text()
+        samples = prom_samples(text)
+        at = f'url="{c.valid()}",route="{{}}",proxy=""'
+        check(samples.get(("urlprobe_probe_success", at.format("direct"))) == 1,
+              f"{name}: no success 1 for direct:\n{text}")
+        check(("urlprobe_probe_success", at.format("named")) not in samples,
+              f"{name}: route named, not configured, has a urlprobe_probe_success:\n{text}")
+        check(samples.get(("urlprobe_probe_not_probed",
+                           at.format("named") + ',outcome="not_configured"')) == 1,
+              f"{name}: no urlprobe_probe_not_probed for route named:\n{text}")
+        check(samples.get(("urlprobe_outcomes", 'outcome="not_configured",route="named"')) == 1,
+              f"{name}: urlprobe_outcomes lacks route named's not_configured:\n{text}")
+        check("# TYPE urlprobe_outcomes gauge" in text, f"{name}: urlprobe_outcomes is no gauge")
+        end = samples.get(("urlprobe_sweep_end_timestamp_seconds", ""))
+        check(end is not None and end_range[0] <= end <= end_range[1],
+              f"{name}: urlprobe_sweep_end_timestamp_seconds {end}, expected in {end_range}")
 
 
 if __name__ == "__main__":

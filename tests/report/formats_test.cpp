@@ -132,6 +132,7 @@ report::Summary summary_of(const std::vector<probe::Result>& rs) {
   for (const auto& r : rs) s.add(r);
   s.seconds = 1.5;
   s.input_errors = 2;
+  s.ended = at(1795316401500);
   return s;
 }
 
@@ -387,8 +388,9 @@ TEST(PrometheusWriter, GroupedFamiliesEscapedLabels) {
             (std::vector<std::string>{
                 "urlprobe_probe_success", "urlprobe_probe_duration_seconds",
                 "urlprobe_probe_http_status_code", "urlprobe_probe_tls_expiry_timestamp_seconds",
-                "urlprobe_outcomes_total", "urlprobe_sweep_duration_seconds"}));
-  EXPECT_THAT(text, HasSubstr("# TYPE urlprobe_outcomes_total counter\n"));
+                "urlprobe_probe_not_probed", "urlprobe_outcomes", "urlprobe_sweep_duration_seconds",
+                "urlprobe_sweep_end_timestamp_seconds"}));
+  EXPECT_THAT(text, HasSubstr("# TYPE urlprobe_outcomes gauge\n"));
   EXPECT_THAT(text, HasSubstr("urlprobe_probe_success{url=\"https://ok.example/"
                               "test\",route=\"direct\",proxy=\"\"} 1\n"));
   EXPECT_THAT(text,
@@ -417,13 +419,17 @@ TEST(PrometheusWriter, GroupedFamiliesEscapedLabels) {
   EXPECT_EQ(count(text, "urlprobe_probe_tls_expiry_timestamp_seconds{"),
             1u);  // "not a date" has none
   EXPECT_EQ(count(text, "urlprobe_probe_http_status_code{"), 1u);
+  EXPECT_THAT(text, HasSubstr("urlprobe_outcomes{outcome=\"dns_error\",route=\"direct\"} 1\n"));
   EXPECT_THAT(text,
-              HasSubstr("urlprobe_outcomes_total{outcome=\"dns_error\",route=\"direct\"} 1\n"));
-  EXPECT_THAT(
-      text,
-      HasSubstr("urlprobe_outcomes_total{outcome=\"proxy_auth_required\",route=\"proxy\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("urlprobe_outcomes_total{outcome=\"ok\",route=\"proxy\"} 0\n"));
+              HasSubstr("urlprobe_outcomes{outcome=\"proxy_auth_required\",route=\"proxy\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_outcomes{outcome=\"ok\",route=\"proxy\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("urlprobe_sweep_duration_seconds 1.500000\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE urlprobe_sweep_end_timestamp_seconds gauge\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_sweep_end_timestamp_seconds 1795316401.5\n"));
+  // The wildcard row was never probed: it is no failure, and says so in its own series.
+  EXPECT_THAT(text, Not(HasSubstr("urlprobe_probe_success{url=\"https://*.wild.example/\"")));
+  EXPECT_THAT(text, HasSubstr("urlprobe_probe_not_probed{url=\"https://*.wild.example/\","
+                              "route=\"direct\",proxy=\"\",outcome=\"skipped\"} 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("secret")));
 
   if (!have("promtool")) GTEST_SKIP() << "promtool not installed (scripts/install-deps test)";
@@ -448,6 +454,71 @@ TEST(PrometheusWriter, LabelValuesEscapeNewlines) {
   const std::string text(buffer, size);
   std::free(buffer);
   EXPECT_THAT(text, HasSubstr("url=\"https://x.example/a\\nb\""));
+}
+
+// Issue 18: a route the host does not have (not_configured) and a skipped row were exported as
+// urlprobe_probe_success 0, so an alert on success == 0 fired for 348 of 510 series. They are
+// not probes that failed: they leave every per-probe series and have one of their own.
+TEST(PrometheusWriter, UnprobedRowsAreNoFailures) {
+  std::vector<probe::Result> rs(4);
+  rs[0].url = "https://ok.example/";
+  rs[0].outcome = probe::Outcome::ok;
+  rs[0].ms.total = 2;
+  rs[1].url = "https://ok.example/";
+  rs[1].route = route::Method::wpad;
+  rs[1].outcome = probe::Outcome::not_configured;
+  rs[1].detail = "no WPAD";
+  rs[1].ms.total = 0;
+  rs[2].url = "https://*.wild.example/";
+  rs[2].outcome = probe::Outcome::skipped;
+  rs[2].detail = "wildcard host";
+  rs[3].url = "https://nosuch.invalid/";
+  rs[3].outcome = probe::Outcome::dns_error;
+  rs[3].ms.dns = 3;
+  rs[3].ms.total = 3;
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  {
+    auto writer = report::make_writer(report::Format::prometheus, out, {});
+    for (const auto& r : rs) writer->write(r);
+    writer->finish(summary_of(rs));
+  }
+  std::fclose(out);
+  const std::string text(buffer, size);
+  std::free(buffer);
+
+  EXPECT_EQ(count(text, "urlprobe_probe_success{"), 2u) << text;
+  EXPECT_THAT(text, HasSubstr("urlprobe_probe_success{url=\"https://ok.example/\",route=\"direct\","
+                              "proxy=\"\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_probe_success{url=\"https://nosuch.invalid/\","
+                              "route=\"direct\",proxy=\"\"} 0\n"));
+  for (const auto* family : {"urlprobe_probe_success{", "urlprobe_probe_duration_seconds{",
+                             "urlprobe_probe_http_status_code{"}) {
+    EXPECT_THAT(text,
+                Not(HasSubstr(std::string(family) + "url=\"https://ok.example/\",route=\"wpad\"")))
+        << family;
+    EXPECT_THAT(text, Not(HasSubstr(std::string(family) + "url=\"https://*.wild.example/\"")))
+        << family;
+  }
+  EXPECT_THAT(text, HasSubstr("# TYPE urlprobe_probe_not_probed gauge\n"));
+  EXPECT_THAT(text,
+              HasSubstr("urlprobe_probe_not_probed{url=\"https://ok.example/\",route=\"wpad\","
+                        "proxy=\"\",outcome=\"not_configured\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_probe_not_probed{url=\"https://*.wild.example/\","
+                              "route=\"direct\",proxy=\"\",outcome=\"skipped\"} 1\n"));
+  EXPECT_EQ(count(text, "urlprobe_probe_not_probed{"), 2u) << text;
+  // The counts stay whole: a snapshot of this sweep, so a gauge, and no _total in its name.
+  EXPECT_THAT(text, Not(HasSubstr("_total")));
+  EXPECT_THAT(text, Not(HasSubstr("counter")));
+  EXPECT_THAT(text, HasSubstr("urlprobe_outcomes{outcome=\"not_configured\",route=\"wpad\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_outcomes{outcome=\"skipped\",route=\"direct\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_sweep_end_timestamp_seconds 1795316401.5\n"));
+
+  if (!have("promtool")) GTEST_SKIP() << "promtool not installed (scripts/install-deps test)";
+  const auto file = write_temp("unprobed.prom", text);
+  EXPECT_EQ(std::system(("promtool check metrics < '" + file + "'").c_str()), 0);
+  std::filesystem::remove(file);
 }
 
 TEST(JsonWriter, OneDocumentWithRunResultsAndSummary) {
