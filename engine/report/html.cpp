@@ -1,5 +1,6 @@
 // --format html: one self-contained page (inline CSS and JS, nothing fetched): a summary, then a
-// heatmap of targets x routes coloured by outcome, with hover/click detail and filters.
+// heatmap of targets x routes, each cell its outcome's letter on its family's colour
+// (html_style.hpp), with hover/click detail and filters.
 // Buffered: the page is written at finish. The data travels as one JSON blob in a
 // <script type="application/json">, and the page's script builds the table from it, so a cell
 // costs a few dozen bytes and every string reaches the DOM through textContent/title only.
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "report/formats.hpp"
+#include "report/html_style.hpp"
 #include "report/readiness.hpp"
 
 #ifndef URLPROBE_VERSION
@@ -20,51 +22,6 @@
 namespace urlprobe::report::detail {
 
 namespace {
-
-// One colour per outcome, in enum order; the legend shows the ones present.
-constexpr std::array<std::string_view, probe::kOutcomeCount> kPalette{
-    "#2f9e44",  // ok
-    "#a9b820",  // unexpected_status
-    "#7048e8",  // dns_error
-    "#e8590c",  // connect_refused
-    "#f59f00",  // connect_timeout
-    "#c2255c",  // proxy_unreachable
-    "#f06595",  // proxy_auth_required
-    "#862e9c",  // proxy_denied
-    "#da77f2",  // proxy_error
-    "#1c7ed6",  // tls_intercepted
-    "#74c0fc",  // tls_untrusted
-    "#0c8599",  // tls_error
-    "#e03131",  // http_error
-    "#ffd43b",  // timeout
-    "#495057",  // local_error
-    "#dee2e6",  // not_configured
-    "#adb5bd",  // skipped
-};
-
-// JSON that may sit inside <script>: '<', '>' and '&' only occur inside string literals, where
-// \u escapes mean the same; so do U+2028/U+2029, which old JavaScript took for line ends.
-std::string script_safe(std::string_view json) {
-  std::string out;
-  out.reserve(json.size() + json.size() / 16);
-  for (std::size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (c == '<')
-      out += "\\u003c";
-    else if (c == '>')
-      out += "\\u003e";
-    else if (c == '&')
-      out += "\\u0026";
-    else if (c == '\xE2' && i + 2 < json.size() && json[i + 1] == '\x80' &&
-             (json[i + 2] == '\xA8' || json[i + 2] == '\xA9')) {
-      out += json[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 void append_number(std::string& out, double v) {
   if (std::isfinite(v))  // microseconds are plenty, and keep 30 000 cells small
@@ -155,7 +112,7 @@ class HtmlWriter final : public ResultWriter {
       j += ']';
     }
     cells_.push_back(std::move(cell));
-    if (r.route != route::Method::proxy_list) seen_.push_back(r);  // for the readiness panel
+    seen_.push_back(r);  // for the readiness panel
   }
 
   void finish(const Summary& s) override {
@@ -195,7 +152,8 @@ class HtmlWriter final : public ResultWriter {
       const auto o = static_cast<probe::Outcome>(i);
       data += i ? ",{\"name\":" : "{\"name\":";
       append_json_string(data, probe::outcome_name(o));
-      fmt::format_to(std::back_inserter(data), ",\"color\":\"{}\",\"failure\":{}}}", kPalette[i],
+      fmt::format_to(std::back_inserter(data), ",\"code\":\"{}\",\"color\":\"{}\",\"failure\":{}}}",
+                     outcome_code(o), outcome_colour(o).background,
                      probe::is_failure(o) ? "true" : "false");
     }
     data += "],\n\"routes\":[";
@@ -226,8 +184,7 @@ class HtmlWriter final : public ResultWriter {
     data += "]}";
 
     std::string page(kHead);
-    for (std::size_t i = 0; i < kPalette.size(); ++i)
-      fmt::format_to(std::back_inserter(page), ".o{}{{background:{}}}\n", i, kPalette[i]);
+    page += outcome_css();
     page += kBody;
     page += script_safe(data);
     page += kScript;
@@ -261,20 +218,21 @@ h1{font-size:18px;margin:0 0 4px}
 .totals b{font-size:20px}
 .legend{display:flex;flex-wrap:wrap;gap:4px 12px;margin:4px 0}
 .legend label{display:inline-flex;align-items:center;gap:4px;cursor:pointer;white-space:nowrap}
-.sw{display:inline-block;width:13px;height:13px;border:1px solid rgba(0,0,0,.25);border-radius:2px}
+.sw{display:inline-block;min-width:1.6em;height:1.6em;font:600 12px/1.6em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;text-align:center;border:1px solid rgba(0,0,0,.25);border-radius:2px}
 .filters{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center;margin:6px 0 2px}
 .filters input[type=search]{width:200px}
 #status{color:#555}
 #errors{background:#ffe3e3;color:#c92a2a;padding:6px 16px}
 #wrap{overflow:auto;height:calc(100vh - var(--top,170px));background:#fff}
-table{border-collapse:separate;border-spacing:0}
+#grid{min-width:100%;border-collapse:separate;border-spacing:0}
 thead th{position:sticky;top:0;z-index:2;background:#fff;vertical-align:bottom;padding:2px 0;border-bottom:1px solid #ced4da}
 th.rh span{display:block;writing-mode:vertical-rl;transform:rotate(180deg);max-height:150px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-weight:normal;font-size:11px;margin:0 auto}
 th.rh.px span{color:#495057}
 th.corner{left:0;z-index:3;text-align:left;padding:4px 8px;font-size:11px;color:#666;font-weight:normal}
-tbody th{position:sticky;left:0;z-index:1;background:#fff;text-align:left;font-weight:normal;max-width:360px;min-width:200px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;padding:0 8px;font-size:12px;border-right:1px solid #ced4da}
+tbody th{position:sticky;left:0;z-index:1;background:#fff;text-align:left;font-weight:normal;width:1%;min-width:16em;white-space:nowrap;padding:0 8px;font-size:13px;border-right:1px solid #ced4da}
+tbody th .u{display:inline-block;vertical-align:middle;max-width:45vw;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 tbody th .f{color:#868e96;font-size:11px;margin-left:6px}
-td.c{width:14px;min-width:14px;height:14px;padding:0;border:1px solid #fff;cursor:pointer}
+td.c{width:1.6em;min-width:1.6em;height:1.6em;padding:0;border:1px solid #fff;cursor:pointer;font:600 12px/1 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;text-align:center;vertical-align:middle}
 td.c.none{background:repeating-linear-gradient(45deg,#fff,#fff 2px,#e9ecef 2px,#e9ecef 4px)}
 td.c.dim{opacity:.15}
 td.c.sel{outline:2px solid #000;outline-offset:-1px}
@@ -341,10 +299,12 @@ tbody tr:hover th{background:#e7f5ff}
     var box = document.getElementById('readiness');
     box.hidden = false;
     box.className = R.verdict === 'ready' ? 'yes' : 'no';
-    var missing = R.required - R.reachable;
-    box.appendChild(el('h2', null, 'Readiness: ' + R.reachable + ' of ' + R.required +
-        ' required URLs reachable (' + R.geographies + '); ' +
-        (missing ? missing + ' unreachable by every method' : 'ready')));
+    var missing = R.required - R.reachable, methods = Object.keys(R.methods);
+    box.appendChild(el('h2', null, !methods.length
+        ? 'Readiness: no method route in these results; each proxy below'
+        : 'Readiness: ' + R.reachable + ' of ' + R.required +
+          ' required URLs reachable (' + R.geographies + '); ' +
+          (missing ? missing + ' unreachable by every method' : 'ready')));
     function line(label, text) {
       var p = el('div'); p.appendChild(el('span', 'k', label + ': ')); p.appendChild(document.createTextNode(text));
       box.appendChild(p);
@@ -357,14 +317,37 @@ tbody tr:hover th{background:#e7f5ff}
       box.appendChild(ul);
     }
     var all = [], each = [];
-    Object.keys(R.methods).forEach(function (m) {
+    methods.forEach(function (m) {
       var x = R.methods[m], t = x.title || m;
       if (x.all) all.push(t);
       each.push(t + (x.configured ? ' ' + x.required_ok + '/' + R.required : ' not configured'));
     });
-    line('Methods that reach every required URL', all.length ? all.join(', ') : 'none');
-    line('Per method', each.join(' \u00b7 '));
-    if (R.by_geography && R.by_geography.length > 1)
+    if (methods.length) {
+      line('Methods that reach every required URL', all.length ? all.join(', ') : 'none');
+      line('Per method', each.join(' \u00b7 '));
+    }
+    // Entries of --proxies, each an egress route of its own (the text format's "Proxy" lines).
+    var P = R.proxies || [];
+    function proxyLabel(p) { return p.name ? p.name + ' (' + p.proxy + ')' : p.proxy; }
+    if (P.length) {
+      var every = P.filter(function (p) { return p.all; }).map(proxyLabel);
+      line('Proxies that reach every required URL', every.length ? every.join(', ') : 'none');
+      list('Per proxy:', P.map(function (p) {
+        var s = proxyLabel(p) + ': ' + p.required_ok + '/' + R.required + ' required URLs';
+        if (!p.unreachable.length) return s;
+        if (!p.required_ok) {
+          var seen = [];
+          p.unreachable.forEach(function (u) {
+            u.outcomes.forEach(function (o) { if (seen.indexOf(o) < 0) seen.push(o); });
+          });
+          return s + ' (' + seen.join(', ') + ')';
+        }
+        return s + '; unreachable through it: ' + p.unreachable.map(function (u) {
+          return u.url + ' (' + u.outcomes.join(', ') + ')';
+        }).join(', ');
+      }));
+    }
+    if (methods.length && R.by_geography && R.by_geography.length > 1)
       line('By geography', R.by_geography.map(function (g) {
         return (g.geography || '(none)') + ' ' + g.reachable + '/' + g.required;
       }).join(', '));
@@ -419,7 +402,7 @@ tbody tr:hover th{background:#e7f5ff}
       var l = el('label'); l.title = o.failure ? 'a failure' : 'not a failure';
       var cb = el('input'); cb.type = 'checkbox'; cb.checked = true;
       cb.addEventListener('change', function () { shown[k] = cb.checked; render(); });
-      var sw = el('span', 'sw'); sw.style.background = o.color;
+      var sw = el('span', 'sw o' + k, o.code);
       l.appendChild(cb); l.appendChild(sw); l.appendChild(document.createTextNode(o.name + ' ' + S.by_outcome[k]));
       legend.appendChild(l);
     });
@@ -500,7 +483,7 @@ tbody tr:hover th{background:#e7f5ff}
       visRows.forEach(function (i) {
         var t = targets[i], tr = el('tr'), th = el('th');
         tr.setAttribute('data-row', i);
-        th.appendChild(document.createTextNode(t.url));
+        th.appendChild(el('span', 'u', t.url));
         var facts = [t.geo, t.cat, t.svc].filter(function (f) { return f; }).join(' \u00b7 ');
         if (facts) th.appendChild(el('span', 'f', facts));
         th.title = t.url + (facts ? '\n' + facts : '');
@@ -511,6 +494,7 @@ tbody tr:hover th{background:#e7f5ff}
           else {
             var c = cells[x];
             td.className = shown[c.o] ? 'c o' + c.o : 'c o' + c.o + ' dim';
+            td.textContent = O[c.o].code;
             td.title = cellTitle(c);
           }
           tr.appendChild(td);
@@ -543,7 +527,7 @@ tbody tr:hover th{background:#e7f5ff}
       row('geography', t.geo); row('category', t.cat); row('service', t.svc);
       if (x < 0) { row('outcome', 'no result'); panel.hidden = false; return; }
       var c = cells[x], o = O[c.o];
-      var dd = el('dd'), sw = el('span', 'sw'); sw.style.background = o.color;
+      var dd = el('dd'), sw = el('span', 'sw o' + c.o, o.code);
       dd.appendChild(sw); dd.appendChild(document.createTextNode(' ' + o.name));
       dl.appendChild(el('dt', null, 'outcome')); dl.appendChild(dd);
       row('detail', c.d); row('HTTP status', c.h); row('proxy status', c.p);
@@ -581,7 +565,7 @@ tbody tr:hover th{background:#e7f5ff}
   std::size_t routes_;
   std::chrono::system_clock::time_point started_;
   std::vector<Column> columns_;
-  std::vector<probe::Result> seen_;  // method-route results, for the readiness panel
+  std::vector<probe::Result> seen_;  // for the readiness panel
   std::map<std::string, std::uint64_t> url_keys_;
   std::map<std::uint64_t, Target> targets_;
   std::vector<Cell> cells_;

@@ -162,7 +162,7 @@ class JsonWriter final : public ResultWriter {
     ++by_route_[std::string(route::method_name(r.route))][o];
     if (!r.proxy.empty()) ++by_proxy_[r.proxy][o];
     ++probes_;
-    if (r.route != route::Method::proxy_list) seen_.push_back(r);
+    seen_.push_back(r);
   }
 
   void finish(const Summary& s) override {
@@ -226,7 +226,7 @@ class JsonWriter final : public ResultWriter {
   std::string results_;  // the records, comma-separated, one a line
   Counts by_route_, by_proxy_;
   std::uint64_t probes_ = 0;
-  std::vector<probe::Result> seen_;  // method-route results, for the readiness object
+  std::vector<probe::Result> seen_;  // for the readiness object
 };
 
 }  // namespace

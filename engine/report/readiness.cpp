@@ -67,6 +67,13 @@ struct UrlState {
   std::vector<std::string> outcomes;
 };
 
+// A listed proxy as the sweep saw it: which URLs (indexes into the UrlStates) it reached.
+struct ProxyState {
+  std::string name, proxy;
+  std::set<std::size_t> reached;
+  std::map<std::size_t, std::vector<std::string>> failed;  // URL -> its outcomes, when not reached
+};
+
 void add_unique(std::vector<std::string>& v, const std::string& s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
 }
@@ -95,8 +102,7 @@ std::string transparent_proxy_evidence(const probe::Result& r) {
 Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options) {
   Readiness out;
   std::vector<const probe::Result*> sorted;
-  for (const auto& r : results)
-    if (r.route != Method::proxy_list) sorted.push_back(&r);
+  for (const auto& r : results) sorted.push_back(&r);
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto* a, const auto* b) { return a->sweep_index < b->sweep_index; });
 
@@ -104,7 +110,8 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   // another issuer is that proxy's inspection with a CA the client does not trust.
   std::map<std::string, std::set<std::string>> verified_issuers;
   for (const auto* r : sorted)
-    if (r->tls && r->tls->verified && !r->tls->issuer.empty())
+    if (r->tls && r->tls->verified && !r->tls->issuer.empty() &&
+        (r->route != Method::proxy_list || r->outcome == Outcome::ok))
       verified_issuers[r->url].insert(r->tls->issuer);
   auto inspected_untrusted = [&](const probe::Result& r) {
     if (r.outcome != Outcome::tls_untrusted || r.proxy.empty() || !r.tls || r.tls->issuer.empty())
@@ -122,6 +129,8 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   std::vector<std::string> stale_pins;      // pinned hosts whose chain ends at another public root
   std::size_t local_errors = 0;
   std::map<Method, std::string> proxy_of;
+  std::vector<ProxyState> proxies;                                         // in sweep order
+  std::map<std::pair<std::string, std::string>, std::size_t> proxy_index;  // (name, proxy)
 
   for (const auto* r : sorted) {
     if (!selected(r->row.geography, options.geo)) continue;
@@ -135,21 +144,26 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
       u.required = required(r->row.required);
     }
     auto& u = urls[it->second];
-    auto& m = methods[r->route];
-    m.method = r->route;
+    // An entry of --proxies is counted apart from the device's methods (ProxyReadiness).
+    const bool listed = r->route == Method::proxy_list;
+    MethodReadiness* m = nullptr;
+    if (!listed) {
+      m = &methods[r->route];
+      m->method = r->route;
+    }
     if (r->outcome == Outcome::not_configured) continue;
     if (r->outcome == Outcome::skipped) {
       u.skipped = r->detail;
       continue;
     }
-    m.configured = true;
+    if (m) m->configured = true;
     if (r->outcome == Outcome::local_error) ++local_errors;
     if (auto evidence = transparent_proxy_evidence(*r); !evidence.empty()) {
       const bool seen = std::any_of(out.transparent.begin(), out.transparent.end(),
                                     [&](const auto& t) { return t.url == r->url; });
       if (!seen) out.transparent.push_back({r->url, std::move(evidence)});
     }
-    if (!r->proxy.empty()) proxy_of.emplace(r->route, r->proxy);
+    if (!listed && !r->proxy.empty()) proxy_of.emplace(r->route, r->proxy);
 
     bool reached = r->outcome == Outcome::ok;
     if (!r->row.expect.trust.empty()) {
@@ -181,6 +195,18 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
       t.proxy = r->proxy;
       add_unique(t.allow_anonymous, r->host);
     }
+    if (listed) {
+      auto [p, added] = proxy_index.emplace(std::pair(r->proxy_name, r->proxy), proxies.size());
+      if (added) proxies.push_back({r->proxy_name, r->proxy, {}, {}});
+      auto& proxy = proxies[p->second];
+      if (reached) {
+        proxy.reached.insert(it->second);
+        proxy.failed.erase(it->second);
+      } else if (!proxy.reached.count(it->second)) {
+        add_unique(proxy.failed[it->second], std::string(probe::outcome_name(r->outcome)));
+      }
+      continue;
+    }
     if (reached) {
       u.reached.insert(r->route);
       u.failed.erase(r->route);
@@ -194,11 +220,19 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   std::vector<std::string> geos;
   std::map<std::string, GeographyReadiness> by_geo;
   std::vector<std::string> geo_order;
-  for (const auto& u : urls) {
+  for (auto& p : proxies) out.proxies.push_back({p.name, p.proxy, 0, false, {}});
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    const auto& u = urls[i];
     if (!u.required) continue;
     if (!u.skipped.empty() && u.reached.empty() && u.failed.empty()) {
       out.skipped.push_back({u.url, u.geography, u.skipped});
       continue;
+    }
+    for (std::size_t k = 0; k < proxies.size(); ++k) {
+      if (proxies[k].reached.count(i))
+        ++out.proxies[k].required_ok;
+      else if (const auto f = proxies[k].failed.find(i); f != proxies[k].failed.end())
+        out.proxies[k].unreachable.push_back({u.url, u.geography, f->second});
     }
     ++out.required;
     auto [g, fresh] = by_geo.emplace(u.geography, GeographyReadiness{u.geography});
@@ -208,7 +242,7 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
     if (!u.reached.empty()) {
       ++out.reachable;
       ++g->second.reachable;
-    } else {
+    } else if (!methods.empty()) {  // with no method route, no method failed it
       out.unreachable.push_back({u.url, u.geography, u.outcomes});
     }
   }
@@ -230,6 +264,7 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
     m.all = m.configured && m.required_ok == out.required;
     out.methods.push_back(m);
   }
+  for (auto& p : out.proxies) p.all = p.required_ok == out.required;
   for (auto& [proxy, t] : todo) {
     std::sort(t.allow_anonymous.begin(), t.allow_anonymous.end());
     std::sort(t.exclude_inspection.begin(), t.exclude_inspection.end());
@@ -306,15 +341,22 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   return out;
 }
 
+std::string proxy_label(const ProxyReadiness& p) {
+  return p.name.empty() ? p.proxy : fmt::format("{} ({})", p.name, p.proxy);
+}
+
 std::string readiness_text(const Readiness& r) {
   if (!r.any_results) return {};
   std::string text = "\nReadiness\n";
   const auto missing = r.required - r.reachable;
-  text += fmt::format(
-      "  Verdict: {} of {} required URLs reachable ({}); {}\n", r.reachable, r.required,
-      r.geographies,
-      missing ? fmt::format("{} unreachable by every method", missing) : std::string("ready"));
-  if (r.by_geography.size() > 1) {
+  if (r.methods.empty())
+    text += "  Verdict: no method route in these results; each proxy below\n";
+  else
+    text += fmt::format(
+        "  Verdict: {} of {} required URLs reachable ({}); {}\n", r.reachable, r.required,
+        r.geographies,
+        missing ? fmt::format("{} unreachable by every method", missing) : std::string("ready"));
+  if (r.by_geography.size() > 1 && !r.methods.empty()) {
     std::vector<std::string> parts;
     for (const auto& g : r.by_geography)
       parts.push_back(fmt::format("{} {}/{}", g.geography.empty() ? "(none)" : g.geography,
@@ -324,8 +366,9 @@ std::string readiness_text(const Readiness& r) {
   std::vector<std::string> all;
   for (const auto& m : r.methods)
     if (m.all) all.emplace_back(route::method_title(m.method));
-  text += fmt::format("  Methods that reach every required URL: {}\n",
-                      all.empty() ? "none" : join(all, ", "));
+  if (!r.methods.empty())
+    text += fmt::format("  Methods that reach every required URL: {}\n",
+                        all.empty() ? "none" : join(all, ", "));
   for (const auto& m : r.methods) {
     if (m.configured)
       text += fmt::format("  {} - {}: {}/{} required URLs\n", static_cast<int>(m.method),
@@ -333,6 +376,30 @@ std::string readiness_text(const Readiness& r) {
     else
       text += fmt::format("  {} - {}: not configured\n", static_cast<int>(m.method),
                           route::method_title(m.method));
+  }
+  if (!r.proxies.empty()) {
+    std::vector<std::string> every;
+    for (const auto& p : r.proxies)
+      if (p.all) every.push_back(proxy_label(p));
+    text += fmt::format("  Proxies that reach every required URL: {}\n",
+                        every.empty() ? "none" : join(every, ", "));
+  }
+  for (const auto& p : r.proxies) {
+    text +=
+        fmt::format("  Proxy {}: {}/{} required URLs", proxy_label(p), p.required_ok, r.required);
+    if (p.required_ok == 0 && !p.unreachable.empty()) {
+      // Nothing gets through: the causes, not every URL again.
+      std::vector<std::string> outcomes;
+      for (const auto& u : p.unreachable)
+        for (const auto& o : u.outcomes) add_unique(outcomes, o);
+      text += fmt::format(" ({})", join(outcomes, ", "));
+    } else if (!p.unreachable.empty()) {
+      std::vector<std::string> parts;
+      for (const auto& u : p.unreachable)
+        parts.push_back(fmt::format("{} ({})", u.url, join(u.outcomes, ", ")));
+      text += fmt::format("; unreachable through it: {}", join(parts, ", "));
+    }
+    text += '\n';
   }
   for (const auto& t : r.todo) {
     text += t.proxy.empty() ? std::string("  To do on the direct path:\n")
@@ -395,7 +462,25 @@ void append_readiness_json(std::string& out, const Readiness& r) {
     fmt::format_to(std::back_inserter(out), ",\"configured\":{},\"required_ok\":{},\"all\":{}}}",
                    m.configured ? "true" : "false", m.required_ok, m.all ? "true" : "false");
   }
-  out += "},\"todo\":[";
+  out += "},\"proxies\":[";
+  for (std::size_t i = 0; i < r.proxies.size(); ++i) {
+    const auto& p = r.proxies[i];
+    out += i ? ",{\"name\":" : "{\"name\":";
+    append_json_string(out, p.name);
+    out += ",\"proxy\":";
+    append_json_string(out, p.proxy);
+    fmt::format_to(std::back_inserter(out), ",\"required_ok\":{},\"all\":{},\"unreachable\":[",
+                   p.required_ok, p.all ? "true" : "false");
+    for (std::size_t k = 0; k < p.unreachable.size(); ++k) {
+      out += k ? ",{\"url\":" : "{\"url\":";
+      append_json_string(out, p.unreachable[k].url);
+      out += ",\"outcomes\":";
+      strings(p.unreachable[k].outcomes);
+      out += '}';
+    }
+    out += "]}";
+  }
+  out += "],\"todo\":[";
   for (std::size_t i = 0; i < r.todo.size(); ++i) {
     if (i) out += ',';
     out += "{\"proxy\":";

@@ -1,6 +1,7 @@
 // Readiness (issue 11): a sweep turned into the network team's answer and to-do list, by the
 // vendor's rules. A URL is reachable when any method route reaches it; the verdict counts the
-// required URLs of the selected geographies (WW always); advice is grouped by proxy.
+// required URLs of the selected geographies (WW always); advice is grouped by proxy. Entries of
+// --proxies are egress routes of their own: each gets its count and its unreachable URLs.
 #pragma once
 
 #include <cstddef>
@@ -49,6 +50,16 @@ struct SkippedUrl {
   std::string reason;  // the result's detail: what would make it probeable
 };
 
+// An entry of --proxies: an egress route of its own, counted apart from the five methods (a
+// device uses its methods; a list names the proxies a network team wants checked, e.g. per site).
+struct ProxyReadiness {
+  std::string name;                         // the list's name=, if any
+  std::string proxy;                        // redacted
+  std::size_t required_ok = 0;              // required URLs reached through it
+  bool all = false;                         // reaches every required URL
+  std::vector<UnreachableUrl> unreachable;  // required URLs it does not reach, with its outcome
+};
+
 struct GeographyReadiness {
   std::string geography;  // as the sheet says; "" for rows without one
   std::size_t required = 0, reachable = 0;
@@ -62,6 +73,7 @@ struct Readiness {
   std::string geographies;    // "WW+EU", for the verdict line
   std::vector<GeographyReadiness> by_geography;
   std::vector<MethodReadiness> methods;  // the methods seen, in the analyzer's order
+  std::vector<ProxyReadiness> proxies;   // the listed proxies seen, in sweep order
   std::vector<ProxyTodo> todo;           // by proxy, sorted
   std::vector<UnreachableUrl> unreachable;
   std::vector<SkippedUrl> skipped;  // required rows no method can probe as written
@@ -69,8 +81,12 @@ struct Readiness {
   std::vector<std::string> notes;                     // the blob exception, named-proxy fallback
 };
 
-// Pure: proxy-list results, and rows outside the selected geographies, are ignored.
+// Pure: rows outside the selected geographies are ignored; proxy-list results count per proxy
+// (proxies, and advice in todo), never toward the methods' verdict.
 Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options);
+
+// "paris (http://10.0.0.6:3128)", or the redacted URL of an entry without a name.
+std::string proxy_label(const ProxyReadiness& proxy);
 
 // The text format's "Readiness" section (starts with a blank line); empty without method results.
 std::string readiness_text(const Readiness& readiness);

@@ -98,6 +98,12 @@ std::string summary_text(const Summary& s) {
   return out;
 }
 
+char detail::outcome_code(Outcome o) {
+  static constexpr char kCodes[] = ".?NRTUADEICSHtL-s";
+  static_assert(sizeof(kCodes) - 1 == probe::kOutcomeCount);
+  return kCodes[static_cast<std::size_t>(o)];
+}
+
 namespace {
 
 class JsonlWriter final : public ResultWriter {
@@ -118,13 +124,6 @@ class JsonlWriter final : public ResultWriter {
   std::string line_;
 };
 
-// One character per outcome, for the targets x proxies matrix.
-char outcome_code(Outcome o) {
-  static constexpr char kCodes[] = ".?NRTUADEICSHtL-s";
-  static_assert(sizeof(kCodes) - 1 == probe::kOutcomeCount);
-  return kCodes[static_cast<std::size_t>(o)];
-}
-
 // The analyzer's layout: a block per URL, one line per method, in sheet order; then, for
 // proxy-list routes, a matrix of URLs x proxies and a line per proxy.
 class TextWriter final : public ResultWriter {
@@ -143,7 +142,7 @@ class TextWriter final : public ResultWriter {
   }
 
   void write(const probe::Result& r) override {
-    if (r.route != route::Method::proxy_list) seen_.push_back(r);  // for the Readiness section
+    seen_.push_back(r);  // for the Readiness section
     const auto target = r.sweep_index / routes_;
     auto& block = pending_[target];
     block.push_back(r);
@@ -209,7 +208,7 @@ class TextWriter final : public ResultWriter {
         continue;
       }
       if (!row) row = &matrix_rows_.emplace_back(Row{r.url, std::string(proxies_.size(), ' ')});
-      row->cells[column->second] = outcome_code(r.outcome);
+      row->cells[column->second] = detail::outcome_code(r.outcome);
       auto& proxy = proxies_[column->second];
       ++proxy.counts[static_cast<std::size_t>(r.outcome)];
       if (r.outcome == Outcome::tls_intercepted && r.tls) proxy.inspected_by = r.tls->issuer;
@@ -285,7 +284,7 @@ class TextWriter final : public ResultWriter {
   std::vector<Row> matrix_rows_;
   std::uint64_t next_ = 0;
   std::map<std::uint64_t, std::vector<probe::Result>> pending_;
-  std::vector<probe::Result> seen_;  // method-route results, for readiness at finish
+  std::vector<probe::Result> seen_;  // for readiness at finish
 };
 
 }  // namespace

@@ -138,5 +138,64 @@ def report_readiness_json(c):
     check(r.rc == 2 and "--readiness" in r.stderr, "report --readiness --format csv was not refused")
 
 
+@case
+def listed_proxies_each_counted(c):
+    """Issue 18: with --proxies, each listed proxy is an egress route of its own. tinyproxy lets
+    only the origin's IP through (a name is proxy_denied); the bump squid inspects TLS. The
+    Readiness section says, per proxy, which required URLs it does not reach and why, with the
+    advice for the inspecting one; the verdict stays the methods' (direct reaches both). The
+    same per-proxy counts reach the json object and the html report's readiness data."""
+    fx = c.fixture()
+    tiny, bump = f"http://{fx['URLPROBE_TINYPROXY']}", f"http://{fx['URLPROBE_SQUID_BUMP']}"
+    valid = f"https://valid.probe.test:{fx['URLPROBE_PORT_VALID']}/"
+    by_ip = f"http://{fx['URLPROBE_ORIGIN']}:{fx['URLPROBE_PORT_HTTP']}/"
+    proxies = c.tmp / "proxies.txt"
+    proxies.write_text(f"tiny={tiny}\nbump={bump}\n")
+    sheet = c.tmp / "urls.txt"
+    sheet.write_text(f"{valid}\n{by_ip}\n")
+    bundle = c.tmp / "trusted.pem"
+    bundle.write_text(Path(fx["URLPROBE_ROOT_CA"]).read_text()
+                      + Path(fx["URLPROBE_INSPECTION_CA"]).read_text())
+    html = c.tmp / "report.html"
+    args = ["--methods", "direct", "--proxies", str(proxies), "--dns-server", fx["URLPROBE_DNS"],
+            "--timeout", "5", "--ca-file", str(bundle), "--public-roots",
+            fx["URLPROBE_PUBLIC_ROOTS"], str(sheet)]
+    r = c.run([*args, "--format", "text", "-o", str(html)], jsonl=False)
+    check(r.rc == 1, f"exit status {r.rc}, expected 1 (probes through the proxies failed)")
+    want = (
+        "Readiness\n"
+        "  Verdict: 2 of 2 required URLs reachable (WW); ready\n"
+        "  Methods that reach every required URL: Proxy disabled\n"
+        "  3 - Proxy disabled: 2/2 required URLs\n"
+        "  Proxies that reach every required URL: none\n"
+        f"  Proxy tiny ({tiny}): 1/2 required URLs; unreachable through it: {valid} (proxy_denied)\n"
+        f"  Proxy bump ({bump}): 1/2 required URLs; unreachable through it: {valid} "
+        "(tls_intercepted)\n"
+        f"  To do on {bump}:\n"
+        "    exclude from HTTPS inspection: valid.probe.test\n")
+    check("\n" + want + "\n" in r.stdout, f"the Readiness section differs; expected:\n{want}\n"
+          f"got:\n{r.stdout[r.stdout.find('Readiness'):]}")
+
+    page = html.read_text()
+    start = page.index('<script type="application/json" id="data">')
+    data = json.loads(page[page.index(">", start) + 1:page.index("</script>", start)])
+    got = [(p["name"], p["proxy"], p["required_ok"], [u["url"] for u in p["unreachable"]])
+           for p in data["readiness"]["proxies"]]
+    check(got == [("tiny", tiny, 1, [valid]), ("bump", bump, 1, [valid])],
+          f"html readiness proxies {got}")
+
+    r = c.run([*args, "--format", "jsonl"])
+    saved = c.tmp / "run.jsonl"
+    saved.write_text(r.stdout)
+    r = c.run(["report", str(saved), "--readiness", "--format", "json"], jsonl=False)
+    check(r.rc == 0, f"report --readiness exit status {r.rc}, expected 0 (the methods are ready)")
+    doc = json.loads(r.stdout)
+    # report orders saved proxies by their URL, not by the list it never saw.
+    check(sorted((p["name"], p["all"], p["unreachable"]) for p in doc["proxies"]) ==
+          [("bump", False, [{"url": valid, "outcomes": ["tls_intercepted"]}]),
+           ("tiny", False, [{"url": valid, "outcomes": ["proxy_denied"]}])],
+          f"proxies {doc['proxies']}")
+
+
 if __name__ == "__main__":
     sys.exit(harness.main(sys.argv, CASES, __doc__, Case))

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <regex>
 
+#include "report/formats.hpp"
+#include "report/html_style.hpp"
 #include "report/writer.hpp"
 #include "tests/report/sweep_routes.hpp"
 
@@ -202,6 +204,69 @@ TEST(HtmlReport, EmptySweepIsStillAPage) {
   const auto data = blob(render(sweep_routes(), {}));
   EXPECT_EQ(data.at("cells").as_array().size(), 0u);
   EXPECT_EQ(data.at("targets").as_array().size(), 0u);
+}
+
+// The body of the page's first CSS rule for `selector`.
+std::string css_rule(const std::string& page, const std::string& selector) {
+  const auto start = page.find("\n" + selector + "{");
+  EXPECT_NE(start, std::string::npos) << selector;
+  if (start == std::string::npos) return {};
+  const auto open = start + selector.size() + 2;
+  return page.substr(open, page.find('}', open) - open);
+}
+
+// Issue 18: every cell shows its outcome's letter (the text matrix's codes) at a readable size,
+// in the shared colour-blind-safe palette.
+TEST(HtmlReport, CellsShowTheOutcomeCodeAtAReadableSize) {
+  const auto routes = sweep_routes();
+  const auto page = render(routes, results(routes));
+  const auto data = blob(page);
+  const auto& outcomes = data.at("outcomes").as_array();
+  ASSERT_EQ(outcomes.size(), probe::kOutcomeCount);
+  for (std::size_t i = 0; i < probe::kOutcomeCount; ++i) {
+    const auto o = static_cast<probe::Outcome>(i);
+    EXPECT_EQ(outcomes[i].at("code").as_string(), std::string(1, report::detail::outcome_code(o)));
+    EXPECT_EQ(outcomes[i].at("color").as_string(), report::detail::outcome_colour(o).background);
+  }
+  EXPECT_NE(page.find(report::detail::outcome_css()), std::string::npos);
+  const auto cell = css_rule(page, "td.c");
+  EXPECT_NE(cell.find("min-width:1.6em"), std::string::npos) << cell;
+  EXPECT_NE(cell.find("height:1.6em"), std::string::npos) << cell;
+  std::smatch px;
+  ASSERT_TRUE(std::regex_search(cell, px, std::regex(R"(font:[^;]*?(\d+)px)"))) << cell;
+  EXPECT_GE(std::stoi(px[1].str()), 12) << cell;
+  // The page's script writes the code into each cell, not only into its title.
+  EXPECT_NE(page.find("td.textContent = O[c.o].code"), std::string::npos);
+}
+
+// Issue 18: the grid takes the page's width (at least the viewport's; the wrapper scrolls
+// sideways only when the routes need more), and the URL column is as wide as a URL needs, up to
+// a share of the viewport, instead of a fixed narrow one.
+TEST(HtmlReport, GridFillsThePageWidth) {
+  const auto routes = sweep_routes();
+  const auto page = render(routes, results(routes));
+  EXPECT_NE(css_rule(page, "#grid").find("min-width:100%"), std::string::npos);
+  EXPECT_NE(css_rule(page, "#wrap").find("overflow:auto"), std::string::npos);
+  EXPECT_EQ(page.find("width:14px"), std::string::npos);
+  EXPECT_EQ(page.find("max-width:360px"), std::string::npos);
+  // The URL column shrinks to its URLs (at least 16em), the route columns share the rest.
+  EXPECT_NE(css_rule(page, "tbody th").find("width:1%;min-width:16em"), std::string::npos);
+  const auto url = css_rule(page, "tbody th .u");
+  EXPECT_NE(url.find("max-width:45vw"), std::string::npos) << url;
+  EXPECT_NE(url.find("text-overflow:ellipsis"), std::string::npos) << url;
+}
+
+// Issue 18: the readiness panel's data has each listed proxy, and the page renders it.
+TEST(HtmlReport, ReadinessPanelCoversListedProxies) {
+  const auto routes = sweep_routes();
+  const auto page = render(routes, results(routes));
+  const auto data = blob(page);
+  const auto& proxies = data.at("readiness").at("proxies").as_array();
+  ASSERT_EQ(proxies.size(), 2u);
+  EXPECT_EQ(proxies[0].at("name").as_string(), "paris");
+  EXPECT_EQ(proxies[0].at("required_ok").as_int64(), 1);
+  EXPECT_EQ(proxies[1].at("proxy").as_string(), "http://user:***@10.0.0.7:3128");
+  EXPECT_NE(page.find("'Per proxy:'"), std::string::npos);
 }
 
 }  // namespace

@@ -21,24 +21,47 @@ namespace {
 
 constexpr std::uint64_t kRoutes = 5;
 
-// A sweep of URLs x the five methods, one Result per pair, in sweep order.
+// An entry of --proxies: a route of its own after the five methods.
+struct ListedProxy {
+  std::string name, proxy;
+};
+
+// A sweep of URLs x the five methods (x the listed proxies), one Result per pair, in sweep order.
 class Sweep {
  public:
+  Sweep() = default;
+  explicit Sweep(std::vector<ListedProxy> proxies) : proxies_(std::move(proxies)) {}
+
   // Adds a URL with the outcome per method (default, wpad, direct, named, cli).
   Sweep& url(const std::string& host, std::array<Outcome, kRoutes> outcomes,
              std::string geography = "WW", std::string required = "Required") {
+    return listed(host, outcomes, {}, std::move(geography), std::move(required));
+  }
+  // ... and per listed proxy, in the order the constructor got them.
+  Sweep& listed(const std::string& host, std::array<Outcome, kRoutes> outcomes,
+                std::vector<Outcome> through, std::string geography = "WW",
+                std::string required = "Required") {
+    EXPECT_EQ(through.size(), proxies_.size());
     const auto target = targets_++;
-    for (std::uint64_t m = 0; m < kRoutes; ++m) {
+    const auto routes = kRoutes + proxies_.size();
+    for (std::uint64_t m = 0; m < routes; ++m) {
       probe::Result r;
-      r.sweep_index = target * kRoutes + m;
+      r.sweep_index = target * routes + m;
       r.host = host;
       r.url = "https://" + host + "/";
       r.port = 443;
-      r.route = static_cast<Method>(m + 1);
-      if (r.route == Method::named) r.proxy = "http://named:3128";
-      if (r.route == Method::cli) r.proxy = "http://cli:8080";
-      if (r.route == Method::default_proxy) r.proxy = "http://env:3128";
-      r.outcome = outcomes[m];
+      if (m < kRoutes) {
+        r.route = static_cast<Method>(m + 1);
+        if (r.route == Method::named) r.proxy = "http://named:3128";
+        if (r.route == Method::cli) r.proxy = "http://cli:8080";
+        if (r.route == Method::default_proxy) r.proxy = "http://env:3128";
+        r.outcome = outcomes[m];
+      } else {
+        r.route = Method::proxy_list;
+        r.proxy = proxies_[m - kRoutes].proxy;
+        r.proxy_name = proxies_[m - kRoutes].name;
+        r.outcome = m - kRoutes < through.size() ? through[m - kRoutes] : Outcome::ok;
+      }
       r.row.geography = geography;
       r.row.required = required;
       results.push_back(r);
@@ -48,6 +71,7 @@ class Sweep {
   std::vector<probe::Result> results;
 
  private:
+  std::vector<ListedProxy> proxies_;
   std::uint64_t targets_ = 0;
 };
 
@@ -66,14 +90,28 @@ const report::MethodReadiness& method(const report::Readiness& r, Method m) {
   return none;
 }
 
-std::string text_of(const std::vector<probe::Result>& results, std::vector<std::string> geo = {}) {
-  char* buffer = nullptr;
-  std::size_t size = 0;
-  std::FILE* out = open_memstream(&buffer, &size);
+std::vector<route::Route> routes_of(const std::vector<ListedProxy>& proxies) {
   std::vector<route::Route> routes;
   for (int m = 1; m <= 5; ++m)
     routes.push_back(route::missing_route(static_cast<Method>(m), "test"));
-  auto writer = report::make_writer(report::Format::text, out, routes);
+  for (const auto& p : proxies) {
+    route::ProxySpec spec;
+    spec.host = p.proxy.substr(p.proxy.rfind('/') + 1, p.proxy.rfind(':') - p.proxy.rfind('/') - 1);
+    spec.port = static_cast<std::uint16_t>(std::stoi(p.proxy.substr(p.proxy.rfind(':') + 1)));
+    spec.name = p.name;
+    routes.push_back(route::proxy_route(Method::proxy_list, spec));
+  }
+  return routes;
+}
+
+std::string written(report::Format format, const std::vector<probe::Result>& results,
+                    std::vector<std::string> geo = {},
+                    const std::vector<ListedProxy>& proxies = {}) {
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  const auto routes = routes_of(proxies);
+  auto writer = report::make_writer(format, out, routes);
   report::Summary summary;
   summary.geo = std::move(geo);
   for (const auto& r : results) {
@@ -86,6 +124,14 @@ std::string text_of(const std::vector<probe::Result>& results, std::vector<std::
   std::free(buffer);
   return text;
 }
+
+std::string text_of(const std::vector<probe::Result>& results, std::vector<std::string> geo = {},
+                    const std::vector<ListedProxy>& proxies = {}) {
+  return written(report::Format::text, results, std::move(geo), proxies);
+}
+
+const std::vector<ListedProxy> kProxies{{"paris", "http://10.0.0.6:3128"},
+                                        {"", "http://10.0.0.7:3128"}};
 
 }  // namespace
 
@@ -439,4 +485,113 @@ TEST(Readiness, SkippedRowsAreListedApartNotUnreachable) {
   std::string json;
   report::append_readiness_json(json, r);
   EXPECT_THAT(json, HasSubstr("\"skipped\":[{\"url\":\"https://*.ods.opinsights.azure.com/\""));
+}
+
+// Issue 18: each entry of --proxies is an egress route of its own. Readiness says, per proxy,
+// which required URLs it does not reach; the verdict stays the five methods' (the device's).
+TEST(Readiness, EachListedProxyGetsItsOwnCount) {
+  constexpr auto denied = Outcome::proxy_denied;
+  constexpr auto dead = Outcome::proxy_unreachable;
+  Sweep s(kProxies);
+  s.listed("a.example", {nc, nc, ok, nc, nc}, {ok, denied})
+      .listed("b.example", {nc, nc, dns, nc, nc}, {ok, dead})
+      .listed("us.example", {nc, nc, ok, nc, nc}, {dns, dead}, "US")
+      .listed("opt.example", {nc, nc, ok, nc, nc}, {refused, ok}, "WW", "Optional");
+  const auto r = report::assess(s.results, {{"EU"}});
+  EXPECT_EQ(r.required, 2u);
+  EXPECT_EQ(r.reachable, 1u) << "a listed proxy is not one of the device's methods";
+  EXPECT_FALSE(r.ready);
+  ASSERT_EQ(r.unreachable.size(), 1u);
+  EXPECT_THAT(r.unreachable[0].outcomes, ElementsAre("dns_error"));
+  ASSERT_EQ(r.proxies.size(), 2u);
+  EXPECT_EQ(r.proxies[0].name, "paris");
+  EXPECT_EQ(r.proxies[0].proxy, "http://10.0.0.6:3128");
+  EXPECT_EQ(r.proxies[0].required_ok, 2u);
+  EXPECT_TRUE(r.proxies[0].all);
+  EXPECT_TRUE(r.proxies[0].unreachable.empty());
+  EXPECT_EQ(r.proxies[1].name, "");
+  EXPECT_EQ(r.proxies[1].proxy, "http://10.0.0.7:3128");
+  EXPECT_EQ(r.proxies[1].required_ok, 0u);
+  EXPECT_FALSE(r.proxies[1].all);
+  ASSERT_EQ(r.proxies[1].unreachable.size(), 2u);
+  EXPECT_EQ(r.proxies[1].unreachable[0].url, "https://a.example/");
+  EXPECT_THAT(r.proxies[1].unreachable[0].outcomes, ElementsAre("proxy_denied"));
+  EXPECT_EQ(r.proxies[1].unreachable[1].url, "https://b.example/");
+  EXPECT_THAT(r.proxies[1].unreachable[1].outcomes, ElementsAre("proxy_unreachable"));
+}
+
+// A listed proxy's 407 or inspection is advice on that proxy, as for the methods' proxies.
+TEST(Readiness, ListedProxiesGetTheirOwnAdvice) {
+  Sweep s(kProxies);
+  s.listed("a.example", {nc, nc, ok, nc, nc}, {auth, bump})
+      .listed("x.blob.core.windows.net", {nc, nc, ok, nc, nc}, {ok, bump});
+  const auto r = report::assess(s.results, {});
+  EXPECT_TRUE(r.ready);
+  ASSERT_EQ(r.todo.size(), 2u);
+  EXPECT_EQ(r.todo[0].proxy, "http://10.0.0.6:3128");
+  EXPECT_THAT(r.todo[0].allow_anonymous, ElementsAre("a.example"));
+  EXPECT_EQ(r.todo[1].proxy, "http://10.0.0.7:3128");
+  EXPECT_THAT(r.todo[1].exclude_inspection, ElementsAre("a.example"));
+  ASSERT_EQ(r.proxies.size(), 2u);
+  EXPECT_EQ(r.proxies[1].required_ok, 1u) << "inspected blob storage counts as reached";
+  ASSERT_EQ(r.proxies[1].unreachable.size(), 1u);
+  EXPECT_THAT(r.proxies[1].unreachable[0].outcomes, ElementsAre("tls_intercepted"));
+}
+
+// A skipped row is not counted for a proxy either.
+TEST(Readiness, ListedProxiesDoNotCountSkippedRows) {
+  constexpr auto skip = Outcome::skipped;
+  Sweep s(kProxies);
+  s.listed("a.example", {nc, nc, ok, nc, nc}, {ok, ok})
+      .listed("*.example", {skip, skip, skip, skip, skip}, {skip, skip});
+  for (auto& r : s.results)
+    if (r.outcome == skip) r.detail = "wildcard host *.example: name a concrete host to probe it";
+  const auto r = report::assess(s.results, {});
+  ASSERT_EQ(r.proxies.size(), 2u);
+  EXPECT_TRUE(r.proxies[0].all);
+  EXPECT_TRUE(r.proxies[1].unreachable.empty());
+}
+
+TEST(Readiness, ListedProxiesInTheTextSection) {
+  constexpr auto dead = Outcome::proxy_unreachable;
+  Sweep s(kProxies);
+  s.listed("a.example", {nc, nc, ok, nc, nc}, {ok, dead})
+      .listed("b.example", {nc, nc, ok, nc, nc}, {Outcome::proxy_denied, dead})
+      .listed("c.example", {nc, nc, ok, nc, nc}, {ok, dead});
+  const auto text = text_of(s.results, {}, kProxies);
+  EXPECT_THAT(text,
+              HasSubstr("  5 - Command line proxy: not configured\n"
+                        "  Proxies that reach every required URL: none\n"
+                        "  Proxy paris (http://10.0.0.6:3128): 2/3 required URLs; "
+                        "unreachable through it: https://b.example/ (proxy_denied)\n"
+                        "  Proxy http://10.0.0.7:3128: 0/3 required URLs (proxy_unreachable)\n"));
+  EXPECT_THAT(text, HasSubstr(report::readiness_text(report::assess(s.results, {}))));
+}
+
+TEST(Readiness, ListedProxiesInTheJsonObject) {
+  Sweep s(kProxies);
+  s.listed("a.example", {nc, nc, ok, nc, nc}, {ok, Outcome::proxy_denied});
+  const auto doc = boost::json::parse(written(report::Format::json, s.results, {}, kProxies));
+  const auto& proxies = doc.at("readiness").at("proxies").as_array();
+  ASSERT_EQ(proxies.size(), 2u);
+  EXPECT_EQ(proxies[0].at("name").as_string(), "paris");
+  EXPECT_EQ(proxies[0].at("proxy").as_string(), "http://10.0.0.6:3128");
+  EXPECT_EQ(proxies[0].at("required_ok").as_int64(), 1);
+  EXPECT_TRUE(proxies[0].at("all").as_bool());
+  EXPECT_EQ(proxies[1].at("unreachable").at(0).at("url").as_string(), "https://a.example/");
+  EXPECT_EQ(proxies[1].at("unreachable").at(0).at("outcomes").at(0).as_string(), "proxy_denied");
+}
+
+// Results of listed proxies alone (a filtered file): the section still says what each reaches,
+// and does not claim that "every method" failed.
+TEST(Readiness, OnlyListedProxies) {
+  Sweep s(kProxies);
+  s.listed("a.example", {nc, nc, nc, nc, nc}, {ok, Outcome::proxy_denied});
+  std::erase_if(s.results, [](const auto& r) { return r.route != Method::proxy_list; });
+  const auto r = report::assess(s.results, {});
+  EXPECT_FALSE(r.ready);
+  const auto text = report::readiness_text(r);
+  EXPECT_THAT(text, HasSubstr("  Verdict: no method route in these results; each proxy below\n"));
+  EXPECT_THAT(text, Not(HasSubstr("every method")));
+  EXPECT_THAT(text, HasSubstr("  Proxy paris (http://10.0.0.6:3128): 1/1 required URLs\n"));
 }
