@@ -126,7 +126,8 @@ std::string usage_text() {
 Probe every URL through every route and say why each failure happened.
 With no SHEET or URL: the built-in MDE commercial URL list (--builtin gov|analyzer for others).
 Arguments containing "://" are URLs; others are sheets: .xlsx (the vendor's workbook as
-downloaded), .csv, .tsv, or a text file with one URL per line ('#' comments).
+downloaded), .csv, .tsv, or a text file with one URL per line ('#' comments). '-' reads URLs
+from stdin (a sheet with --sheet-format); without '-' stdin is never read.
 
 Sheets:
   --builtin NAME           commercial (default), gov, analyzer, streamlined
@@ -202,8 +203,9 @@ Expectations and limits:
   --per-host N             probes in flight per target host (default: no limit)
   --threads N              event loops (default: one per core)
 Output:
-  --format FMT             stdout format: text, jsonl, json, csv, junit, prometheus, html
-                           (default: text on a terminal, jsonl otherwise)
+  --format FMT             stdout format: text, jsonl, json, csv, junit, prometheus, html,
+                           analyzer (the Client Analyzer's transcript: every method on every
+                           URL) (default: text on a terminal, jsonl otherwise)
   -o FILE                  also write FILE, format by extension (.jsonl, .txt, .json, .csv,
                            .xml = junit, .prom = prometheus, .html); repeatable
   --progress auto|always|never  progress on stderr (auto: when stderr is a terminal)

@@ -134,3 +134,16 @@ TEST(Options, HelpStatesTheWindowsRuleAndThePins) {
   EXPECT_NE(help.find("--onboarding FILE"), std::string::npos);
   EXPECT_NE(help.find("streamlined"), std::string::npos);
 }
+
+// Issue 18: the analyzer's transcript by name, for probe and report alike; '-' is an input.
+TEST(Options, AnalyzerFormatAndStdinInput) {
+  for (const char* command : {"probe", "report"}) {
+    const auto o = parse({command, "--format", "analyzer", "-"});
+    EXPECT_TRUE(o.stdout_format_set) << command;
+    EXPECT_EQ(o.stdout_format, report::Format::analyzer) << command;
+    EXPECT_EQ(o.inputs, std::vector<std::string>{"-"}) << command;
+  }
+  const auto help = cli::usage_text();
+  EXPECT_THAT(help, HasSubstr("analyzer (the Client Analyzer's transcript"));
+  EXPECT_THAT(help, HasSubstr("'-' reads URLs\nfrom stdin"));
+}
