@@ -106,9 +106,10 @@ bool open_output(const std::string& path, std::unique_ptr<Output>& out) {
 // The routes a sweep would have had, rebuilt from the records: each method once, in the
 // analyzer's order (1 default .. 5 cli), then one route per distinct proxy of a list, first seen
 // first. Targets follow their sheet rows (source, line), else first seen: records are stored in
-// completion order, which is not the sweep's. sweep_index = target * routes + route.
+// completion order, which is not the sweep's. sweep_index = target * routes + route. A method
+// whose every record is not_configured was not configured on the host: its route says why.
 std::vector<route::Route> assign_positions(std::vector<probe::Result>& results) {
-  std::map<route::Method, bool> methods;
+  std::map<route::Method, const probe::Result*> methods;  // the method's first configured record
   std::vector<const probe::Result*> list_routes;
   std::map<std::string, std::size_t> list_index;  // proxy -> position among list routes
   std::map<std::string, std::size_t> source_rank;
@@ -120,7 +121,10 @@ std::vector<route::Route> assign_positions(std::vector<probe::Result>& results) 
     if (r.route == route::Method::proxy_list) {
       if (list_index.try_emplace(r.proxy, list_routes.size()).second) list_routes.push_back(&r);
     } else {
-      methods[r.route] = true;
+      auto& first = methods[r.route];
+      if (!first || (first->outcome == probe::Outcome::not_configured &&
+                     r.outcome != probe::Outcome::not_configured))
+        first = &r;
     }
     const auto source = source_rank.try_emplace(r.row.source, source_rank.size()).first->second;
     target_order.try_emplace(r.url,
@@ -129,9 +133,12 @@ std::vector<route::Route> assign_positions(std::vector<probe::Result>& results) 
   }
   std::vector<route::Route> routes;
   std::map<route::Method, std::size_t> method_index;
-  for (const auto& [method, _] : methods) {
+  for (const auto& [method, first] : methods) {
     method_index[method] = routes.size();
-    routes.emplace_back().method = method;
+    if (first->outcome == probe::Outcome::not_configured)
+      routes.push_back(route::missing_route(method, first->detail));
+    else
+      routes.emplace_back().method = method;
   }
   const std::size_t first_list = routes.size();
   for (const auto* r : list_routes) {
@@ -247,7 +254,7 @@ int run_report(const Options& options) {
   // file, on stderr when stdout carries records.
   if (!out->to_stdout())
     std::fputs(report::summary_text(summary).c_str(), stdout);
-  else if (format != report::Format::text)
+  else if (format != report::Format::text && format != report::Format::analyzer)
     std::fputs(report::summary_text(summary).c_str(), stderr);
   if (!out->close()) return kExitUsage;
   if (bad_lines) return kExitUsage;

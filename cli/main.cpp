@@ -347,7 +347,9 @@ int run(cli::Options& options) {
   const bool stdout_has_records = options.stdout_format_set || options.outputs.empty();
   const bool stdout_is_text =
       stdout_has_records &&
-      (options.stdout_format_set ? options.stdout_format == report::Format::text : stdout_tty);
+      (options.stdout_format_set ? options.stdout_format == report::Format::text ||
+                                       options.stdout_format == report::Format::analyzer
+                                 : stdout_tty);
   if (!stdout_has_records)
     std::fputs(report::summary_text(fanout.summary).c_str(), stdout);
   else if (!stdout_is_text)

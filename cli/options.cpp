@@ -399,13 +399,15 @@ const OptionSpec kOptionTable[] = {
      Complete::free, "", [](Parsing& p, V, V value) { p.o.sweep.shard = parse_shard(value); }},
     // Output
     {"--format", "", "FMT", kProbe | kReport, "Output",
-     "stdout format: text, jsonl, json, csv, junit, prometheus, html, analyzer (default: text on "
-     "a terminal, jsonl otherwise)",
+     "stdout format: text, jsonl, json, csv, junit, prometheus, html, analyzer (the Client "
+     "Analyzer's transcript: every method on every URL) (default: text on a terminal, jsonl "
+     "otherwise)",
      Complete::words, "text jsonl json csv junit prometheus html analyzer",
      [](Parsing& p, V, V value) {
        if (!report::parse_format(value, p.o.stdout_format))
          throw UsageError(fmt::format(
-             "--format: unknown format '{}' (text, jsonl, json, csv, junit, prometheus, html)",
+             "--format: unknown format '{}' (text, jsonl, json, csv, junit, prometheus, html, "
+             "analyzer)",
              value));
        p.o.stdout_format_set = true;
      }},
@@ -679,7 +681,8 @@ std::string usage_text() {
   out += R"(Probe every URL through every route and say why each failure happened.
 With no SHEET or URL: the built-in MDE commercial URL list (--builtin gov|analyzer for others).
 Arguments containing "://" are URLs; others are sheets: .xlsx (the vendor's workbook as
-downloaded), .csv, .tsv, or a text file with one URL per line ('#' comments).
+downloaded), .csv, .tsv, or a text file with one URL per line ('#' comments). '-' reads URLs
+from stdin (a sheet with --sheet-format); without '-' stdin is never read.
 
 Commands (urlprobe COMMAND --help: its options and an example):
 )";

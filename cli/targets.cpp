@@ -56,6 +56,9 @@ void load_inputs(const Options& options, const sheet::SheetOptions& sheet_option
   if (options.inputs.empty() || !options.builtin.empty())
     sheet::load_builtin(options.builtin.empty() ? "commercial" : options.builtin, sheet_options,
                         list);
+  // stdin can be read once: a second '-' would silently be an empty list.
+  if (std::count(options.inputs.begin(), options.inputs.end(), "-") > 1)
+    throw UsageError("'-' given more than once: stdin can be read only once");
   int argument = 0;
   const auto argv_row = sheet::row_of_source("argv");
   for (const auto& input : options.inputs) {

@@ -70,6 +70,14 @@ inline std::string valid_utf8(std::string_view s) {
   return out;
 }
 
+// The text format fits a terminal: lines are wrapped at this width.
+inline constexpr std::size_t kTextWidth = 100;
+
+// TEXT with every line wider than WIDTH broken at spaces, continued 4 columns deeper than it
+// starts. A word is never broken: a URL longer than the room stays whole on its line, and what
+// follows it goes on the next.
+std::string wrap_lines(std::string_view text, std::size_t width = kTextWidth);
+
 // RFC 3339 in UTC with milliseconds, as the jsonl record's "started".
 std::string rfc3339(std::chrono::system_clock::time_point t);
 

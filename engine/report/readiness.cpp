@@ -356,12 +356,12 @@ std::string readiness_text(const Readiness& r) {
         "  Verdict: {} of {} required URLs reachable ({}); {}\n", r.reachable, r.required,
         r.geographies,
         missing ? fmt::format("{} unreachable by every method", missing) : std::string("ready"));
+  // Lists come one item a line: a sheet's worth of hosts on one line runs off any terminal.
   if (r.by_geography.size() > 1 && !r.methods.empty()) {
-    std::vector<std::string> parts;
+    text += "  By geography:\n";
     for (const auto& g : r.by_geography)
-      parts.push_back(fmt::format("{} {}/{}", g.geography.empty() ? "(none)" : g.geography,
-                                  g.reachable, g.required));
-    text += fmt::format("  By geography: {}\n", join(parts, ", "));
+      text += fmt::format("    {} {}/{}\n", g.geography.empty() ? "(none)" : g.geography,
+                          g.reachable, g.required);
   }
   std::vector<std::string> all;
   for (const auto& m : r.methods)
@@ -404,18 +404,20 @@ std::string readiness_text(const Readiness& r) {
   for (const auto& t : r.todo) {
     text += t.proxy.empty() ? std::string("  To do on the direct path:\n")
                             : fmt::format("  To do on {}:\n", t.proxy);
-    if (!t.allow_anonymous.empty())
-      text += fmt::format("    allow anonymous traffic for: {}\n", join(t.allow_anonymous, ", "));
-    if (!t.exclude_inspection.empty())
-      text +=
-          fmt::format("    exclude from HTTPS inspection: {}\n", join(t.exclude_inspection, ", "));
+    if (!t.allow_anonymous.empty()) {
+      text += "    allow anonymous traffic for:\n";
+      for (const auto& host : t.allow_anonymous) text += fmt::format("      {}\n", host);
+    }
+    if (!t.exclude_inspection.empty()) {
+      text += "    exclude from HTTPS inspection:\n";
+      for (const auto& host : t.exclude_inspection) text += fmt::format("      {}\n", host);
+    }
   }
   if (!r.unreachable.empty()) {
-    std::vector<std::string> parts;
+    text += "  Unreachable by every method:\n";
     for (const auto& u : r.unreachable)
-      parts.push_back(u.outcomes.empty() ? u.url
-                                         : fmt::format("{} ({})", u.url, join(u.outcomes, ", ")));
-    text += fmt::format("  Unreachable by every method: {}\n", join(parts, ", "));
+      text += u.outcomes.empty() ? fmt::format("    {}\n", u.url)
+                                 : fmt::format("    {} ({})\n", u.url, join(u.outcomes, ", "));
   }
   if (!r.skipped.empty()) {
     text += "  Not probed (not counted):\n";
@@ -426,7 +428,8 @@ std::string readiness_text(const Readiness& r) {
     for (const auto& t : r.transparent) text += fmt::format("    {} ({})\n", t.url, t.evidence);
   }
   for (const auto& note : r.notes) text += fmt::format("  Note: {}\n", note);
-  return text;
+  // Notes are sentences that may name many hosts: wrapped at spaces, no host is broken.
+  return detail::wrap_lines(text);
 }
 
 void append_readiness_json(std::string& out, const Readiness& r) {

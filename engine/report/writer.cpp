@@ -33,6 +33,8 @@ bool parse_format(std::string_view name, Format& out) {
     out = Format::prometheus;
   else if (name == "html")
     out = Format::html;
+  else if (name == "analyzer")
+    out = Format::analyzer;
   else
     return false;
   return true;
@@ -80,6 +82,71 @@ std::string terminal_text(std::string_view text) {
   return out;
 }
 
+namespace detail {
+
+namespace {
+
+// Terminal columns of UTF-8 text: one per code point (continuation bytes take none).
+std::size_t columns(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+void wrap_line(std::string_view line, std::size_t width, std::string& out) {
+  const auto lead = line.find_first_not_of(' ');
+  const std::string continued(std::min(lead == std::string_view::npos ? 0 : lead + 4, width / 2),
+                              ' ');
+  std::string current(line);
+  for (;;) {
+    if (columns(current) <= width) break;
+    const auto first = current.find_first_not_of(' ');
+    // The last space the line can end at; the word after it is the one that does not fit.
+    std::size_t at = std::string::npos, column = 0;
+    for (std::size_t i = 0; i < current.size() && column <= width; ++i) {
+      if (i >= first && current[i] == ' ') at = i;
+      if ((static_cast<unsigned char>(current[i]) & 0xC0) != 0x80) ++column;
+    }
+    if (at != std::string::npos) {
+      const auto end = current.find(' ', at + 1);
+      const auto word = std::string_view(current).substr(at + 1, end - (at + 1));
+      // A word too long for any line stays where it is: moving it gains nothing. Nor is a URL
+      // parted from a short label ("Testing URL : "): the pair is what people search for.
+      const bool url_after_label =
+          word.find("://") != std::string_view::npos && columns(current.substr(0, at)) <= 40;
+      if (continued.size() + columns(word) > width || url_after_label) at = end;
+    } else {
+      at = current.find(' ', first);
+    }
+    if (at == std::string::npos) break;
+    const auto next = current.find_first_not_of(' ', at);
+    if (next == std::string::npos) break;
+    auto head = current.substr(0, at);
+    while (!head.empty() && head.back() == ' ') head.pop_back();
+    out += head;
+    out += '\n';
+    current = continued + current.substr(next);
+  }
+  out += current;
+}
+
+}  // namespace
+
+std::string wrap_lines(std::string_view text, std::size_t width) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const auto eol = text.find('\n');
+    wrap_line(text.substr(0, eol), width, out);
+    if (eol == std::string_view::npos) break;
+    out += '\n';
+    text.remove_prefix(eol + 1);
+  }
+  return out;
+}
+
+}  // namespace detail
+
 std::string summary_text(const Summary& s) {
   std::string out = fmt::format(
       "\nSummary: {} probes, {} ok, {} failed in {:.2f} s{}\n", s.finished,
@@ -124,15 +191,42 @@ class JsonlWriter final : public ResultWriter {
   std::string line_;
 };
 
+// What configures a method that this host does not have.
+std::string_view configured_by(route::Method method) {
+  switch (method) {
+    case route::Method::default_proxy:
+      return "https_proxy / http_proxy in the environment";
+    case route::Method::wpad:
+      return "--pac FILE|URL, or a WPAD server this host can discover";
+    case route::Method::named:
+      return "--named-proxy HOST:PORT";
+    case route::Method::cli:
+      return "--proxy URL";
+    case route::Method::direct:
+    case route::Method::proxy_list:
+      break;
+  }
+  return {};
+}
+
 // The analyzer's layout: a block per URL, one line per method, in sheet order; then, for
-// proxy-list routes, a matrix of URLs x proxies and a line per proxy.
+// proxy-list routes, a matrix of URLs x proxies and a line per proxy. `analyzer`: its exact
+// transcript, five lines per URL. Otherwise the routes this host does not have are named once at
+// the top instead of on every URL, and lines are wrapped to fit a terminal.
 class TextWriter final : public ResultWriter {
  public:
-  TextWriter(std::FILE* out, std::span<const route::Route> routes)
-      : out_(out), routes_(std::max<std::size_t>(1, routes.size())) {
+  TextWriter(std::FILE* out, std::span<const route::Route> routes, bool analyzer)
+      : out_(out),
+        routes_(std::max<std::size_t>(1, routes.size())),
+        analyzer_(analyzer),
+        missing_(routes_, false) {
     for (std::size_t i = 0; i < routes.size(); ++i) {
       if (routes[i].method != route::Method::proxy_list) {
         ++method_routes_;
+        if (!routes[i].configured && !analyzer_) {
+          missing_[i] = true;
+          header_ += missing_route_text(routes[i]);
+        }
         continue;
       }
       column_of_.emplace(i, proxies_.size());
@@ -156,12 +250,14 @@ class TextWriter final : public ResultWriter {
   }
 
   void finish(const Summary& summary) override {
+    start();
     for (auto& [target, block] : pending_)
       print_block(block);  // an interrupted sweep's partial blocks
     pending_.clear();
     std::string text = matrix();
     text += readiness_text(assess(seen_, ReadinessOptions{summary.geo}));
     text = terminal_text(text + summary_text(summary));
+    if (!analyzer_) text = detail::wrap_lines(text);
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
   }
@@ -173,8 +269,31 @@ class TextWriter final : public ResultWriter {
     std::string inspected_by;  // the issuer an intercepting proxy presented
   };
 
+  static std::string missing_route_text(const route::Route& route) {
+    const auto flag = configured_by(route.method);
+    auto text = fmt::format("  {} - {}: {}\n", static_cast<int>(route.method),
+                            route::method_title(route.method), flag);
+    // "no named proxy configured (--named-proxy)" says no more than the line above.
+    const auto option = flag.substr(0, flag.find(' '));
+    if (!route.not_configured.empty() &&
+        route.not_configured.find(fmt::format("({})", option)) == std::string::npos)
+      text += fmt::format("      {}\n", route.not_configured);
+    return text;
+  }
+
+  // Before the first block: the routes that do not exist, once.
+  void start() {
+    if (started_) return;
+    started_ = true;
+    if (header_.empty()) return;
+    const auto text = detail::wrap_lines(
+        terminal_text("Not configured on this host, so not probed (what would configure each):\n" +
+                      header_ + "\n"));
+    std::fwrite(text.data(), 1, text.size(), out_);
+  }
+
   // The line an admin needs to file an exclusion: who issues this URL's certificate on each path.
-  static std::string issuers_differ(const std::vector<probe::Result>& block) {
+  std::string issuers_differ(const std::vector<probe::Result>& block) const {
     std::vector<std::pair<std::string, std::string>> seen;  // path, issuer
     bool differ = false;
     for (const auto& r : block) {
@@ -186,6 +305,10 @@ class TextWriter final : public ResultWriter {
     }
     if (!differ) return {};
     std::string line = "  ! TLS issuer differs by path:";
+    if (!analyzer_) {
+      for (const auto& [path, issuer] : seen) line += fmt::format("\n      {}: {}", path, issuer);
+      return line + '\n';
+    }
     for (const auto& [path, issuer] : seen) line += fmt::format(" {}: {};", path, issuer);
     line.back() = '\n';
     return line;
@@ -196,6 +319,7 @@ class TextWriter final : public ResultWriter {
   };
 
   void print_block(std::vector<probe::Result>& block) {
+    start();
     std::sort(block.begin(), block.end(),
               [](auto& a, auto& b) { return a.sweep_index < b.sweep_index; });
     std::string text;
@@ -204,7 +328,8 @@ class TextWriter final : public ResultWriter {
     for (const auto& r : block) {
       const auto column = column_of_.find(r.sweep_index % routes_);
       if (column == column_of_.end()) {
-        text += line(r);
+        if (r.outcome != Outcome::not_configured || !missing_[r.sweep_index % routes_])
+          text += line(r);
         continue;
       }
       if (!row) row = &matrix_rows_.emplace_back(Row{r.url, std::string(proxies_.size(), ' ')});
@@ -214,6 +339,7 @@ class TextWriter final : public ResultWriter {
       if (r.outcome == Outcome::tls_intercepted && r.tls) proxy.inspected_by = r.tls->issuer;
     }
     text = terminal_text(text + issuers_differ(block));
+    if (!analyzer_) text = detail::wrap_lines(text);
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
   }
@@ -254,7 +380,7 @@ class TextWriter final : public ResultWriter {
     return text;
   }
 
-  static std::string line(const probe::Result& r) {
+  std::string line(const probe::Result& r) const {
     const auto number = static_cast<int>(r.route);
     const auto title = route::method_title(r.route);
     const auto via = r.proxy.empty() ? std::string() : fmt::format(" via {}", r.proxy);
@@ -262,7 +388,8 @@ class TextWriter final : public ResultWriter {
       case Outcome::ok:
         return fmt::format("{} - {}: Succeeded ({}){}\n", number, title, r.http_status, via);
       case Outcome::not_configured:
-        return fmt::format("{} - {}: Doesn't exist\n", number, title);
+        if (analyzer_) return fmt::format("{} - {}: Doesn't exist\n", number, title);
+        return fmt::format("{} - {}: Not configured for this URL: {}\n", number, title, r.detail);
       case Outcome::skipped:
         return fmt::format("{} - {}: Skipped: {}\n", number, title, r.detail);
       default: {
@@ -278,6 +405,10 @@ class TextWriter final : public ResultWriter {
 
   std::FILE* out_;
   std::size_t routes_;
+  bool analyzer_;
+  std::vector<bool> missing_;  // by route index: not configured on this host, named in header_
+  std::string header_;
+  bool started_ = false;
   std::size_t method_routes_ = 0;
   std::map<std::size_t, std::size_t> column_of_;  // route index -> matrix column
   std::vector<Proxy> proxies_;
@@ -305,9 +436,10 @@ std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out,
     case Format::html:
       return detail::make_html_writer(out, routes);
     case Format::text:
+    case Format::analyzer:
       break;
   }
-  return std::make_unique<TextWriter>(out, routes);
+  return std::make_unique<TextWriter>(out, routes, format == Format::analyzer);
 }
 
 }  // namespace urlprobe::report

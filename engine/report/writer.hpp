@@ -44,11 +44,12 @@ class ResultWriter {
   virtual void finish(const Summary& summary) = 0;
 };
 
-enum class Format { text, jsonl, json, csv, junit, prometheus, html };
-// "text", "jsonl", "json", "csv", "junit", "prometheus", "html".
+enum class Format { text, jsonl, json, csv, junit, prometheus, html, analyzer };
+// "text", "jsonl", "json", "csv", "junit", "prometheus", "html", "analyzer" (the text format as
+// the MDE Client Analyzer prints it: every method on every URL, "Doesn't exist" included).
 bool parse_format(std::string_view name, Format& out);
 // By extension: .jsonl/.ndjson -> jsonl, .txt/.log -> text, .json -> json, .csv -> csv,
-// .xml -> junit, .prom -> prometheus, .html/.htm -> html. False when unknown.
+// .xml -> junit, .prom -> prometheus, .html/.htm -> html. False when unknown. Never analyzer.
 bool format_for_path(std::string_view path, Format& out);
 
 // The writer does not own `out`. `routes` are the sweep's, in order: text groups a target's

@@ -16,7 +16,11 @@ namespace urlprobe::sheet {
 // does a line over kMaxCellBytes.
 void read_url_list(std::string_view text, const std::string& source, TargetList& into);
 // The same from a file, read line by line (never whole) and refused at once over kMaxSheetBytes.
+// PATH "-" is stdin (here, in read_file and in load_sheet_file), named by input_name.
 void read_url_file(const std::string& path, TargetList& into);
+
+// How input PATH is named in messages and records: "<stdin>" for "-", else PATH.
+std::string input_name(const std::string& path);
 
 // Facts for targets that only know where they came from ("argv", a URL list): share one.
 std::shared_ptr<const RowFacts> row_of_source(const std::string& source);

@@ -154,6 +154,8 @@ void url_list_line(std::string_view line, int line_no, bool too_long,
 using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
 
 File open_file(const std::string& path) {
+  // stdin is the caller's to close: its descriptor stays open for the rest of the process.
+  if (path == "-") return File(stdin, [](std::FILE*) { return 0; });
   File file(std::fopen(path.c_str(), "rb"), std::fclose);
   if (!file)
     throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
@@ -276,9 +278,14 @@ void read_url_list(std::string_view text, const std::string& source, TargetList&
   }
 }
 
+std::string input_name(const std::string& path) {
+  return path == "-" ? "<stdin>" : path;
+}
+
 void read_url_file(const std::string& path, TargetList& into) {
   auto file = open_file(path);
-  if (checked_size(file.get(), path, kMaxSheetBytes) > 0) {
+  const auto name = input_name(path);
+  if (checked_size(file.get(), name, kMaxSheetBytes) > 0) {
     // Room for every line up front: growing a vector of a million targets by doubling holds
     // the old and the new block at once. Pages reserved for comment lines are never touched.
     std::size_t lines = 1;
@@ -288,8 +295,8 @@ void read_url_file(const std::string& path, TargetList& into) {
     std::rewind(file.get());
     into.targets.reserve(into.targets.size() + lines);
   }
-  LineReader reader(file.get(), path, kMaxSheetBytes);
-  const auto facts = row_of_source(path);
+  LineReader reader(file.get(), name, kMaxSheetBytes);
+  const auto facts = row_of_source(name);
   std::string_view line;
   bool too_long = false;
   for (int line_no = 1; reader.next(line, too_long); ++line_no)
@@ -298,17 +305,18 @@ void read_url_file(const std::string& path, TargetList& into) {
 
 std::string read_file(const std::string& path, std::size_t limit) {
   auto file = open_file(path);
+  const auto name = input_name(path);
   std::string text;
-  text.reserve(checked_size(file.get(), path, limit));
+  text.reserve(checked_size(file.get(), name, limit));
   char chunk[1 << 16];
   while (const auto n = std::fread(chunk, 1, sizeof chunk, file.get())) {
     if (text.size() + n > limit)
       throw std::runtime_error(
-          fmt::format("{}: larger than {} bytes, the limit for this input", path, limit));
+          fmt::format("{}: larger than {} bytes, the limit for this input", name, limit));
     text.append(chunk, n);
   }
   if (std::ferror(file.get()))
-    throw std::runtime_error(fmt::format("{}: read error: {}", path, std::strerror(errno)));
+    throw std::runtime_error(fmt::format("{}: read error: {}", name, std::strerror(errno)));
   return text;
 }
 

@@ -27,6 +27,7 @@ struct SheetError : std::runtime_error {
 };
 
 // Bad cells and rows become `into.errors` and are skipped; throws SheetError for the file.
+// PATH "-" reads stdin (as a URL list unless options.format says otherwise), named "<stdin>".
 void load_sheet_file(const std::string& path, const SheetOptions& options, TargetList& into);
 
 // Built-in sheets: "commercial" (the default), "gov", "analyzer".

@@ -591,8 +591,9 @@ bool is_guid(std::string_view text) {
 
 void load_sheet_file(const std::string& path, const SheetOptions& options, TargetList& into) {
   const auto format = format_of(path, options);
+  const auto name = input_name(path);
   if (format != "xlsx" && format != "txt" && format != "csv" && format != "tsv")
-    throw SheetError(fmt::format("{}: unknown sheet format '{}'", path, format));
+    throw SheetError(fmt::format("{}: unknown sheet format '{}'", name, format));
   std::string bytes;
   try {
     if (format == "txt") return read_url_file(path, into);
@@ -600,11 +601,11 @@ void load_sheet_file(const std::string& path, const SheetOptions& options, Targe
   } catch (const std::exception& e) {
     throw SheetError(e.what());
   }
-  if (format == "xlsx") return load_xlsx(path, bytes, options, into);
-  const auto table = csv_table(bytes, path, format == "tsv" ? '\t' : ',');
+  if (format == "xlsx") return load_xlsx(name, bytes, options, into);
+  const auto table = csv_table(bytes, name, format == "tsv" ? '\t' : ',');
   if (!TableReader(options, into).read(table))
     throw SheetError(
-        fmt::format("{}: no URL column (a header such as 'Endpoint/URL' or 'URL')", path));
+        fmt::format("{}: no URL column (a header such as 'Endpoint/URL' or 'URL')", name));
 }
 
 std::span<const BuiltinInfo> builtin_catalog() {

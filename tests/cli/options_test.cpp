@@ -282,3 +282,16 @@ TEST(CommandOptions, DiffAndMergeTakeTheirNewOptions) {
   EXPECT_EQ(usage_error({"diff", "--allow-partial"}),
             "--allow-partial: not an option of 'diff' (see urlprobe diff --help)");
 }
+
+// Issue 18: the analyzer's transcript by name, for probe and report alike; '-' is an input.
+TEST(Options, AnalyzerFormatAndStdinInput) {
+  for (const char* command : {"probe", "report"}) {
+    const auto o = parse({command, "--format", "analyzer", "-"});
+    EXPECT_TRUE(o.stdout_format_set) << command;
+    EXPECT_EQ(o.stdout_format, report::Format::analyzer) << command;
+    EXPECT_EQ(o.inputs, std::vector<std::string>{"-"}) << command;
+  }
+  const auto help = cli::usage_text();
+  EXPECT_THAT(help, HasSubstr("analyzer (the Client Analyzer's transcript"));
+  EXPECT_THAT(help, HasSubstr("'-' reads URLs\nfrom stdin"));
+}

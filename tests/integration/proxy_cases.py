@@ -162,10 +162,11 @@ def five_methods_no_proxy(c):
 
 @case
 def five_methods_default_order(c):
-    """Without --methods the five are tried, and reported in the analyzer's order."""
+    """Without --methods the five are tried, and reported in the analyzer's order (its transcript:
+    --format analyzer)."""
     fx = c.fixture()
     url = c.valid_url()
-    r = c.run(["--format", "text", "--dns-server", fx["URLPROBE_DNS"], *harness.trust_args(fx),
+    r = c.run(["--format", "analyzer", "--dns-server", fx["URLPROBE_DNS"], *harness.trust_args(fx),
                "--timeout", "3", url], jsonl=False)
     check(r.rc == 0, f"exit status {r.rc}, expected 0")
     want = ["1 - Default proxy: Succeeded (200)",
@@ -177,6 +178,24 @@ def five_methods_default_order(c):
     check(f"Testing URL : {url}" in lines, f"no 'Testing URL : {url}' line")
     start = lines.index(f"Testing URL : {url}") + 1
     check(lines[start:start + 5] == want, f"the lines after 'Testing URL' are {lines[start:start + 5]}, expected {want}")
+
+
+@case
+def five_methods_text_names_missing_routes_once(c):
+    """The default text says once, at the top, which routes this host does not have and what
+    configures each; per URL it shows the routes that exist."""
+    fx = c.fixture()
+    url = c.valid_url()
+    r = c.run(["--format", "text", "--dns-server", fx["URLPROBE_DNS"], *harness.trust_args(fx),
+               "--timeout", "3", url], jsonl=False)
+    check(r.rc == 0, f"exit status {r.rc}, expected 0")
+    check("Doesn't exist" not in r.stdout, f"the text still says Doesn't exist:\n{r.stdout}")
+    head = r.stdout[:r.stdout.find("Testing URL")]
+    for want in ["Not configured on this host", "2 - Proxy auto discovery (WPAD): --pac FILE|URL",
+                 "4 - Named proxy: --named-proxy HOST:PORT", "5 - Command line proxy: --proxy URL"]:
+        check(want in head, f"the top lacks {want!r}:\n{head}")
+    want = f"Testing URL : {url}\n1 - Default proxy: Succeeded (200)\n3 - Proxy disabled: Succeeded (200)\n"
+    check(want in r.stdout, f"the URL's block is not {want!r}:\n{r.stdout}")
 
 
 @case

@@ -11,6 +11,7 @@ Exit: 0 pass, 1 fail, 77 skipped.
 """
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
@@ -55,12 +56,17 @@ class Case(harness.Case):
             "  3 - Proxy disabled: 4/4 required URLs\n"
             "  4 - Named proxy: 2/4 required URLs\n"
             f"  To do on {proxy}:\n"
-            "    allow anonymous traffic for: ocspgood.probe.test\n"
-            "    exclude from HTTPS inspection: valid.probe.test\n"
+            "    allow anonymous traffic for:\n"
+            "      ocspgood.probe.test\n"
+            "    exclude from HTTPS inspection:\n"
+            "      valid.probe.test\n"
             "  Direct traffic passes through a transparent proxy:\n"
             f"    {fx['URLPROBE_TRANSPARENT_URL']} (X-Cache: MISS from urlprobe-fixture-corp)\n"
-            f"  Note: Named proxy ({proxy}) fails for 2 required URLs; the sensor falls back to "
-            "Proxy disabled, which reaches all of them\n")
+            # Wrapped at 100 columns as the text format does, continued 6 columns in.
+            + textwrap.fill(f"Note: Named proxy ({proxy}) fails for 2 required URLs; the sensor falls "
+                            "back to Proxy disabled, which reaches all of them", width=100,
+                            initial_indent="  ", subsequent_indent=" " * 6,
+                            break_long_words=False, break_on_hyphens=False) + "\n")
 
 
 CASES, case = harness.case_registry()

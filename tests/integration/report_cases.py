@@ -56,22 +56,33 @@ CASES, case = harness.case_registry()
 
 @case
 def text_report(c):
-    """report --format text renders saved results as the analyzer blocks of a sweep, exit 1 for
-    the failure among them; report --format jsonl gives the records back byte for byte."""
+    """report --format analyzer renders saved results as the analyzer blocks of a sweep, exit 1
+    for the failure among them, and --format text the same without the routes that do not exist;
+    report --format jsonl gives the records back byte for byte."""
     # From a list file, so that the records carry their lines: a sweep stores records in
     # completion order, and report restores the sheet's order from row.line.
     sheet = c.tmp / "urls.txt"
     sheet.write_text(f"# two targets\n{c.valid()}\n{c.closed()}\n")
     path, records = c.sweep("run.jsonl", [str(sheet)], rc=1)
     check(len(records) == 4, f"expected 2 targets x 2 routes, got {len(records)} records")
-    r = c.run(["report", str(path), "--format", "text"], jsonl=False)
-    check(r.rc == 1, f"report exit status {r.rc}, expected 1 (a probe failed)")
+    r = c.run(["report", str(path), "--format", "analyzer"], jsonl=False)
+    check(r.rc == 1, f"report --format analyzer exit status {r.rc}, expected 1 (a probe failed)")
     out = r.stdout
     for want in [f"Testing URL : {c.valid()}\n3 - Proxy disabled: Succeeded (200)\n4 - Named proxy: Doesn't exist\n",
                  f"Testing URL : {c.closed()}\n3 - Proxy disabled: Failed, connect_refused",
                  "connect_refused"]:
-        check(want in out, f"report text lacks {want!r}")
+        check(want in out, f"report analyzer text lacks {want!r}")
     check(out.index(c.valid()) < out.index(c.closed()), "blocks are not in sweep order")
+    # The default text names the route the records say was not configured once, at the top.
+    r = c.run(["report", str(path), "--format", "text"], jsonl=False)
+    check(r.rc == 1, f"report exit status {r.rc}, expected 1 (a probe failed)")
+    out = r.stdout
+    check("Doesn't exist" not in out, f"report text still says Doesn't exist:\n{out}")
+    check(out.startswith("Not configured on this host") and "\n  4 - Named proxy: --named-proxy" in out,
+          f"report text does not name the named route once at the top:\n{out}")
+    for want in [f"Testing URL : {c.valid()}\n3 - Proxy disabled: Succeeded (200)\nTesting URL : {c.closed()}\n"
+                 "3 - Proxy disabled: Failed, connect_refused"]:
+        check(want in out, f"report text lacks {want!r}")
     r = c.run(["report", str(path), "--format", "jsonl"])
     check(r.rc == 1, f"report --format jsonl exit status {r.rc}, expected 1")
     check(r.stdout == path.read_text(), "report --format jsonl did not reproduce the records byte for byte")

@@ -143,8 +143,9 @@ def pinned_row_through_the_inspecting_squid_even_when_allowed(c):
     r = c.run([*c.args("direct,cli", False), *extra, "--format", "text", c.sheet([[pinned, "200", "GET", "lab"]])],
               jsonl=False)
     check(r.rc == 1, f"exit status {r.rc}\n{r.describe()}")
-    check("exclude from HTTPS inspection: valid.probe.test" in r.stdout, f"no exclusion advice\n{r.describe()}")
-    check(re.search(r"pins the roots of valid\.probe\.test.*do not require proxy authentication", r.stdout),
+    check("exclude from HTTPS inspection:\n      valid.probe.test\n" in r.stdout, f"no exclusion advice\n{r.describe()}")
+    # The note is wrapped to the terminal's width: it may span lines.
+    check(re.search(r"pins the roots of valid\.probe\.test.*do not require proxy authentication", r.stdout, re.S),
           f"no vendor advice for the pinned host\n{r.describe()}")
 
 

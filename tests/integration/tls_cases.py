@@ -315,8 +315,10 @@ def bump_issuers_by_path_in_text(c):
             [*c.args("direct,cli", trust=False), "--format", "text", "--proxy", bump, "--proxies", str(proxies),
              "--ca-file", bundle, "--public-roots", c.fxv("URLPROBE_PUBLIC_ROOTS"), url], jsonl=False))
     check(r.rc == 1, f"exit status {r.rc}, expected 1 (interception is a failure)")
-    line = next((l for l in r.stdout.splitlines() if "TLS issuer differs by path" in l), None)
-    check(line is not None, "no 'TLS issuer differs by path' line")
+    # The heading, then one path and its issuer a line.
+    found = re.search(r"^  ! TLS issuer differs by path:\n((?:      .*\n)+)", r.stdout, re.M)
+    check(found is not None, "no 'TLS issuer differs by path' section")
+    line = found.group(1)
     check(INSPECTION_CA in line and "urlprobe test root" in line,
           f"the line does not name both issuers: {line!r}")
     check(re.search(r"inspect \(http://[^)]*\).*\n\s+intercepts TLS \(.*" + re.escape(INSPECTION_CA), r.stdout),

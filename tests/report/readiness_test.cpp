@@ -216,7 +216,8 @@ TEST(Readiness, WorldwideAlwaysOtherGeographiesOnlyWhenChosen) {
   EXPECT_EQ(all.by_geography[0].geography, "WW");
   EXPECT_EQ(all.by_geography[0].reachable, 1u);
   EXPECT_EQ(all.by_geography[1].reachable, 0u);
-  EXPECT_THAT(report::readiness_text(all), HasSubstr("  By geography: WW 1/1, EU 0/1, US 0/1\n"));
+  EXPECT_THAT(report::readiness_text(all),
+              HasSubstr("  By geography:\n    WW 1/1\n    EU 0/1\n    US 0/1\n"));
 }
 
 TEST(Readiness, InterceptedBlobStorageIsReachableWithANote) {
@@ -309,14 +310,17 @@ TEST(Readiness, TextSectionInTheTextWriter) {
           "  Verdict: 1 of 4 required URLs reachable (WW+EU); 3 unreachable by every method\n"));
   EXPECT_THAT(text, HasSubstr("  Methods that reach every required URL: none\n"));
   EXPECT_THAT(text, HasSubstr("  3 - Proxy disabled: 1/4 required URLs\n"));
+  // Lists one item a line: a long one must not run past the terminal's edge.
   EXPECT_THAT(text, HasSubstr("  To do on http://env:3128:\n"
-                              "    allow anonymous traffic for: a.example, b.example\n"
-                              "    exclude from HTTPS inspection: c.example\n"));
-  EXPECT_THAT(
-      text,
-      HasSubstr(
-          "  Unreachable by every method: https://b.example/ (proxy_auth_required, dns_error), "
-          "https://c.example/ (tls_intercepted, dns_error), https://eu.example/ (dns_error)\n"));
+                              "    allow anonymous traffic for:\n"
+                              "      a.example\n"
+                              "      b.example\n"
+                              "    exclude from HTTPS inspection:\n"
+                              "      c.example\n"));
+  EXPECT_THAT(text, HasSubstr("  Unreachable by every method:\n"
+                              "    https://b.example/ (proxy_auth_required, dns_error)\n"
+                              "    https://c.example/ (tls_intercepted, dns_error)\n"
+                              "    https://eu.example/ (dns_error)\n"));
   EXPECT_THAT(text, Not(HasSubstr("us.example/ (")));
   // After the results, before the summary.
   EXPECT_LT(text.find("Testing URL : https://us.example/"), text.find("\nReadiness\n"));
