@@ -169,14 +169,16 @@ Routes (the analyzer's methods: 1 default, 2 wpad, 3 direct, 4 named, 5 cli):
 Saved results (jsonl files of earlier runs; nothing is probed again):
   --shard K/N              probe only shard K of N of the sweep (stable hash of url, route, proxy)
   urlprobe report RESULTS.jsonl... [--format F] [-o FILE]   render them as a sweep would
-  urlprobe diff OLD.jsonl NEW.jsonl [--format text|json]    broke, slower, changed, recovered,
-                           new, removed; exit 1 when anything broke or got slower
-    --slower-factor X      slower: a route's median ms.total of ok probes grew over X times (2)
-    --slower-min-ms N      ... and by more than N ms (50)
+  urlprobe diff OLD.jsonl NEW.jsonl [--format text|json|html] [-o FILE]   broke, slower,
+                           changed, recovered, new, removed, per route; exit 1 when anything
+                           broke or got slower
+    --slower-factor X      slower: a probe ok in both runs took over X times as long (2)
+    --slower-min-ms N      ... and over N ms longer (50)
     --readiness            report: only the Readiness verdict and to-do list (text or json;
                            --geo and --require any-method apply; exit 1 when not ready)
   urlprobe merge A.jsonl B.jsonl... [-o ALL.jsonl] [--prefer newest]   combine shards; the same
                            (url, route, proxy) twice is an error unless --prefer newest
+    --allow-partial        merge even when a shard K/N of the sweep is missing (else an error)
 Resolution:
   --dns-server IP[:PORT]   resolve with this server instead of /etc/resolv.conf
   --resolve HOST:PORT:ADDR pin a name to an address, as curl does (repeatable)
@@ -354,8 +356,9 @@ Options parse_options(int argc, char** argv) {
       o.list_format = std::string(text);
     } else if (name == "--format" && o.command == "diff") {
       const auto text = value();
-      if (text != "text" && text != "json")
-        throw UsageError(fmt::format("--format: unknown format '{}' for diff (text, json)", text));
+      if (text != "text" && text != "json" && text != "html")
+        throw UsageError(
+            fmt::format("--format: unknown format '{}' for diff (text, json, html)", text));
       o.diff_format = std::string(text);
     } else if (name == "--format" && o.command == "merge") {
       const auto text = value();
@@ -372,6 +375,8 @@ Options parse_options(int argc, char** argv) {
       if (text != "newest")
         throw UsageError(fmt::format("--prefer: expected 'newest', got '{}'", text));
       o.prefer_newest = true;
+    } else if (name == "--allow-partial" && o.command == "merge") {
+      o.allow_partial = true;
     } else if (name == "--shard") {
       o.sweep.shard = parse_shard(value());
     } else if ((name == "-o" || name == "--output") &&

@@ -62,10 +62,11 @@ struct Options {
   // report / diff / merge (cli/commands.cpp)
   std::string
       command_output;  // -o FILE of report, diff and merge (one; format by --format or extension)
-  std::string diff_format;                      // `diff --format`: "" (text), text, json
+  std::string diff_format;                      // `diff --format`: "" (text), text, json, html
   double slower_factor = 2.0;                   // diff --slower-factor
   double slower_min_ms = 50;                    // diff --slower-min-ms
   bool prefer_newest = false;                   // merge --prefer newest
+  bool allow_partial = false;                   // merge --allow-partial: shards may be missing
   bool readiness_only = false;                  // report --readiness: only the verdict section
   std::vector<std::string> redacted_arguments;  // argv with any URL password as ***, for reports
   std::vector<std::string> warnings;  // for stderr, e.g. a password typed on the command line
