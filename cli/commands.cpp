@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -279,13 +280,69 @@ int run_diff(const Options& options) {
   diff_options.slower_min_ms = options.slower_min_ms;
   const auto diff =
       report::diff_results(inputs[0].read.results, inputs[1].read.results, diff_options);
+  auto format = options.diff_format;
+  report::Format by_extension = report::Format::text;
+  if (format.empty() && !options.command_output.empty() && options.command_output != "-" &&
+      report::format_for_path(options.command_output, by_extension) &&
+      by_extension == report::Format::html)
+    format = "html";
   std::unique_ptr<Output> out;
   if (!open_output(options.command_output, out)) return kExitUsage;
-  out->write(options.diff_format == "json" ? report::diff_json(diff)
-                                           : report::diff_text(diff, diff_options));
+  out->write(format == "json" ? report::diff_json(diff)
+             : format == "html"
+                 ? report::diff_html(diff, diff_options, inputs[0].path, inputs[1].path)
+                 : report::diff_text(diff, diff_options));
   if (!out->close()) return kExitUsage;
   if (bad_lines) return kExitUsage;
   return diff.regressed() ? kExitFailures : kExitOk;
+}
+
+// A sharded sweep's records carry their --shard K/N: a merge must hold every K of one N. False:
+// refused, with the reason on stderr. Records without a shard (an unsharded sweep) are not counted.
+bool check_shards(const std::vector<Input>& inputs, bool allow_partial) {
+  const probe::Result* first = nullptr;
+  std::string first_place;
+  std::vector<bool> present;
+  for (const auto& input : inputs)
+    for (std::size_t i = 0; i < input.read.results.size(); ++i) {
+      const auto& shard = input.read.results[i].shard;
+      if (shard.n == 0) continue;
+      if (!first) {
+        first = &input.read.results[i];
+        first_place = fmt::format("{}:{}", input.path, input.read.lines[i]);
+        present.assign(shard.n, false);
+      } else if (shard.n != first->shard.n) {
+        cli::say(sheet::InputError{
+            input.path,
+            input.read.lines[i],
+            1,
+            fmt::format("shard {}/{}, but {} is shard {}/{}: shards of {} and of {} are not one "
+                        "sweep",
+                        shard.k, shard.n, first_place, first->shard.k, first->shard.n,
+                        first->shard.n, shard.n),
+            {},
+            false});
+        return false;
+      }
+      present[shard.k - 1] = true;
+    }
+  std::vector<std::string> missing;
+  for (std::size_t k = 0; k < present.size(); ++k)
+    if (!present[k]) missing.push_back(fmt::format("{}/{}", k + 1, present.size()));
+  if (missing.empty()) return true;
+  constexpr std::size_t kListed = 10;
+  std::string names = fmt::format(
+      "{}", fmt::join(missing.begin(), missing.begin() + std::min(missing.size(), kListed), ", "));
+  if (missing.size() > kListed) names += fmt::format(" and {} more", missing.size() - kListed);
+  const bool one = missing.size() == 1;
+  const auto* it = one ? "it" : "them";
+  cli::say(fmt::format("merge: shard{} {} {} missing ({})", one ? "" : "s", names,
+                       one ? "is" : "are",
+                       allow_partial ? fmt::format("merged without {}: --allow-partial", it)
+                                     : fmt::format("no input record is from {}; --allow-partial "
+                                                   "merges without {}",
+                                                   it, it)));
+  return allow_partial;
 }
 
 int run_merge(const Options& options) {
@@ -296,6 +353,7 @@ int run_merge(const Options& options) {
   std::vector<Input> inputs;
   std::size_t bad_lines = 0;
   if (!read_inputs(options.inputs, inputs, bad_lines)) return kExitUsage;
+  if (!check_shards(inputs, options.allow_partial)) return kExitUsage;
 
   struct Kept {
     const probe::Result* result;

@@ -170,9 +170,9 @@ constexpr CommandSpec kCommandTable[] = {
      "Render saved results as a sweep would have, in any output format; nothing is probed "
      "again.",
      "urlprobe report all.jsonl --format html -o report.html"},
-    {"diff", kDiff, "urlprobe diff OLD.jsonl NEW.jsonl [options]",
-     "Compare two result sets: broke, slower, changed, recovered, new, removed. Exit 1 when "
-     "anything broke or got slower.",
+    {"diff", kDiff, "urlprobe diff OLD.jsonl NEW.jsonl [--format text|json|html] [options]",
+     "Compare two result sets: broke, slower, changed, recovered, new, removed, and each route's "
+     "times (information). Exit 1 when anything broke or got slower.",
      "urlprobe diff last.jsonl all.jsonl --format html -o diff.html"},
     {"merge", kMerge, "urlprobe merge A.jsonl B.jsonl... [options]",
      "Combine the result files of the shards of one sweep (--shard K/N) into one.",
@@ -483,11 +483,11 @@ const OptionSpec kOptionTable[] = {
        p.o.diff_format = std::string(value);
      }},
     {"--slower-factor", "", "X", kDiff, "Saved results",
-     "diff: slower means a route's median ms.total of ok probes grew over X times (default 2)",
+     "diff: slower: a probe ok in both runs took over X times as long (default 2)",
      Complete::free, "",
      [](Parsing& p, V name, V value) { p.o.slower_factor = parse_number(name, value, 1, 1e6); }},
     {"--slower-min-ms", "", "N", kDiff, "Saved results",
-     "diff: ... and by more than N milliseconds (default 50)", Complete::free, "",
+     "diff: ... and over N milliseconds longer (default 50)", Complete::free, "",
      [](Parsing& p, V name, V value) { p.o.slower_min_ms = parse_number(name, value, 0, 1e9); }},
     {"--format", "", "jsonl", kMerge, "Saved results", "merge: jsonl, the only format it writes",
      Complete::words, "jsonl",

@@ -55,6 +55,11 @@ struct PhaseTimes {
   std::optional<double> pac;
 };
 
+// --shard K/N: probe only the indices whose key hashes to shard K (1-based) of N. n == 0: all.
+struct Shard {
+  unsigned k = 0, n = 0;
+};
+
 struct Result {
   std::uint64_t sweep_index = 0;  // position in targets x routes; stable across runs
   std::string url;
@@ -78,6 +83,7 @@ struct Result {
   std::vector<std::string> warnings;  // things an ok result should still tell (expiry, inspection)
   sheet::RowFacts row;
   std::chrono::system_clock::time_point started;
+  Shard shard;  // the --shard of the sweep that made it, so merge can tell a shard is missing
 };
 
 }  // namespace urlprobe::probe

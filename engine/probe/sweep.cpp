@@ -289,6 +289,7 @@ struct Sweep::Impl {
       w.gates[route] = unreachable ? Worker::Gate::dead : Worker::Gate::open;
       if (unreachable) w.dead_reason[route] = result.detail;
     }
+    result.shard = config.shard;
     ++w.stats.finished;
     ++w.stats.by_outcome[static_cast<std::size_t>(result.outcome)];
     {

@@ -17,11 +17,6 @@
 
 namespace urlprobe::probe {
 
-// --shard K/N: probe only the indices whose key hashes to shard K (1-based) of N. n == 0: all.
-struct Shard {
-  unsigned k = 0, n = 0;
-};
-
 // The stable identity of a probe for sharding: FNV-1a 64 of url "\n" route name "\n" proxy,
 // where proxy is the redacted proxy of a proxy-list entry and empty for the methods (whose
 // proxy comes from the machine's environment and must not move probes between shards).

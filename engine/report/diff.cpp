@@ -2,23 +2,17 @@
 
 #include <fmt/format.h>
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
-
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string_view>
 #include <unordered_map>
 
+#include "report/formats.hpp"
+
 namespace urlprobe::report {
 
 namespace {
-
-struct RouteKey {
-  route::Method route;
-  std::string proxy;
-  auto operator<=>(const RouteKey&) const = default;
-};
 
 // A result's key as views into the result itself: indexing a million results copies no string.
 struct KeyView {
@@ -74,51 +68,86 @@ DiffEntry entry(const KeyView& key, const probe::Result* old_r, const probe::Res
   return e;
 }
 
-// ms.total of the ok probes, per route, routes in first-seen order.
-std::vector<std::pair<RouteKey, std::vector<double>>> ok_times(const Indexed& side) {
-  std::vector<std::pair<RouteKey, std::vector<double>>> out;
-  std::map<std::pair<route::Method, std::string_view>, std::size_t> position;
-  for (const auto& key : side.order) {
-    const auto* r = side.by_key.at(key);
-    auto [it, inserted] = position.try_emplace({r->route, r->proxy}, out.size());
-    if (inserted) out.push_back({RouteKey{r->route, r->proxy}, {}});
-    if (r->outcome == probe::Outcome::ok) out[it->second].second.push_back(r->ms.total);
-  }
-  return out;
-}
-
 std::string outcome_text(const std::optional<probe::Outcome>& o) {
   return o ? std::string(probe::outcome_name(*o)) : std::string("-");
 }
 
 std::string entry_line(const DiffEntry& e) {
-  std::string line = fmt::format("  {}  {}", e.key.url, route::method_name(e.key.route));
-  if (!e.key.proxy.empty()) line += fmt::format(" via {}", e.key.proxy);
+  std::string line = fmt::format("  {}  {}", e.key.url, route_text(e.key.route, e.key.proxy));
   line += fmt::format("  {} -> {}", outcome_text(e.old_outcome), outcome_text(e.new_outcome));
-  const auto& detail = e.new_outcome && probe::is_failure(*e.new_outcome)   ? e.new_detail
-                       : e.old_outcome && probe::is_failure(*e.old_outcome) ? e.old_detail
-                                                                            : e.new_detail;
-  if (!detail.empty()) line += fmt::format(": {}", detail);
+  // Only the new state's detail: an old failure's detail after "-> ok" reads as the state now
+  // (json and html keep it as old_detail).
+  if (e.new_outcome && !e.new_detail.empty()) line += fmt::format(": {}", e.new_detail);
   return line + "\n";
 }
 
-boost::json::object entry_json(const DiffEntry& e) {
-  boost::json::object o;
-  o["url"] = e.key.url;
-  o["route"] = route::method_name(e.key.route);
-  if (!e.key.proxy.empty()) o["proxy"] = e.key.proxy;
+void append_key(std::string& out, bool& first, std::string_view name) {
+  if (!first) out += ',';
+  first = false;
+  detail::append_json_string(out, name);
+  out += ':';
+}
+
+void append_string(std::string& out, bool& first, std::string_view name, std::string_view value) {
+  append_key(out, first, name);
+  detail::append_json_string(out, value);
+}
+
+// Boost.JSON writes doubles as 3.2365000000000004E0: numbers are written here instead.
+void append_ms(std::string& out, bool& first, std::string_view name, double ms) {
+  append_key(out, first, name);
+  out += std::isfinite(ms) ? diff_ms(ms) : "null";
+}
+
+void append_route(std::string& out, bool& first, route::Method route, std::string_view proxy) {
+  append_string(out, first, "route", route::method_name(route));
+  if (!proxy.empty()) append_string(out, first, "proxy", proxy);
+}
+
+void append_entry(std::string& out, const DiffEntry& e) {
+  bool first = true;
+  out += '{';
+  append_string(out, first, "url", e.key.url);
+  append_route(out, first, e.key.route, e.key.proxy);
   if (e.old_outcome) {
-    o["old"] = probe::outcome_name(*e.old_outcome);
-    o["old_detail"] = e.old_detail;
+    append_string(out, first, "old", probe::outcome_name(*e.old_outcome));
+    append_string(out, first, "old_detail", e.old_detail);
   }
   if (e.new_outcome) {
-    o["new"] = probe::outcome_name(*e.new_outcome);
-    o["new_detail"] = e.new_detail;
+    append_string(out, first, "new", probe::outcome_name(*e.new_outcome));
+    append_string(out, first, "new_detail", e.new_detail);
   }
-  return o;
+  out += '}';
+}
+
+template <typename T, typename Append>
+void append_array(std::string& out, bool& first, std::string_view name, const std::vector<T>& items,
+                  Append&& append) {
+  append_key(out, first, name);
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    append(out, items[i]);
+  }
+  out += ']';
 }
 
 }  // namespace
+
+std::string diff_ms(double ms) {
+  double rounded = std::round(ms * 100) / 100;
+  if (rounded == 0) rounded = 0;  // not "-0"
+  return fmt::format("{}", rounded);
+}
+
+std::string diff_factor(double old_ms, double new_ms) {
+  return old_ms > 0 ? fmt::format("{:.1f}x", new_ms / old_ms) : std::string("from 0");
+}
+
+std::string route_text(route::Method route, std::string_view proxy) {
+  return proxy.empty() ? std::string(route::method_name(route))
+                       : fmt::format("{} via {}", route::method_name(route), proxy);
+}
 
 std::optional<double> median(std::vector<double> values) {
   if (values.empty()) return std::nullopt;
@@ -132,6 +161,14 @@ Diff diff_results(std::span<const probe::Result> old_results,
   const auto old_side = index(old_results);
   const auto new_side = index(new_results);
   Diff diff;
+  // ms.total of the probes ok in both runs, per route.
+  struct Times {
+    route::Method route;
+    std::string_view proxy;
+    std::vector<double> old_ms, new_ms;
+  };
+  std::vector<Times> times;
+  std::map<std::pair<route::Method, std::string_view>, std::size_t> times_at;
   for (const auto& key : new_side.order) {
     const auto* now = new_side.by_key.at(key);
     const auto found = old_side.by_key.find(key);
@@ -148,22 +185,22 @@ Diff diff_results(std::span<const probe::Result> old_results,
       diff.recovered.push_back(entry(key, before, now));
     else if (failed_before && fails_now && before->outcome != now->outcome)
       diff.changed.push_back(entry(key, before, now));
+    if (before->outcome != probe::Outcome::ok || now->outcome != probe::Outcome::ok) continue;
+    const double old_ms = before->ms.total, new_ms = now->ms.total;
+    if (new_ms > options.slower_factor * old_ms && new_ms - old_ms > options.slower_min_ms)
+      diff.slower.push_back({key_from(key), old_ms, new_ms});
+    const auto [at, inserted] = times_at.try_emplace({key.route, key.proxy}, times.size());
+    if (inserted) times.push_back({key.route, key.proxy, {}, {}});
+    times[at->second].old_ms.push_back(old_ms);
+    times[at->second].new_ms.push_back(new_ms);
   }
   for (const auto& key : old_side.order)
     if (!new_side.by_key.contains(key))
       diff.removed.push_back(entry(key, old_side.by_key.at(key), nullptr));
-
-  const auto old_times = ok_times(old_side);
-  std::map<RouteKey, const std::vector<double>*> old_by_route;
-  for (const auto& [route, times] : old_times) old_by_route.emplace(route, &times);
-  for (const auto& [route, times] : ok_times(new_side)) {
-    const auto found = old_by_route.find(route);
-    if (found == old_by_route.end()) continue;
-    const auto before = median(*found->second), now = median(times);
-    if (!before || !now) continue;
-    if (*now > options.slower_factor * *before && *now - *before > options.slower_min_ms)
-      diff.slower.push_back(
-          {route.route, route.proxy, *before, *now, found->second->size(), times.size()});
+  for (auto& t : times) {
+    const auto count = t.new_ms.size();
+    diff.routes.push_back({t.route, std::string(t.proxy), *median(std::move(t.old_ms)),
+                           *median(std::move(t.new_ms)), count});
   }
   return diff;
 }
@@ -177,19 +214,27 @@ std::string diff_text(const Diff& diff, const DiffOptions& options) {
   };
   group("broke", diff.broke);
   if (!diff.slower.empty()) {
-    text += fmt::format("slower ({}; median ms.total of ok probes > {}x and > {} ms more):\n",
-                        diff.slower.size(), options.slower_factor, options.slower_min_ms);
+    text +=
+        fmt::format("slower ({}; ms.total of a probe ok in both runs > {}x and > {} ms more):\n",
+                    diff.slower.size(), options.slower_factor, options.slower_min_ms);
     for (const auto& s : diff.slower)
-      text += fmt::format("  {}{}  {:.3f} ms -> {:.3f} ms ({:.1f}x; {} -> {} ok probes)\n",
-                          route::method_name(s.route), s.proxy.empty() ? "" : " via " + s.proxy,
-                          s.old_median_ms, s.new_median_ms,
-                          s.old_median_ms > 0 ? s.new_median_ms / s.old_median_ms : 0.0,
-                          s.old_count, s.new_count);
+      text += fmt::format("  {}  {}  {} ms -> {} ms ({})\n", s.key.url,
+                          route_text(s.key.route, s.key.proxy), diff_ms(s.old_ms),
+                          diff_ms(s.new_ms), diff_factor(s.old_ms, s.new_ms));
   }
   group("changed", diff.changed);
   group("recovered", diff.recovered);
   group("new", diff.added);
   group("removed", diff.removed);
+  if (!diff.routes.empty()) {
+    text +=
+        "per route (median ms.total of the probes ok in both runs; information, not a verdict):\n";
+    for (const auto& r : diff.routes)
+      text += fmt::format("  {}  {} ms -> {} ms ({}; {} probe{})\n", route_text(r.route, r.proxy),
+                          diff_ms(r.old_median_ms), diff_ms(r.new_median_ms),
+                          diff_factor(r.old_median_ms, r.new_median_ms), r.count,
+                          r.count == 1 ? "" : "s");
+  }
   text += fmt::format("diff: {} broke, {} slower, {} changed, {} recovered, {} new, {} removed\n",
                       diff.broke.size(), diff.slower.size(), diff.changed.size(),
                       diff.recovered.size(), diff.added.size(), diff.removed.size());
@@ -197,31 +242,35 @@ std::string diff_text(const Diff& diff, const DiffOptions& options) {
 }
 
 std::string diff_json(const Diff& diff) {
-  boost::json::object o;
-  auto entries = [](const std::vector<DiffEntry>& list) {
-    boost::json::array a;
-    for (const auto& e : list) a.push_back(entry_json(e));
-    return a;
-  };
-  o["broke"] = entries(diff.broke);
-  boost::json::array slower;
-  for (const auto& s : diff.slower) {
-    boost::json::object item;
-    item["route"] = route::method_name(s.route);
-    if (!s.proxy.empty()) item["proxy"] = s.proxy;
-    item["old_median_ms"] = s.old_median_ms;
-    item["new_median_ms"] = s.new_median_ms;
-    item["old_count"] = s.old_count;
-    item["new_count"] = s.new_count;
-    slower.push_back(std::move(item));
-  }
-  o["slower"] = std::move(slower);
-  o["changed"] = entries(diff.changed);
-  o["recovered"] = entries(diff.recovered);
-  o["new"] = entries(diff.added);
-  o["removed"] = entries(diff.removed);
-  o["regressed"] = diff.regressed();
-  return boost::json::serialize(o) + "\n";
+  std::string out = "{";
+  bool first = true;
+  append_array(out, first, "broke", diff.broke, append_entry);
+  append_array(out, first, "slower", diff.slower, [](std::string& o, const SlowerProbe& s) {
+    bool f = true;
+    o += '{';
+    append_string(o, f, "url", s.key.url);
+    append_route(o, f, s.key.route, s.key.proxy);
+    append_ms(o, f, "old_ms", s.old_ms);
+    append_ms(o, f, "new_ms", s.new_ms);
+    o += '}';
+  });
+  append_array(out, first, "changed", diff.changed, append_entry);
+  append_array(out, first, "recovered", diff.recovered, append_entry);
+  append_array(out, first, "new", diff.added, append_entry);
+  append_array(out, first, "removed", diff.removed, append_entry);
+  append_array(out, first, "routes", diff.routes, [](std::string& o, const RouteTimes& r) {
+    bool f = true;
+    o += '{';
+    append_route(o, f, r.route, r.proxy);
+    append_ms(o, f, "old_median_ms", r.old_median_ms);
+    append_ms(o, f, "new_median_ms", r.new_median_ms);
+    append_key(o, f, "probes");
+    o += std::to_string(r.count);
+    o += '}';
+  });
+  append_key(out, first, "regressed");
+  out += diff.regressed() ? "true" : "false";
+  return out + "}\n";
 }
 
 }  // namespace urlprobe::report

@@ -159,6 +159,9 @@ void append_jsonl(std::string& out, const probe::Result& r) {
     fmt::format_to(std::back_inserter(out), "{}\"also_lines\":[{}]", any ? "," : "",
                    fmt::join(r.row.other_lines, ","));
   out += '}';
+  if (r.shard.n)
+    fmt::format_to(std::back_inserter(out), ",\"shard\":{{\"k\":{},\"n\":{}}}", r.shard.k,
+                   r.shard.n);
   string_field(out, "started", detail::rfc3339(r.started));
   out += '}';
 }

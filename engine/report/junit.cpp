@@ -160,6 +160,10 @@ class JunitWriter final : public ResultWriter {
 
 }  // namespace
 
+void append_markup_escaped(std::string& out, std::string_view s, bool attribute) {
+  escape(out, s, attribute);
+}
+
 std::unique_ptr<ResultWriter> make_junit_writer(std::FILE* out,
                                                 std::span<const route::Route> routes) {
   return std::make_unique<JunitWriter>(out, routes);

@@ -264,6 +264,15 @@ void read_ms(const json::object& o, probe::PhaseTimes& ms) {
   }
 }
 
+// As --shard K/N takes it: 1 <= K <= N <= 1000000.
+void read_shard(const json::object& o, probe::Shard& shard) {
+  const auto* k = o.if_contains("k");
+  const auto* n = o.if_contains("n");
+  if (!k || !n) throw Bad{"\"shard\" needs both \"k\" and \"n\""};
+  shard.n = static_cast<unsigned>(integer_of(*n, "shard.n", 1, 1000000));
+  shard.k = static_cast<unsigned>(integer_of(*k, "shard.k", 1, shard.n));
+}
+
 const json::value& required(const json::object& o, std::string_view name) {
   const auto* v = o.if_contains(name);
   if (!v) throw Bad{fmt::format("the record has no \"{}\"", name)};
@@ -332,6 +341,8 @@ probe::Result read_record(const json::object& o) {
       read_expect(object_of(v, name), r.row.expect);
     else if (name == "started")
       r.started = time_of(string_of(v, name));
+    else if (name == "shard")
+      read_shard(object_of(v, name), r.shard);
   }
   return r;
 }

@@ -107,6 +107,22 @@ TEST(Options, ResultCommands) {
   EXPECT_EQ(parse({"report", "r.jsonl", "-o", "out.whatever"}).command_output, "out.whatever");
 }
 
+TEST(Options, DiffHtmlAndMergeAllowPartial) {
+  EXPECT_EQ(parse({"diff", "a", "b", "--format", "html"}).diff_format, "html");
+  EXPECT_TRUE(parse({"merge", "a", "--allow-partial"}).allow_partial);
+  EXPECT_FALSE(parse({"merge", "a"}).allow_partial);
+  EXPECT_THAT(usage_error({"report", "a", "--allow-partial"}), HasSubstr("--allow-partial"));
+}
+
+// Issue 18: slower is per probe; diff renders html; merge refuses missing shards.
+TEST(Options, HelpStatesDiffAndMergeRules) {
+  const auto help = urlprobe::cli::usage_text();
+  EXPECT_NE(help.find("[--format text|json|html]"), std::string::npos);
+  EXPECT_NE(help.find("slower: a probe ok in both runs"), std::string::npos);
+  EXPECT_NE(help.find("--allow-partial"), std::string::npos);
+  EXPECT_EQ(help.find("median"), std::string::npos) << "slower is no longer a route's median";
+}
+
 TEST(StatusExpectation, RangesAndSingles) {
   probe::StatusExpectation e;
   std::string error;

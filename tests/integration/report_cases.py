@@ -119,6 +119,10 @@ def diff_broke(c):
     r = c.run(["diff", str(new), str(old), *no_slower], jsonl=False)
     check(r.rc == 0, f"reverse diff exit status {r.rc}, expected 0 (only recovered)")
     check("recovered (1):" in r.stdout and pinned in r.stdout, "the reverse diff does not list it as recovered")
+    # Issue 18: the old failure's detail printed after "ok" read as the new state.
+    recovered = r.stdout.split("recovered (1):\n", 1)[1].splitlines()[0]
+    check(re.fullmatch(rf"  {re.escape(pinned)}  direct  [a-z_]+ -> ok", recovered),
+          f"the recovered line is {recovered!r}, expected '  URL  direct  OLD_OUTCOME -> ok'")
 
 
 @case
@@ -259,6 +263,121 @@ def prometheus_sweep_and_report(c):
         end = samples.get(("urlprobe_sweep_end_timestamp_seconds", ""))
         check(end is not None and end_range[0] <= end <= end_range[1],
               f"{name}: urlprobe_sweep_end_timestamp_seconds {end}, expected in {end_range}")
+
+
+def write_records(path, records):
+    path.write_text("".join(json.dumps(rec) + "\n" for rec in records))
+    return str(path)
+
+
+def with_totals(records, totals):
+    """Copies of RECORDS (one per URL, same order) with ms.total from TOTALS; None drops it."""
+    out = []
+    for rec, total in zip(records, totals):
+        if total is not None:
+            rec = json.loads(json.dumps(rec))
+            rec["ms"]["total"] = total
+            out.append(rec)
+    return out
+
+
+@case
+def diff_slower_per_probe(c):
+    """Issue 18: slower is per (url, route, proxy), ok in both runs: fast URLs that left the run
+    cannot make a route slower. The per-route line is information; json numbers are decimals."""
+    urls = [c.valid(f"/s/{i}") for i in range(5)]
+    _, recs = c.sweep("base.jsonl", urls, methods="direct", rc=0)
+    recs.sort(key=lambda rec: urls.index(rec["url"]))
+    old = write_records(c.tmp / "old.jsonl", with_totals(recs, [3.0, 3.2, 3.2365000000000004, 200, 210]))
+    # The two fastest URLs are gone; what is left is as fast as before.
+    same = write_records(c.tmp / "same.jsonl", with_totals(recs, [None, None, 3.5, 201, 209]))
+    r = c.run(["diff", old, same], jsonl=False)
+    check(r.rc == 0, f"diff exit status {r.rc}, expected 0 (nothing broke, no probe got slower)")
+    check("slower (" not in r.stdout, "a route was called slower because its fast URLs left")
+    check("removed (2):" in r.stdout, "the two URLs that left are not listed as removed")
+    check("per route (median ms.total of the probes ok in both runs; information, not a verdict):\n"
+          "  direct  200 ms -> 201 ms (1.0x; 3 probes)\n" in r.stdout, "no per-route information line")
+    slow = write_records(c.tmp / "slow.jsonl", with_totals(recs, [3.1, 3.3, 60.300000000000004, 201, 900]))
+    r = c.run(["diff", old, slow], jsonl=False)
+    check(r.rc == 1, f"diff exit status {r.rc}, expected 1 (two probes got slower)")
+    check(f"slower (2; ms.total of a probe ok in both runs > 2x and > 50 ms more):\n"
+          f"  {urls[2]}  direct  3.24 ms -> 60.3 ms (18.6x)\n"
+          f"  {urls[4]}  direct  210 ms -> 900 ms (4.3x)\n" in r.stdout, "the slower probes are not named")
+    r = c.run(["diff", old, slow, "--format", "json"], jsonl=False)
+    check(r.rc == 1, f"diff --format json exit status {r.rc}, expected 1")
+    check(f'{{"url":"{urls[2]}","route":"direct","old_ms":3.24,"new_ms":60.3}}' in r.stdout,
+          "json does not write the times as short decimals")
+    check('"routes":[{"route":"direct","old_median_ms":3.24,"new_median_ms":60.3,"probes":5}]' in r.stdout,
+          "json has no per-route summary in short decimals")
+    check(not re.search(r"\d[eE][+-]?\d", r.stdout), "json writes a number with an exponent")
+    check(len(json.loads(r.stdout)["slower"]) == 2, "json slower is not the two probes")
+
+
+@case
+def diff_html(c):
+    """Issue 18: diff --format html (or -o X.html) is one self-contained page with every section;
+    every value is escaped, so a URL holding <script> is inert."""
+    _, recs = c.sweep("base.jsonl", [c.valid()], methods="direct", rc=0)
+    evil = c.valid("/<script>alert(1)</script>")
+    old_rec = dict(recs[0], url=evil)
+    new_rec = dict(old_rec, outcome="tls_intercepted", detail='issuer "<b>Corp</b>" & co')
+    old = write_records(c.tmp / "old.jsonl", [old_rec])
+    new = write_records(c.tmp / "new.jsonl", [new_rec])
+    r = c.run(["diff", old, new, "--format", "html"], jsonl=False)
+    check(r.rc == 1, f"diff --format html exit status {r.rc}, expected 1 (something broke)")
+    page = r.stdout
+    check(page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>"), "not an html page")
+    for section in ["broke (1)", "slower (0)", "changed (0)", "recovered (0)", "new (0)", "removed (0)", "per route"]:
+        check(f">{section}<" in page, f"the page has no section {section!r}")
+    check("&lt;script&gt;alert(1)&lt;/script&gt;" in page, "the URL is not in the page, escaped")
+    check("issuer &quot;&lt;b&gt;Corp&lt;/b&gt;&quot; &amp; co" in page, "the detail is not escaped")
+    for markup in ["<script", "<b>", "src=", "href="]:
+        check(markup not in page.lower(), f"the page holds {markup!r}")
+    out = c.tmp / "diff.html"
+    r = c.run(["diff", old, new, "-o", str(out)], jsonl=False)
+    check(r.rc == 1, f"diff -o X.html exit status {r.rc}, expected 1")
+    check(out.read_text() == page, "-o X.html did not write the same page as --format html")
+
+
+@case
+def merge_missing_shard(c):
+    """Issue 18: records carry their --shard; merging shards 1 and 3 of 3 is an error naming
+    shard 2/3 unless --allow-partial; shards of 3 and of 4 never make one sweep."""
+    urls = [c.valid(f"/item/{i}") for i in range(12)]
+    paths = {}
+    for k, n in [(1, 3), (2, 3), (3, 3), (1, 4)]:
+        r = c.run([*c.base_args(), "--shard", f"{k}/{n}", *urls])
+        check(r.rc == 0 and r.records, f"shard {k}/{n} exit status {r.rc}, {len(r.records)} records")
+        check(all(rec.get("shard") == {"k": k, "n": n} for rec in r.records),
+              f"a record of shard {k}/{n} does not say so: {r.records[0].get('shard')}")
+        paths[k, n] = c.tmp / f"shard{k}of{n}.jsonl"
+        paths[k, n].write_text(r.stdout)
+    _, plain = c.sweep("plain.jsonl", urls[:1], rc=0)
+    check(all("shard" not in rec for rec in plain), "an unsharded sweep's record names a shard")
+
+    out = c.tmp / "out.jsonl"
+    r = c.run(["merge", str(paths[1, 3]), str(paths[3, 3]), "-o", str(out)], jsonl=False)
+    check(r.rc == 2, f"merge of shards 1 and 3 of 3 exit status {r.rc}, expected 2")
+    check("merge: shard 2/3 is missing" in r.stderr, "the error does not name shard 2/3")
+    check(not out.exists(), "a refused merge wrote its output")
+    r = c.run(["merge", str(paths[1, 3]), str(paths[3, 3]), "--allow-partial"])
+    check(r.rc == 0, f"merge --allow-partial exit status {r.rc}, expected 0")
+    check("shard 2/3 is missing" in r.stderr, "--allow-partial does not say what is missing")
+    want = {key(rec) for p in (paths[1, 3], paths[3, 3]) for rec in c.parse_records(p.read_text())}
+    check({key(rec) for rec in r.records} == want and len(r.records) == len(want),
+          "--allow-partial did not merge exactly shards 1 and 3")
+    r = c.run(["merge", *(str(paths[k, 3]) for k in (1, 2, 3)), "-o", str(out)], jsonl=False)
+    check(r.rc == 0, f"merge of all three shards exit status {r.rc}")
+    check(all(rec.get("shard", {}).get("n") == 3 for rec in c.parse_records(out.read_text())),
+          "the merged records lost their shard")
+    out.unlink()
+    for extra in ([], ["--allow-partial"]):
+        r = c.run(["merge", *(str(paths[k, 3]) for k in (1, 2, 3)), str(paths[1, 4]), "-o", str(out),
+                   *extra], jsonl=False)
+        check(r.rc == 2, f"merge of shards of 3 and of 4 {extra} exit status {r.rc}, expected 2")
+        check(f"{paths[1, 4]}:1:1: error: shard 1/4" in r.stderr and "shards of 3 and of 4" in r.stderr,
+              "the mixed-N error does not name the file and both shard counts")
+        check(not out.exists(), "a refused merge wrote its output")
 
 
 if __name__ == "__main__":

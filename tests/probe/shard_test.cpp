@@ -89,4 +89,23 @@ TEST(Shard, HashIsFnv1aOfUrlRouteProxy) {
   EXPECT_TRUE(in_shard({}, "a", direct));
 }
 
+// merge finds a missing shard from the records: each says which shard of how many it belongs to.
+TEST(Shard, ResultsCarryTheirShard) {
+  class Shards : public ResultSink {
+   public:
+    void on_result(const Result& r) override { seen.emplace(r.shard.k, r.shard.n); }
+    std::set<std::pair<unsigned, unsigned>> seen;
+  };
+  const auto targets = make_targets(20);
+  const std::vector<route::Route> routes{route::missing_route(route::Method::named, "none")};
+  for (const Shard shard : {Shard{2, 3}, Shard{}}) {
+    SweepConfig config;
+    config.threads = 1;
+    config.shard = shard;
+    Shards sink;
+    Sweep(config, targets, routes, sink).run();
+    EXPECT_EQ(sink.seen, (std::set<std::pair<unsigned, unsigned>>{{shard.k, shard.n}}));
+  }
+}
+
 }  // namespace urlprobe::probe

@@ -9,6 +9,7 @@
 
 using namespace urlprobe;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace {
 
@@ -193,4 +194,27 @@ TEST(ReadResults, UnknownFieldsAreIgnoredAndCrlfAccepted) {
   ASSERT_TRUE(read.errors.empty());
   ASSERT_EQ(read.results.size(), 1u);
   EXPECT_EQ(line_of(read.results[0]), line_of(full()));
+}
+
+// merge tells a missing shard from the records themselves: each carries the --shard it ran as.
+TEST(ReadResults, ShardRoundTripsAndIsValidated) {
+  auto sharded = full();
+  sharded.shard = {2, 3};
+  const auto line = line_of(sharded);
+  EXPECT_THAT(line, HasSubstr(",\"shard\":{\"k\":2,\"n\":3},\"started\":"));
+  EXPECT_THAT(line_of(full()), Not(HasSubstr("shard")))
+      << "an unsharded sweep's record is as before";
+  const auto read = report::read_results(line, "s.jsonl");
+  ASSERT_TRUE(read.errors.empty()) << sheet::format_input_error(read.errors.front());
+  EXPECT_EQ(read.results[0].shard.k, 2u);
+  EXPECT_EQ(read.results[0].shard.n, 3u);
+  EXPECT_EQ(line_of(read.results[0]), line);
+  for (const auto* bad : {R"("shard":{"k":4,"n":3})", R"("shard":{"k":0,"n":3})",
+                          R"("shard":{"k":1})", R"("shard":"2/3")"}) {
+    auto text = line;
+    text.replace(text.find(R"("shard":{"k":2,"n":3})"), 21, bad);
+    const auto again = report::read_results(text, "s.jsonl");
+    ASSERT_EQ(again.errors.size(), 1u) << bad;
+    EXPECT_THAT(again.errors[0].message, HasSubstr("shard")) << bad;
+  }
 }
