@@ -7,6 +7,7 @@
 
 #include "report/diff.hpp"
 #include "report/formats.hpp"
+#include "report/html_style.hpp"
 
 namespace urlprobe::report {
 
@@ -97,8 +98,9 @@ std::string diff_html(const Diff& diff, const DiffOptions& options, std::string_
   page.raw(kStyle);
   for (std::size_t i = 0; i < probe::kOutcomeCount; ++i) {
     const auto o = static_cast<probe::Outcome>(i);
-    page.raw(
-        fmt::format(".o-{}{{background:{}}}\n", probe::outcome_name(o), detail::outcome_color(o)));
+    const auto colour = detail::outcome_colour(o);
+    page.raw(fmt::format(".o-{}{{background:{};color:{}}}\n", probe::outcome_name(o),
+                         colour.background, colour.foreground));
   }
   page.raw("</style>\n</head>\n<body>\n<header>\n<h1>urlprobe diff</h1>\n");
   if (!old_name.empty() || !new_name.empty()) {

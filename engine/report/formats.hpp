@@ -95,8 +95,6 @@ char outcome_code(probe::Outcome o);
 // entry of a proxy list (its name, else its redacted URL).
 std::string route_label(const probe::Result& r);
 
-// The colour (CSS "#rrggbb") the html report gives an outcome, for other pages to match it.
-std::string_view outcome_color(probe::Outcome o);
 
 // `s` as XML/HTML text (attribute: for an attribute value in double quotes): & < > escaped, and
 // what markup cannot carry (C0 controls, invalid UTF-8) as U+FFFD, as the junit writer does.

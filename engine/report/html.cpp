@@ -573,10 +573,6 @@ tbody tr:hover th{background:#e7f5ff}
 
 }  // namespace
 
-std::string_view outcome_color(probe::Outcome o) {
-  return kPalette[static_cast<std::size_t>(o)];
-}
-
 std::unique_ptr<ResultWriter> make_html_writer(std::FILE* out,
                                                std::span<const route::Route> routes) {
   return std::make_unique<HtmlWriter>(out, routes);
