@@ -435,7 +435,7 @@ const OptionSpec kOptionTable[] = {
        p.o.outputs.push_back(std::move(out));
      }},
     {"--progress", "", "auto|always|never", kProbe, "Output",
-     "progress on stderr (auto: when stderr is a terminal and stdout is not)", Complete::words,
+     "progress on stderr (auto: when stderr is a terminal)", Complete::words,
      "auto always never",
      [](Parsing& p, V, V value) {
        if (value == "auto")
