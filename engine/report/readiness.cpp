@@ -394,10 +394,9 @@ std::string readiness_text(const Readiness& r) {
         for (const auto& o : u.outcomes) add_unique(outcomes, o);
       text += fmt::format(" ({})", join(outcomes, ", "));
     } else if (!p.unreachable.empty()) {
-      std::vector<std::string> parts;
+      text += "; unreachable through it:";
       for (const auto& u : p.unreachable)
-        parts.push_back(fmt::format("{} ({})", u.url, join(u.outcomes, ", ")));
-      text += fmt::format("; unreachable through it: {}", join(parts, ", "));
+        text += fmt::format("\n    {} ({})", u.url, join(u.outcomes, ", "));
     }
     text += '\n';
   }

@@ -174,11 +174,13 @@ def listed_proxies_each_counted(c):
         "  Methods that reach every required URL: Proxy disabled\n"
         "  3 - Proxy disabled: 2/2 required URLs\n"
         "  Proxies that reach every required URL: none\n"
-        f"  Proxy tiny ({tiny}): 1/2 required URLs; unreachable through it: {valid} (proxy_denied)\n"
-        f"  Proxy bump ({bump}): 1/2 required URLs; unreachable through it: {valid} "
-        "(tls_intercepted)\n"
+        f"  Proxy tiny ({tiny}): 1/2 required URLs; unreachable through it:\n"
+        f"    {valid} (proxy_denied)\n"
+        f"  Proxy bump ({bump}): 1/2 required URLs; unreachable through it:\n"
+        f"    {valid} (tls_intercepted)\n"
         f"  To do on {bump}:\n"
-        "    exclude from HTTPS inspection: valid.probe.test\n")
+        "    exclude from HTTPS inspection:\n"
+        "      valid.probe.test\n")
     check("\n" + want + "\n" in r.stdout, f"the Readiness section differs; expected:\n{want}\n"
           f"got:\n{r.stdout[r.stdout.find('Readiness'):]}")
 

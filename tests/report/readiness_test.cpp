@@ -567,7 +567,8 @@ TEST(Readiness, ListedProxiesInTheTextSection) {
               HasSubstr("  5 - Command line proxy: not configured\n"
                         "  Proxies that reach every required URL: none\n"
                         "  Proxy paris (http://10.0.0.6:3128): 2/3 required URLs; "
-                        "unreachable through it: https://b.example/ (proxy_denied)\n"
+                        "unreachable through it:\n"
+                        "    https://b.example/ (proxy_denied)\n"
                         "  Proxy http://10.0.0.7:3128: 0/3 required URLs (proxy_unreachable)\n"));
   EXPECT_THAT(text, HasSubstr(report::readiness_text(report::assess(s.results, {}))));
 }
