@@ -721,17 +721,19 @@ class ReliabilityCase(harness.Case):
         self.last_output = ""
 
 
-def main(argv):
+def main(argv, cases=None):
+    """Runs one case of CASES (or of another script's CASES, which shares this runner)."""
+    cases = CASES if cases is None else cases
     if argv[1:] == ["--list"]:
-        print("\n".join(CASES))
+        print("\n".join(cases))
         return 0
-    if len(argv) != 5 or argv[4] not in CASES:
+    if len(argv) != 5 or argv[4] not in cases:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     binary, work_dir, schema, name = argv[1:]
     c = ReliabilityCase(binary, work_dir, schema)
     try:
-        CASES[name](c)
+        cases[name](c)
     except harness.Skip as e:
         print(f"SKIP {name}: {e}")
         return 77

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import harness  # noqa: E402
 from harness import check, Fail  # noqa: E402
-from reliability_cases import (LoopbackServer, ReliabilityCase, no_sanitizer_report,  # noqa: E402
-                               records_of)
+from reliability_cases import (LoopbackServer, main as reliability_main,  # noqa: E402
+                               no_sanitizer_report, records_of)
 
 # A hang guard, not a timing assertion.
 WAIT_S = 60
@@ -151,26 +151,5 @@ CASES = {f.__name__: f for f in (list_urls_from_stdin, stdin_errors_name_stdin,
                                  probe_urls_from_stdin, stdin_never_read_without_dash)}
 
 
-def main(argv):
-    if argv[1:] == ["--list"]:
-        print("\n".join(CASES))
-        return 0
-    if len(argv) != 5 or argv[4] not in CASES:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    binary, work_dir, schema, name = argv[1:]
-    c = ReliabilityCase(binary, work_dir, schema)
-    try:
-        CASES[name](c)
-    except harness.Skip as e:
-        print(f"SKIP {name}: {e}")
-        return 77
-    except Fail as e:
-        print(f"FAIL {name}: {e}\ncommand: {' '.join(c.argv)[:2000]}\n{c.last_output}")
-        return 1
-    print(f"PASS {name}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(reliability_main(sys.argv, CASES))
