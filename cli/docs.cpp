@@ -81,25 +81,6 @@ std::string man_options() {
   return out + ".hy\n";
 }
 
-// "a b c d ..." as lines of at most WIDTH columns, continued with INDENT.
-std::string wrap_words(const std::vector<std::string>& words, std::size_t indent,
-                       std::size_t width = 100) {
-  std::string out;
-  std::size_t column = indent;
-  for (const auto& word : words) {
-    if (!out.empty() && column + 1 + word.size() > width) {
-      out += "\n" + std::string(indent, ' ');
-      column = indent;
-    } else if (!out.empty()) {
-      out += ' ';
-      ++column;
-    }
-    out += word;
-    column += word.size();
-  }
-  return out;
-}
-
 // "a | b | c" for a case arm, continued with '\\' where it would pass 100 columns.
 std::string case_pattern(const std::vector<std::string>& names) {
   constexpr std::size_t kIndent = 8, kWidth = 98;
@@ -206,8 +187,9 @@ std::string bash_completion() {
         if (!name.empty() && std::find(words.begin(), words.end(), name) == words.end())
           words.emplace_back(name);
     }
-    option_cases += fmt::format("            {})\n                opts=\"{}\" ;;\n", c.name,
-                                wrap_words(words, 22));
+    auto opts = wrap_text(fmt::format("{}", fmt::join(words, " ")), "                opts=\"", 22);
+    opts.pop_back();  // the newline: the quote closes on the last line
+    option_cases += fmt::format("            {})\n{}\" ;;\n", c.name, opts);
   }
 
   return fmt::format(

@@ -557,33 +557,6 @@ std::string command_names() {
       fmt::format("'{}': no such file, and not a command ({})", word, command_names()));
 }
 
-// Greedy word wrap; the first line is LEAD, the others are indented by INDENT spaces.
-std::string wrap(std::string_view text, std::string lead, std::size_t indent,
-                 std::size_t width = 100) {
-  std::string out = std::move(lead);
-  std::size_t column = out.size();
-  bool line_start = true;
-  while (!text.empty()) {
-    const auto space = text.find(' ');
-    const auto word = text.substr(0, space);
-    text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
-    if (word.empty()) continue;
-    if (!line_start && column + 1 + word.size() > width) {
-      out += '\n' + std::string(indent, ' ');
-      column = indent;
-      line_start = true;
-    }
-    if (!line_start) {
-      out += ' ';
-      ++column;
-    }
-    out += word;
-    column += word.size();
-    line_start = false;
-  }
-  return out + '\n';
-}
-
 // The options of the commands in MASK, by section, as --help shows them.
 std::string options_text(unsigned mask, bool section_prose) {
   constexpr std::size_t kColumn = 27;
@@ -594,14 +567,14 @@ std::string options_text(unsigned mask, bool section_prose) {
       if (option.section != section.name || !(option.commands & mask)) continue;
       auto label = "  " + option_label(option);
       label += label.size() + 1 < kColumn ? std::string(kColumn - label.size(), ' ') : " ";
-      body += wrap(option.help, label, kColumn);
+      body += wrap_text(option.help, label, kColumn);
     }
     if (body.empty()) continue;
     out += section_prose && !section.intro.empty()
                ? fmt::format("{} ({}):\n", section.name, section.intro)
                : fmt::format("{}:\n", section.name);
     out += body;
-    if (section_prose && !section.outro.empty()) out += wrap(section.outro, "  ", 2);
+    if (section_prose && !section.outro.empty()) out += wrap_text(section.outro, "  ", 2);
   }
   return out;
 }
@@ -671,6 +644,32 @@ milliseconds parse_duration(std::string_view option, std::string_view text) {
   return milliseconds(static_cast<long>(std::ceil(seconds * 1000)));
 }
 
+std::string wrap_text(std::string_view text, std::string lead, std::size_t indent,
+                      std::size_t width) {
+  std::string out = std::move(lead);
+  std::size_t column = out.size();
+  bool line_start = true;
+  while (!text.empty()) {
+    const auto space = text.find(' ');
+    const auto word = text.substr(0, space);
+    text = space == std::string_view::npos ? std::string_view{} : text.substr(space + 1);
+    if (word.empty()) continue;
+    if (!line_start && column + 1 + word.size() > width) {
+      out += '\n' + std::string(indent, ' ');
+      column = indent;
+      line_start = true;
+    }
+    if (!line_start) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+    line_start = false;
+  }
+  return out + '\n';
+}
+
 std::string usage_text() {
   std::string out;
   bool first = true;
@@ -686,7 +685,8 @@ from stdin (a sheet with --sheet-format); without '-' stdin is never read.
 
 Commands (urlprobe COMMAND --help: its options and an example):
 )";
-  for (const auto& c : kCommandTable) out += wrap(c.summary, fmt::format("  {:<9}", c.name), 11);
+  for (const auto& c : kCommandTable)
+    out += wrap_text(c.summary, fmt::format("  {:<9}", c.name), 11);
   out += '\n';
   out += options_text(kAllCommands, true);
   out +=
@@ -699,7 +699,7 @@ std::string command_help(std::string_view command) {
   const auto* c = find_command(command);
   if (!c) return usage_text();
   std::string out = fmt::format("Usage: {}\n", c->usage);
-  out += wrap(c->summary, "", 0);
+  out += wrap_text(c->summary, "", 0);
   out += '\n';
   out += options_text(c->bit, false);
   out += fmt::format(

@@ -139,6 +139,11 @@ std::string option_label(const OptionSpec& option);
 // naming OPTION.
 std::chrono::milliseconds parse_duration(std::string_view option, std::string_view text);
 
+// Greedy word wrap at spaces: the first line starts with LEAD, the others are indented by INDENT
+// spaces; ends with a newline. How --help, COMMAND --help and the completion lay out text.
+std::string wrap_text(std::string_view text, std::string lead, std::size_t indent,
+                      std::size_t width = 100);
+
 std::string usage_text();                            // urlprobe --help
 std::string command_help(std::string_view command);  // urlprobe COMMAND --help
 

@@ -95,7 +95,6 @@ char outcome_code(probe::Outcome o);
 // entry of a proxy list (its name, else its redacted URL).
 std::string route_label(const probe::Result& r);
 
-
 // `s` as XML/HTML text (attribute: for an attribute value in double quotes): & < > escaped, and
 // what markup cannot carry (C0 controls, invalid UTF-8) as U+FFFD, as the junit writer does.
 void append_markup_escaped(std::string& out, std::string_view s, bool attribute);

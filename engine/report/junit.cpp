@@ -10,12 +10,10 @@
 
 namespace urlprobe::report::detail {
 
-namespace {
-
 // XML 1.0 text or attribute value. Characters XML cannot carry at all (C0 controls other than
 // tab/LF/CR, U+FFFE/U+FFFF, invalid UTF-8) become U+FFFD; in attributes, tab/LF/CR are kept as
 // character references so that parsers do not normalise them to spaces.
-void escape(std::string& out, std::string_view s, bool attribute) {
+void append_markup_escaped(std::string& out, std::string_view s, bool attribute) {
   for_each_code_point(s, [&](char32_t cp, std::string_view bytes) {
     switch (cp) {
       case '&':
@@ -49,9 +47,11 @@ void escape(std::string& out, std::string_view s, bool attribute) {
   });
 }
 
+namespace {
+
 std::string attr(std::string_view s) {
   std::string out;
-  escape(out, s, true);
+  append_markup_escaped(out, s, true);
   return out;
 }
 
@@ -111,7 +111,7 @@ class JunitWriter final : public ResultWriter {
     for (const auto& w : r.warnings) facts += fmt::format("warning: {}\n", w);
     if (!facts.empty()) {
       x += "      <system-out>";
-      escape(x, facts, false);
+      append_markup_escaped(x, facts, false);
       x += "</system-out>\n";
     }
     x += "    </testcase>\n";
@@ -159,10 +159,6 @@ class JunitWriter final : public ResultWriter {
 };
 
 }  // namespace
-
-void append_markup_escaped(std::string& out, std::string_view s, bool attribute) {
-  escape(out, s, attribute);
-}
 
 std::unique_ptr<ResultWriter> make_junit_writer(std::FILE* out,
                                                 std::span<const route::Route> routes) {
