@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 
 #include "diagnostics.hpp"
+#include "route/build.hpp"
 #include "route/pac.hpp"
 #include "route/wpad.hpp"
 #include "sheet/reader.hpp"
@@ -21,47 +21,38 @@ namespace urlprobe::cli {
 
 namespace {
 
-route::ProxySpec parse_option_proxy(std::string_view option, std::string_view text) {
-  auto parsed = route::parse_proxy_spec(text);
-  if (auto* e = std::get_if<route::SpecError>(&parsed))
-    throw UsageError(fmt::format("{}: column {}: {}", option, e->column, e->message));
-  return std::get<route::ProxySpec>(parsed);
-}
-
-// Credentials that need not appear in argv: --proxy-user with the password from the
-// environment or a file. They fill in proxies given without a user of their own.
-struct Credentials {
-  std::string user, password;
-  void apply(std::optional<route::ProxySpec>& proxy) const {
-    if (proxy && proxy->user.empty() && !user.empty()) {
-      proxy->user = user;
-      proxy->password = password;
-    }
-  }
-};
-
-Credentials read_credentials(const Options& o, const std::map<std::string, std::string>& env) {
-  Credentials c;
-  c.user = o.proxy_user;
+// --proxy-user's password, when typed with it or in --proxy-password-file; none: route::build
+// takes the environment's URLPROBE_PROXY_PASSWORD.
+std::optional<std::string> proxy_password(const Options& o) {
   if (o.proxy_user_password) {
     if (!o.proxy_password_file.empty())
       throw UsageError(
           "--proxy-password-file: --proxy-user already gives a password (USER:PASSWORD); give "
           "it one way");
-    c.password = *o.proxy_user_password;  // typed explicitly: it wins over the environment
-  } else if (!o.proxy_password_file.empty()) {
-    if (c.user.empty()) throw UsageError("--proxy-password-file: needs --proxy-user");
-    std::string text;
-    try {
-      text = sheet::read_file(o.proxy_password_file, 64 << 10);
-    } catch (const std::exception& e) {
-      throw UsageError(fmt::format("--proxy-password-file: {}", e.what()));
-    }
-    c.password = text.substr(0, text.find_first_of("\r\n"));
-  } else if (auto it = env.find("URLPROBE_PROXY_PASSWORD"); it != env.end()) {
-    c.password = it->second;
+    return *o.proxy_user_password;  // typed explicitly: it wins over the environment
   }
-  return c;
+  if (o.proxy_password_file.empty()) return std::nullopt;
+  if (o.proxy_user.empty()) throw UsageError("--proxy-password-file: needs --proxy-user");
+  std::string text;
+  try {
+    text = sheet::read_file(o.proxy_password_file, 64 << 10);
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("--proxy-password-file: {}", e.what()));
+  }
+  return text.substr(0, text.find_first_of("\r\n"));
+}
+
+// Read now; a file that cannot be read is route::build's error once the methods are built.
+route::RouteConfig::ProxyList proxy_list(const std::string& file) {
+  route::RouteConfig::ProxyList list;
+  list.name = file;
+  if (file.empty()) return list;
+  try {
+    list.text = sheet::read_file(file, std::size_t{64} << 20);
+  } catch (const std::exception& e) {
+    list.unreadable = e.what();
+  }
+  return list;
 }
 
 }  // namespace
@@ -81,32 +72,14 @@ std::map<std::string, std::string> proxy_environment() {
   return env;
 }
 
-namespace {
-
-std::string client_ip(const Options& o) {
-  return o.client_ip.empty() ? route::local_address() : o.client_ip;
-}
-
-route::PacSource load_pac_or_throw(const Options& o) {
+int print_pac_answers(const Options& o) {
+  if (o.inputs.empty()) throw UsageError("pac: usage: urlprobe pac FILE|URL URL...");
+  route::PacSource source;
   try {
-    return route::load_pac(o.pac, o.sweep.resolver, o.sweep.probe.timeouts.total);
+    source = route::load_pac(o.inputs.front(), o.sweep.resolver, o.sweep.probe.timeouts.total);
   } catch (const std::exception& e) {
     throw UsageError(e.what());
   }
-}
-
-std::string pac_error_text(const std::string& location, const route::PacError& e) {
-  return e.line ? fmt::format("{}:{}: {}", location, e.line, e.what())
-                : fmt::format("{}: {}", location, e.what());
-}
-
-}  // namespace
-
-int print_pac_answers(const Options& o) {
-  if (o.inputs.empty()) throw UsageError("pac: usage: urlprobe pac FILE|URL URL...");
-  Options with_script = o;
-  with_script.pac = o.inputs.front();
-  const auto source = load_pac_or_throw(with_script);
   std::vector<route::PacTarget> targets;
   for (std::size_t i = 1; i < o.inputs.size(); ++i) {
     auto parsed = sheet::parse_target_url(o.inputs[i]);
@@ -116,9 +89,10 @@ int print_pac_answers(const Options& o) {
   }
   std::shared_ptr<const route::PacDecisions> decisions;
   try {
-    decisions = route::decide_pac(source, targets, o.sweep.resolver, client_ip(o));
+    decisions = route::decide_pac(source, targets, o.sweep.resolver,
+                                  o.client_ip.empty() ? route::local_address() : o.client_ip);
   } catch (const route::PacError& e) {
-    cli::say(pac_error_text(source.location, e));
+    cli::say(route::RouteError{source.location, e.line, 0, e.what()}.text());
     return 2;
   }
   int rc = 0;
@@ -141,108 +115,38 @@ int print_pac_answers(const Options& o) {
   return rc;
 }
 
+namespace {
+
+route::RouteConfig route_config(const Options& o, const std::map<std::string, std::string>& env,
+                                const std::vector<sheet::Target>& targets) {
+  route::RouteConfig config;
+  config.methods = o.methods;
+  config.environment = env;
+  config.named_proxy = o.named_proxy;
+  config.proxy = o.proxy;
+  config.credentials = {o.proxy_user, proxy_password(o)};
+  config.proxy_list = proxy_list(o.proxies_file);
+  config.pac = o.pac;
+  config.client_ip = o.client_ip;
+  config.dns = o.sweep.resolver;
+  config.fetch_deadline = o.sweep.probe.timeouts.total;
+  for (const auto& t : targets) config.targets.push_back({t.url, t.host});
+  return config;
+}
+
+}  // namespace
+
 std::vector<route::Route> build_routes(const Options& o,
                                        const std::map<std::string, std::string>& env,
                                        const std::vector<sheet::Target>& targets,
                                        std::vector<sheet::InputError>& input_errors,
                                        std::vector<std::string>& notes) {
-  const Credentials credentials = read_credentials(o, env);
-  std::vector<route::Route> routes;
-  for (const auto method : o.methods) {
-    switch (method) {
-      case route::Method::default_proxy: {
-        const auto environment = route::read_environment_proxy(env);
-        if (!environment.errors.empty())
-          throw UsageError(fmt::format("environment {}", environment.errors.front()));
-        routes.push_back(route::default_route(environment));
-        break;
-      }
-      case route::Method::wpad: {
-        std::optional<route::PacSource> found;
-        if (o.pac.empty()) {
-          // WPAD: DHCP option 252, then wpad.<search domain>/wpad.dat; nothing found ->
-          // not_configured.
-          auto discovery = route::discover_wpad(route::host_dhcp_wpad_urls(), route::host_domains(),
-                                                o.sweep.resolver, o.sweep.probe.timeouts.total);
-          if (!discovery.source) {
-            routes.push_back(route::missing_route(method, discovery.summary()));
-            break;
-          }
-          found = std::move(discovery.source);
-        } else {
-          found = load_pac_or_throw(o);
-        }
-        const auto& source = *found;
-        std::vector<route::PacTarget> pac_targets;
-        for (const auto& t : targets) pac_targets.push_back({t.url, t.host});
-        route::Route wpad;
-        wpad.method = method;
-        const auto started = std::chrono::steady_clock::now();
-        try {
-          wpad.pac = route::decide_pac(source, pac_targets, o.sweep.resolver, client_ip(o));
-        } catch (const route::PacError& e) {
-          throw UsageError(pac_error_text(source.location, e));
-        }
-        // Decisions come before the sweep, so their time is in no probe's total: the summary
-        // says what they cost (each record's ms.pac says it per URL).
-        const std::chrono::duration<double> deciding = std::chrono::steady_clock::now() - started;
-        notes.push_back(fmt::format("{}PAC script: {} (sha256 {}), {} URL(s) decided in {:.2f} s",
-                                    o.pac.empty() ? "WPAD: " : "", source.location,
-                                    source.sha256.substr(0, 16), wpad.pac->size(),
-                                    deciding.count()));
-        routes.push_back(std::move(wpad));
-        break;
-      }
-      case route::Method::direct:
-        routes.push_back(route::direct_route());
-        break;
-      case route::Method::named: {
-        if (o.named_proxy.empty()) {
-          routes.push_back(
-              route::missing_route(method, "no named proxy configured (--named-proxy)"));
-          break;
-        }
-        std::string error;
-        auto named = route::named_route(o.named_proxy, error);
-        if (!error.empty()) throw UsageError("--named-proxy: " + error);
-        credentials.apply(named.for_http);
-        credentials.apply(named.for_https);
-        routes.push_back(std::move(named));
-        break;
-      }
-      case route::Method::cli: {
-        if (o.proxy.empty()) {
-          routes.push_back(route::missing_route(method, "no command-line proxy given (--proxy)"));
-          break;
-        }
-        std::optional<route::ProxySpec> proxy = parse_option_proxy("--proxy", o.proxy);
-        credentials.apply(proxy);
-        routes.push_back(route::proxy_route(method, std::move(*proxy)));
-        break;
-      }
-      case route::Method::proxy_list:
-        break;
-    }
-  }
-  if (!o.proxies_file.empty()) {
-    std::string text;
-    try {
-      text = sheet::read_file(o.proxies_file, std::size_t{64} << 20);
-    } catch (const std::exception& e) {
-      throw UsageError(fmt::format("--proxies: {}", e.what()));
-    }
-    auto list = route::read_proxy_list(text);
-    for (auto& e : list.errors)
-      input_errors.push_back({o.proxies_file, e.line, e.column, e.message, {}, false});
-    for (auto& entry : list.proxies) {
-      std::optional<route::ProxySpec> proxy = std::move(entry.proxy);
-      credentials.apply(proxy);
-      routes.push_back(route::proxy_route(route::Method::proxy_list, std::move(*proxy)));
-    }
-  }
-  if (routes.empty())
-    throw UsageError("no route to probe: --methods is empty and --proxies has no usable line");
-  return routes;
+  auto built = route::build(route_config(o, env, targets));
+  if (built.error) throw UsageError(built.error->text());
+  for (auto& e : built.skipped)
+    input_errors.push_back({e.where, e.line, e.column, std::move(e.message), {}, false});
+  notes.insert(notes.end(), built.notes.begin(), built.notes.end());
+  return std::move(built.routes);
 }
 
 }  // namespace urlprobe::cli

@@ -11,8 +11,9 @@
 
 namespace urlprobe::cli {
 
-// Throws UsageError for a bad option value or environment proxy (never echoing a password);
-// bad lines of --proxies become input errors and are skipped.
+// The options and the environment as a route::RouteConfig, built by route::build. Throws
+// UsageError for a bad option value or environment proxy (never echoing a password); bad lines of
+// --proxies become input errors and are skipped.
 // `targets` are needed by route wpad: the PAC script decides each URL before the sweep.
 // `notes` gets lines for the summary (which PAC script decided).
 std::vector<route::Route> build_routes(const Options& options,

@@ -271,8 +271,7 @@ EnvironmentProxy read_environment_proxy(const std::map<std::string, std::string>
     if (var.first.empty()) return std::nullopt;
     auto parsed = parse_proxy_spec(var.second);
     if (auto* error = std::get_if<SpecError>(&parsed)) {
-      out.errors.push_back(
-          fmt::format("{}: column {}: {}", var.first, error->column, error->message));
+      out.errors.push_back({var.first, std::move(*error)});
       return std::nullopt;
     }
     return std::get<ProxySpec>(parsed);

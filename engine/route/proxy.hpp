@@ -60,7 +60,11 @@ class NoProxy {
 struct EnvironmentProxy {
   std::optional<ProxySpec> http, https;
   NoProxy no_proxy;
-  std::vector<std::string> errors;  // "https_proxy: ..." for values that did not parse
+  struct Error {
+    std::string variable;  // "https_proxy"
+    SpecError spec;
+  };
+  std::vector<Error> errors;  // values that did not parse
 };
 EnvironmentProxy read_environment_proxy(const std::map<std::string, std::string>& environment);
 

@@ -1,7 +1,5 @@
 #include "route/route.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
 
@@ -88,14 +86,13 @@ Route missing_route(Method method, std::string reason) {
   return r;
 }
 
-Route named_route(std::string_view value, std::string& error) {
+Route named_route(std::string_view value, std::optional<SpecError>& error) {
   const std::string_view whole = value;
   auto parse = [&](std::string_view text, std::optional<ProxySpec>& into) {
     auto parsed = parse_proxy_spec(text);
     if (auto* e = std::get_if<SpecError>(&parsed)) {
       // The text is not repeated: it may hold a password.
-      error = fmt::format("column {}: {}", static_cast<int>(text.data() - whole.data()) + e->column,
-                          e->message);
+      error = SpecError{static_cast<int>(text.data() - whole.data()) + e->column, e->message};
       return false;
     }
     into = std::get<ProxySpec>(parsed);
@@ -117,8 +114,8 @@ Route named_route(std::string_view value, std::string& error) {
     const auto eq = item.find('=');
     const auto scheme = item.substr(0, eq);
     if (eq == std::string_view::npos || (scheme != "http" && scheme != "https")) {
-      error = fmt::format("column {}: expected http=HOST:PORT or https=HOST:PORT",
-                          static_cast<int>(item.data() - whole.data()) + 1);
+      error = SpecError{static_cast<int>(item.data() - whole.data()) + 1,
+                        "expected http=HOST:PORT or https=HOST:PORT"};
       return r;
     }
     if (!parse(item.substr(eq + 1), scheme == "http" ? r.for_http : r.for_https)) return r;

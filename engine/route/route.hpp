@@ -47,8 +47,9 @@ Hop choose(const Route& route, std::string_view scheme, std::string_view host, s
 
 Route direct_route();
 Route default_route(const EnvironmentProxy& environment);
-Route named_route(std::string_view value, std::string& error);  // host:port or http=h:p;https=h:p
-Route proxy_route(Method method, ProxySpec proxy);              // cli and list entries
+// host:port or http=h:p;https=h:p; a column in `error` counts from the start of `value`.
+Route named_route(std::string_view value, std::optional<SpecError>& error);
+Route proxy_route(Method method, ProxySpec proxy);  // cli and list entries
 Route missing_route(Method method, std::string reason);
 
 // --proxies FILE: one proxy a line (URL or host:port, optional "name=" prefix, '#' comments).

@@ -113,16 +113,16 @@ TEST(Routes, DefaultWithoutProxyIsDirectAndNoProxyBypasses) {
 }
 
 TEST(Routes, NamedProxyBothFormsAndMissing) {
-  std::string error;
+  std::optional<SpecError> error;
   const auto plain = named_route("10.0.0.6:8080", error);
-  ASSERT_TRUE(error.empty()) << error;
+  ASSERT_FALSE(error) << error->message;
   EXPECT_EQ(choose(plain, "https", "h", 443).proxy->port, 8080);
   const auto netsh = named_route("http=a.example:80;https=b.example:443", error);
-  ASSERT_TRUE(error.empty()) << error;
+  ASSERT_FALSE(error) << error->message;
   EXPECT_EQ(choose(netsh, "http", "h", 80).proxy->host, "a.example");
   EXPECT_EQ(choose(netsh, "https", "h", 443).proxy->host, "b.example");
   named_route("ftp=a:1", error);
-  EXPECT_FALSE(error.empty());
+  EXPECT_TRUE(error);
   const auto missing = missing_route(Method::named, "no named proxy configured");
   EXPECT_FALSE(choose(missing, "https", "h", 443).configured);
 }
