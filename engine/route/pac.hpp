@@ -15,6 +15,10 @@
 
 namespace urlprobe::route {
 
+namespace detail {
+struct PacSandbox;  // route/detail/pac_sandbox.hpp
+}
+
 struct PacLimits {
   // Script load and each find_proxy call, DNS helpers included: their lookups may wait until
   // 3/4 of it has passed (kPacDnsShare), so the script has the rest to finish with what they got.
@@ -112,10 +116,8 @@ class PacScript {
   std::vector<std::string> alerts() const;
   void clear_alerts();
 
-  struct Impl;
-
  private:
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<detail::PacSandbox> impl_;
 };
 
 }  // namespace urlprobe::route

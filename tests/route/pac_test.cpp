@@ -655,3 +655,13 @@ TEST(PacReadsPath, ScriptsThatLookAtTheUrlDo) {
   };
   for (const char* source : scripts) EXPECT_TRUE(script(source).reads_path()) << source;
 }
+
+// The sandbox's state is route/pac/'s own (route/detail/pac_sandbox.hpp): other stages see only
+// the script's interface, so they cannot come to depend on it.
+template <class T>
+concept NamesItsImpl = requires {
+  typename T::Impl;
+};
+TEST(PacScriptHeader, DoesNotExposeTheSandboxState) {
+  EXPECT_FALSE(NamesItsImpl<PacScript>);
+}
