@@ -1,5 +1,6 @@
 #include "net/stream.hpp"
 
+#include <fmt/format.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -9,7 +10,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 
 namespace urlprobe::net {
 
@@ -22,6 +22,13 @@ void ByteStream::read(boost::asio::mutable_buffer buffer, Handler handler) {
   boost::asio::post(get_executor(), [h = std::move(handler), n]() mutable {
     std::move(h)(boost::system::error_code{}, n);
   });
+}
+
+std::string describe_io_error(boost::system::error_code ec) {
+  if (ec == boost::asio::error::connection_reset) return "connection reset by peer";
+  if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated)
+    return "connection closed by peer";
+  return ec.message();
 }
 
 void SocketStream::read_some(boost::asio::mutable_buffer buffer, Handler handler) {
@@ -77,13 +84,15 @@ struct WireBio {
     return 1;
   }
 
+  // Null when OpenSSL could not make it (out of memory at the first TLS connection).
   static const BIO_METHOD* method() {
-    static BIO_METHOD* const method = [] {
+    static BIO_METHOD* const method = []() -> BIO_METHOD* {
       BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "urlprobe wire");
-      if (!m || BIO_meth_set_write(m, write) != 1 || BIO_meth_set_read(m, read) != 1 ||
-          BIO_meth_set_ctrl(m, control) != 1 || BIO_meth_set_create(m, create) != 1)
-        throw std::runtime_error("OpenSSL: cannot make a BIO method");
-      return m;
+      if (m && BIO_meth_set_write(m, write) == 1 && BIO_meth_set_read(m, read) == 1 &&
+          BIO_meth_set_ctrl(m, control) == 1 && BIO_meth_set_create(m, create) == 1)
+        return m;
+      BIO_meth_free(m);
+      return nullptr;
     }();
     return method;
   }
@@ -97,12 +106,31 @@ struct TlsStream::Op {
   Handler handler;
 };
 
+namespace {
+
+// "SSL_new failed", with OpenSSL's reason when it queued one.
+std::string openssl_failure(const char* call) {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  const char* reason = code ? ERR_reason_error_string(code) : nullptr;
+  return reason ? fmt::format("{} failed: {}", call, reason) : fmt::format("{} failed", call);
+}
+
+}  // namespace
+
 TlsStream::TlsStream(ByteStream& below, boost::asio::ssl::context& context)
     : below_(below), ssl_(SSL_new(context.native_handle())) {
-  BIO* bio = ssl_ ? BIO_new(WireBio::method()) : nullptr;
+  if (!ssl_) {
+    error_ = openssl_failure("SSL_new");
+    return;
+  }
+  const BIO_METHOD* method = WireBio::method();
+  BIO* bio = method ? BIO_new(method) : nullptr;
   if (!bio) {
+    error_ = openssl_failure(method ? "BIO_new" : "BIO_meth_new");
     SSL_free(ssl_);
-    throw std::runtime_error("OpenSSL: cannot make a TLS session");
+    ssl_ = nullptr;
+    return;
   }
   BIO_set_data(bio, this);
   SSL_set_bio(ssl_, bio, bio);

@@ -100,6 +100,9 @@ class TlsStream final : public ByteStream {
  public:
   using HandshakeHandler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
 
+  // Never throws: streams are made inside completion handlers, where an exception would unwind
+  // the event loop. When OpenSSL cannot make the session (out of memory), native_handle() is
+  // null, error() says what failed, and the stream must not be used.
   TlsStream(ByteStream& below, boost::asio::ssl::context& context);
   ~TlsStream() override;
   TlsStream(const TlsStream&) = delete;
@@ -107,6 +110,7 @@ class TlsStream final : public ByteStream {
 
   executor_type get_executor() override { return below_.get_executor(); }
   SSL* native_handle() { return ssl_; }
+  const std::string& error() const { return error_; }
   // The client handshake; the caller has set SNI and verification (prepare_client_session).
   void async_handshake(HandshakeHandler handler);
 
@@ -130,6 +134,11 @@ class TlsStream final : public ByteStream {
   std::size_t in_begin_ = 0, in_end_ = 0;
   std::string out_;     // ciphertext OpenSSL produced, not yet written below
   std::string joined_;  // a gathered write, as one TLS record
+  std::string error_;   // why there is no session
 };
+
+// An I/O error as a detail names it: "connection reset by peer", "connection closed by peer"
+// (a TCP close, or a TLS close without close_notify), else the error's own message.
+std::string describe_io_error(boost::system::error_code ec);
 
 }  // namespace urlprobe::net

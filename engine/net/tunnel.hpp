@@ -29,11 +29,12 @@ struct TunnelResult {
 };
 
 // On `established`, the stream carries bytes to and from the target; early bytes the proxy sent
-// after its reply header have been pushed back into the stream.
-void async_http_connect(ByteStream& stream, const TunnelRequest& request,
+// after its reply header have been pushed back into the stream. Each kind of tunnel is one
+// OpenTunnel, so a caller picks one per proxy kind and calls it without knowing which it is.
+using OpenTunnel = void(ByteStream& stream, const TunnelRequest& request,
                         std::function<void(TunnelResult)> done);
-void async_socks5_connect(ByteStream& stream, const TunnelRequest& request,
-                          std::function<void(TunnelResult)> done);
+OpenTunnel async_http_connect;
+OpenTunnel async_socks5_connect;
 
 // RFC 9110 15.2: a 1xx response is interim (100 Continue, 103 Early Hints) and the final one
 // follows on the same connection; 101 is final here, as nobody asks to switch protocols. Readers

@@ -1,5 +1,5 @@
-// The origin's response header as ProbeOp reads it (engine/probe/probe.cpp, read_header and
-// on_header): http::async_read_header into a response_parser<empty_body> with header_limit
+// The origin's response header as the probe reads it (engine/net/http_exchange.cpp, read_header
+// and on_header): http::async_read_header into a response_parser<empty_body> with header_limit
 // 32 KiB and a flat_buffer capped at the limit plus 4 KiB, over an in-memory ByteStream, again
 // for each interim 1xx reply; then the status check and, as for a forwarding proxy, the
 // X-Squid-Error / Proxy-Status / Proxy-Authenticate look-ups and net::classify_proxy_status.
@@ -30,8 +30,8 @@ namespace {
 
 constexpr std::size_t kHeaderLimit = 32 * 1024;  // ProbeConfig::header_limit's default
 
-// Mirrors ProbeOp::on_header for a parsed header; the returned status is only kept alive so the
-// work is not optimised away.
+// Mirrors HttpExchange::on_header for a parsed header; the returned status is only kept alive so
+// the work is not optimised away.
 int judge(const http::response<http::empty_body>& response) {
   const int status = static_cast<int>(response.result_int());
   if (status < 100 || status > 599) return -1;
@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   boost::asio::io_context io;
   fuzz::MemoryStream memory(io, origin, chunk);
-  net::ByteStream& stream = memory;  // the type ProbeOp reads through (its top_ layer)
+  net::ByteStream& stream = memory;  // the type the probe reads through (its top_ layer)
   boost::beast::flat_buffer buffer(kHeaderLimit + 4096);
   std::optional<http::response_parser<http::empty_body>> parser;
   int completions = 0, reads = 0;

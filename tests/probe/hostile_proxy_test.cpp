@@ -26,6 +26,7 @@
 #include "route/proxy.hpp"
 #include "route/route.hpp"
 #include "sheet/url.hpp"
+#include "tests/probe/failing_ssl_new.hpp"
 #include "tests/probe/test_servers.hpp"
 
 namespace urlprobe::probe {
@@ -754,6 +755,20 @@ TEST_F(HostileProxy, HttpsProxyWithAnUntrustedCertificateIsProxyErrorNotATargetF
   const Result r = probe(origin_url("https", "localhost", origin), proxy_url("https", proxy));
   EXPECT_EQ(outcome_of(r), "proxy_error") << r.detail;
   EXPECT_THAT(r.detail, HasSubstr("TLS to the proxy"));
+  EXPECT_EQ(origin.accepted(), 0u);
+}
+
+TEST_F(HostileProxy, HttpsProxyTlsSessionThatCannotBeMadeIsLocalErrorNotAProxyFailure) {
+  auto& origin = tls_origin();
+  auto& proxy = serve([this](tcp::socket& socket) { return test::drain(socket); });
+  Result r;
+  {
+    const test::FailingSslNew failing(trusting.native().native_handle());
+    r = probe(origin_url("https", "localhost", origin), proxy_url("https", proxy));
+  }
+  EXPECT_EQ(outcome_of(r), "local_error") << r.detail;
+  EXPECT_EQ(r.detail, "this machine could not start TLS to the proxy: SSL_new failed");
+  EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(proxy.port())) << "the proxy was reached";
   EXPECT_EQ(origin.accepted(), 0u);
 }
 

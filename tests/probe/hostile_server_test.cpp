@@ -8,9 +8,12 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <dlfcn.h>
+#include <openssl/ssl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +30,29 @@
 #include "probe/probe.hpp"
 #include "probe/result.hpp"
 #include "sheet/url.hpp"
+#include "tests/probe/failing_ssl_new.hpp"
 #include "tests/probe/test_servers.hpp"
+
+namespace {
+std::atomic<SSL_CTX*> failing_ssl_new_context{nullptr};
+}  // namespace
+
+// The seam of failing_ssl_new.hpp: this definition, not libssl's, is what the engine calls.
+extern "C" SSL* SSL_new(SSL_CTX* context) {
+  using Real = SSL* (*)(SSL_CTX*);
+  static const auto real = reinterpret_cast<Real>(dlsym(RTLD_NEXT, "SSL_new"));
+  if (context && context == failing_ssl_new_context.load()) return nullptr;
+  return real(context);
+}
+
+namespace urlprobe::test {
+FailingSslNew::FailingSslNew(SSL_CTX* context) {
+  failing_ssl_new_context.store(context);
+}
+FailingSslNew::~FailingSslNew() {
+  failing_ssl_new_context.store(nullptr);
+}
+}  // namespace urlprobe::test
 
 namespace urlprobe::probe {
 namespace {
@@ -290,6 +315,24 @@ TEST_F(HostileOrigin, NoFileDescriptorLeftIsLocalErrorNotARefusal) {
   EXPECT_THAT(results[0].detail, HasSubstr("this machine could not connect"));
   EXPECT_THAT(results[0].detail, HasSubstr("Too many open files"));
   EXPECT_TRUE(is_failure(results[0].outcome)) << "nothing was verified";
+}
+
+// OpenSSL failing to make a session happens inside a completion handler: it must end the probe
+// as this machine's failure, not throw out of the event loop (which would end a worker's run).
+TEST_F(HostileOrigin, TlsSessionThatCannotBeMadeIsLocalErrorNotAnException) {
+  auto& server = serve([](tcp::socket& socket) { return test::drain(socket); });
+  std::vector<Result> results;
+  {
+    const test::FailingSslNew failing(trusting.native().native_handle());
+    results = probe(server.url("https"), trusting);
+  }
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(outcome_of(results[0]), "local_error") << results[0].detail;
+  EXPECT_EQ(results[0].detail, "this machine could not start TLS to the origin: SSL_new failed");
+  EXPECT_TRUE(results[0].ms.connect.has_value()) << "the connection was made";
+  EXPECT_FALSE(results[0].ms.tls.has_value());
+  EXPECT_FALSE(results[0].tls.has_value());
+  EXPECT_EQ(results[0].address, "127.0.0.1:" + std::to_string(server.port()));
 }
 
 TEST_F(HostileOrigin, PlainHttpAnswerToClientHelloIsTlsError) {
