@@ -16,7 +16,7 @@
 
 using namespace urlprobe;
 using probe::Outcome;
-using report::detail::Family;
+using Family = probe::OutcomeFamily;
 using ::testing::HasSubstr;
 
 namespace {
@@ -80,8 +80,8 @@ TEST(OutcomeSnapshot, NamesLettersFamiliesColoursAndFailureAreUnchanged) {
     const auto& s = kSnapshot[i];
     EXPECT_EQ(probe::outcome_name(o), s.name) << i;
     EXPECT_EQ(probe::parse_outcome(s.name), o) << s.name;
-    EXPECT_EQ(report::detail::outcome_code(o), s.code) << s.name;
-    EXPECT_EQ(report::detail::outcome_family(o), s.family) << s.name;
+    EXPECT_EQ(probe::outcome_code(o), s.code) << s.name;
+    EXPECT_EQ(probe::outcome_family(o), s.family) << s.name;
     EXPECT_EQ(report::detail::outcome_colour(o).background, s.background) << s.name;
     EXPECT_EQ(report::detail::outcome_colour(o).foreground, s.foreground) << s.name;
     EXPECT_EQ(probe::is_failure(o), s.failure) << s.name;
