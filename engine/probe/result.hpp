@@ -9,39 +9,11 @@
 #include <vector>
 
 #include "net/tls.hpp"
+#include "probe/outcome.hpp"
 #include "route/route.hpp"
 #include "sheet/target.hpp"
 
 namespace urlprobe::probe {
-
-// DESIGN "Outcomes": exactly one per result.
-enum class Outcome : std::uint8_t {
-  ok,
-  unexpected_status,
-  dns_error,
-  connect_refused,
-  connect_timeout,
-  proxy_unreachable,
-  proxy_auth_required,
-  proxy_denied,
-  proxy_error,
-  tls_intercepted,
-  tls_untrusted,
-  tls_error,
-  http_error,
-  timeout,
-  // This machine could not make the attempt (out of file descriptors, local ports or memory):
-  // nothing was learnt about the network, so no refusal or proxy may be blamed for it.
-  local_error,
-  not_configured,
-  skipped,
-};
-inline constexpr std::size_t kOutcomeCount = static_cast<std::size_t>(Outcome::skipped) + 1;
-
-std::string_view outcome_name(Outcome o);
-std::optional<Outcome> parse_outcome(std::string_view name);
-// ok, not_configured and skipped do not fail a sweep; everything else does.
-bool is_failure(Outcome o);
 
 // Milliseconds per phase; a phase that did not happen stays empty and is omitted from output.
 struct PhaseTimes {

@@ -88,8 +88,9 @@ std::optional<double> parse_rfc3339(std::string_view text);
 // A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view s);
 
-// One character per outcome: the text format's targets x proxies matrix, the html grid's cells.
-char outcome_code(probe::Outcome o);
+// The key under the text format's targets x proxies matrix: "CODE name" for every outcome with
+// something to say (all but the neutral not_configured and skipped), a few a line.
+std::string text_legend();
 
 // What reports call a result's route: the method name ("direct"), or "proxy <name>" for an
 // entry of a proxy list (its name, else its redacted URL).

@@ -148,13 +148,12 @@ class HtmlWriter final : public ResultWriter {
       append_readiness_json(data, readiness);
     }
     data += ",\"outcomes\":[";
-    for (std::size_t i = 0; i < probe::kOutcomeCount; ++i) {
-      const auto o = static_cast<probe::Outcome>(i);
-      data += i ? ",{\"name\":" : "{\"name\":";
-      append_json_string(data, probe::outcome_name(o));
+    for (const auto& row : probe::kOutcomes) {
+      data += &row == probe::kOutcomes.data() ? "{\"name\":" : ",{\"name\":";
+      append_json_string(data, row.name);
       fmt::format_to(std::back_inserter(data), ",\"code\":\"{}\",\"color\":\"{}\",\"failure\":{}}}",
-                     outcome_code(o), outcome_colour(o).background,
-                     probe::is_failure(o) ? "true" : "false");
+                     row.code, family_colour(row.family).background,
+                     row.failure ? "true" : "false");
     }
     data += "],\n\"routes\":[";
     for (std::size_t i = 0; i < columns_.size(); ++i) {

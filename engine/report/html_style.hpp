@@ -1,11 +1,10 @@
 // Internal to engine/report: what the html pages share (the sweep report, and any other page
-// that shows outcomes): the outcome colours and the escaping of JSON placed inside a <script>.
+// that shows outcomes): the colours of the outcome families (probe/outcome.hpp) and the escaping
+// of JSON placed inside a <script>.
 #pragma once
 
 #include <fmt/format.h>
 
-#include <array>
-#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,77 +12,50 @@
 
 namespace urlprobe::report::detail {
 
-// Outcomes grouped by what to blame. A family has one colour; its outcomes differ by their
-// one-letter code (outcome_code), so no reader depends on telling two shades apart.
-enum class Family : std::uint8_t { ok, neutral, http, dns, connect, proxy, tls, timeout, local };
-inline constexpr std::size_t kFamilyCount = static_cast<std::size_t>(Family::local) + 1;
-
-inline Family outcome_family(probe::Outcome o) {
-  using probe::Outcome;
-  switch (o) {
-    case Outcome::ok:
-      return Family::ok;
-    case Outcome::not_configured:
-    case Outcome::skipped:
-      return Family::neutral;
-    case Outcome::unexpected_status:
-    case Outcome::http_error:
-      return Family::http;
-    case Outcome::dns_error:
-      return Family::dns;
-    case Outcome::connect_refused:
-    case Outcome::connect_timeout:
-      return Family::connect;
-    case Outcome::proxy_unreachable:
-    case Outcome::proxy_auth_required:
-    case Outcome::proxy_denied:
-    case Outcome::proxy_error:
-      return Family::proxy;
-    case Outcome::tls_intercepted:
-    case Outcome::tls_untrusted:
-    case Outcome::tls_error:
-      return Family::tls;
-    case Outcome::timeout:
-      return Family::timeout;
-    case Outcome::local_error:
-      return Family::local;
-  }
-  return Family::neutral;
-}
-
 struct Swatch {
   std::string_view background, foreground;  // "#rrggbb"; the code is written in foreground
 };
 
 // Okabe & Ito's palette ("Color Universal Design", 2008), made to stay distinguishable with
 // every common colour-vision deficiency, one colour per family; grey for "nothing to say".
-// Foregrounds are the better-contrasting of black and white (WCAG AA, at least 4.5:1).
-inline Swatch family_colour(Family f) {
-  constexpr std::array<Swatch, kFamilyCount> kColours{{
-      {"#009e73", "#000000"},  // ok: bluish green
-      {"#d9d9d9", "#000000"},  // neutral (not_configured, skipped): light grey
-      {"#f0e442", "#000000"},  // http: yellow
-      {"#cc79a7", "#000000"},  // dns: reddish purple
-      {"#d55e00", "#000000"},  // connect: vermillion
-      {"#e69f00", "#000000"},  // proxy: orange
-      {"#0072b2", "#ffffff"},  // tls: blue
-      {"#56b4e9", "#000000"},  // timeout: sky blue
-      {"#000000", "#ffffff"},  // local (this machine): black
-  }};
-  return kColours[static_cast<std::size_t>(f)];
+// Foregrounds are the better-contrasting of black and white (WCAG AA, at least 4.5:1). A switch,
+// not an array: a family without a colour does not compile (-Wswitch).
+constexpr Swatch family_colour(probe::OutcomeFamily f) {
+  using probe::OutcomeFamily;
+  switch (f) {
+    case OutcomeFamily::ok:
+      return {"#009e73", "#000000"};  // bluish green
+    case OutcomeFamily::neutral:
+      return {"#d9d9d9", "#000000"};  // light grey
+    case OutcomeFamily::http:
+      return {"#f0e442", "#000000"};  // yellow
+    case OutcomeFamily::dns:
+      return {"#cc79a7", "#000000"};  // reddish purple
+    case OutcomeFamily::connect:
+      return {"#d55e00", "#000000"};  // vermillion
+    case OutcomeFamily::proxy:
+      return {"#e69f00", "#000000"};  // orange
+    case OutcomeFamily::tls:
+      return {"#0072b2", "#ffffff"};  // blue
+    case OutcomeFamily::timeout:
+      return {"#56b4e9", "#000000"};  // sky blue
+    case OutcomeFamily::local:
+      return {"#000000", "#ffffff"};  // this machine: black
+  }
+  return {};
 }
 
-inline Swatch outcome_colour(probe::Outcome o) {
-  return family_colour(outcome_family(o));
+constexpr Swatch outcome_colour(probe::Outcome o) {
+  return family_colour(probe::outcome_family(o));
 }
 
 // The grid's cell classes, ".o0{...}" for every outcome.
 inline std::string outcome_css() {
   std::string css;
-  for (std::size_t i = 0; i < probe::kOutcomeCount; ++i) {
-    const auto c = outcome_colour(static_cast<probe::Outcome>(i));
-    fmt::format_to(std::back_inserter(css), ".o{}{{background:{};color:{}}}\n", i, c.background,
-                   c.foreground);
+  for (const auto& row : probe::kOutcomes) {
+    const auto c = family_colour(row.family);
+    fmt::format_to(std::back_inserter(css), ".o{}{{background:{};color:{}}}\n",
+                   static_cast<int>(row.outcome), c.background, c.foreground);
   }
   return css;
 }

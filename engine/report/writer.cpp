@@ -165,10 +165,26 @@ std::string summary_text(const Summary& s) {
   return out;
 }
 
-char detail::outcome_code(Outcome o) {
-  static constexpr char kCodes[] = ".?NRTUADEICSHtL-s";
-  static_assert(sizeof(kCodes) - 1 == probe::kOutcomeCount);
-  return kCodes[static_cast<std::size_t>(o)];
+std::string detail::text_legend() {
+  // Lines end by column 90, as they always have (under kTextWidth, so wrap_lines keeps them).
+  constexpr std::size_t kWidth = 90;
+  std::string out;
+  std::size_t line_start = 0;
+  for (const auto& row : probe::kOutcomes) {
+    if (row.family == probe::OutcomeFamily::neutral) continue;
+    const auto entry = fmt::format("{} {}", row.code, row.name);
+    if (out.empty()) {
+      out = "  legend: ";
+    } else if (out.size() - line_start + 2 + entry.size() > kWidth) {
+      out += '\n';
+      line_start = out.size();
+      out += "          ";
+    } else {
+      out += "  ";
+    }
+    out += entry;
+  }
+  return out + '\n';
 }
 
 namespace {
@@ -333,7 +349,7 @@ class TextWriter final : public ResultWriter {
         continue;
       }
       if (!row) row = &matrix_rows_.emplace_back(Row{r.url, std::string(proxies_.size(), ' ')});
-      row->cells[column->second] = detail::outcome_code(r.outcome);
+      row->cells[column->second] = probe::outcome_code(r.outcome);
       auto& proxy = proxies_[column->second];
       ++proxy.counts[static_cast<std::size_t>(r.outcome)];
       if (r.outcome == Outcome::tls_intercepted && r.tls) proxy.inspected_by = r.tls->issuer;
@@ -350,11 +366,7 @@ class TextWriter final : public ResultWriter {
         fmt::format("\nProxies: {} URLs x {} proxies (one column per proxy, P1..P{} below)\n",
                     matrix_rows_.size(), proxies_.size(), proxies_.size());
     for (const auto& row : matrix_rows_) text += fmt::format("  {}  {}\n", row.cells, row.url);
-    text +=
-        "  legend: . ok  ? unexpected_status  N dns_error  R connect_refused  T connect_timeout\n"
-        "          U proxy_unreachable  A proxy_auth_required  D proxy_denied  E proxy_error\n"
-        "          I tls_intercepted  C tls_untrusted  S tls_error  H http_error  t timeout\n"
-        "          L local_error\n";
+    text += detail::text_legend();
     text += "Per proxy:\n";
     for (std::size_t i = 0; i < proxies_.size(); ++i) {
       const auto& p = proxies_[i];
@@ -393,9 +405,9 @@ class TextWriter final : public ResultWriter {
       case Outcome::skipped:
         return fmt::format("{} - {}: Skipped: {}\n", number, title, r.detail);
       default: {
-        const bool proxy_outcome =
-            r.outcome >= Outcome::proxy_unreachable && r.outcome <= Outcome::proxy_error;
-        const int status = r.http_status ? r.http_status : proxy_outcome ? r.proxy_status : 0;
+        const int status = r.http_status                    ? r.http_status
+                           : probe::blames_proxy(r.outcome) ? r.proxy_status
+                                                            : 0;
         return fmt::format("{} - {}: Failed, {}{}: {}{}\n", number, title,
                            probe::outcome_name(r.outcome),
                            status ? fmt::format(" ({})", status) : "", r.detail, via);

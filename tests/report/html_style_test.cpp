@@ -14,10 +14,10 @@
 
 using namespace urlprobe;
 using probe::Outcome;
-using report::detail::Family;
-using report::detail::outcome_code;
+using Family = probe::OutcomeFamily;
+using probe::outcome_code;
+using probe::outcome_family;
 using report::detail::outcome_colour;
-using report::detail::outcome_family;
 
 namespace {
 

@@ -225,7 +225,7 @@ TEST(HtmlReport, CellsShowTheOutcomeCodeAtAReadableSize) {
   ASSERT_EQ(outcomes.size(), probe::kOutcomeCount);
   for (std::size_t i = 0; i < probe::kOutcomeCount; ++i) {
     const auto o = static_cast<probe::Outcome>(i);
-    EXPECT_EQ(outcomes[i].at("code").as_string(), std::string(1, report::detail::outcome_code(o)));
+    EXPECT_EQ(outcomes[i].at("code").as_string(), std::string(1, probe::outcome_code(o)));
     EXPECT_EQ(outcomes[i].at("color").as_string(), report::detail::outcome_colour(o).background);
   }
   EXPECT_NE(page.find(report::detail::outcome_css()), std::string::npos);
