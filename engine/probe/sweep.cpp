@@ -18,6 +18,10 @@ namespace asio = boost::asio;
 
 namespace {
 
+// A turn of a loop rarely ends more probes than it has slots, and growing a batch moves its
+// results; the cap keeps a sweep of thousands in flight from holding that many empty records.
+constexpr std::size_t kBatchReserve = 256;
+
 // One thread's share of the sweep: the targets whose host hashes to it, walked lazily.
 struct Worker {
   Worker(const SweepConfig& config, net::TlsClientContext& tls)
@@ -119,7 +123,7 @@ struct Sweep::Impl {
 
   // The sink is called from one delivery thread, so writers need no lock and their I/O never
   // holds up an event loop. Loops hand over whole batches: one lock per turn of a loop, not per
-  // result. Emptied batches go back to the loops, so their capacity is reused.
+  // result. Delivered batches go back to the loops, so their capacity is reused.
   std::mutex delivery_mutex;
   std::condition_variable delivery_ready;
   std::vector<std::vector<Result>> full_batches, spare_batches;
@@ -196,6 +200,7 @@ struct Sweep::Impl {
                           : std::max<std::size_t>(
                                 1, static_cast<std::size_t>(
                                        (config.concurrency * worker->planned + total - 1) / total));
+      worker->batch.reserve(std::min<std::size_t>(worker->slots, kBatchReserve));
     }
   }
 
@@ -323,6 +328,11 @@ struct Sweep::Impl {
       }
     }
     delivery_ready.notify_one();
+    // Delivered results are freed here, by the loop that allocated them: freed on the delivery
+    // thread, every allocation went back through malloc's slow path (its per-thread caches only
+    // ever filled there and emptied here).
+    w.batch.clear();
+    if (w.batch.capacity() == 0) w.batch.reserve(std::min<std::size_t>(w.slots, kBatchReserve));
   }
 
   // The delivery thread: gives the sink every result handed over, until the loops are over.
@@ -339,7 +349,6 @@ struct Sweep::Impl {
           sink.on_result(result);
           finished.fetch_add(1, std::memory_order_relaxed);
         }
-        batch.clear();
       }
       lock.lock();
       for (auto& batch : batches) spare_batches.push_back(std::move(batch));
