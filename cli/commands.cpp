@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "diagnostics.hpp"
+#include "probe/sweep_index.hpp"
 #include "report/diff.hpp"
 #include "report/read.hpp"
 #include "report/readiness.hpp"
@@ -163,7 +164,7 @@ std::vector<route::Route> assign_positions(std::vector<probe::Result>& results) 
   for (auto& r : results) {
     const auto route = r.route == route::Method::proxy_list ? first_list + list_index.at(r.proxy)
                                                             : method_index.at(r.route);
-    r.sweep_index = target_index.at(r.url) * routes.size() + route;
+    r.sweep_index = probe::SweepIndex(routes.size()).flat(target_index.at(r.url), route);
   }
   return routes;
 }

@@ -3,7 +3,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <numeric>
 #include <thread>
@@ -15,6 +17,10 @@ namespace urlprobe::probe {
 namespace asio = boost::asio;
 
 namespace {
+
+// A turn of a loop rarely ends more probes than it has slots, and growing a batch moves its
+// results; the cap keeps a sweep of thousands in flight from holding that many empty records.
+constexpr std::size_t kBatchReserve = 256;
 
 // One thread's share of the sweep: the targets whose host hashes to it, walked lazily.
 struct Worker {
@@ -44,6 +50,10 @@ struct Worker {
   std::vector<std::string> dead_reason;
   std::deque<std::uint64_t> held;  // walked but not yet allowed to start
   bool interrupted = false;
+
+  // Results of this turn of the loop, handed to the delivery thread together once the handlers
+  // already queued have run.
+  std::vector<Result> batch;
 
   SweepStats stats;
 };
@@ -96,25 +106,34 @@ std::size_t concurrency_within(std::uint64_t open_file_limit, unsigned threads,
 struct Sweep::Impl {
   Impl(const SweepConfig& c, std::span<const sheet::Target> t, std::span<const route::Route> r,
        ResultSink& s)
-      : config(c), targets(t), routes(r), sink(s), tls(c.tls) {}
+      : config(c), targets(t), routes(r), layout(r.size()), sink(s), tls(c.tls) {}
 
   SweepConfig config;
   std::span<const sheet::Target> targets;
   std::span<const route::Route> routes;
+  SweepIndex layout;
   ResultSink& sink;
   net::TlsClientContext tls;
   std::vector<std::uint32_t> host_of;  // target index -> host id
   std::size_t host_count = 0;
   std::vector<std::unique_ptr<Worker>> workers;
-  std::mutex sink_mutex;
-  std::atomic<std::uint64_t> finished{0};
+  std::atomic<std::uint64_t> finished{0};  // results the sink has been given
   std::atomic<bool> interrupted{false};
   std::uint64_t planned = 0;  // of the shard
 
+  // The sink is called from one delivery thread, so writers need no lock and their I/O never
+  // holds up an event loop. Loops hand over whole batches: one lock per turn of a loop, not per
+  // result. Delivered batches go back to the loops, so their capacity is reused.
+  std::mutex delivery_mutex;
+  std::condition_variable delivery_ready;
+  std::vector<std::vector<Result>> full_batches, spare_batches;
+  bool loops_over = false;  // every loop has stopped and handed over its last batch
+  std::exception_ptr sink_error;
+
   bool wanted(std::uint64_t index) const {
     if (config.shard.n == 0) return true;
-    return in_shard(config.shard, targets[static_cast<std::size_t>(index / routes.size())].url,
-                    routes[static_cast<std::size_t>(index % routes.size())]);
+    const auto at = layout.position(index);
+    return in_shard(config.shard, targets[at.target].url, routes[at.route]);
   }
 
   // Hosts are numbered in order of first appearance, by sorting target indices rather than
@@ -181,21 +200,22 @@ struct Sweep::Impl {
                           : std::max<std::size_t>(
                                 1, static_cast<std::size_t>(
                                        (config.concurrency * worker->planned + total - 1) / total));
+      worker->batch.reserve(std::min<std::size_t>(worker->slots, kBatchReserve));
     }
   }
 
   // Whether the probe goes through one fixed proxy, which the dead-proxy gate then guards.
   bool gated(std::uint64_t index) const {
-    const auto& target = targets[static_cast<std::size_t>(index / routes.size())];
-    const auto& route = routes[static_cast<std::size_t>(index % routes.size())];
+    const auto at = layout.position(index);
+    const auto& target = targets[at.target];
+    const auto& route = routes[at.route];
     const auto hop = route::choose(route, target.scheme, target.host, target.port, target.url);
     return hop.proxy && !hop.pac;  // a PAC chain fails over by itself: no gate
   }
 
   enum class Start { now, later, dead };
   Start may_start(Worker& w, std::uint64_t index, bool through_gate) const {
-    const auto target = static_cast<std::size_t>(index / routes.size());
-    const auto route = static_cast<std::size_t>(index % routes.size());
+    const auto [target, route] = layout.position(index);
     if (config.per_host && w.host_in_flight[host_of[target]] >= config.per_host)
       return Start::later;
     if (!through_gate) return Start::now;
@@ -219,8 +239,7 @@ struct Sweep::Impl {
       case Start::later:
         return false;
       case Start::dead: {
-        const auto target = static_cast<std::size_t>(index / routes.size());
-        const auto route = static_cast<std::size_t>(index % routes.size());
+        const auto [target, route] = layout.position(index);
         ++w.in_flight;
         ++w.host_in_flight[host_of[target]];
         ++w.route_in_flight[route];
@@ -251,7 +270,7 @@ struct Sweep::Impl {
     while (!w.interrupted && w.in_flight < w.slots && w.next_target < w.targets.size() &&
            w.held.size() < held_cap) {
       const std::uint32_t target = w.targets[w.next_target];
-      const std::uint64_t index = static_cast<std::uint64_t>(target) * routes.size() + w.next_route;
+      const std::uint64_t index = layout.flat(target, w.next_route);
       if (++w.next_route == routes.size()) {
         w.next_route = 0;
         ++w.next_target;
@@ -265,8 +284,7 @@ struct Sweep::Impl {
   }
 
   void launch(Worker& w, std::uint64_t index, bool through_gate) {
-    const auto target = static_cast<std::size_t>(index / routes.size());
-    const auto route_index = static_cast<std::size_t>(index % routes.size());
+    const auto [target, route_index] = layout.position(index);
     ++w.in_flight;
     ++w.host_in_flight[host_of[target]];
     ++w.route_in_flight[route_index];
@@ -279,9 +297,9 @@ struct Sweep::Impl {
   }
 
   void complete(Worker& w, std::uint64_t index, Result&& result) {
-    const auto route = static_cast<std::size_t>(index % routes.size());
+    const auto [target, route] = layout.position(index);
     --w.in_flight;
-    --w.host_in_flight[host_of[static_cast<std::size_t>(index / routes.size())]];
+    --w.host_in_flight[host_of[target]];
     --w.route_in_flight[route];
     w.running.erase(index);
     if (w.gates[route] == Worker::Gate::scouting && !result.proxy.empty()) {
@@ -292,12 +310,50 @@ struct Sweep::Impl {
     result.shard = config.shard;
     ++w.stats.finished;
     ++w.stats.by_outcome[static_cast<std::size_t>(result.outcome)];
-    {
-      std::lock_guard lock(sink_mutex);
-      sink.on_result(result);
-    }
-    finished.fetch_add(1, std::memory_order_relaxed);
+    // Queued behind the handlers already waiting, so a busy loop's results go over together.
+    if (w.batch.empty()) asio::post(w.io, [this, &w] { hand_over(w); });
+    w.batch.push_back(std::move(result));
     fill(w);
+  }
+
+  void hand_over(Worker& w) {
+    if (w.batch.empty()) return;
+    {
+      std::lock_guard lock(delivery_mutex);
+      full_batches.push_back(std::move(w.batch));
+      w.batch.clear();  // a moved-from vector is only valid; this makes it empty
+      if (!spare_batches.empty()) {
+        w.batch = std::move(spare_batches.back());
+        spare_batches.pop_back();
+      }
+    }
+    delivery_ready.notify_one();
+    // Delivered results are freed here, by the loop that allocated them: freed on the delivery
+    // thread, every allocation went back through malloc's slow path (its per-thread caches only
+    // ever filled there and emptied here).
+    w.batch.clear();
+    if (w.batch.capacity() == 0) w.batch.reserve(std::min<std::size_t>(w.slots, kBatchReserve));
+  }
+
+  // The delivery thread: gives the sink every result handed over, until the loops are over.
+  void deliver() {
+    std::vector<std::vector<Result>> batches;
+    std::unique_lock lock(delivery_mutex);
+    for (;;) {
+      delivery_ready.wait(lock, [this] { return !full_batches.empty() || loops_over; });
+      if (full_batches.empty()) return;
+      batches.swap(full_batches);
+      lock.unlock();
+      for (auto& batch : batches) {
+        for (const auto& result : batch) {
+          sink.on_result(result);
+          finished.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      lock.lock();
+      for (auto& batch : batches) spare_batches.push_back(std::move(batch));
+      batches.clear();
+    }
   }
 };
 
@@ -318,6 +374,16 @@ std::uint64_t Sweep::finished() const {
 
 SweepStats Sweep::run() {
   const auto start = std::chrono::steady_clock::now();
+  std::thread delivery([this] {
+    try {
+      impl_->deliver();
+    } catch (...) {
+      // The loops never wait for this thread: they finish the probes in flight, and run()
+      // reports the sink's error once they have.
+      impl_->sink_error = std::current_exception();
+      interrupt();
+    }
+  });
   std::vector<std::thread> threads;
   for (auto& worker : impl_->workers) {
     Worker* w = worker.get();
@@ -336,7 +402,15 @@ SweepStats Sweep::run() {
     worker->io.restart();
     while (worker->io.poll() > 0) {
     }
+    impl_->hand_over(*worker);
   }
+  {
+    std::lock_guard lock(impl_->delivery_mutex);
+    impl_->loops_over = true;
+  }
+  impl_->delivery_ready.notify_one();
+  delivery.join();
+  if (impl_->sink_error) std::rethrow_exception(impl_->sink_error);
 
   SweepStats total;
   total.planned = planned();

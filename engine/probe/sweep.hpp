@@ -14,6 +14,7 @@
 #include "net/tls.hpp"
 #include "probe/probe.hpp"
 #include "probe/result.hpp"
+#include "probe/sweep_index.hpp"
 
 namespace urlprobe::probe {
 
@@ -50,8 +51,10 @@ struct SweepConfig {
   Shard shard;                    // probe only this shard of targets x routes
 };
 
-// Receives every result exactly once. Calls are serialised (never concurrent) but may come
-// from any worker thread.
+// Receives every result exactly once, all on one thread that run() starts for it, never on an
+// event loop: a sink may take its time (write, flush) without holding up any probe. Each loop
+// hands over its results in batches as its probes end, so a result reaches the sink while the
+// sweep goes on, and every result has reached it when run() returns (interrupted or not).
 class ResultSink {
  public:
   virtual ~ResultSink() = default;
@@ -66,8 +69,8 @@ struct SweepStats {
   bool interrupted = false;
 };
 
-// Probe index i is target i / routes.size() through route i % routes.size(), so a target's
-// routes (and a sweep's proxies) interleave. Each target host belongs to one worker thread, so
+// Probe indices are laid out by SweepIndex(routes.size()), so a target's routes (and a sweep's
+// proxies) interleave. Each target host belongs to one worker thread, so
 // per-host limits and the DNS cache need no locks, and every name is resolved once per sweep; a
 // sweep of a single host therefore runs on one core. --per-proxy is split evenly between workers.
 //
@@ -83,13 +86,15 @@ class Sweep {
   Sweep(const Sweep&) = delete;
   Sweep& operator=(const Sweep&) = delete;
 
-  SweepStats run();  // blocks until every started probe has its result
+  // Blocks until every started probe has its result and the sink has been given it. An exception
+  // from the sink interrupts the sweep and is rethrown here once the loops are over.
+  SweepStats run();
 
   // From any thread: start nothing new, end in-flight probes now as `timeout` ("interrupted").
   void interrupt();
 
   std::uint64_t planned() const;
-  std::uint64_t finished() const;  // for progress reporting while run() is going
+  std::uint64_t finished() const;  // results given to the sink so far, for a progress line
 
  private:
   struct Impl;

@@ -11,6 +11,7 @@
 #include <map>
 #include <vector>
 
+#include "probe/sweep_index.hpp"
 #include "report/formats.hpp"
 #include "report/html_style.hpp"
 #include "report/readiness.hpp"
@@ -64,8 +65,9 @@ class HtmlWriter final : public ResultWriter {
   void write(const probe::Result& r) override {
     Cell cell;
     if (routes_) {
-      cell.row_key = r.sweep_index / routes_;
-      cell.column = r.sweep_index % routes_;
+      const auto at = probe::SweepIndex(routes_).position(r.sweep_index);
+      cell.row_key = at.target;
+      cell.column = at.route;
     } else {  // no sweep layout known: rows by URL, columns by route, in order of arrival
       cell.row_key = url_keys_.try_emplace(r.url, url_keys_.size()).first->second;
       const auto label = route_label(r);

@@ -6,6 +6,7 @@
 #include <map>
 #include <vector>
 
+#include "probe/sweep_index.hpp"
 #include "report/formats.hpp"
 
 namespace urlprobe::report::detail {
@@ -74,7 +75,8 @@ class JunitWriter final : public ResultWriter {
     auto& suite = it->second;
     if (added) {
       suite.name = name;
-      suite.order = routes_ ? r.sweep_index % routes_ : suites_.size();
+      suite.order =
+          routes_ ? probe::SweepIndex(routes_).position(r.sweep_index).route : suites_.size();
     }
     const double seconds = r.ms.total / 1000.0;
     ++suite.tests;

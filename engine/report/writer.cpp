@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "probe/sweep_index.hpp"
 #include "report/formats.hpp"
 #include "report/readiness.hpp"
 #include "report/writer.hpp"
@@ -253,7 +254,7 @@ class TextWriter final : public ResultWriter {
 
   void write(const probe::Result& r) override {
     seen_.push_back(r);  // for the Readiness section
-    const auto target = r.sweep_index / routes_;
+    const auto target = probe::SweepIndex(routes_).position(r.sweep_index).target;
     auto& block = pending_[target];
     block.push_back(r);
     // Print every complete block in order; later ones wait for the earlier ones.
@@ -342,10 +343,10 @@ class TextWriter final : public ResultWriter {
     if (method_routes_) text = fmt::format("Testing URL : {}\n", block.front().url);
     Row* row = nullptr;
     for (const auto& r : block) {
-      const auto column = column_of_.find(r.sweep_index % routes_);
+      const auto route = probe::SweepIndex(routes_).position(r.sweep_index).route;
+      const auto column = column_of_.find(route);
       if (column == column_of_.end()) {
-        if (r.outcome != Outcome::not_configured || !missing_[r.sweep_index % routes_])
-          text += line(r);
+        if (r.outcome != Outcome::not_configured || !missing_[route]) text += line(r);
         continue;
       }
       if (!row) row = &matrix_rows_.emplace_back(Row{r.url, std::string(proxies_.size(), ' ')});

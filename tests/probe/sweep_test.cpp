@@ -316,5 +316,116 @@ TEST(Sweep, PacDecisionTimeAndWarningReachTheRecord) {
   EXPECT_THAT(r.warnings, ::testing::Contains(decision.warning));
 }
 
+// Targets that end as `skipped` before any I/O, spread over `hosts` hosts so that every loop of
+// a many-threaded sweep gets some.
+std::vector<sheet::Target> skipped_targets(std::size_t count, std::size_t hosts) {
+  std::vector<sheet::Target> targets(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    auto& t = targets[i];
+    t.scheme = "https";
+    t.port = 443;
+    t.host = "h" + std::to_string(i % hosts) + ".sweep.test";
+    t.url = "https://" + t.host + "/?i=" + std::to_string(i);
+    t.skip = "test: ends before any I/O";
+  }
+  return targets;
+}
+
+// Writers are not thread-safe and do their I/O in on_result: they must be called from one
+// thread, never from the event loops, whose results come in batches. Nothing here locks: were
+// calls concurrent, TSan would say so.
+class ThreadRecordingSink : public ResultSink {
+ public:
+  explicit ThreadRecordingSink(std::size_t planned) : deliveries(planned, 0) {}
+  void on_result(const Result& r) override {
+    threads.insert(std::this_thread::get_id());
+    if (r.sweep_index < deliveries.size()) ++deliveries[r.sweep_index];
+    ++count;
+  }
+  std::set<std::thread::id> threads;
+  std::vector<int> deliveries;  // by sweep index
+  std::size_t count = 0;
+};
+
+TEST(Sweep, ResultsReachTheSinkFromOneThreadExactlyOnceFromManyLoops) {
+  constexpr std::size_t kTargets = 4000, kHosts = 64;
+  const auto targets = skipped_targets(kTargets, kHosts);
+  const std::vector<route::Route> routes{route::Route{}, route::Route{}, route::Route{}};
+  SweepConfig config;
+  config.threads = 4;
+  config.concurrency = 64;
+  config.resolver.dns_servers = "127.0.0.1:9";  // never asked: nothing is resolved
+  ThreadRecordingSink sink(kTargets * routes.size());
+  Sweep sweep(config, targets, routes, sink);
+  const auto stats = sweep.run();
+
+  EXPECT_EQ(sink.threads.size(), 1u) << "on_result was called from several threads";
+  EXPECT_EQ(sink.count, kTargets * routes.size());
+  for (std::size_t i = 0; i < sink.deliveries.size(); ++i)
+    ASSERT_EQ(sink.deliveries[i], 1) << "sweep index " << i;
+  EXPECT_EQ(stats.finished, kTargets * routes.size());
+  EXPECT_EQ(sweep.finished(), kTargets * routes.size());
+  EXPECT_EQ(stats.by_outcome[static_cast<std::size_t>(Outcome::skipped)], stats.finished);
+}
+
+// Progress (finished()) counts what the sink has been given, so a progress line never runs
+// ahead of the output it describes.
+TEST(Sweep, FinishedCountsResultsTheSinkHasBeenGiven) {
+  const auto targets = skipped_targets(500, 8);
+  const std::vector<route::Route> routes{route::Route{}};
+  SweepConfig config;
+  config.threads = 2;
+  config.resolver.dns_servers = "127.0.0.1:9";
+  struct Sink : ResultSink {
+    Sweep* sweep = nullptr;
+    std::uint64_t given = 0, mismatches = 0;
+    void on_result(const Result&) override { mismatches += sweep->finished() != given++; }
+  } sink;
+  Sweep sweep(config, targets, routes, sink);
+  sink.sweep = &sweep;
+  sweep.run();
+  EXPECT_EQ(sink.given, targets.size());
+  EXPECT_EQ(sink.mismatches, 0u);
+}
+
+// Results reach the sink while the sweep still runs (a jsonl line appears as its probe ends), not
+// when it is over: here the sink interrupts the sweep when the skipped results arrive, which must
+// end a probe that would otherwise hang for the whole 30 s timeout.
+TEST(Sweep, ResultsReachTheSinkWhileOtherProbesAreStillInFlight) {
+  ServerThread servers;
+  std::unique_ptr<HangingOrigin> origin;
+  servers.call(
+      [&] { origin = std::make_unique<HangingOrigin>(servers.io, test::loopback(1), [] {}); });
+  auto targets = skipped_targets(20, 1);
+  targets.insert(targets.begin(), target_for(origin->url("/hang")));
+  const std::vector<route::Route> routes{route::Route{}};
+  SweepConfig config;
+  config.threads = 1;
+  config.concurrency = 4;
+  config.probe.timeouts = Timeouts::derived_from(std::chrono::seconds(30));
+
+  struct Sink : ResultSink {
+    Sweep* sweep = nullptr;
+    std::vector<Result> results;
+    void on_result(const Result& r) override {
+      results.push_back(r);
+      if (r.outcome == Outcome::skipped) sweep->interrupt();
+    }
+  } sink;
+  Sweep sweep(config, targets, routes, sink);
+  sink.sweep = &sweep;
+  const auto stats = sweep.run();
+  servers.call([&] { origin->stop(); });
+  servers.stop();
+
+  EXPECT_TRUE(stats.interrupted);
+  const auto hung = std::find_if(sink.results.begin(), sink.results.end(),
+                                 [](const Result& r) { return r.sweep_index == 0; });
+  ASSERT_NE(hung, sink.results.end()) << "an interrupted sweep still delivers what it probed";
+  EXPECT_EQ(outcome_name(hung->outcome), "timeout");
+  EXPECT_THAT(hung->detail, HasSubstr("interrupted"));
+  EXPECT_EQ(stats.finished, sink.results.size());
+}
+
 }  // namespace
 }  // namespace urlprobe::probe
