@@ -44,6 +44,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
@@ -166,6 +167,14 @@ class Lines:
     def text(self):
         self.thread.join(WAIT_S)
         return "".join(self.lines)
+
+
+def wait_until(predicate, what):
+    """Polls what the program writes to a file, which gives nothing to block on."""
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        check(time.monotonic() < deadline, f"never saw {what}")
+        time.sleep(0.01)
 
 
 def start(c, args, **kwargs):
@@ -592,6 +601,9 @@ def outputs_replaced_when_sweep_ends(c):
                       f"{out.name} changed while the sweep runs: {out.read_text()[:300]!r}")
             temp = work / f".run.jsonl.tmp.{proc.pid}"
             check(temp.exists(), f"no {temp.name}: {sorted(p.name for p in work.iterdir())}")
+            # Records reach the writers on the sweep's delivery thread, a moment after the probe
+            # that made them has let the next one start: wait for the line, not for a time.
+            wait_until(lambda: temp.read_text().endswith("\n"), f"a record in {temp.name}")
             early = records_of(c, temp.read_text(), temp.name)
             check([r["url"] for r in early] == [server.url("/ok/1")],
                   f"{temp.name} does not hold the finished probe's record: {early}")
