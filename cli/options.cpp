@@ -9,6 +9,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "base/text.hpp"
+
 namespace urlprobe::cli {
 
 namespace {
@@ -530,8 +532,7 @@ std::string command_names() {
 
 // `urlprobe lsit`: say it is a command that was meant, and which.
 [[noreturn]] void unknown_command(std::string_view word) {
-  std::string lower(word);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = base::lower(word);
   if (lower == "help" || lower == "version")
     throw UsageError(fmt::format("unknown command '{}'; did you mean '--{}'?", word, lower));
   const std::size_t allowed = std::clamp<std::size_t>(word.size() / 2, 1, 2);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "base/text.hpp"
 #include "diagnostics.hpp"
 #include "route/build.hpp"
 #include "route/pac.hpp"
@@ -64,9 +65,7 @@ std::map<std::string, std::string> proxy_environment() {
     const auto eq = entry.find('=');
     if (eq == std::string_view::npos) continue;
     const auto name = entry.substr(0, eq);
-    std::string lower(name);
-    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (lower.ends_with("_proxy") || name == "URLPROBE_PROXY_PASSWORD")
+    if (base::lower(name).ends_with("_proxy") || name == "URLPROBE_PROXY_PASSWORD")
       env.emplace(std::string(name), std::string(entry.substr(eq + 1)));
   }
   return env;

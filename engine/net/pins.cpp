@@ -13,9 +13,10 @@
 #include <optional>
 #include <stdexcept>
 
-#include "net/builtin_pins.hpp"
+#include "net/detail/builtin_pins.hpp"
+#include "net/detail/certificate.hpp"
+#include "net/detail/x509_text.hpp"
 #include "net/tls.hpp"
-#include "net/x509_text.hpp"
 
 namespace urlprobe::net {
 

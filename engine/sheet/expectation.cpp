@@ -6,7 +6,8 @@
 #include <cctype>
 #include <charconv>
 
-#include "sheet/target.hpp"
+#include "base/text.hpp"
+#include "sheet/expectation.hpp"
 
 namespace urlprobe::sheet {
 
@@ -89,8 +90,7 @@ bool parse_trust(std::string_view text, std::vector<std::string>& out, std::stri
   out.clear();
   bool system = false;
   for (const auto piece : pieces(text)) {
-    std::string name(piece);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string name = base::lower(piece);
     const bool word =
         std::isalnum(static_cast<unsigned char>(name.front())) &&
         std::all_of(name.begin(), name.end(), [](char c) {

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "base/text.hpp"
 #include "sheet/reader.hpp"
 #include "sheet/sheet.hpp"
 
@@ -30,16 +31,6 @@ bool is_word(char c) {
 }
 bool is_value(char c) {
   return is_word(c) || c == '-';
-}
-char to_lower(char c) {
-  return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  return true;
 }
 
 std::string upper(std::string_view s) {
@@ -91,7 +82,8 @@ enum class Lookup { absent, unusable, found };
 Lookup find_value(std::string_view text, std::string_view key, std::string& value) {
   Lookup seen = Lookup::absent;
   for (std::size_t at = 0; at + key.size() <= text.size(); ++at) {
-    if (to_lower(text[at]) != to_lower(key[0]) || !iequals(text.substr(at, key.size()), key))
+    if (base::lower(text[at]) != base::lower(key[0]) ||
+        !base::iequals(text.substr(at, key.size()), key))
       continue;
     if (at > 0 && is_word(text[at - 1])) continue;
     std::size_t pos = at + key.size();
@@ -251,7 +243,7 @@ bool valid_gateway(std::string_view name) {
   static constexpr std::array<std::string_view, 8> kNames{"GW_US", "GW_EU", "GW_UK", "GW_AU",
                                                           "US",    "EU",    "UK",    "AU"};
   for (const auto known : kNames)
-    if (iequals(name, known)) return true;
+    if (base::iequals(name, known)) return true;
   return false;
 }
 

@@ -1,446 +1,685 @@
+// From rows of cells (a CSV, a worksheet) to targets: header by name, URL cells, wildcards,
+// analyzer test paths, filters.
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <memory>
-#include <set>
-#include <sstream>
-#include <stdexcept>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <variant>
 
-#include <sys/stat.h>
-
+#include "base/text.hpp"
 #include "sheet/builtin.hpp"
 #include "sheet/reader.hpp"
+#include "sheet/sheet.hpp"
 #include "sheet/url.hpp"
+#include "sheet/xlsx.hpp"
 
 namespace urlprobe::sheet {
 
-std::string format_input_error(const InputError& e) {
-  const auto severity = e.warning ? "warning" : "error";
-  if (!e.cell.empty()) return fmt::format("{}:{}: {}: {}", e.source, e.cell, severity, e.message);
-  return fmt::format("{}:{}:{}: {}: {}", e.source, e.line, e.column, severity, e.message);
-}
-
 namespace {
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+// Cells are trimmed of U+00A0 too: sheets hold text pasted from web pages.
+using base::lower;
+using base::starts_with_icase;
+using base::trim_with_nbsp;
+
+// A table whatever it came from; `where` renders a cell's location for messages.
+struct Table {
+  struct Cell {
+    int column = 0;  // 1-based
+    std::string text;
+    XlsxCell::Kind kind = XlsxCell::Kind::text;  // a CSV has only text
+    std::string error;                           // unreadable: see XlsxCell::error
+  };
+  struct Row {
+    int number = 0;
+    std::vector<Cell> cells;
+    std::string error;  // the row cannot be read at all, located at error_column (0: the row)
+    int error_column = 0;
+  };
+  std::string source;
+  std::string sheet;  // xlsx only
+  std::vector<Row> rows;
+
+  // CSV cells are located by line and field number, worksheet cells by reference ("5:5" is the
+  // whole row 5, as Excel writes it).
+  InputError error_at(int row, int column, std::string message) const {
+    InputError e{source, row, column, std::move(message), {}, true};
+    if (!sheet.empty())
+      e.cell = column > 0 ? fmt::format("{}!{}{}", sheet, column_letters(column), row)
+                          : fmt::format("{}!{}:{}", sheet, row, row);
+    return e;
+  }
+};
+
+enum class Field {
+  service,
+  geography,
+  category,
+  port,
+  url,
+  description,
+  required,
+  os_windows,
+  os_legacy,
+  os_mma,
+  os_mac,
+  os_linux,
+  comments,
+  expected_status,
+  method,
+  trust,
+  unknown
+};
+
+Field field_for(const std::string& header) {
+  const auto h = lower(trim_with_nbsp(header));
+  if (h == "service") return Field::service;
+  // The analyzer's own list names its regions "gateway" (GW_US, ..., and US, EU, ...).
+  if (h == "geography" || h == "geo" || h == "region" || h == "gateway") return Field::geography;
+  if (h == "expected status" || h == "expected_status" || h == "expected statuses" ||
+      h == "expect status" || h == "expected")
+    return Field::expected_status;
+  if (h == "method" || h == "http method") return Field::method;
+  if (h == "trust" || h == "pin" || h == "pins") return Field::trust;
+  if (h == "category") return Field::category;
+  if (h == "port") return Field::port;
+  if (h == "endpoint/url" || h == "url" || h == "urls" || h == "endpoint" || h == "endpoint url" ||
+      h == "endpoints")
+    return Field::url;
+  if (h.find("description") != std::string::npos) return Field::description;
+  if (h.starts_with("required") || h == "optional") return Field::required;
+  if (h.find("mma") != std::string::npos || h == "windows_server_mma") return Field::os_mma;
+  if (h.starts_with("windows 7") || h == "windows_legacy") return Field::os_legacy;
+  if (h.starts_with("windows 10") || h.starts_with("windows 11") || h == "windows" ||
+      h.starts_with("server 2019"))
+    return Field::os_windows;
+  if (h == "mac" || h == "macos") return Field::os_mac;
+  if (h == "linux") return Field::os_linux;
+  if (h == "comments" || h == "comment") return Field::comments;
+  return Field::unknown;
 }
 
-bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  return true;
+constexpr std::pair<Field, std::string_view> kOsNames[] = {{Field::os_windows, "windows"},
+                                                           {Field::os_legacy, "windows-legacy"},
+                                                           {Field::os_mma, "server-mma"},
+                                                           {Field::os_mac, "mac"},
+                                                           {Field::os_linux, "linux"}};
+
+std::string_view builtin_text(std::string_view file) {
+  for (const auto& sheet : builtin_sheets())
+    if (sheet.name == file) return sheet.text;
+  return {};
 }
 
-}  // namespace
-
-std::variant<Target, UrlError> parse_target_url(std::string_view text) {
-  // Boost.URL says what is wrong but not where; the usual culprits are located first so the
-  // user gets a column that points at them.
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c <= 0x20 || c >= 0x7f)
-      return UrlError{static_cast<int>(i) + 1,
-                      c == ' ' ? "space in URL (percent-encode it as %20)"
-                               : fmt::format("unexpected character 0x{:02x} in URL", c)};
-  }
-  if (text.empty()) return UrlError{1, "empty URL"};
-
-  std::string absolute;
-  const auto scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) {
-    absolute = "https://" + std::string(text);  // a bare host, as the vendor sheets write them
-  } else if (starts_with_icase(text, "https://") || starts_with_icase(text, "http://")) {
-    absolute = std::string(text);
-  } else {
-    return UrlError{1, fmt::format("unsupported scheme '{}' (expected http or https)",
-                                   text.substr(0, scheme_end))};
-  }
-  const int offset = scheme_end == std::string_view::npos ? -8 : 0;  // columns in the user's text
-
-  auto parsed = boost::urls::parse_uri(absolute);
-  if (!parsed) return UrlError{1, fmt::format("not a valid URL: {}", parsed.error().message())};
-  const boost::urls::url_view& u = *parsed;
-
-  Target t;
-  t.scheme = starts_with_icase(absolute, "https://") ? kHttps : kHttp;
-  if (u.has_userinfo()) {
-    return UrlError{static_cast<int>(absolute.find("://")) + 4 + offset,
-                    "credentials in a target URL are not supported"};
-  }
-  t.host = u.host_type() == boost::urls::host_type::ipv6 ? std::string(u.host_address())
-                                                         : std::string(u.host());
-  if (t.host.empty()) return UrlError{1, "URL has no host"};
-  for (auto& c : t.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (t.host.find('%') != std::string::npos)
-    return UrlError{1, "percent-encoded host names are not supported"};
-  // A name whose last label is a number ("12345", "10.1.2") is no DNS name, and browsers read it
-  // as an IPv4 address in another notation: a number cell pasted into a URL column, not a host.
-  if (u.host_type() == boost::urls::host_type::name) {
-    const std::string_view last = std::string_view(t.host).substr(t.host.rfind('.') + 1);
-    if (all_digits(last))
-      return UrlError{
-          static_cast<int>(absolute.find("://")) + 4 + offset,
-          fmt::format("host '{}' is a number, not a name or a dotted IPv4 address", t.host)};
-  }
-
-  if (u.has_port()) {
-    // The column of the first port digit, in the user's text.
-    const auto port_pos =
-        static_cast<int>(absolute.find("://") + 3 + u.encoded_host().size()) + 2 + offset;
-    const auto number = u.port_number();
-    if (u.port().empty() || number == 0 || std::to_string(number) != std::string(u.port()))
-      return UrlError{port_pos, fmt::format("port '{}' is not a number from 1 to 65535",
-                                            std::string(u.port()))};
-    t.port = number;
-  } else {
-    t.port = t.scheme == "https" ? 443 : 80;
-  }
-
-  t.path = std::string(u.encoded_path());
-  if (t.path.empty()) t.path = "/";
-  if (u.has_query()) t.path += "?" + std::string(u.encoded_query());
-
-  const bool default_port =
-      (t.scheme == "https" && t.port == 443) || (t.scheme == "http" && t.port == 80);
-  const bool v6 = u.host_type() == boost::urls::host_type::ipv6;
-  t.url = fmt::format("{}://{}{}{}{}", t.scheme, v6 ? "[" + t.host + "]" : t.host,
-                      default_port ? "" : ":", default_port ? "" : std::to_string(t.port), t.path);
-  return t;
-}
-
-namespace {
-
-// One line of a URL list. A line over kMaxCellBytes arrives cut (`too_long`): its text is not kept.
-void url_list_line(std::string_view line, int line_no, bool too_long,
-                   const std::shared_ptr<const RowFacts>& facts, TargetList& into) {
-  const std::string& source = facts->source;
-  if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);  // UTF-8 BOM
-  if (too_long) {
-    into.errors.push_back(
-        {source,
-         line_no,
-         1,
-         fmt::format("line longer than {} bytes (the limit for one URL)", kMaxCellBytes),
-         {},
-         false});
-    return;
-  }
-  const auto hash = line.find('#');
-  const std::string_view content = trim(line.substr(0, hash));
-  if (content.empty()) return;
-  const int column = static_cast<int>(content.data() - line.data()) + 1;
-
-  auto parsed = parse_target_url(content);
-  if (auto* error = std::get_if<UrlError>(&parsed)) {
-    into.errors.push_back(
-        {source, line_no, column + error->column - 1, std::move(error->message), {}, false});
-    return;
-  }
-  auto& target = std::get<Target>(parsed);
-  target.row = TargetRow(facts, line_no);
-  into.targets.push_back(std::move(target));
-}
-
-using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
-
-File open_file(const std::string& path) {
-  // stdin is the caller's to close: its descriptor stays open for the rest of the process.
-  if (path == "-") return File(stdin, [](std::FILE*) { return 0; });
-  File file(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!file)
-    throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  return file;
-}
-
-// A regular file's size, checked against LIMIT before anything is read: a 300 MB file is
-// refused at once, not after 256 MiB of it sit in memory. 0 for pipes and devices, whose reads
-// are counted instead.
-std::size_t checked_size(std::FILE* file, const std::string& path, std::size_t limit) {
-  struct stat st {};
-  if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
-  if (static_cast<std::uint64_t>(st.st_size) > limit)
-    throw std::runtime_error(
-        fmt::format("{}: larger than {} bytes, the limit for this input", path, limit));
-  return static_cast<std::size_t>(st.st_size);
-}
-
-// The lines of a file through a 64 KiB window: neither a big file nor one endless line is held.
-class LineReader {
- public:
-  LineReader(std::FILE* file, const std::string& path, std::size_t limit)
-      : file_(file), path_(path), limit_(limit), buffer_(64 << 10) {}
-
-  // False at the end. LINE is valid until the next call; TOO_LONG: over kMaxCellBytes, not kept.
-  bool next(std::string_view& line, bool& too_long) {
-    too_long = false;
-    for (;;) {
-      const char* begin = buffer_.data() + pos_;
-      if (const void* nl = std::memchr(begin, '\n', end_ - pos_)) {
-        const auto* stop = static_cast<const char*>(nl);
-        line = std::string_view(begin, static_cast<std::size_t>(stop - begin));
-        pos_ += line.size() + 1;
-        too_long = line.size() > kMaxCellBytes;
-        return true;
-      }
-      if (end_ - pos_ > kMaxCellBytes) {
-        too_long = true;
-        line = {};
-        skip_line();
-        return true;
-      }
-      if (eof_) {
-        if (pos_ == end_) return false;
-        line = std::string_view(begin, end_ - pos_);
-        pos_ = end_;
-        return true;
-      }
-      fill();
+// Where an analyzer has a test path for a host (e.g. /commands/test), probe that path. The
+// cross-platform analyzer's file is newer and wins; a regional host neither file names
+// (au.vortex-win) takes the path its regional siblings (us., eu., uk.vortex-win) all share.
+const std::unordered_map<std::string, std::string>& analyzer_paths() {
+  static const auto paths = [] {
+    std::unordered_map<std::string, std::string> map;
+    const auto xplat = parse_csv(builtin_text("mde_analyzer_xplat.csv"));
+    for (std::size_t r = 1; r < xplat.size(); ++r) {
+      if (xplat[r].fields.size() < 2) continue;
+      auto parsed = parse_target_url(trim_with_nbsp(xplat[r].fields[1]));
+      if (auto* target = std::get_if<Target>(&parsed); target && target->path != "/")
+        map.emplace(target->host, target->path);
     }
+    for (const auto& target : builtin_analyzer_targets().targets)
+      if (target.path != "/") map.emplace(target.host, target.path);
+    return map;
+  }();
+  return paths;
+}
+
+std::optional<std::string> analyzer_path(const std::string& host) {
+  const auto& paths = analyzer_paths();
+  if (auto it = paths.find(host); it != paths.end()) return it->second;
+  auto region_label = [](std::string_view h) {
+    const auto dot = h.find('.');
+    return dot == 2 && std::isalpha(static_cast<unsigned char>(h[0])) &&
+           std::isalpha(static_cast<unsigned char>(h[1]));
+  };
+  if (!region_label(host)) return std::nullopt;
+  const std::string_view rest = std::string_view(host).substr(2);
+  std::optional<std::string> shared;
+  for (const auto& [known, path] : paths) {
+    if (!region_label(known) || std::string_view(known).substr(2) != rest) continue;
+    if (shared && *shared != path) return std::nullopt;
+    shared = path;
+  }
+  return shared;
+}
+
+// Workspace hosts whose * is the customer's Log Analytics workspace ID.
+bool workspace_wildcard(std::string_view host) {
+  static constexpr std::string_view kSuffixes[] = {
+      ".ods.opinsights.azure.com", ".oms.opinsights.azure.com", ".agentsvc.azure-automation.net",
+      ".ods.opinsights.azure.us",  ".oms.opinsights.azure.us",  ".agentsvc.azure-automation.us"};
+  if (!host.starts_with("*.")) return false;
+  return std::any_of(std::begin(kSuffixes), std::end(kSuffixes),
+                     [&](auto s) { return host.substr(1) == s; });
+}
+
+bool matches_any(std::string_view value, const std::vector<std::string>& wanted) {
+  const auto v = lower(trim_with_nbsp(value));
+  return std::any_of(wanted.begin(), wanted.end(),
+                     [&](const std::string& w) { return lower(trim_with_nbsp(w)) == v; });
+}
+
+bool os_says_yes(std::string_view cell) {
+  const auto v = trim_with_nbsp(cell);  // no copy: called for every OS cell of every row
+  return starts_with_icase(v, "yes") || (v.size() == 8 && starts_with_icase(v, "required")) ||
+         (v.size() == 1 && starts_with_icase(v, "y"));
+}
+
+// Split a URL cell: the vendor puts one URL per cell, but users' sheets hold lists.
+std::vector<std::pair<int, std::string>> split_cell(std::string_view cell) {
+  std::vector<std::pair<int, std::string>> parts;
+  std::size_t i = 0;
+  while (i < cell.size()) {
+    while (i < cell.size() && (cell[i] == ' ' || cell[i] == ',' || cell[i] == ';' ||
+                               cell[i] == '\n' || cell[i] == '\r' || cell[i] == '\t'))
+      ++i;
+    const auto start = i;
+    while (i < cell.size() && !(cell[i] == ' ' || cell[i] == ',' || cell[i] == ';' ||
+                                cell[i] == '\n' || cell[i] == '\r' || cell[i] == '\t'))
+      ++i;
+    if (i > start)
+      parts.emplace_back(static_cast<int>(start), std::string(cell.substr(start, i - start)));
+  }
+  return parts;
+}
+
+std::string_view kind_name(XlsxCell::Kind kind) {
+  switch (kind) {
+    case XlsxCell::Kind::number:
+      return "a number";
+    case XlsxCell::Kind::boolean:
+      return "a boolean";
+    case XlsxCell::Kind::error:
+      return "an error value";
+    case XlsxCell::Kind::date:
+      return "a date";
+    case XlsxCell::Kind::text:
+      break;
+  }
+  return "text";
+}
+
+// The Port column: one TCP port, as "443" or "443/TCP" (firewall sheets add the protocol).
+// Anything else is the row's error: a port the probe would not use must not pass in silence.
+std::variant<int, std::string> port_number(std::string_view cell) {
+  std::string_view digits = cell;
+  if (const auto slash = digits.find('/'); slash != std::string_view::npos) {
+    if (lower(trim_with_nbsp(digits.substr(slash + 1))) == "tcp")
+      digits = trim_with_nbsp(digits.substr(0, slash));
+  }
+  const bool numeric = all_digits(digits) && digits.size() <= 5;
+  const int value = numeric ? std::stoi(std::string(digits)) : 0;
+  if (value >= 1 && value <= 65535) return value;
+  if (!numeric && digits.find_first_of(",; ") != std::string_view::npos &&
+      std::isdigit(static_cast<unsigned char>(digits.front())))
+    return fmt::format(
+        "Port '{}' names more than one port (give each its own row): the row is "
+        "skipped",
+        cell);
+  return fmt::format("Port '{}' is not a TCP port from 1 to 65535: the row is skipped", cell);
+}
+
+// The port a URL cell names itself ("h:8443", "https://[::1]:8443/x"), if it names one.
+std::optional<int> written_port(std::string_view authority) {
+  const auto colon = authority.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  if (const auto bracket = authority.rfind(']');
+      bracket != std::string_view::npos && bracket > colon)
+    return std::nullopt;
+  const auto digits = authority.substr(colon + 1);
+  if (!all_digits(digits) || digits.size() > 5)
+    return std::nullopt;  // not a port the URL parser accepts: it says why
+  return std::stoi(std::string(digits));
+}
+
+class TableReader {
+ public:
+  TableReader(const SheetOptions& options, TargetList& into) : options_(options), into_(into) {}
+
+  // Returns false when the table has no URL column at all.
+  bool read(const Table& table) {
+    const Table::Row* header = nullptr;
+    for (const auto& row : table.rows) {
+      if (row.number > 50) break;  // a title block is a few rows, not pages
+      if (std::any_of(row.cells.begin(), row.cells.end(),
+                      [](auto& c) { return field_for(c.text) == Field::url; })) {
+        header = &row;
+        break;
+      }
+    }
+    if (!header) return false;
+    std::map<int, Field> fields;
+    std::map<int, std::string> names;
+    for (const auto& [column, text, kind, error] : header->cells) {
+      const auto field = field_for(text);
+      // The first column of a kind wins; a second "URL" column is kept as a fact.
+      const bool taken =
+          std::any_of(fields.begin(), fields.end(), [&](auto& f) { return f.second == field; });
+      fields[column] = taken && field != Field::unknown ? Field::unknown : field;
+      names[column] = std::string(trim_with_nbsp(text));
+    }
+    for (const auto& row : table.rows) {
+      if (row.number <= header->number) continue;
+      read_row(table, row, fields, names);
+    }
+    return true;
   }
 
  private:
-  void fill() {
-    std::memmove(buffer_.data(), buffer_.data() + pos_, end_ - pos_);
-    end_ -= pos_;
-    pos_ = 0;
-    const auto n = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
-    if (n == 0) {
-      if (std::ferror(file_))
-        throw std::runtime_error(fmt::format("{}: read error: {}", path_, std::strerror(errno)));
-      eof_ = true;
+  void read_row(const Table& table, const Table::Row& row, const std::map<int, Field>& fields,
+                const std::map<int, std::string>& names) {
+    if (!row.error.empty()) {
+      into_.errors.push_back(table.error_at(row.number, row.error_column,
+                                            fmt::format("{}: the row is skipped", row.error)));
+      return;
     }
-    total_ += n;
-    if (total_ > limit_)
-      throw std::runtime_error(
-          fmt::format("{}: larger than {} bytes, the limit for this input", path_, limit_));
-    end_ += n;
-  }
-  void skip_line() {
-    for (;;) {
-      if (const void* nl = std::memchr(buffer_.data() + pos_, '\n', end_ - pos_)) {
-        pos_ = static_cast<std::size_t>(static_cast<const char*>(nl) - buffer_.data()) + 1;
+    // A cell that cannot be read leaves the row's facts unknown: it is named, the row skipped.
+    bool unreadable = false;
+    for (const auto& cell : row.cells) {
+      if (cell.error.empty()) continue;
+      into_.errors.push_back(table.error_at(row.number, cell.column,
+                                            fmt::format("{}: the row is skipped", cell.error)));
+      unreadable = true;
+    }
+    if (unreadable) return;
+
+    RowFacts facts;
+    facts.source = table.source;
+    facts.sheet = table.sheet;
+    facts.line = row.number;
+    std::string url_cell, port_cell;
+    int url_column = 0, port_column = 0;
+    XlsxCell::Kind url_kind = XlsxCell::Kind::text;
+    std::vector<std::string> os_yes;
+    for (const auto& [column, text, kind, error] : row.cells) {
+      const auto it = fields.find(column);
+      const Field field = it == fields.end() ? Field::unknown : it->second;
+      switch (field) {
+        case Field::url:
+          url_cell = text;
+          url_column = column;
+          url_kind = kind;
+          break;
+        case Field::port:
+          port_cell = trim_with_nbsp(text);
+          port_column = column;
+          break;
+        case Field::geography:
+          facts.geography = trim_with_nbsp(text);
+          break;
+        case Field::category:
+          facts.category = trim_with_nbsp(text);
+          break;
+        case Field::service:
+          facts.service = trim_with_nbsp(text);
+          break;
+        case Field::required:
+          facts.required = trim_with_nbsp(text);
+          break;
+        case Field::description:
+        case Field::comments:
+          break;
+        case Field::expected_status:
+        case Field::method:
+        case Field::trust:
+          if (auto why = read_expectation(field, trim_with_nbsp(text), facts.expect);
+              !why.empty()) {
+            into_.errors.push_back(
+                table.error_at(row.number, column, fmt::format("{}: the row is skipped", why)));
+            return;
+          }
+          break;
+        case Field::unknown:
+          if (auto name = names.find(column); name != names.end() && !trim_with_nbsp(text).empty())
+            facts.extra.emplace_back(name->second, std::string(trim_with_nbsp(text)));
+          break;
+        default:
+          for (const auto& [os_field, os_name] : kOsNames)
+            if (os_field == field && os_says_yes(text)) os_yes.emplace_back(os_name);
+      }
+    }
+    for (const auto& name : os_yes) facts.os += (facts.os.empty() ? "" : ",") + name;
+    if (trim_with_nbsp(url_cell).empty()) return;  // a spacer or section row
+
+    if (!keep(facts)) return;
+    if (url_kind != XlsxCell::Kind::text) {
+      into_.errors.push_back(
+          table.error_at(row.number, url_column,
+                         fmt::format("'{}' is {}, not a URL: the row is skipped",
+                                     trim_with_nbsp(url_cell), kind_name(url_kind))));
+      return;
+    }
+    int port = 0;
+    if (!port_cell.empty()) {
+      auto parsed = port_number(port_cell);
+      if (auto* message = std::get_if<std::string>(&parsed)) {
+        into_.errors.push_back(table.error_at(row.number, port_column, std::move(*message)));
         return;
       }
-      pos_ = end_;
-      if (eof_) return;
-      fill();
+      port = std::get<int>(parsed);
     }
+    const auto shared = std::make_shared<const RowFacts>(std::move(facts));
+    for (const auto& [offset, piece] : split_cell(url_cell))
+      add(table, row.number, url_column, offset, piece, port, shared);
   }
 
-  std::FILE* file_;
-  const std::string& path_;
-  std::size_t limit_;
-  std::vector<char> buffer_;
-  std::size_t pos_ = 0, end_ = 0, total_ = 0;
-  bool eof_ = false;
+  // A bad expectation cell is the row's error: probing with a looser rule than the sheet meant
+  // would call a failure a success.
+  static std::string read_expectation(Field field, std::string_view text, Expectation& into) {
+    if (text.empty()) return {};
+    std::string error;
+    const bool ok = field == Field::expected_status
+                        ? parse_status_expectation(text, into.status, error)
+                    : field == Field::method ? parse_method(text, into.method, error)
+                                             : parse_trust(text, into.trust, error);
+    return ok ? std::string() : error;
+  }
+
+  bool keep(const RowFacts& facts) const {
+    if (!options_.geo.empty() && !facts.geography.empty() && lower(facts.geography) != "ww" &&
+        !matches_any(facts.geography, options_.geo) &&
+        !(facts.geography.starts_with("GW_") &&
+          matches_any(std::string_view(facts.geography).substr(3), options_.geo)))
+      return false;
+    if (!options_.category.empty() && !matches_any(facts.category, options_.category)) return false;
+    if (options_.required_only && lower(facts.required) != "required") return false;
+    if (!options_.os.empty()) {
+      bool any = false;
+      for (const auto& os : options_.os)
+        any = any || ("," + facts.os + ",").find("," + lower(os) + ",") != std::string::npos;
+      if (!any) return false;
+    }
+    return true;
+  }
+
+  void add(const Table& table, int row, int column, int offset, std::string text, int port,
+           const std::shared_ptr<const RowFacts>& facts) {
+    const std::string piece_text = text;
+    const bool has_scheme = text.find("://") != std::string::npos;
+    std::string host_part = has_scheme ? text.substr(text.find("://") + 3) : text;
+    host_part = host_part.substr(0, host_part.find_first_of("/?#"));
+    const auto url_port = written_port(host_part);
+    if (port) {
+      // The URL cell and the Port column must name the same port: one of them is wrong, and
+      // probing either would report on a port the sheet does not mean.
+      std::optional<int> implied = url_port;
+      if (!implied && has_scheme) implied = starts_with_icase(text, "http://") ? 80 : 443;
+      if (implied && *implied != port) {
+        into_.errors.push_back(table.error_at(
+            row, column,
+            fmt::format("'{}' (at {}): its port {} and the Port column's {} disagree", piece_text,
+                        offset + 1, *implied, port)));
+        return;
+      }
+    }
+    if (url_port) host_part.resize(host_part.rfind(':'));
+    std::string skip;
+    if (host_part.find('*') != std::string::npos) {
+      if (workspace_wildcard(lower(host_part)) && !options_.workspace_id.empty()) {
+        text.replace(text.find('*'), 1, lower(options_.workspace_id));
+      } else if (workspace_wildcard(lower(host_part))) {
+        skip = fmt::format("workspace host {}: pass --workspace-id to probe it", host_part);
+      } else {
+        skip = fmt::format("wildcard host {}: name a concrete host to probe it", host_part);
+      }
+    }
+    // A path pattern ("www.microsoft.com/pkiops/*") is probed at its fixed prefix.
+    if (const auto path = text.find('/', has_scheme ? text.find("://") + 3 : 0);
+        skip.empty() && path != std::string::npos)
+      if (const auto star = text.find('*', path); star != std::string::npos) text.erase(star);
+    if (!has_scheme) text = (port == 80 ? "http://" : "https://") + text;
+
+    Target target;
+    if (!skip.empty()) {
+      // Not probeable as written: keep it visible as the sheet wrote it, never drop it silently.
+      target.url = text;
+      target.scheme = text.starts_with("http://") ? kHttp : kHttps;
+      target.host = lower(host_part);
+      target.port = static_cast<std::uint16_t>(url_port                  ? *url_port
+                                               : port                    ? port
+                                               : target.scheme == "http" ? 80
+                                                                         : 443);
+      target.path = "/";
+      target.skip = std::move(skip);
+    } else {
+      auto parsed = parse_target_url(text);
+      if (auto* error = std::get_if<UrlError>(&parsed)) {
+        into_.errors.push_back(table.error_at(
+            row, column, fmt::format("'{}' (at {}): {}", piece_text, offset + 1, error->message)));
+        return;
+      }
+      target = std::move(std::get<Target>(parsed));
+      if (target.path == "/") {
+        if (auto path = analyzer_path(target.host)) {
+          target.path = *path;
+          target.url += path->substr(1);
+        }
+      }
+      if (port && port != 80 && port != 443 && !has_scheme && !url_port) {
+        // A port column other than the scheme's default names the port to probe.
+        target.port = static_cast<std::uint16_t>(port);
+        target.url = fmt::format("{}://{}:{}{}", target.scheme, target.host, port, target.path);
+      }
+    }
+    target.row = TargetRow(facts, row);
+    into_.targets.push_back(std::move(target));
+  }
+
+  const SheetOptions& options_;
+  TargetList& into_;
 };
+
+Table csv_table(std::string_view text, const std::string& source, char separator) {
+  Table table;
+  table.source = source;
+  auto records = parse_csv(text, separator);
+  table.rows.reserve(records.size());
+  for (auto& record : records) {
+    Table::Row row;
+    row.number = record.line;
+    if (!record.error.empty()) {
+      row.error = std::move(record.error);
+      row.error_column = record.column;
+      table.rows.push_back(std::move(row));
+      continue;
+    }
+    row.cells.reserve(record.fields.size());
+    for (std::size_t i = 0; i < record.fields.size(); ++i)
+      if (!record.fields[i].empty())
+        row.cells.push_back({static_cast<int>(i) + 1, std::move(record.fields[i]), {}, {}});
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+std::string format_of(const std::string& path, const SheetOptions& options) {
+  if (!options.format.empty()) return options.format;
+  const auto ext = lower(std::filesystem::path(path).extension().string());
+  if (ext == ".xlsx" || ext == ".xlsm") return "xlsx";
+  if (ext == ".csv") return "csv";
+  if (ext == ".tsv" || ext == ".tab") return "tsv";
+  return "txt";
+}
+
+void load_xlsx(const std::string& path, std::string_view bytes, const SheetOptions& options,
+               TargetList& into) {
+  std::vector<XlsxSheet> sheets;
+  try {
+    sheets = read_xlsx(bytes);
+  } catch (const XlsxError& e) {
+    throw SheetError(fmt::format("{}: {}", path, e.what()));
+  }
+  auto to_table = [&](XlsxSheet& sheet) {
+    Table table;
+    table.source = path;
+    table.sheet = sheet.name;
+    for (auto& row : sheet.rows) {
+      Table::Row r;
+      r.number = row.number;
+      r.error = std::move(row.error);
+      for (auto& cell : row.cells)
+        r.cells.push_back({cell.column, std::move(cell.text), cell.kind, std::move(cell.error)});
+      table.rows.push_back(std::move(r));
+    }
+    return table;
+  };
+  std::vector<Table> tables;
+  for (auto& sheet : sheets) {
+    if (!options.sheet_name.empty() && sheet.name != options.sheet_name) continue;
+    tables.push_back(to_table(sheet));
+  }
+  if (tables.empty())
+    throw SheetError(fmt::format("{}: no worksheet named '{}'", path, options.sheet_name));
+  // Prefer the vendor's sheet name when several have a URL column.
+  std::stable_partition(tables.begin(), tables.end(),
+                        [](const Table& t) { return lower(t.sheet) == "microsoft defender urls"; });
+  for (const auto& table : tables) {
+    TargetList list;
+    if (TableReader(options, list).read(table)) {
+      into.targets.insert(into.targets.end(), std::make_move_iterator(list.targets.begin()),
+                          std::make_move_iterator(list.targets.end()));
+      into.errors.insert(into.errors.end(), list.errors.begin(), list.errors.end());
+      return;
+    }
+  }
+  throw SheetError(fmt::format(
+      "{}: no worksheet has a URL column (a header such as 'Endpoint/URL' or 'URL')", path));
+}
 
 }  // namespace
 
-const RowFacts& TargetRow::facts() const {
-  static const RowFacts kNone;
-  return shared_ ? *shared_ : kNone;
-}
-
-void TargetRow::add_other_line(int other) {
-  if (!own_ || shared_.use_count() > 1) {
-    shared_ = std::make_shared<RowFacts>(facts());
-    own_ = true;
+bool is_guid(std::string_view text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(text[i]))) {
+      return false;
+    }
   }
-  // Made above by make_shared<RowFacts>, not const, and this target's alone.
-  const_cast<RowFacts&>(*shared_).other_lines.push_back(other);
+  return true;
 }
 
-std::shared_ptr<const RowFacts> row_of_source(const std::string& source) {
-  auto facts = std::make_shared<RowFacts>();
-  facts->source = source;
-  return facts;
-}
-
-void read_url_list(std::string_view text, const std::string& source, TargetList& into) {
-  const auto facts = row_of_source(source);
-  int line_no = 0;
-  while (!text.empty()) {
-    const auto eol = text.find('\n');
-    const std::string_view line = text.substr(0, eol);
-    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
-    url_list_line(line, ++line_no, line.size() > kMaxCellBytes, facts, into);
-  }
-}
-
-std::string input_name(const std::string& path) {
-  return path == "-" ? "<stdin>" : path;
-}
-
-void read_url_file(const std::string& path, TargetList& into) {
-  auto file = open_file(path);
+void load_sheet_file(const std::string& path, const SheetOptions& options, TargetList& into) {
+  const auto format = format_of(path, options);
   const auto name = input_name(path);
-  if (checked_size(file.get(), name, kMaxSheetBytes) > 0) {
-    // Room for every line up front: growing a vector of a million targets by doubling holds
-    // the old and the new block at once. Pages reserved for comment lines are never touched.
-    std::size_t lines = 1;
-    std::vector<char> chunk(64 << 10);
-    while (const auto n = std::fread(chunk.data(), 1, chunk.size(), file.get()))
-      lines += static_cast<std::size_t>(std::count(chunk.data(), chunk.data() + n, '\n'));
-    std::rewind(file.get());
-    into.targets.reserve(into.targets.size() + lines);
+  if (format != "xlsx" && format != "txt" && format != "csv" && format != "tsv")
+    throw SheetError(fmt::format("{}: unknown sheet format '{}'", name, format));
+  std::string bytes;
+  try {
+    if (format == "txt") return read_url_file(path, into);
+    bytes = read_file(path);
+  } catch (const std::exception& e) {
+    throw SheetError(e.what());
   }
-  LineReader reader(file.get(), name, kMaxSheetBytes);
-  const auto facts = row_of_source(name);
-  std::string_view line;
-  bool too_long = false;
-  for (int line_no = 1; reader.next(line, too_long); ++line_no)
-    url_list_line(line, line_no, too_long, facts, into);
+  if (format == "xlsx") return load_xlsx(name, bytes, options, into);
+  const auto table = csv_table(bytes, name, format == "tsv" ? '\t' : ',');
+  if (!TableReader(options, into).read(table))
+    throw SheetError(
+        fmt::format("{}: no URL column (a header such as 'Endpoint/URL' or 'URL')", name));
 }
 
-std::string read_file(const std::string& path, std::size_t limit) {
-  auto file = open_file(path);
-  const auto name = input_name(path);
-  std::string text;
-  text.reserve(checked_size(file.get(), name, limit));
-  char chunk[1 << 16];
-  while (const auto n = std::fread(chunk, 1, sizeof chunk, file.get())) {
-    if (text.size() + n > limit)
-      throw std::runtime_error(
-          fmt::format("{}: larger than {} bytes, the limit for this input", name, limit));
-    text.append(chunk, n);
-  }
-  if (std::ferror(file.get()))
-    throw std::runtime_error(fmt::format("{}: read error: {}", name, std::strerror(errno)));
-  return text;
+std::span<const BuiltinInfo> builtin_catalog() {
+  static constexpr BuiltinInfo kCatalog[] = {
+      {"commercial", "mde_urls_commercial.csv",
+       "MDE URLs, commercial (docs 'Microsoft Defender URLs' table)", "2026-03-11"},
+      {"gov", "mde_urls_gov.csv", "MDE URLs, US Government (GCC, GCC High, DoD)", "2025-12-25"},
+      {"analyzer", "mde_analyzer_xplat.csv mdeca_test_urls.csv",
+       "the MDE Client Analyzers' test URLs: the macOS/Linux analyzer's standard-connectivity "
+       "rows (exact status, method, pinned roots), then the Windows analyzer's "
+       "RegionsURLs.json (200, 400 or 404 pass)",
+       "2026-12-05 / 2022-08-16"},
+      {"streamlined", "mde_analyzer_xplat.csv mde_streamlined_gov.csv",
+       "MDE streamlined connectivity (*.endpoint.security.microsoft.com): the macOS/Linux "
+       "analyzer's gateway rows GW_US/EU/UK/AU (exact status, method, pinned roots)",
+       "2026-12-05"},
+  };
+  return kCatalog;
 }
 
-std::vector<CsvRecord> parse_csv(std::string_view text, char separator) {
-  std::vector<CsvRecord> records;
-  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
-  int line = 1;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    CsvRecord record{line, {}, {}, 0};
-    std::string field;
-    bool in_quotes = false, oversize = false;
-    // Where the open quote is: a quote that never closes would otherwise take the rest of the
-    // file as one cell. Such a record is an error at the quote, and reading goes on at the line
-    // after it, so one stray quote costs one row.
-    std::size_t quote_at = 0;
-    int quote_line = 0;
-    auto keep = [&](std::string_view run) {
-      if (field.size() + run.size() > kMaxCellBytes) {
-        if (!oversize && record.error.empty()) {
-          record.error = fmt::format("field longer than {} bytes", kMaxCellBytes);
-          record.column = static_cast<int>(record.fields.size()) + 1;
-        }
-        oversize = true;
-        return;
-      }
-      field.append(run);
-    };
-    auto end_field = [&] {
-      record.fields.push_back(oversize ? std::string() : std::move(field));
-      field.clear();
-      oversize = false;
-    };
-    bool stray_quote = false;
-    for (; i < text.size(); ++i) {
-      const char c = text[i];
-      if (in_quotes) {
-        if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-          keep("\"");
-          ++i;
-        } else if (c == '"') {
-          in_quotes = false;
-        } else {
-          if (c == '\n') ++line;
-          keep(std::string_view(&c, 1));
-          if (oversize) {
-            stray_quote = true;
-            break;
-          }
-        }
-      } else if (c == '"' && field.empty() && !oversize) {
-        in_quotes = true;
-        quote_at = i;
-        quote_line = line;
-      } else if (c == separator) {
-        end_field();
-      } else if (c == '\n') {
-        ++line;
-        ++i;
+namespace {
+
+// The analyzer's per-URL file holds both connectivity models: gateway rows (GW_xx) are
+// streamlined, the others standard. Its rows go through the same reader as a user's sheet.
+void load_xplat(bool streamlined, const SheetOptions& options, TargetList& into) {
+  TargetList all;
+  TableReader(options, all)
+      .read(
+          csv_table(builtin_text("mde_analyzer_xplat.csv"), "builtin:mde_analyzer_xplat.csv", ','));
+  for (auto& target : all.targets)
+    if (target.row.geography().starts_with("GW_") == streamlined)
+      into.targets.push_back(std::move(target));
+  into.errors.insert(into.errors.end(), all.errors.begin(), all.errors.end());
+}
+
+}  // namespace
+
+void load_builtin(std::string_view name, const SheetOptions& options, TargetList& into) {
+  if (name == "streamlined") {
+    load_xplat(true, options, into);
+    TableReader(options, into)
+        .read(csv_table(builtin_text("mde_streamlined_gov.csv"), "builtin:mde_streamlined_gov.csv",
+                        ','));
+    return;
+  }
+  if (name == "analyzer") {
+    // The newer file first: where both name a URL, deduplicate keeps its exact expectation.
+    load_xplat(false, options, into);
+    auto list = builtin_analyzer_targets();
+    for (auto& t : list.targets) {
+      if (!options.geo.empty() && lower(t.row.geography()) != "all" &&
+          !matches_any(t.row.geography(), options.geo))
+        continue;
+      into.targets.push_back(std::move(t));
+    }
+    return;
+  }
+  for (const auto& info : builtin_catalog()) {
+    if (info.name != name) continue;
+    const auto table =
+        csv_table(builtin_text(info.file), fmt::format("builtin:{}", info.file), ',');
+    TableReader(options, into).read(table);
+    return;
+  }
+  throw SheetError(
+      fmt::format("--builtin: unknown sheet '{}' (commercial, gov, analyzer, streamlined)", name));
+}
+
+void deduplicate(TargetList& list) {
+  // In place, with an open-addressed table of 4-byte indices: a second vector of targets and a
+  // node plus a URL copy per target cost a million-line list as much as its targets.
+  auto& targets = list.targets;
+  std::size_t slots = 16;
+  while (slots < targets.size() * 2) slots *= 2;
+  std::vector<std::uint32_t> table(slots, 0);  // kept index + 1; 0: free
+  const std::hash<std::string_view> hash;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    for (std::size_t slot = hash(targets[i].url) & (slots - 1);; slot = (slot + 1) & (slots - 1)) {
+      if (table[slot] == 0) {
+        table[slot] = static_cast<std::uint32_t>(kept + 1);
+        if (i != kept) targets[kept] = std::move(targets[i]);
+        ++kept;
         break;
-      } else if (c != '\r') {
-        // The run up to the next special character in one append, not byte by byte.
-        std::size_t stop = i + 1;
-        while (stop < text.size() && text[stop] != separator && text[stop] != '"' &&
-               text[stop] != '\n' && text[stop] != '\r')
-          ++stop;
-        keep(text.substr(i, stop - i));
-        i = stop - 1;
+      }
+      Target& first = targets[table[slot] - 1];
+      if (first.url == targets[i].url) {
+        if (targets[i].row.line) first.row.add_other_line(targets[i].row.line);
+        break;
       }
     }
-    if (in_quotes || stray_quote) {
-      CsvRecord error{quote_line, {}, {}, static_cast<int>(record.fields.size()) + 1};
-      error.error = stray_quote ? fmt::format(
-                                      "quoted field longer than {} bytes: is its closing quote "
-                                      "missing?",
-                                      kMaxCellBytes)
-                                : "quoted field is never closed (a stray quote?)";
-      records.push_back(std::move(error));
-      const auto next_line = text.find('\n', quote_at);
-      i = next_line == std::string_view::npos ? text.size() : next_line + 1;
-      line = quote_line + 1;
-      continue;
-    }
-    end_field();
-    if (!(record.fields.size() == 1 && record.fields[0].empty() && record.error.empty()))
-      records.push_back(std::move(record));
   }
-  return records;
-}
-
-TargetList builtin_analyzer_targets() {
-  std::string_view text;
-  for (const auto& sheet : builtin_sheets())
-    if (sheet.name == "mdeca_test_urls.csv") text = sheet.text;
-  const std::string source = "builtin:mdeca_test_urls.csv";
-
-  TargetList list;
-  const auto records = parse_csv(text);
-  std::set<std::string> seen;
-  for (std::size_t r = 1; r < records.size(); ++r) {  // record 0 is the header
-    const auto& f = records[r].fields;
-    if (f.size() < 4 || !records[r].error.empty()) {
-      list.errors.push_back({source, records[r].line, 1, "expected 5 columns", {}, false});
-      continue;
-    }
-    auto parsed = parse_target_url(trim(f[1]));
-    if (auto* error = std::get_if<UrlError>(&parsed)) {
-      list.errors.push_back({source, records[r].line, error->column, error->message, {}, false});
-      continue;
-    }
-    auto& target = std::get<Target>(parsed);
-    if (!seen.insert(target.url).second) continue;  // ALL-region URLs repeat per region
-    RowFacts facts;
-    facts.source = source;
-    facts.line = records[r].line;
-    facts.geography = f[0];
-    facts.category = f[3];
-    // The Windows analyzer passes a URL on any of these (tss_MDEClientAnalyzer.ps1); it pins the
-    // rows without NoPinning, but its script does not name the roots, so no pin is guessed.
-    facts.expect.status.ranges = {{200, 200}, {400, 400}, {404, 404}};
-    target.row = TargetRow(std::move(facts));
-    list.targets.push_back(std::move(target));
-  }
-  return list;
+  targets.erase(targets.begin() + static_cast<std::ptrdiff_t>(kept), targets.end());
 }
 
 }  // namespace urlprobe::sheet

@@ -2,6 +2,7 @@
 // inflating so that a zip bomb ends in an XlsxError rather than in an allocation failure.
 #include "sheet/xlsx.hpp"
 
+#include "base/text.hpp"
 #include "sheet/reader.hpp"
 
 #include <fmt/format.h>
@@ -30,15 +31,11 @@ std::string size_text(std::size_t bytes) {
   return fmt::format("{} bytes", bytes);
 }
 
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 // Zip item names compared as OPC part names: case-insensitive, '/'-separated, no leading '/'.
 std::string part_key(std::string_view name) {
   std::string key;
   key.reserve(name.size());
-  for (char c : name) key.push_back(c == '\\' ? '/' : ascii_lower(c));
+  for (char c : name) key.push_back(c == '\\' ? '/' : base::lower(c));
   while (!key.empty() && key.front() == '/') key.erase(key.begin());
   return key;
 }
@@ -537,19 +534,9 @@ struct Context {
   std::size_t cells = 0;
 };
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() &&
-         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // "443.0" -> "443", "-2.000" -> "-2"; anything else (1.5, 4.43E+2) as written.
 std::string number_text(std::string_view v) {
-  v = trim(v);
+  v = base::trim(v);
   const auto dot = v.find('.');
   if (dot != std::string_view::npos && dot > 0) {
     std::string_view whole = v.substr(0, dot), fraction = v.substr(dot + 1);
@@ -595,7 +582,7 @@ CellValue cell_value(pugi::xml_node c, const Context& ctx) {
   CellValue out;
   if (type == "s") {
     if (!v) return out;
-    const std::string index_text(trim(element_text(v)));
+    const std::string index_text(base::trim(element_text(v)));
     if (!all_digits(index_text) || index_text.size() > 9)
       out.error = fmt::format("shared string index '{}' is not a number", index_text);
     else if (std::stoul(index_text) >= ctx.shared.size())
@@ -612,11 +599,11 @@ CellValue cell_value(pugi::xml_node c, const Context& ctx) {
   } else if (type == "b") {
     out.kind = Kind::boolean;
     const std::string value = element_text(v);  // b views into it
-    const std::string_view b = trim(value);
+    const std::string_view b = base::trim(value);
     out.text = b == "1" || b == "true" ? "TRUE" : b == "0" || b == "false" ? "FALSE" : b;
   } else if (type == "e" || type == "d") {
     out.kind = type == "e" ? Kind::error : Kind::date;
-    out.text = trim(element_text(v));
+    out.text = base::trim(element_text(v));
   } else {
     out.kind = Kind::number;
     out.text = number_text(element_text(v));
@@ -643,7 +630,7 @@ XlsxSheet read_worksheet(const XmlPart& part, std::string name, Context& ctx) {
     XlsxRow out;
     out.number = next_row;  // no r: the row after the previous one, as Excel reads it
     if (const pugi::xml_attribute r = row.attribute("r")) {
-      const std::string_view text = trim(r.value());
+      const std::string_view text = base::trim(r.value());
       if (all_digits(text) && text.size() <= 7 && std::stoi(std::string(text)) >= 1 &&
           std::stoi(std::string(text)) <= kMaxRow)
         out.number = std::stoi(std::string(text));
@@ -671,7 +658,7 @@ XlsxSheet read_worksheet(const XmlPart& part, std::string name, Context& ctx) {
       XlsxCell cell;
       cell.column = next_column;
       if (const pugi::xml_attribute r = c.attribute("r")) {
-        if (const auto parsed = ref_column(trim(r.value())))
+        if (const auto parsed = ref_column(base::trim(r.value())))
           cell.column = *parsed;
         else
           cell.error = fmt::format("cell reference '{}' is not valid", r.value());
@@ -709,10 +696,6 @@ std::string find_workbook(Zip& zip) {
 }
 
 }  // namespace
-
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 std::string column_letters(int column) {
   std::string out;

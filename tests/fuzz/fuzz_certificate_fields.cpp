@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/detail/certificate.hpp"
 #include "net/tls.hpp"
 
 using namespace urlprobe;

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/detail/certificate.hpp"
 #include "net/pins.hpp"
 #include "net/tls.hpp"
 #include "tests/probe/test_servers.hpp"

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "net/detail/certificate.hpp"
 #include "net/tls.hpp"
 #include "tests/probe/test_servers.hpp"
 

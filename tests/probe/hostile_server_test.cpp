@@ -25,6 +25,7 @@
 #include <variant>
 #include <vector>
 
+#include "net/detail/certificate.hpp"
 #include "net/resolver.hpp"
 #include "net/tls.hpp"
 #include "probe/probe.hpp"

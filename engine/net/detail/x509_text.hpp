@@ -1,4 +1,4 @@
-// How the net stage prints certificate names and times (tls.cpp), shared with pins.cpp.
+// How the net stage prints certificate names and times (tls.cpp, pins.cpp).
 #pragma once
 
 #include <openssl/x509.h>
