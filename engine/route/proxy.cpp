@@ -5,15 +5,11 @@
 
 #include <charconv>
 
+#include "base/text.hpp"
+
 namespace urlprobe::route {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -89,7 +85,7 @@ std::variant<ProxySpec, SpecError> parse_proxy_spec(std::string_view text) {
   std::size_t pos = 0;
   bool url_form = false;
   if (const auto sep = text.find("://"); sep != std::string_view::npos) {
-    const auto scheme = lower(text.substr(0, sep));
+    const auto scheme = base::lower(text.substr(0, sep));
     if (scheme == "http")
       spec.scheme = ProxySpec::Scheme::http;
     else if (scheme == "https")
@@ -153,7 +149,7 @@ std::variant<ProxySpec, SpecError> parse_proxy_spec(std::string_view text) {
                          fmt::format("unexpected character '{}' in proxy host", host_text[i])};
   }
   if (host_text.empty()) return SpecError{static_cast<int>(pos) + 1, "missing proxy host"};
-  spec.host = lower(host_text);
+  spec.host = base::lower(host_text);
 
   const int port_column = static_cast<int>(text.size() - port_text.size()) + 1;
   if (!port_text.empty()) {
@@ -172,7 +168,7 @@ std::variant<ProxySpec, SpecError> parse_proxy_spec(std::string_view text) {
 NoProxy::NoProxy(std::string_view list) {
   while (!list.empty()) {
     const auto sep = list.find_first_of(", ");
-    std::string item = lower(list.substr(0, sep));
+    std::string item = base::lower(list.substr(0, sep));
     list = sep == std::string_view::npos ? std::string_view{} : list.substr(sep + 1);
     if (item.empty()) continue;
     if (item == "*") {
@@ -224,7 +220,7 @@ NoProxy::NoProxy(std::string_view list) {
 
 bool NoProxy::bypass(std::string_view host_in, std::uint16_t port) const {
   if (all_) return true;
-  const std::string host = lower(host_in);
+  const std::string host = base::lower(host_in);
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address(host, ec);
   std::vector<std::uint8_t> bytes;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "base/text.hpp"
+
 namespace urlprobe::route {
 namespace {
 
@@ -129,20 +131,12 @@ namespace urlprobe::route {
 
 ProxyList read_proxy_list(std::string_view text) {
   ProxyList list;
-  int line_no = 0;
-  while (!text.empty()) {
-    const auto eol = text.find('\n');
-    std::string_view line = text.substr(0, eol);
-    text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
-    ++line_no;
-    if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+  base::for_each_line(text, [&](std::string_view line, int line_no) {
     if (const auto hash = line.find('#'); hash != std::string_view::npos)
       line = line.substr(0, hash);
-    const auto first = line.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) continue;
-    const auto last = line.find_last_not_of(" \t\r");
-    std::string_view item = line.substr(first, last - first + 1);
-    int column = static_cast<int>(first) + 1;
+    std::string_view item = base::trim(line);
+    if (item.empty()) return;
+    int column = static_cast<int>(item.data() - line.data()) + 1;
 
     // "name=URL": a label, when what precedes '=' is a plain word (a password may hold '=').
     std::string name;
@@ -160,12 +154,12 @@ ProxyList read_proxy_list(std::string_view text) {
     auto parsed = parse_proxy_spec(item);
     if (auto* e = std::get_if<SpecError>(&parsed)) {
       list.errors.push_back({line_no, column + e->column - 1, e->message});
-      continue;
+      return;
     }
     auto spec = std::get<ProxySpec>(parsed);
     spec.name = std::move(name);
     list.proxies.push_back({line_no, std::move(spec)});
-  }
+  });
   return list;
 }
 

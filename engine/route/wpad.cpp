@@ -24,6 +24,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/text.hpp"
 #include "net/tunnel.hpp"
 #include "route/pac.hpp"
 
@@ -274,15 +275,9 @@ constexpr std::string_view kTwoLabelSuffixes[] = {
     "com.es", "com.pl", "com.ru",  "com.cy", "co.at",     "or.at",   "co.hu",  "eu.org", "us.com",
     "uk.com"};
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
 // "corp.example.com." -> "corp.example.com"; "" when not a usable domain name.
 std::string clean_domain(std::string_view domain) {
-  std::string d = lower(domain);
+  std::string d = base::lower(domain);
   while (!d.empty() && d.back() == '.') d.pop_back();
   if (d.empty() || d.size() > 253 || d.front() == '.' || d.find("..") != std::string::npos)
     return {};
@@ -367,14 +362,14 @@ std::string lease_value(std::string_view raw) {
 }
 
 bool is_http_url(std::string_view url) {
-  const auto l = lower(url.substr(0, 8));
+  const auto l = base::lower(url.substr(0, 8));
   return l.starts_with("http://") || l.starts_with("https://");
 }
 
 }  // namespace
 
 bool is_two_label_public_suffix(std::string_view domain) {
-  const auto d = lower(domain);
+  const auto d = base::lower(domain);
   return std::find(std::begin(kTwoLabelSuffixes), std::end(kTwoLabelSuffixes), d) !=
          std::end(kTwoLabelSuffixes);
 }
@@ -426,11 +421,11 @@ std::vector<std::string> dhcp_wpad_urls(std::string_view lease_text) {
     if (const auto eq = line.find('=');
         eq != std::string_view::npos && w.size() == 1) {  // NetworkManager
       const auto k =
-          lower(words(line.substr(0, eq)).empty() ? "" : words(line.substr(0, eq)).front());
+          base::lower(words(line.substr(0, eq)).empty() ? "" : words(line.substr(0, eq)).front());
       if (k == "wpad" || k == "wpad_url" || k == "option_252" || k == "option-252")
         value = lease_value(line.substr(eq + 1));
     } else if (w[0] == "option" && w.size() >= 3) {  // dhclient
-      const auto name = lower(w[1]);
+      const auto name = base::lower(w[1]);
       if (name == "wpad" || name == "wpad-url" || name == "option-252" || name == "wpad.url") {
         const auto at = line.find(w[1]) + w[1].size();
         value = lease_value(line.substr(at));
