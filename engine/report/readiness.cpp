@@ -87,14 +87,9 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 std::string transparent_proxy_evidence(const probe::Result& r) {
   if (r.route == Method::proxy_list || !r.proxy.empty()) return {};
   if (!r.via.empty() && starts_with(lower(r.url), "http://")) return r.via;
-  const bool intercepted =
-      r.outcome == Outcome::tls_intercepted ||
-      std::any_of(r.warnings.begin(), r.warnings.end(),
-                  [](const std::string& w) { return starts_with(w, "TLS intercepted"); });
-  if (intercepted && r.tls && !r.tls->issuer.empty())
-    return fmt::format("TLS issued by {}", r.tls->issuer);
-  if (intercepted) return "TLS anchored outside the public roots";
-  return {};
+  if (!r.tls_inspected) return {};
+  if (r.tls && !r.tls->issuer.empty()) return fmt::format("TLS issued by {}", r.tls->issuer);
+  return "TLS anchored outside the public roots";
 }
 
 }  // namespace
