@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "probe/route_column.hpp"
 #include "report/formats.hpp"
 
 namespace urlprobe::report {
@@ -97,7 +98,8 @@ std::string transparent_proxy_evidence(const probe::Result& r) {
 Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options) {
   Readiness out;
   std::vector<const probe::Result*> sorted;
-  for (const auto& r : results) sorted.push_back(&r);
+  for (const auto& r : results)
+    if (options.proxy_lists || r.route != Method::proxy_list) sorted.push_back(&r);
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto* a, const auto* b) { return a->sweep_index < b->sweep_index; });
 
@@ -336,10 +338,6 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   return out;
 }
 
-std::string proxy_label(const ProxyReadiness& p) {
-  return p.name.empty() ? p.proxy : fmt::format("{} ({})", p.name, p.proxy);
-}
-
 std::string readiness_text(const Readiness& r) {
   if (!r.any_results) return {};
   std::string text = "\nReadiness\n";
@@ -375,13 +373,13 @@ std::string readiness_text(const Readiness& r) {
   if (!r.proxies.empty()) {
     std::vector<std::string> every;
     for (const auto& p : r.proxies)
-      if (p.all) every.push_back(proxy_label(p));
+      if (p.all) every.push_back(probe::proxy_label(p.name, p.proxy));
     text += fmt::format("  Proxies that reach every required URL: {}\n",
                         every.empty() ? "none" : join(every, ", "));
   }
   for (const auto& p : r.proxies) {
-    text +=
-        fmt::format("  Proxy {}: {}/{} required URLs", proxy_label(p), p.required_ok, r.required);
+    text += fmt::format("  Proxy {}: {}/{} required URLs", probe::proxy_label(p.name, p.proxy),
+                        p.required_ok, r.required);
     if (p.required_ok == 0 && !p.unreachable.empty()) {
       // Nothing gets through: the causes, not every URL again.
       std::vector<std::string> outcomes;
@@ -426,7 +424,7 @@ std::string readiness_text(const Readiness& r) {
   return detail::wrap_lines(text);
 }
 
-void append_readiness_json(std::string& out, const Readiness& r) {
+void append_readiness_json(std::string& out, const Readiness& r, bool labels) {
   using detail::append_json_string;
   auto strings = [&](const std::vector<std::string>& items) {
     out += '[';
@@ -466,6 +464,10 @@ void append_readiness_json(std::string& out, const Readiness& r) {
     append_json_string(out, p.name);
     out += ",\"proxy\":";
     append_json_string(out, p.proxy);
+    if (labels) {
+      out += ",\"label\":";
+      append_json_string(out, probe::proxy_label(p.name, p.proxy));
+    }
     fmt::format_to(std::back_inserter(out), ",\"required_ok\":{},\"all\":{},\"unreachable\":[",
                    p.required_ok, p.all ? "true" : "false");
     for (std::size_t k = 0; k < p.unreachable.size(); ++k) {

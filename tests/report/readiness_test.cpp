@@ -112,7 +112,7 @@ std::string written(report::Format format, const std::vector<probe::Result>& res
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
   const auto routes = routes_of(proxies);
-  auto writer = report::make_writer(format, out, routes);
+  auto writer = report::make_writer(format, out, probe::route_columns(routes));
   report::Summary summary;
   summary.geo = std::move(geo);
   for (const auto& r : results) {
