@@ -580,7 +580,8 @@ void BM_JsonlWriter(benchmark::State& state, JsonlPath path, Output output) {
   OutputFile file(path == JsonlPath::string ? Output::none : output);
   std::FILE* out = file.get();
   const std::vector<route::Route> routes{route::direct_route()};
-  auto writer = out ? report::make_writer(report::Format::jsonl, out, routes) : nullptr;
+  auto writer =
+      out ? report::make_writer(report::Format::jsonl, out, probe::route_columns(routes)) : nullptr;
   for (auto _ : state) {
     bench::pause(state);
     file.restart();

@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "diagnostics.hpp"
+#include "probe/route_column.hpp"
 #include "probe/sweep_index.hpp"
 #include "report/diff.hpp"
 #include "report/read.hpp"
@@ -245,7 +246,7 @@ int run_report(const Options& options) {
                                    std::chrono::duration<double, std::milli>(r.ms.total)));
   }
   {
-    auto writer = report::make_writer(format, out->file(), routes);
+    auto writer = report::make_writer(format, out->file(), probe::route_columns(routes));
     for (const auto& r : results) {
       summary.add(r);
       writer->write(r);

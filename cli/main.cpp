@@ -17,6 +17,7 @@
 #include "diagnostics.hpp"
 #include "options.hpp"
 #include "output_file.hpp"
+#include "probe/route_column.hpp"
 #include "probe/sweep.hpp"
 #include "progress.hpp"
 #include "report/readiness.hpp"
@@ -114,16 +115,14 @@ int list_targets(const cli::Options& options, const sheet::TargetList& list,
 // Fans each result out to every writer.
 class Fanout final : public probe::ResultSink {
  public:
-  std::vector<std::unique_ptr<report::ResultWriter>> writers;
+  explicit Fanout(std::span<const probe::RouteColumn> routes) : report(routes) {}
+  report::Report report;  // every format of the sweep
   report::Summary summary;
   std::atomic<std::uint64_t> failures{0};  // read by the progress line while the sweep runs
-  bool keep_results = false;               // --require any-method: the exit code needs readiness
-  std::vector<probe::Result> results;
   void on_result(const probe::Result& r) override {
     summary.add(r);
-    if (keep_results && r.route != route::Method::proxy_list) results.push_back(r);
     if (probe::is_failure(r.outcome)) failures.fetch_add(1, std::memory_order_relaxed);
-    for (auto& w : writers) w->write(r);
+    report.write(r);
   }
 };
 
@@ -275,8 +274,9 @@ int run(cli::Options& options) {
 
   for (const auto& error : input.errors) cli::say(error);
 
-  Fanout fanout;
-  fanout.keep_results = options.require == cli::Require::any_method;
+  Fanout fanout(probe::route_columns(routes));
+  // --require any-method: the exit code needs readiness.
+  if (options.require == cli::Require::any_method) fanout.report.keep_results();
   std::vector<std::unique_ptr<cli::ReplacedFile>> files;
   std::vector<std::string> unfinished;
   const bool stdout_tty = isatty(STDOUT_FILENO);
@@ -284,7 +284,7 @@ int run(cli::Options& options) {
     const auto format = options.stdout_format_set
                             ? options.stdout_format
                             : (stdout_tty ? report::Format::text : report::Format::jsonl);
-    fanout.writers.push_back(report::make_writer(format, stdout, routes));
+    fanout.report.add(format, stdout);
   }
   // Until here ^C ends urlprobe at once (interrupted_before_sweep), so that loading a sheet,
   // WPAD discovery and the other commands stop there. From here on it waits for SignalWatch,
@@ -305,7 +305,7 @@ int run(cli::Options& options) {
       return kExitUsage;
     }
     if (!file->temporary_path().empty()) unfinished.push_back(file->temporary_path());
-    fanout.writers.push_back(report::make_writer(output.format, file->file(), routes));
+    fanout.report.add(output.format, file->file());
     files.push_back(std::move(file));
   }
 
@@ -341,7 +341,7 @@ int run(cli::Options& options) {
   fanout.summary.notes = notes;
   fanout.summary.arguments = options.redacted_arguments;
   fanout.summary.geo = options.sheet.geo;
-  for (auto& w : fanout.writers) w->finish(fanout.summary);
+  fanout.report.finish(fanout.summary);
   // The short answer always reaches a person: on stdout when it carries no records, else on
   // stderr, which scripts reading JSONL leave alone.
   const bool stdout_has_records = options.stdout_format_set || options.outputs.empty();
@@ -368,7 +368,9 @@ int run(cli::Options& options) {
   if (interrupted) return kExitInterrupted;
   if (!input.errors.empty()) return kExitUsage;
   if (options.require == cli::Require::any_method)
-    return report::assess(fanout.results, report::ReadinessOptions{options.sheet.geo}).ready
+    return report::assess(fanout.report.results(),
+                          report::ReadinessOptions{options.sheet.geo, /*proxy_lists=*/false})
+                   .ready
                ? kExitOk
                : kExitFailures;
   return fanout.summary.failures() ? kExitFailures : kExitOk;

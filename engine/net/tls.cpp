@@ -514,6 +514,7 @@ TlsVerdict judge_session(SSL* ssl, const TlsClientContext& context,
   if (!chain || sk_X509_num(chain) == 0) return {};
   X509* anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
   if (context.is_public_root(anchor)) return {};
+  // Its first words are how report/read.cpp knows inspection in a v1 record read back.
   return {
       TlsVerdict::Kind::intercepted,
       {},

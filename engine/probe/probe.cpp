@@ -415,6 +415,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       auto failure =
           net::explain_handshake_failure(ssl, result_.host, net::describe_io_error(ec), pins());
       if (failure.untrusted && result_.tls) result_.tls->error = failure.code;
+      result_.tls_inspected = failure.intercepted;
       if (failure.intercepted) return finish(Outcome::tls_intercepted, failure.detail);
       return finish(failure.untrusted ? Outcome::tls_untrusted : Outcome::tls_error,
                     failure.untrusted ? failure.detail
@@ -435,6 +436,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
         }
         return finish(Outcome::tls_untrusted, verdict.detail);
       case net::TlsVerdict::Kind::intercepted:
+        result_.tls_inspected = true;
         // No request goes through an inspecting proxy unless the user accepts inspection, and
         // never to a pinned URL: the real sensor refuses that chain whatever the user accepts.
         if (!ctx_.config.allow_inspection || pinned())

@@ -53,6 +53,11 @@ struct Result {
   std::optional<net::TlsFacts> tls;
   PhaseTimes ms;
   std::vector<std::string> warnings;  // things an ok result should still tell (expiry, inspection)
+  // The TLS chain was an inspecting proxy's (anchored outside the public roots, or a pinned
+  // target's at a root neither pinned nor public), whether the probe stopped there (outcome
+  // tls_intercepted) or went on with --allow-inspection (a warning). Not a field of the v1
+  // record: read back, it comes from the outcome and the warning (report/read.cpp).
+  bool tls_inspected = false;
   sheet::RowFacts row;
   std::chrono::system_clock::time_point started;
   Shard shard;  // the --shard of the sweep that made it, so merge can tell a shard is missing

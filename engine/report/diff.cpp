@@ -73,7 +73,7 @@ std::string outcome_text(const std::optional<probe::Outcome>& o) {
 }
 
 std::string entry_line(const DiffEntry& e) {
-  std::string line = fmt::format("  {}  {}", e.key.url, route_text(e.key.route, e.key.proxy));
+  std::string line = fmt::format("  {}  {}", e.key.url, probe::label_via(e.key.route, e.key.proxy));
   line += fmt::format("  {} -> {}", outcome_text(e.old_outcome), outcome_text(e.new_outcome));
   // Only the new state's detail: an old failure's detail after "-> ok" reads as the state now
   // (json and html keep it as old_detail).
@@ -142,11 +142,6 @@ std::string diff_ms(double ms) {
 
 std::string diff_factor(double old_ms, double new_ms) {
   return old_ms > 0 ? fmt::format("{:.1f}x", new_ms / old_ms) : std::string("from 0");
-}
-
-std::string route_text(route::Method route, std::string_view proxy) {
-  return proxy.empty() ? std::string(route::method_name(route))
-                       : fmt::format("{} via {}", route::method_name(route), proxy);
 }
 
 std::optional<double> median(std::vector<double> values) {
@@ -219,7 +214,7 @@ std::string diff_text(const Diff& diff, const DiffOptions& options) {
                     diff.slower.size(), options.slower_factor, options.slower_min_ms);
     for (const auto& s : diff.slower)
       text += fmt::format("  {}  {}  {} ms -> {} ms ({})\n", s.key.url,
-                          route_text(s.key.route, s.key.proxy), diff_ms(s.old_ms),
+                          probe::label_via(s.key.route, s.key.proxy), diff_ms(s.old_ms),
                           diff_ms(s.new_ms), diff_factor(s.old_ms, s.new_ms));
   }
   group("changed", diff.changed);
@@ -230,10 +225,10 @@ std::string diff_text(const Diff& diff, const DiffOptions& options) {
     text +=
         "per route (median ms.total of the probes ok in both runs; information, not a verdict):\n";
     for (const auto& r : diff.routes)
-      text += fmt::format("  {}  {} ms -> {} ms ({}; {} probe{})\n", route_text(r.route, r.proxy),
-                          diff_ms(r.old_median_ms), diff_ms(r.new_median_ms),
-                          diff_factor(r.old_median_ms, r.new_median_ms), r.count,
-                          r.count == 1 ? "" : "s");
+      text += fmt::format("  {}  {} ms -> {} ms ({}; {} probe{})\n",
+                          probe::label_via(r.route, r.proxy), diff_ms(r.old_median_ms),
+                          diff_ms(r.new_median_ms), diff_factor(r.old_median_ms, r.new_median_ms),
+                          r.count, r.count == 1 ? "" : "s");
   }
   text += fmt::format("diff: {} broke, {} slower, {} changed, {} recovered, {} new, {} removed\n",
                       diff.broke.size(), diff.slower.size(), diff.changed.size(),

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "probe/result.hpp"
+#include "probe/route_column.hpp"
 #include "report/read.hpp"
 
 namespace urlprobe::report {
@@ -63,10 +64,9 @@ Diff diff_results(std::span<const probe::Result> old_results,
 std::optional<double> median(std::vector<double> values);
 
 // How diff_text and diff_html write their parts: milliseconds rounded to 2 decimals as people
-// write them (3.24, 60.3, 900); NEW / OLD as "62.9x"; a route as "direct" or "proxy via URL".
+// write them (3.24, 60.3, 900); NEW / OLD as "62.9x". A route is probe::label_via's.
 std::string diff_ms(double ms);
 std::string diff_factor(double old_ms, double new_ms);
-std::string route_text(route::Method route, std::string_view proxy);
 
 std::string diff_text(const Diff& diff, const DiffOptions& options);
 // Milliseconds are written rounded to 2 decimals, as people write them: 3.24, 60.3, 900.

@@ -76,7 +76,7 @@ void entries(Page& page, std::string_view id, const std::vector<DiffEntry>& list
   for (const auto& e : list) {
     page.raw("<tr>");
     page.cell(e.key.url, "url");
-    page.cell(route_text(e.key.route, e.key.proxy));
+    page.cell(probe::label_via(e.key.route, e.key.proxy));
     page.outcome_cell(e.old_outcome);
     page.outcome_cell(e.new_outcome);
     page.cell(e.new_detail, "detail");
@@ -125,7 +125,7 @@ std::string diff_html(const Diff& diff, const DiffOptions& options, std::string_
     for (const auto& s : diff.slower) {
       page.raw("<tr>");
       page.cell(s.key.url, "url");
-      page.cell(route_text(s.key.route, s.key.proxy));
+      page.cell(probe::label_via(s.key.route, s.key.proxy));
       page.cell(diff_ms(s.old_ms) + " ms", "n");
       page.cell(diff_ms(s.new_ms) + " ms", "n");
       page.cell(diff_factor(s.old_ms, s.new_ms), "n");
@@ -142,7 +142,7 @@ std::string diff_html(const Diff& diff, const DiffOptions& options, std::string_
     page.header_row({"route", "before", "now", "factor", "probes"});
     for (const auto& r : diff.routes) {
       page.raw("<tr>");
-      page.cell(route_text(r.route, r.proxy));
+      page.cell(probe::label_via(r.route, r.proxy));
       page.cell(diff_ms(r.old_median_ms) + " ms", "n");
       page.cell(diff_ms(r.new_median_ms) + " ms", "n");
       page.cell(diff_factor(r.old_median_ms, r.new_median_ms), "n");

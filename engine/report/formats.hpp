@@ -10,17 +10,26 @@
 #include <string>
 #include <string_view>
 
+#include "report/readiness.hpp"
 #include "report/writer.hpp"
 
 namespace urlprobe::report::detail {
 
+// What a Report keeps once for the formats that read the whole sweep at finish: they hold a
+// reference to it instead of a copy each.
+struct Kept {
+  std::vector<probe::Result> results;  // every result, in the order written
+  Readiness readiness;                 // assessed at finish, before any format finishes
+};
+
 std::unique_ptr<ResultWriter> make_csv_writer(std::FILE* out);
 std::unique_ptr<ResultWriter> make_junit_writer(std::FILE* out,
-                                                std::span<const route::Route> routes);
+                                                std::span<const probe::RouteColumn> routes);
 std::unique_ptr<ResultWriter> make_prometheus_writer(std::FILE* out);
-std::unique_ptr<ResultWriter> make_json_writer(std::FILE* out);
+std::unique_ptr<ResultWriter> make_json_writer(std::FILE* out, const Kept& kept);
 std::unique_ptr<ResultWriter> make_html_writer(std::FILE* out,
-                                               std::span<const route::Route> routes);
+                                               std::span<const probe::RouteColumn> routes,
+                                               const Kept& kept);
 
 // Calls `emit(cp, bytes)` for each code point of `s`; a byte that does not start a valid UTF-8
 // sequence (overlong, surrogate, truncated) is reported as U+FFFD with bytes "\xEF\xBF\xBD".
@@ -91,10 +100,6 @@ void append_json_string(std::string& out, std::string_view s);
 // The key under the text format's targets x proxies matrix: "CODE name" for every outcome with
 // something to say (all but the neutral not_configured and skipped), a few a line.
 std::string text_legend();
-
-// What reports call a result's route: the method name ("direct"), or "proxy <name>" for an
-// entry of a proxy list (its name, else its redacted URL).
-std::string route_label(const probe::Result& r);
 
 // `s` as XML/HTML text (attribute: for an attribute value in double quotes): & < > escaped, and
 // what markup cannot carry (C0 controls, invalid UTF-8) as U+FFFD, as the junit writer does.

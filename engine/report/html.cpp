@@ -49,17 +49,10 @@ struct Cell {
 
 class HtmlWriter final : public ResultWriter {
  public:
-  HtmlWriter(std::FILE* out, std::span<const route::Route> routes)
-      : out_(out), routes_(routes.size()), started_(std::chrono::system_clock::now()) {
-    for (const auto& route : routes) {
-      if (route.method == route::Method::proxy_list && route.for_https)
-        add_column("proxy " + (route.for_https->name.empty() ? route.for_https->redacted()
-                                                             : route.for_https->name),
-                   true);
-      else
-        add_column(std::string(route::method_name(route.method)),
-                   route.method == route::Method::proxy_list);
-    }
+  HtmlWriter(std::FILE* out, std::span<const probe::RouteColumn> routes, const Kept& kept)
+      : out_(out), routes_(routes.size()), started_(std::chrono::system_clock::now()), kept_(kept) {
+    for (const auto& route : routes)
+      add_column(route.label, route.method == route::Method::proxy_list);
   }
 
   void write(const probe::Result& r) override {
@@ -70,7 +63,7 @@ class HtmlWriter final : public ResultWriter {
       cell.column = at.route;
     } else {  // no sweep layout known: rows by URL, columns by route, in order of arrival
       cell.row_key = url_keys_.try_emplace(r.url, url_keys_.size()).first->second;
-      const auto label = route_label(r);
+      const auto label = probe::route_label(r);
       const auto found = std::find_if(columns_.begin(), columns_.end(),
                                       [&](const auto& c) { return c.label == label; });
       cell.column = found != columns_.end()
@@ -114,7 +107,6 @@ class HtmlWriter final : public ResultWriter {
       j += ']';
     }
     cells_.push_back(std::move(cell));
-    seen_.push_back(r);  // for the readiness panel
   }
 
   void finish(const Summary& s) override {
@@ -144,10 +136,9 @@ class HtmlWriter final : public ResultWriter {
       append_json_string(data, s.notes[i]);
     }
     data += "]}";
-    const auto readiness = assess(seen_, ReadinessOptions{s.geo});
-    if (readiness.any_results) {
+    if (kept_.readiness.any_results) {
       data += ",\"readiness\":";
-      append_readiness_json(data, readiness);
+      append_readiness_json(data, kept_.readiness, true);
     }
     data += ",\"outcomes\":[";
     for (const auto& row : probe::kOutcomes) {
@@ -329,12 +320,11 @@ tbody tr:hover th{background:#e7f5ff}
     }
     // Entries of --proxies, each an egress route of its own (the text format's "Proxy" lines).
     var P = R.proxies || [];
-    function proxyLabel(p) { return p.name ? p.name + ' (' + p.proxy + ')' : p.proxy; }
     if (P.length) {
-      var every = P.filter(function (p) { return p.all; }).map(proxyLabel);
+      var every = P.filter(function (p) { return p.all; }).map(function (p) { return p.label; });
       line('Proxies that reach every required URL', every.length ? every.join(', ') : 'none');
       list('Per proxy:', P.map(function (p) {
-        var s = proxyLabel(p) + ': ' + p.required_ok + '/' + R.required + ' required URLs';
+        var s = p.label + ': ' + p.required_ok + '/' + R.required + ' required URLs';
         if (!p.unreachable.length) return s;
         if (!p.required_ok) {
           var seen = [];
@@ -566,7 +556,7 @@ tbody tr:hover th{background:#e7f5ff}
   std::size_t routes_;
   std::chrono::system_clock::time_point started_;
   std::vector<Column> columns_;
-  std::vector<probe::Result> seen_;  // for the readiness panel
+  const Kept& kept_;  // the readiness panel's
   std::map<std::string, std::uint64_t> url_keys_;
   std::map<std::uint64_t, Target> targets_;
   std::vector<Cell> cells_;
@@ -575,8 +565,9 @@ tbody tr:hover th{background:#e7f5ff}
 }  // namespace
 
 std::unique_ptr<ResultWriter> make_html_writer(std::FILE* out,
-                                               std::span<const route::Route> routes) {
-  return std::make_unique<HtmlWriter>(out, routes);
+                                               std::span<const probe::RouteColumn> routes,
+                                               const Kept& kept) {
+  return std::make_unique<HtmlWriter>(out, routes, kept);
 }
 
 }  // namespace urlprobe::report::detail

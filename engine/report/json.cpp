@@ -114,11 +114,6 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-std::string route_label(const probe::Result& r) {
-  if (r.route != route::Method::proxy_list) return std::string(route::method_name(r.route));
-  return "proxy " + (r.proxy_name.empty() ? r.proxy : r.proxy_name);
-}
-
 namespace {
 
 using Counts = std::map<std::string, std::array<std::uint64_t, probe::kOutcomeCount>>;
@@ -150,22 +145,26 @@ void append_grouped(std::string& out, const Counts& groups) {
   out += '}';
 }
 
+// Every record is read from the Report's one copy at finish.
 class JsonWriter final : public ResultWriter {
  public:
-  explicit JsonWriter(std::FILE* out) : out_(out), started_(std::chrono::system_clock::now()) {}
+  JsonWriter(std::FILE* out, const Kept& kept)
+      : out_(out), started_(std::chrono::system_clock::now()), kept_(kept) {}
 
-  void write(const probe::Result& r) override {
-    results_ += results_.empty() ? "\n" : ",\n";
-    append_jsonl(results_, r);
-    const auto o = static_cast<std::size_t>(r.outcome);
-    // "direct" and friends; list entries all share route "proxy", as in the record.
-    ++by_route_[std::string(route::method_name(r.route))][o];
-    if (!r.proxy.empty()) ++by_proxy_[r.proxy][o];
-    ++probes_;
-    seen_.push_back(r);
-  }
+  void write(const probe::Result&) override {}
 
   void finish(const Summary& s) override {
+    std::string results;
+    Counts by_route, by_proxy;
+    for (const auto& r : kept_.results) {
+      results += results.empty() ? "\n" : ",\n";
+      append_jsonl(results, r);
+      const auto o = static_cast<std::size_t>(r.outcome);
+      // "direct" and friends; list entries all share route "proxy", as in the record.
+      ++by_route[std::string(route::method_name(r.route))][o];
+      if (!r.proxy.empty()) ++by_proxy[r.proxy][o];
+    }
+
     std::string doc = "{\"v\":1,\"run\":{\"version\":";
     append_json_string(doc, URLPROBE_VERSION);
     doc += ",\"started\":";
@@ -203,19 +202,19 @@ class JsonWriter final : public ResultWriter {
       doc += ']';
     }
     doc += "},\"results\":[";
-    doc += results_;
-    doc += results_.empty() ? "],\n" : "\n],\n";
+    doc += results;
+    doc += results.empty() ? "],\n" : "\n],\n";
     doc += "\"readiness\":";
-    append_readiness_json(doc, assess(seen_, ReadinessOptions{s.geo}));
+    append_readiness_json(doc, kept_.readiness);
     doc += ",\n\"summary\":{\"by_outcome\":";
     append_counts(doc, s.by_outcome, true);
     doc += ",\"by_route\":";
-    append_grouped(doc, by_route_);
+    append_grouped(doc, by_route);
     doc += ",\"by_proxy\":";
-    append_grouped(doc, by_proxy_);
+    append_grouped(doc, by_proxy);
     fmt::format_to(std::back_inserter(doc),
                    ",\"probes\":{},\"failures\":{},\"input_errors\":{}}}}}\n",
-                   s.finished ? s.finished : probes_, s.failures(), s.input_errors);
+                   s.finished ? s.finished : kept_.results.size(), s.failures(), s.input_errors);
     std::fwrite(doc.data(), 1, doc.size(), out_);
     std::fflush(out_);
   }
@@ -223,16 +222,13 @@ class JsonWriter final : public ResultWriter {
  private:
   std::FILE* out_;
   std::chrono::system_clock::time_point started_;
-  std::string results_;  // the records, comma-separated, one a line
-  Counts by_route_, by_proxy_;
-  std::uint64_t probes_ = 0;
-  std::vector<probe::Result> seen_;  // for the readiness object
+  const Kept& kept_;
 };
 
 }  // namespace
 
-std::unique_ptr<ResultWriter> make_json_writer(std::FILE* out) {
-  return std::make_unique<JsonWriter>(out);
+std::unique_ptr<ResultWriter> make_json_writer(std::FILE* out, const Kept& kept) {
+  return std::make_unique<JsonWriter>(out, kept);
 }
 
 }  // namespace urlprobe::report::detail

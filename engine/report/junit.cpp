@@ -66,11 +66,11 @@ struct Suite {
 
 class JunitWriter final : public ResultWriter {
  public:
-  JunitWriter(std::FILE* out, std::span<const route::Route> routes)
+  JunitWriter(std::FILE* out, std::span<const probe::RouteColumn> routes)
       : out_(out), routes_(routes.size()), started_(std::chrono::system_clock::now()) {}
 
   void write(const probe::Result& r) override {
-    const auto name = route_label(r);
+    const auto name = probe::route_label(r);
     auto [it, added] = suites_.try_emplace(name);
     auto& suite = it->second;
     if (added) {
@@ -163,7 +163,7 @@ class JunitWriter final : public ResultWriter {
 }  // namespace
 
 std::unique_ptr<ResultWriter> make_junit_writer(std::FILE* out,
-                                                std::span<const route::Route> routes) {
+                                                std::span<const probe::RouteColumn> routes) {
   return std::make_unique<JunitWriter>(out, routes);
 }
 

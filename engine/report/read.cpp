@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -344,6 +345,13 @@ probe::Result read_record(const json::object& o) {
     else if (name == "shard")
       read_shard(object_of(v, name), r.shard);
   }
+  // v1 has no field for it: inspection that --allow-inspection went on with is told by the
+  // warning net::judge_session words, which starts so.
+  constexpr std::string_view kInspected = "TLS intercepted";
+  r.tls_inspected = r.outcome == probe::Outcome::tls_intercepted ||
+                    std::any_of(r.warnings.begin(), r.warnings.end(), [&](std::string_view w) {
+                      return w.substr(0, kInspected.size()) == kInspected;
+                    });
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "probe/route_column.hpp"
 #include "report/formats.hpp"
 
 namespace urlprobe::report {
@@ -87,191 +88,236 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 std::string transparent_proxy_evidence(const probe::Result& r) {
   if (r.route == Method::proxy_list || !r.proxy.empty()) return {};
   if (!r.via.empty() && starts_with(lower(r.url), "http://")) return r.via;
-  const bool intercepted =
-      r.outcome == Outcome::tls_intercepted ||
-      std::any_of(r.warnings.begin(), r.warnings.end(),
-                  [](const std::string& w) { return starts_with(w, "TLS intercepted"); });
-  if (intercepted && r.tls && !r.tls->issuer.empty())
-    return fmt::format("TLS issued by {}", r.tls->issuer);
-  if (intercepted) return "TLS anchored outside the public roots";
-  return {};
+  if (!r.tls_inspected) return {};
+  if (r.tls && !r.tls->issuer.empty()) return fmt::format("TLS issued by {}", r.tls->issuer);
+  return "TLS anchored outside the public roots";
 }
 
-}  // namespace
-
-Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options) {
-  Readiness out;
+std::vector<const probe::Result*> in_sweep_order(const std::vector<probe::Result>& results,
+                                                 const ReadinessOptions& options) {
   std::vector<const probe::Result*> sorted;
-  for (const auto& r : results) sorted.push_back(&r);
+  for (const auto& r : results)
+    if (options.proxy_lists || r.route != Method::proxy_list) sorted.push_back(&r);
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const auto* a, const auto* b) { return a->sweep_index < b->sweep_index; });
+  return sorted;
+}
 
-  // Issuers each URL verified with: a proxy route's chain that does not verify and names
-  // another issuer is that proxy's inspection with a CA the client does not trust.
-  std::map<std::string, std::set<std::string>> verified_issuers;
+// Issuers each URL verified with: a proxy route's chain that does not verify and names
+// another issuer is that proxy's inspection with a CA the client does not trust.
+using VerifiedIssuers = std::map<std::string, std::set<std::string>>;  // URL -> issuers
+
+VerifiedIssuers verified_issuers(const std::vector<const probe::Result*>& sorted) {
+  VerifiedIssuers issuers;
   for (const auto* r : sorted)
     if (r->tls && r->tls->verified && !r->tls->issuer.empty() &&
         (r->route != Method::proxy_list || r->outcome == Outcome::ok))
-      verified_issuers[r->url].insert(r->tls->issuer);
-  auto inspected_untrusted = [&](const probe::Result& r) {
-    if (r.outcome != Outcome::tls_untrusted || r.proxy.empty() || !r.tls || r.tls->issuer.empty())
-      return false;
-    const auto it = verified_issuers.find(r.url);
-    return it != verified_issuers.end() && !it->second.count(r.tls->issuer);
-  };
+      issuers[r->url].insert(r->tls->issuer);
+  return issuers;
+}
 
-  std::vector<UrlState> urls;
-  std::map<std::string, std::size_t> index;
-  std::map<Method, MethodReadiness> methods;
-  std::map<std::string, ProxyTodo> todo;
-  std::map<std::string, std::vector<std::string>> blob_notes;  // proxy -> hosts
-  std::vector<std::string> pinned_blocked;  // pinned hosts a proxy inspected or challenged
-  std::vector<std::string> stale_pins;      // pinned hosts whose chain ends at another public root
-  std::size_t local_errors = 0;
-  std::map<Method, std::string> proxy_of;
-  std::vector<ProxyState> proxies;                                         // in sweep order
-  std::map<std::pair<std::string, std::string>, std::size_t> proxy_index;  // (name, proxy)
+bool inspected_untrusted(const probe::Result& r, const VerifiedIssuers& verified) {
+  if (r.outcome != Outcome::tls_untrusted || r.proxy.empty() || !r.tls || r.tls->issuer.empty())
+    return false;
+  const auto it = verified.find(r.url);
+  return it != verified.end() && !it->second.count(r.tls->issuer);
+}
 
-  for (const auto* r : sorted) {
-    if (!selected(r->row.geography, options.geo)) continue;
-    out.any_results = true;
-    auto [it, fresh] = index.emplace(r->url, urls.size());
-    if (fresh) {
-      auto& u = urls.emplace_back();
-      u.url = r->url;
-      u.host = r->host;
-      u.geography = r->row.geography;
-      u.required = required(r->row.required);
-    }
-    auto& u = urls[it->second];
-    // An entry of --proxies is counted apart from the device's methods (ProxyReadiness).
-    const bool listed = r->route == Method::proxy_list;
-    MethodReadiness* m = nullptr;
-    if (!listed) {
-      m = &methods[r->route];
-      m->method = r->route;
-    }
-    if (r->outcome == Outcome::not_configured) continue;
-    if (r->outcome == Outcome::skipped) {
-      u.skipped = r->detail;
-      continue;
-    }
-    if (m) m->configured = true;
-    if (r->outcome == Outcome::local_error) ++local_errors;
-    if (auto evidence = transparent_proxy_evidence(*r); !evidence.empty()) {
-      const bool seen = std::any_of(out.transparent.begin(), out.transparent.end(),
-                                    [&](const auto& t) { return t.url == r->url; });
-      if (!seen) out.transparent.push_back({r->url, std::move(evidence)});
-    }
-    if (!listed && !r->proxy.empty()) proxy_of.emplace(r->route, r->proxy);
+// What assess learns from the results, one at a time in sweep order, before it counts.
+class Tally {
+ public:
+  Tally(const ReadinessOptions& options, VerifiedIssuers verified)
+      : options_(options), verified_(std::move(verified)) {}
 
-    bool reached = r->outcome == Outcome::ok;
-    if (!r->row.expect.trust.empty()) {
-      if (r->outcome == Outcome::tls_intercepted || r->outcome == Outcome::proxy_auth_required)
-        add_unique(pinned_blocked, r->host);
-      if (r->outcome == Outcome::tls_untrusted && r->tls && r->tls->error == "pin_mismatch")
-        add_unique(stale_pins, r->host);
-    }
-    if (r->outcome == Outcome::tls_intercepted && !r->row.expect.trust.empty()) {
-      // A pinned host is never excused as blob storage is: the sensor itself refuses the chain.
-      auto& t = todo[r->proxy];
-      t.proxy = r->proxy;
-      add_unique(t.exclude_inspection, r->host);
-    } else if (r->outcome == Outcome::tls_intercepted) {
-      if (never_exclude(r->host)) {
-        reached = true;
-        add_unique(blob_notes[r->proxy], r->host);
-      } else {
-        auto& t = todo[r->proxy];
-        t.proxy = r->proxy;
-        add_unique(t.exclude_inspection, r->host);
-      }
-    } else if (inspected_untrusted(*r) && !never_exclude(r->host)) {
-      auto& t = todo[r->proxy];
-      t.proxy = r->proxy;
-      add_unique(t.exclude_inspection, r->host);
-    } else if (r->outcome == Outcome::proxy_auth_required) {
-      auto& t = todo[r->proxy];
-      t.proxy = r->proxy;
-      add_unique(t.allow_anonymous, r->host);
-    }
-    if (listed) {
-      auto [p, added] = proxy_index.emplace(std::pair(r->proxy_name, r->proxy), proxies.size());
-      if (added) proxies.push_back({r->proxy_name, r->proxy, {}, {}});
-      auto& proxy = proxies[p->second];
-      if (reached) {
-        proxy.reached.insert(it->second);
-        proxy.failed.erase(it->second);
-      } else if (!proxy.reached.count(it->second)) {
-        add_unique(proxy.failed[it->second], std::string(probe::outcome_name(r->outcome)));
-      }
-      continue;
-    }
-    if (reached) {
-      u.reached.insert(r->route);
-      u.failed.erase(r->route);
-    } else {
-      if (!u.reached.count(r->route)) u.failed.insert(r->route);
-      add_unique(u.outcomes, std::string(probe::outcome_name(r->outcome)));
-    }
+  void add(const probe::Result& r, Readiness& out);
+  // The required URLs, per geography, method and listed proxy; then the verdict.
+  void count(Readiness& out);
+  void add_advice(Readiness& out);
+  void add_notes(Readiness& out);
+
+ private:
+  std::size_t url_of(const probe::Result& r);
+  // The proxy's to-do list and the vendor's exceptions; true when the result reaches its URL.
+  bool advise(const probe::Result& r);
+  void count_listed(const probe::Result& r, std::size_t url, bool reached);
+  void count_method(const probe::Result& r, UrlState& u, bool reached);
+  ProxyTodo& todo_of(const std::string& proxy);
+  std::string geographies(const std::vector<std::string>& seen) const;
+  std::string named_fallback_note() const;
+
+  const ReadinessOptions& options_;
+  VerifiedIssuers verified_;
+  std::vector<UrlState> urls_;
+  std::map<std::string, std::size_t> index_;  // URL -> urls_
+  std::map<Method, MethodReadiness> methods_;
+  std::map<std::string, ProxyTodo> todo_;
+  std::map<std::string, std::vector<std::string>> blob_notes_;  // proxy -> hosts
+  std::vector<std::string> pinned_blocked_;  // pinned hosts a proxy inspected or challenged
+  std::vector<std::string> stale_pins_;      // pinned hosts whose chain ends at another public root
+  std::size_t local_errors_ = 0;
+  std::map<Method, std::string> proxy_of_;
+  std::vector<ProxyState> proxies_;                                         // in sweep order
+  std::map<std::pair<std::string, std::string>, std::size_t> proxy_index_;  // (name, proxy)
+};
+
+std::size_t Tally::url_of(const probe::Result& r) {
+  auto [it, fresh] = index_.emplace(r.url, urls_.size());
+  if (fresh) {
+    auto& u = urls_.emplace_back();
+    u.url = r.url;
+    u.host = r.host;
+    u.geography = r.row.geography;
+    u.required = required(r.row.required);
   }
+  return it->second;
+}
 
-  // Geographies for the verdict line: WW first, then --geo (or those seen), as given.
-  std::vector<std::string> geos;
+void Tally::add(const probe::Result& r, Readiness& out) {
+  if (!selected(r.row.geography, options_.geo)) return;
+  out.any_results = true;
+  const auto url = url_of(r);
+  auto& u = urls_[url];
+  // An entry of --proxies is counted apart from the device's methods (ProxyReadiness).
+  const bool listed = r.route == Method::proxy_list;
+  MethodReadiness* m = nullptr;
+  if (!listed) {
+    m = &methods_[r.route];
+    m->method = r.route;
+  }
+  if (r.outcome == Outcome::not_configured) return;
+  if (r.outcome == Outcome::skipped) {
+    u.skipped = r.detail;
+    return;
+  }
+  if (m) m->configured = true;
+  if (r.outcome == Outcome::local_error) ++local_errors_;
+  if (auto evidence = transparent_proxy_evidence(r); !evidence.empty()) {
+    const bool seen = std::any_of(out.transparent.begin(), out.transparent.end(),
+                                  [&](const auto& t) { return t.url == r.url; });
+    if (!seen) out.transparent.push_back({r.url, std::move(evidence)});
+  }
+  if (!listed && !r.proxy.empty()) proxy_of_.emplace(r.route, r.proxy);
+  const bool reached = advise(r);
+  if (listed)
+    count_listed(r, url, reached);
+  else
+    count_method(r, u, reached);
+}
+
+ProxyTodo& Tally::todo_of(const std::string& proxy) {
+  auto& t = todo_[proxy];
+  t.proxy = proxy;
+  return t;
+}
+
+bool Tally::advise(const probe::Result& r) {
+  bool reached = r.outcome == Outcome::ok;
+  if (!r.row.expect.trust.empty()) {
+    if (r.outcome == Outcome::tls_intercepted || r.outcome == Outcome::proxy_auth_required)
+      add_unique(pinned_blocked_, r.host);
+    if (r.outcome == Outcome::tls_untrusted && r.tls && r.tls->error == "pin_mismatch")
+      add_unique(stale_pins_, r.host);
+  }
+  if (r.outcome == Outcome::tls_intercepted && !r.row.expect.trust.empty()) {
+    // A pinned host is never excused as blob storage is: the sensor itself refuses the chain.
+    add_unique(todo_of(r.proxy).exclude_inspection, r.host);
+  } else if (r.outcome == Outcome::tls_intercepted) {
+    if (never_exclude(r.host)) {
+      reached = true;
+      add_unique(blob_notes_[r.proxy], r.host);
+    } else {
+      add_unique(todo_of(r.proxy).exclude_inspection, r.host);
+    }
+  } else if (inspected_untrusted(r, verified_) && !never_exclude(r.host)) {
+    add_unique(todo_of(r.proxy).exclude_inspection, r.host);
+  } else if (r.outcome == Outcome::proxy_auth_required) {
+    add_unique(todo_of(r.proxy).allow_anonymous, r.host);
+  }
+  return reached;
+}
+
+void Tally::count_listed(const probe::Result& r, std::size_t url, bool reached) {
+  auto [p, added] = proxy_index_.emplace(std::pair(r.proxy_name, r.proxy), proxies_.size());
+  if (added) proxies_.push_back({r.proxy_name, r.proxy, {}, {}});
+  auto& proxy = proxies_[p->second];
+  if (reached) {
+    proxy.reached.insert(url);
+    proxy.failed.erase(url);
+  } else if (!proxy.reached.count(url)) {
+    add_unique(proxy.failed[url], std::string(probe::outcome_name(r.outcome)));
+  }
+}
+
+void Tally::count_method(const probe::Result& r, UrlState& u, bool reached) {
+  if (reached) {
+    u.reached.insert(r.route);
+    u.failed.erase(r.route);
+  } else {
+    if (!u.reached.count(r.route)) u.failed.insert(r.route);
+    add_unique(u.outcomes, std::string(probe::outcome_name(r.outcome)));
+  }
+}
+
+void Tally::count(Readiness& out) {
   std::map<std::string, GeographyReadiness> by_geo;
   std::vector<std::string> geo_order;
-  for (auto& p : proxies) out.proxies.push_back({p.name, p.proxy, 0, false, {}});
-  for (std::size_t i = 0; i < urls.size(); ++i) {
-    const auto& u = urls[i];
+  for (const auto& p : proxies_) out.proxies.push_back({p.name, p.proxy, 0, false, {}});
+  for (std::size_t i = 0; i < urls_.size(); ++i) {
+    const auto& u = urls_[i];
     if (!u.required) continue;
     if (!u.skipped.empty() && u.reached.empty() && u.failed.empty()) {
       out.skipped.push_back({u.url, u.geography, u.skipped});
       continue;
     }
-    for (std::size_t k = 0; k < proxies.size(); ++k) {
-      if (proxies[k].reached.count(i))
+    for (std::size_t k = 0; k < proxies_.size(); ++k) {
+      if (proxies_[k].reached.count(i))
         ++out.proxies[k].required_ok;
-      else if (const auto f = proxies[k].failed.find(i); f != proxies[k].failed.end())
+      else if (const auto f = proxies_[k].failed.find(i); f != proxies_[k].failed.end())
         out.proxies[k].unreachable.push_back({u.url, u.geography, f->second});
     }
     ++out.required;
     auto [g, fresh] = by_geo.emplace(u.geography, GeographyReadiness{u.geography});
     if (fresh) geo_order.push_back(u.geography);
     ++g->second.required;
-    for (auto method : u.reached) ++methods[method].required_ok;
+    for (auto method : u.reached) ++methods_[method].required_ok;
     if (!u.reached.empty()) {
       ++out.reachable;
       ++g->second.reachable;
-    } else if (!methods.empty()) {  // with no method route, no method failed it
+    } else if (!methods_.empty()) {  // with no method route, no method failed it
       out.unreachable.push_back({u.url, u.geography, u.outcomes});
     }
   }
   std::stable_partition(geo_order.begin(), geo_order.end(),
                         [](const auto& g) { return worldwide(g); });
   for (const auto& g : geo_order) out.by_geography.push_back(by_geo[g]);
-  geos.push_back("WW");
-  if (!options.geo.empty()) {
-    for (const auto& g : options.geo)
-      if (!worldwide(g)) add_unique(geos, g);
-  } else {
-    for (const auto& g : geo_order)
-      if (!worldwide(g)) add_unique(geos, g);
-  }
-  out.geographies = join(geos, "+");
+  out.geographies = geographies(geo_order);
   out.ready = out.reachable == out.required;
 
-  for (auto& [method, m] : methods) {
+  for (auto& [method, m] : methods_) {
     m.all = m.configured && m.required_ok == out.required;
     out.methods.push_back(m);
   }
   for (auto& p : out.proxies) p.all = p.required_ok == out.required;
-  for (auto& [proxy, t] : todo) {
+}
+
+// For the verdict line: WW first, then --geo (or those seen), as given.
+std::string Tally::geographies(const std::vector<std::string>& seen) const {
+  std::vector<std::string> geos{"WW"};
+  for (const auto& g : options_.geo.empty() ? seen : options_.geo)
+    if (!worldwide(g)) add_unique(geos, g);
+  return join(geos, "+");
+}
+
+void Tally::add_advice(Readiness& out) {
+  for (auto& [proxy, t] : todo_) {
     std::sort(t.allow_anonymous.begin(), t.allow_anonymous.end());
     std::sort(t.exclude_inspection.begin(), t.exclude_inspection.end());
     out.todo.push_back(t);
   }
+}
 
-  for (auto& [proxy, hosts] : blob_notes) {
+void Tally::add_notes(Readiness& out) {
+  for (auto& [proxy, hosts] : blob_notes_) {
     std::sort(hosts.begin(), hosts.end());
     out.notes.push_back(fmt::format(
         "HTTPS inspection {} of {} counted as reachable: the vendor says blob storage "
@@ -279,70 +325,77 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
         proxy.empty() ? std::string("on the direct path") : "on " + proxy, join(hosts, ", ")));
   }
 
-  if (!pinned_blocked.empty()) {
-    std::sort(pinned_blocked.begin(), pinned_blocked.end());
+  if (!pinned_blocked_.empty()) {
+    std::sort(pinned_blocked_.begin(), pinned_blocked_.end());
     out.notes.push_back(fmt::format(
         "The sensor pins the roots of {}: the vendor says HTTPS inspection of these connections "
         "is not supported and proxy authentication breaks them; exclude them from inspection "
         "and do not require proxy authentication for them",
-        join(pinned_blocked, ", ")));
+        join(pinned_blocked_, ", ")));
   }
-  if (!stale_pins.empty()) {
-    std::sort(stale_pins.begin(), stale_pins.end());
+  if (!stale_pins_.empty()) {
+    std::sort(stale_pins_.begin(), stale_pins_.end());
     out.notes.push_back(fmt::format(
         "{} chain{} to a public root outside {} pin: nobody is inspecting; the vendor changed "
         "CAs or the pin is out of date (README \"Pins\": confirm with openssl s_client "
         "-showcerts, then --pin NAME=FILE)",
-        join(stale_pins, ", "), stale_pins.size() == 1 ? "s" : "",
-        stale_pins.size() == 1 ? "its" : "their"));
+        join(stale_pins_, ", "), stale_pins_.size() == 1 ? "s" : "",
+        stale_pins_.size() == 1 ? "its" : "their"));
   }
 
-  if (local_errors)
+  if (local_errors_)
     out.notes.push_back(fmt::format(
         "{} could not be made on this machine (local_error: out of file descriptors, local "
         "ports or memory); this says nothing about the network: re-run with a lower "
         "--concurrency",
-        local_errors == 1 ? std::string("1 probe") : fmt::format("{} probes", local_errors)));
+        local_errors_ == 1 ? std::string("1 probe") : fmt::format("{} probes", local_errors_)));
 
-  // A named proxy that fails: the sensor falls back to the other methods.
-  const auto named = methods.find(Method::named);
-  if (named != methods.end() && named->second.configured) {
-    std::size_t failing = 0, fallback = 0;
-    std::set<Method> via;
-    for (const auto& u : urls) {
-      if (!u.required || !u.failed.count(Method::named)) continue;
-      ++failing;
-      if (!u.reached.empty()) ++fallback;
-      via.insert(u.reached.begin(), u.reached.end());
-    }
-    if (failing) {
-      std::vector<std::string> titles;
-      for (auto method : via) titles.emplace_back(route::method_title(method));
-      const auto proxy =
-          proxy_of.count(Method::named) ? fmt::format(" ({})", proxy_of[Method::named]) : "";
-      const auto what = failing == 1 ? "1 required URL" : fmt::format("{} required URLs", failing);
-      if (fallback == failing)
-        out.notes.push_back(
-            fmt::format("Named proxy{} fails for {}; the sensor falls back to {}, which reach{} {}",
-                        proxy, what, join(titles, ", "), titles.size() == 1 ? "es" : "",
-                        failing == 1 ? "it" : "all of them"));
-      else if (fallback)
-        out.notes.push_back(
-            fmt::format("Named proxy{} fails for {}; the sensor falls back to {}, which reach{} {} "
-                        "of them; no method reaches the other {}",
-                        proxy, what, join(titles, ", "), titles.size() == 1 ? "es" : "", fallback,
-                        failing - fallback));
-      else
-        out.notes.push_back(
-            fmt::format("Named proxy{} fails for {}; no other method reaches {} either", proxy,
-                        what, failing == 1 ? "it" : "them"));
-    }
-  }
-  return out;
+  if (auto note = named_fallback_note(); !note.empty()) out.notes.push_back(std::move(note));
 }
 
-std::string proxy_label(const ProxyReadiness& p) {
-  return p.name.empty() ? p.proxy : fmt::format("{} ({})", p.name, p.proxy);
+// A named proxy that fails: the sensor falls back to the other methods.
+std::string Tally::named_fallback_note() const {
+  const auto named = methods_.find(Method::named);
+  if (named == methods_.end() || !named->second.configured) return {};
+  std::size_t failing = 0, fallback = 0;
+  std::set<Method> via;
+  for (const auto& u : urls_) {
+    if (!u.required || !u.failed.count(Method::named)) continue;
+    ++failing;
+    if (!u.reached.empty()) ++fallback;
+    via.insert(u.reached.begin(), u.reached.end());
+  }
+  if (!failing) return {};
+  std::vector<std::string> titles;
+  for (auto method : via) titles.emplace_back(route::method_title(method));
+  const auto it = proxy_of_.find(Method::named);
+  const auto proxy = it != proxy_of_.end() ? fmt::format(" ({})", it->second) : "";
+  const auto what = failing == 1 ? "1 required URL" : fmt::format("{} required URLs", failing);
+  if (fallback == failing)
+    return fmt::format("Named proxy{} fails for {}; the sensor falls back to {}, which reach{} {}",
+                       proxy, what, join(titles, ", "), titles.size() == 1 ? "es" : "",
+                       failing == 1 ? "it" : "all of them");
+  if (fallback)
+    return fmt::format(
+        "Named proxy{} fails for {}; the sensor falls back to {}, which reach{} {} "
+        "of them; no method reaches the other {}",
+        proxy, what, join(titles, ", "), titles.size() == 1 ? "es" : "", fallback,
+        failing - fallback);
+  return fmt::format("Named proxy{} fails for {}; no other method reaches {} either", proxy, what,
+                     failing == 1 ? "it" : "them");
+}
+
+}  // namespace
+
+Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options) {
+  const auto sorted = in_sweep_order(results, options);
+  Tally tally(options, verified_issuers(sorted));
+  Readiness out;
+  for (const auto* r : sorted) tally.add(*r, out);
+  tally.count(out);
+  tally.add_advice(out);
+  tally.add_notes(out);
+  return out;
 }
 
 std::string readiness_text(const Readiness& r) {
@@ -380,13 +433,13 @@ std::string readiness_text(const Readiness& r) {
   if (!r.proxies.empty()) {
     std::vector<std::string> every;
     for (const auto& p : r.proxies)
-      if (p.all) every.push_back(proxy_label(p));
+      if (p.all) every.push_back(probe::proxy_label(p.name, p.proxy));
     text += fmt::format("  Proxies that reach every required URL: {}\n",
                         every.empty() ? "none" : join(every, ", "));
   }
   for (const auto& p : r.proxies) {
-    text +=
-        fmt::format("  Proxy {}: {}/{} required URLs", proxy_label(p), p.required_ok, r.required);
+    text += fmt::format("  Proxy {}: {}/{} required URLs", probe::proxy_label(p.name, p.proxy),
+                        p.required_ok, r.required);
     if (p.required_ok == 0 && !p.unreachable.empty()) {
       // Nothing gets through: the causes, not every URL again.
       std::vector<std::string> outcomes;
@@ -431,7 +484,7 @@ std::string readiness_text(const Readiness& r) {
   return detail::wrap_lines(text);
 }
 
-void append_readiness_json(std::string& out, const Readiness& r) {
+void append_readiness_json(std::string& out, const Readiness& r, bool labels) {
   using detail::append_json_string;
   auto strings = [&](const std::vector<std::string>& items) {
     out += '[';
@@ -471,6 +524,10 @@ void append_readiness_json(std::string& out, const Readiness& r) {
     append_json_string(out, p.name);
     out += ",\"proxy\":";
     append_json_string(out, p.proxy);
+    if (labels) {
+      out += ",\"label\":";
+      append_json_string(out, probe::proxy_label(p.name, p.proxy));
+    }
     fmt::format_to(std::back_inserter(out), ",\"required_ok\":{},\"all\":{},\"unreachable\":[",
                    p.required_ok, p.all ? "true" : "false");
     for (std::size_t k = 0; k < p.unreachable.size(); ++k) {

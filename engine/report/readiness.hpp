@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "probe/result.hpp"
-#include "route/route.hpp"
 
 namespace urlprobe::report {
 
 struct ReadinessOptions {
   std::vector<std::string> geo;  // --geo: non-WW rows count only for these; empty: all rows count
+  // false: results of --proxies entries are left out, as the sweep's --require any-method has it
+  bool proxy_lists = true;
 };
 
 struct MethodReadiness {
@@ -85,13 +86,11 @@ struct Readiness {
 // (proxies, and advice in todo), never toward the methods' verdict.
 Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options);
 
-// "paris (http://10.0.0.6:3128)", or the redacted URL of an entry without a name.
-std::string proxy_label(const ProxyReadiness& proxy);
-
 // The text format's "Readiness" section (starts with a blank line); empty without method results.
 std::string readiness_text(const Readiness& readiness);
 
-// The json document's "readiness" object.
-void append_readiness_json(std::string& out, const Readiness& readiness);
+// The json document's "readiness" object. `labels`: each proxy also carries its "label"
+// (probe::proxy_label), for the html page, which shows it; the json format has none.
+void append_readiness_json(std::string& out, const Readiness& readiness, bool labels = false);
 
 }  // namespace urlprobe::report

@@ -232,11 +232,13 @@ std::string_view configured_by(route::Method method) {
 // the top instead of on every URL, and lines are wrapped to fit a terminal.
 class TextWriter final : public ResultWriter {
  public:
-  TextWriter(std::FILE* out, std::span<const route::Route> routes, bool analyzer)
+  TextWriter(std::FILE* out, std::span<const probe::RouteColumn> routes, bool analyzer,
+             const detail::Kept& kept)
       : out_(out),
         routes_(std::max<std::size_t>(1, routes.size())),
         analyzer_(analyzer),
-        missing_(routes_, false) {
+        missing_(routes_, false),
+        kept_(kept) {
     for (std::size_t i = 0; i < routes.size(); ++i) {
       if (routes[i].method != route::Method::proxy_list) {
         ++method_routes_;
@@ -247,13 +249,11 @@ class TextWriter final : public ResultWriter {
         continue;
       }
       column_of_.emplace(i, proxies_.size());
-      const auto& spec = *routes[i].for_https;
-      proxies_.push_back({spec.name, spec.redacted(), {}, {}});
+      proxies_.push_back({routes[i].proxy_name, routes[i].proxy, {}, {}});
     }
   }
 
   void write(const probe::Result& r) override {
-    seen_.push_back(r);  // for the Readiness section
     const auto target = probe::SweepIndex(routes_).position(r.sweep_index).target;
     auto& block = pending_[target];
     block.push_back(r);
@@ -272,7 +272,7 @@ class TextWriter final : public ResultWriter {
       print_block(block);  // an interrupted sweep's partial blocks
     pending_.clear();
     std::string text = matrix();
-    text += readiness_text(assess(seen_, ReadinessOptions{summary.geo}));
+    text += readiness_text(kept_.readiness);
     text = terminal_text(text + summary_text(summary));
     if (!analyzer_) text = detail::wrap_lines(text);
     std::fwrite(text.data(), 1, text.size(), out_);
@@ -286,7 +286,7 @@ class TextWriter final : public ResultWriter {
     std::string inspected_by;  // the issuer an intercepting proxy presented
   };
 
-  static std::string missing_route_text(const route::Route& route) {
+  static std::string missing_route_text(const probe::RouteColumn& route) {
     const auto flag = configured_by(route.method);
     auto text = fmt::format("  {} - {}: {}\n", static_cast<int>(route.method),
                             route::method_title(route.method), flag);
@@ -380,7 +380,7 @@ class TextWriter final : public ResultWriter {
           dominant = o;
         }
       }
-      const auto label = p.name.empty() ? p.redacted : fmt::format("{} ({})", p.name, p.redacted);
+      const auto label = probe::proxy_label(p.name, p.redacted);
       text += fmt::format(
           "  P{:<4} {:<48} ok {}/{}{}\n", i + 1, label, p.counts[0], total,
           worst ? fmt::format(", mostly {} ({})",
@@ -428,31 +428,70 @@ class TextWriter final : public ResultWriter {
   std::vector<Row> matrix_rows_;
   std::uint64_t next_ = 0;
   std::map<std::uint64_t, std::vector<probe::Result>> pending_;
-  std::vector<probe::Result> seen_;  // for readiness at finish
+  const detail::Kept& kept_;
 };
 
 }  // namespace
 
-std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out,
-                                          std::span<const route::Route> routes) {
+Report::Report(std::span<const probe::RouteColumn> routes)
+    : routes_(routes.begin(), routes.end()), kept_(std::make_unique<detail::Kept>()) {}
+
+Report::~Report() = default;
+
+void Report::add(Format format, std::FILE* out) {
   switch (format) {
     case Format::jsonl:
-      return std::make_unique<JsonlWriter>(out);
+      writers_.push_back(std::make_unique<JsonlWriter>(out));
+      return;
     case Format::json:
-      return detail::make_json_writer(out);
+      writers_.push_back(detail::make_json_writer(out, *kept_));
+      break;
     case Format::csv:
-      return detail::make_csv_writer(out);
+      writers_.push_back(detail::make_csv_writer(out));
+      return;
     case Format::junit:
-      return detail::make_junit_writer(out, routes);
+      writers_.push_back(detail::make_junit_writer(out, routes_));
+      return;
     case Format::prometheus:
-      return detail::make_prometheus_writer(out);
+      writers_.push_back(detail::make_prometheus_writer(out));
+      return;
     case Format::html:
-      return detail::make_html_writer(out, routes);
+      writers_.push_back(detail::make_html_writer(out, routes_, *kept_));
+      break;
     case Format::text:
     case Format::analyzer:
+      writers_.push_back(
+          std::make_unique<TextWriter>(out, routes_, format == Format::analyzer, *kept_));
       break;
   }
-  return std::make_unique<TextWriter>(out, routes, format == Format::analyzer);
+  // Here: a format that reads every result and their readiness at finish.
+  keep_ = true;
+  assess_ = true;
+}
+
+void Report::keep_results() {
+  keep_ = true;
+}
+
+void Report::write(const probe::Result& r) {
+  if (keep_) kept_->results.push_back(r);
+  for (auto& w : writers_) w->write(r);
+}
+
+void Report::finish(const Summary& summary) {
+  if (assess_) kept_->readiness = assess(kept_->results, ReadinessOptions{summary.geo});
+  for (auto& w : writers_) w->finish(summary);
+}
+
+const std::vector<probe::Result>& Report::results() const {
+  return kept_->results;
+}
+
+std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out,
+                                          std::span<const probe::RouteColumn> routes) {
+  auto report = std::make_unique<Report>(routes);
+  report->add(format, out);
+  return report;
 }
 
 }  // namespace urlprobe::report

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "probe/result.hpp"
-#include "route/route.hpp"
+#include "probe/route_column.hpp"
 #include "sheet/target.hpp"
 
 namespace urlprobe::report {
@@ -52,10 +52,40 @@ bool parse_format(std::string_view name, Format& out);
 // .xml -> junit, .prom -> prometheus, .html/.htm -> html. False when unknown. Never analyzer.
 bool format_for_path(std::string_view path, Format& out);
 
-// The writer does not own `out`. `routes` are the sweep's, in order: text groups a target's
-// method routes together in sweep order, and puts proxy-list routes in a matrix at the end.
+namespace detail {
+struct Kept;
+}
+
+// One sweep written in one or more formats. A result is kept once, for all the formats that read
+// the whole sweep at finish (text, analyzer, json, html), and only when one of them is there;
+// their readiness is assessed once per finish. The others stream (jsonl, junit, csv, prometheus).
+// `routes` are the sweep's, in order (probe::route_columns): text groups a target's method routes
+// together in sweep order and puts proxy-list routes in a matrix at the end; html and junit make
+// them their columns and suites.
+class Report final : public ResultWriter {
+ public:
+  explicit Report(std::span<const probe::RouteColumn> routes);
+  ~Report() override;
+  // Also write `format` to `out`, which the report does not own. Before the first write.
+  void add(Format format, std::FILE* out);
+  // Keep every result even when no format needs them, for results() after finish.
+  void keep_results();
+  void write(const probe::Result& result) override;
+  void finish(const Summary& summary) override;
+  // The results written, in order; empty unless a format or keep_results kept them.
+  const std::vector<probe::Result>& results() const;
+
+ private:
+  std::vector<probe::RouteColumn> routes_;
+  std::unique_ptr<detail::Kept> kept_;
+  bool keep_ = false;
+  bool assess_ = false;  // some format shows readiness
+  std::vector<std::unique_ptr<ResultWriter>> writers_;
+};
+
+// A Report of one format. The writer does not own `out`.
 std::unique_ptr<ResultWriter> make_writer(Format format, std::FILE* out,
-                                          std::span<const route::Route> routes);
+                                          std::span<const probe::RouteColumn> routes);
 
 // One v1 record (DESIGN "Result record"), without the trailing newline.
 void append_jsonl(std::string& out, const probe::Result& r);

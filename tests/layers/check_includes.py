@@ -25,19 +25,11 @@ for _stage, _allowed in ARROWS.items():
     if _stage != "base":
         _allowed.add("base")
 
-# TEMPORARY (issue 19): report/ still includes route/ in these places; helper A2's change removes
-# them. Delete each entry, then the whole allowlist, once those changes are merged.
-TEMPORARY_ALLOWED = {
-    ("report/readiness.hpp", "route/route.hpp"),
-    ("report/writer.hpp", "route/route.hpp"),
-}
-
 INCLUDE = re.compile(r'^\s*#\s*include\s*["<]([^">]+)[">]')
 
 
 def check(engine: pathlib.Path) -> list[str]:
     problems = []
-    used = set()
     stages = sorted(p.name for p in engine.iterdir() if p.is_dir())
     for stage in stages:
         if stage not in ARROWS:
@@ -62,17 +54,11 @@ def check(engine: pathlib.Path) -> list[str]:
                 to = parts[0]
                 if to == stage:
                     continue
-                if (rel, target) in TEMPORARY_ALLOWED:
-                    used.add((rel, target))
-                    continue
                 if to not in ARROWS[stage]:
                     allowed = ", ".join(sorted(ARROWS[stage])) or "none"
                     problems.append(f'{where}: "{target}": {stage} may include only {allowed}')
                 elif "detail" in parts[1:-1]:
                     problems.append(f'{where}: "{target}": {to}/detail/ is {to}\'s own')
-    for rel, target in sorted(TEMPORARY_ALLOWED - used):
-        problems.append(f'engine/{rel} no longer includes "{target}": delete its '
-                        "TEMPORARY_ALLOWED entry in tests/layers/check_includes.py")
     return problems
 
 
@@ -103,7 +89,7 @@ def self_test() -> int:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_text(text)
         problems = check(root)
-    got = sorted(p.split(" ")[0] for p in problems if "TEMPORARY_ALLOWED" not in p)
+    got = sorted(p.split(" ")[0] for p in problems)
     if got != want:
         print("self-test: expected violations at", want, "got", problems, file=sys.stderr)
         return 1

@@ -461,7 +461,7 @@ class RecordingSink : public ResultSink {
       : count(planned, 0),
         outcome(planned, Outcome::skipped),
         detail(planned),
-        writer_(report::make_writer(report::Format::jsonl, jsonl, routes)) {}
+        writer_(report::make_writer(report::Format::jsonl, jsonl, probe::route_columns(routes))) {}
 
   void on_result(const Result& r) override {
     summary.add(r);

@@ -143,7 +143,7 @@ std::string render(report::Format format) {
   const auto routes = sweep_routes();
   const auto rs = results();
   {
-    auto writer = report::make_writer(format, out, routes);
+    auto writer = report::make_writer(format, out, probe::route_columns(routes));
     for (const auto& r : rs) writer->write(r);
     writer->finish(summary_of(rs));
   }
@@ -283,7 +283,8 @@ TEST(CsvWriter, FormulaLikeTextIsDefused) {
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
   {
-    auto writer = report::make_writer(report::Format::csv, out, sweep_routes());
+    auto writer =
+        report::make_writer(report::Format::csv, out, probe::route_columns(sweep_routes()));
     writer->write(r);
     writer->finish(summary_of({r}));
   }

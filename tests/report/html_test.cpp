@@ -63,7 +63,7 @@ std::string render(std::span<const route::Route> routes, const std::vector<probe
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
   {
-    auto writer = report::make_writer(report::Format::html, out, routes);
+    auto writer = report::make_writer(report::Format::html, out, probe::route_columns(routes));
     report::Summary s;
     s.planned = rs.size();
     for (const auto& r : rs) {

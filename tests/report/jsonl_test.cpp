@@ -120,7 +120,7 @@ std::string text_format(const std::vector<probe::Result>& results) {
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
   auto writer = report::make_writer(report::Format::text, out,
-                                    std::vector<route::Route>{route::direct_route()});
+                                    probe::route_columns(std::vector{route::direct_route()}));
   report::Summary summary;
   for (const auto& r : results) {
     writer->write(r);

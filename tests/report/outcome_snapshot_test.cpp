@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "probe/route_column.hpp"
 #include "report/formats.hpp"
 #include "report/html_style.hpp"
 #include "report/writer.hpp"
@@ -55,7 +56,7 @@ std::string render(const std::vector<route::Route>& routes,
   char* buffer = nullptr;
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
-  auto writer = report::make_writer(report::Format::text, out, routes);
+  auto writer = report::make_writer(report::Format::text, out, probe::route_columns(routes));
   report::Summary summary;
   for (const auto& r : results) {
     writer->write(r);

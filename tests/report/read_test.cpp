@@ -129,6 +129,29 @@ TEST(ReadResults, RoundTripIsByteIdentical) {
   EXPECT_EQ(read.results[0].started, full().started);
 }
 
+// The v1 record has no field for inspection: the outcome says it when the probe stopped there,
+// the warning net/tls.cpp words ("TLS intercepted: ...") when --allow-inspection went on.
+TEST(ReadResults, InspectionFactComesFromTheOutcomeOrTheWarning) {
+  probe::Result refused;
+  refused.url = "https://a.test/";
+  refused.outcome = probe::Outcome::tls_intercepted;
+  auto accepted = refused;
+  accepted.outcome = probe::Outcome::ok;
+  accepted.warnings = {"certificate expires in 3 days",
+                       "TLS intercepted: the chain is anchored in CN=Bump (issuer CN=Bump), not a "
+                       "public root: HTTPS inspection in the path"};
+  auto clean = accepted;
+  clean.warnings = {"certificate expires in 3 days", "not TLS intercepted"};
+  for (auto* r : {&refused, &accepted}) r->tls_inspected = true;  // as the probe sets it
+  for (const auto& r : {refused, accepted, clean}) {
+    const auto line = line_of(r);
+    const auto read = report::read_results(line + "\n", "a.jsonl");
+    ASSERT_EQ(read.results.size(), 1u) << line;
+    EXPECT_EQ(read.results[0].tls_inspected, r.tls_inspected) << line;
+    EXPECT_EQ(line_of(read.results[0]), line) << "the record is written as it was";
+  }
+}
+
 TEST(ReadResults, TruncatedAndGarbageLinesAreErrorsAndSkipped) {
   const auto good = line_of(full());
   const std::string text =

@@ -56,6 +56,7 @@ class Sweep {
         if (r.route == Method::cli) r.proxy = "http://cli:8080";
         if (r.route == Method::default_proxy) r.proxy = "http://env:3128";
         r.outcome = outcomes[m];
+        r.tls_inspected = r.outcome == Outcome::tls_intercepted;  // as the probe sets it
       } else {
         r.route = Method::proxy_list;
         r.proxy = proxies_[m - kRoutes].proxy;
@@ -111,7 +112,7 @@ std::string written(report::Format format, const std::vector<probe::Result>& res
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
   const auto routes = routes_of(proxies);
-  auto writer = report::make_writer(format, out, routes);
+  auto writer = report::make_writer(format, out, probe::route_columns(routes));
   report::Summary summary;
   summary.geo = std::move(geo);
   for (const auto& r : results) {
@@ -391,6 +392,26 @@ TEST(Readiness, TransparentProxyOnTheDirectPath) {
   EXPECT_EQ(doc.at("transparent_proxy").as_array().size(), 2u);
   EXPECT_EQ(doc.at("transparent_proxy").at(0).at("evidence").as_string(),
             "Via: 1.1 fw (squid/5.7)");
+}
+
+// Inspection is the result's typed fact; the words of a warning or a detail never decide it.
+TEST(Readiness, InspectionIsTheFactNotTheText) {
+  Sweep s;
+  s.url("accepted.example", {nc, nc, ok, nc, nc});
+  s.url("worded.example", {nc, nc, ok, nc, nc});
+  auto& accepted = s.results[0 * kRoutes + 2];  // --allow-inspection, the warning reworded
+  accepted.tls_inspected = true;
+  accepted.tls.emplace().issuer = "CN=Corp Inspection CA";
+  accepted.warnings = {"HTTPS inspection in the path"};
+  auto& worded = s.results[1 * kRoutes + 2];  // the words, without the fact
+  worded.detail = "TLS intercepted: says the server";
+  worded.warnings = {
+      "TLS intercepted: the chain is anchored in CN=X (issuer CN=X), not a public "
+      "root: HTTPS inspection in the path"};
+  const auto r = report::assess(s.results, {});
+  ASSERT_EQ(r.transparent.size(), 1u);
+  EXPECT_EQ(r.transparent[0].url, "https://accepted.example/");
+  EXPECT_EQ(r.transparent[0].evidence, "TLS issued by CN=Corp Inspection CA");
 }
 
 TEST(Readiness, NoTransparentProxyWithoutEvidence) {

@@ -41,7 +41,7 @@ std::string render(report::Format format, const std::vector<route::Route>& route
   char* buffer = nullptr;
   std::size_t size = 0;
   std::FILE* out = open_memstream(&buffer, &size);
-  auto writer = report::make_writer(format, out, routes);
+  auto writer = report::make_writer(format, out, probe::route_columns(routes));
   report::Summary summary;
   for (const auto& r : results) {
     writer->write(r);
