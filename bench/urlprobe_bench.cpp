@@ -425,10 +425,11 @@ const std::vector<probe::Result>& result_pool() {
       r.url = t.url;
       r.host = t.host;
       r.port = t.port;
-      r.row = t.row;
-      r.row.geography = i % 3 ? "US" : "WW";
-      r.row.os = "Windows";
-      r.row.category = "CnCURLs";
+      sheet::RowFacts row = t.row;
+      row.geography = i % 3 ? "US" : "WW";
+      row.os = "Windows";
+      row.category = "CnCURLs";
+      r.row = sheet::TargetRow(std::move(row));
       r.route = methods[i % std::size(methods)];
       if (r.route != route::Method::direct) r.proxy = "http://user:***@10.0.0.6:8080";
       r.outcome = outcomes[rng() % std::size(outcomes)];

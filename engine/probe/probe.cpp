@@ -222,9 +222,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
 
   double phase_ms() const { return ms_between(phase_start_, Clock::now()); }
   bool via_proxy() const { return proxy_.has_value(); }
-  const std::vector<std::string>& pins() const { return result_.row.expect.trust; }
+  const std::vector<std::string>& pins() const { return result_.row.expect().trust; }
   bool pinned() const { return !pins().empty() && ctx_.tls.verify(); }
-  bool head() const { return result_.row.expect.method == "HEAD"; }
+  bool head() const { return result_.row.expect().method == "HEAD"; }
 
   void on_deadline() {
     const auto waited = static_cast<long>(phase_ms() + 0.5);
@@ -486,7 +486,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     const int status = answer.status;
     result_.http_status = status;
     // The row's own expectation (the vendor's exact status) outranks --expect-status.
-    const auto& own = result_.row.expect.status;
+    const auto& own = result_.row.expect().status;
     const auto& expected = own.empty() ? ctx_.config.expect : own;
     if (!expected.accepts(status))
       return finish(Outcome::unexpected_status,

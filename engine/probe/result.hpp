@@ -53,7 +53,7 @@ struct Result {
   std::optional<net::TlsFacts> tls;
   PhaseTimes ms;
   std::vector<std::string> warnings;  // things an ok result should still tell (expiry, inspection)
-  sheet::RowFacts row;
+  sheet::TargetRow row;  // shared with the target: a result does not copy the row's facts
   std::chrono::system_clock::time_point started;
   Shard shard;  // the --shard of the sweep that made it, so merge can tell a shard is missing
 };

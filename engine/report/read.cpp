@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace urlprobe::report {
 
@@ -288,6 +289,7 @@ probe::Result read_record(const json::object& o) {
     throw Bad{fmt::format("unsupported record version {} (this urlprobe reads 1)", text)};
   }
   probe::Result r;
+  std::optional<sheet::RowFacts> row;  // held by r.row once the record is read
   r.url = string_of(required(o, "url"), "url");
   const auto route_name = string_of(required(o, "route"), "route");
   if (route_name == "proxy") {
@@ -336,14 +338,15 @@ probe::Result read_record(const json::object& o) {
     else if (name == "ms")
       read_ms(object_of(v, name), r.ms);
     else if (name == "row")
-      read_row(object_of(v, name), r.row);
+      read_row(object_of(v, name), row ? *row : row.emplace());
     else if (name == "expect")
-      read_expect(object_of(v, name), r.row.expect);
+      read_expect(object_of(v, name), (row ? *row : row.emplace()).expect);
     else if (name == "started")
       r.started = time_of(string_of(v, name));
     else if (name == "shard")
       read_shard(object_of(v, name), r.shard);
   }
+  if (row) r.row = sheet::TargetRow(std::move(*row));
   return r;
 }
 

@@ -133,15 +133,15 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   std::map<std::pair<std::string, std::string>, std::size_t> proxy_index;  // (name, proxy)
 
   for (const auto* r : sorted) {
-    if (!selected(r->row.geography, options.geo)) continue;
+    if (!selected(r->row.geography(), options.geo)) continue;
     out.any_results = true;
     auto [it, fresh] = index.emplace(r->url, urls.size());
     if (fresh) {
       auto& u = urls.emplace_back();
       u.url = r->url;
       u.host = r->host;
-      u.geography = r->row.geography;
-      u.required = required(r->row.required);
+      u.geography = r->row.geography();
+      u.required = required(r->row.required());
     }
     auto& u = urls[it->second];
     // An entry of --proxies is counted apart from the device's methods (ProxyReadiness).
@@ -166,13 +166,13 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
     if (!listed && !r->proxy.empty()) proxy_of.emplace(r->route, r->proxy);
 
     bool reached = r->outcome == Outcome::ok;
-    if (!r->row.expect.trust.empty()) {
+    if (!r->row.expect().trust.empty()) {
       if (r->outcome == Outcome::tls_intercepted || r->outcome == Outcome::proxy_auth_required)
         add_unique(pinned_blocked, r->host);
       if (r->outcome == Outcome::tls_untrusted && r->tls && r->tls->error == "pin_mismatch")
         add_unique(stale_pins, r->host);
     }
-    if (r->outcome == Outcome::tls_intercepted && !r->row.expect.trust.empty()) {
+    if (r->outcome == Outcome::tls_intercepted && !r->row.expect().trust.empty()) {
       // A pinned host is never excused as blob storage is: the sensor itself refuses the chain.
       auto& t = todo[r->proxy];
       t.proxy = r->proxy;
