@@ -129,7 +129,7 @@ std::vector<route::Route> assign_positions(std::vector<probe::Result>& results) 
                      r.outcome != probe::Outcome::not_configured))
         first = &r;
     }
-    const auto source = source_rank.try_emplace(r.row.source, source_rank.size()).first->second;
+    const auto source = source_rank.try_emplace(r.row.source(), source_rank.size()).first->second;
     target_order.try_emplace(r.url,
                              TargetOrder{source, static_cast<std::size_t>(std::max(0, r.row.line)),
                                          target_order.size()});

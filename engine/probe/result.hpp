@@ -58,7 +58,7 @@ struct Result {
   // tls_intercepted) or went on with --allow-inspection (a warning). Not a field of the v1
   // record: read back, it comes from the outcome and the warning (report/read.cpp).
   bool tls_inspected = false;
-  sheet::RowFacts row;
+  sheet::TargetRow row;  // shared with the target: a result does not copy the row's facts
   std::chrono::system_clock::time_point started;
   Shard shard;  // the --shard of the sweep that made it, so merge can tell a shard is missing
 };

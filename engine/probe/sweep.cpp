@@ -179,7 +179,7 @@ struct Sweep::Impl {
       workers.push_back(std::move(worker));
     }
     for (std::uint32_t t = 0; t < targets.size(); ++t)
-      workers[host_of[t] % threads]->targets.push_back(t);
+      workers[host_of[t] % threads]->targets.push_back(t);  // as worker_of() finds them
 
     // Slots follow each worker's share of the probes, so no thread idles while another queues.
     for (auto& worker : workers) {
@@ -290,10 +290,16 @@ struct Sweep::Impl {
     ++w.route_in_flight[route_index];
     if (w.gates[route_index] == Worker::Gate::unknown && through_gate)
       w.gates[route_index] = Worker::Gate::scouting;
+    // Two words, so std::function holds it without a heap block of its own: the worker follows
+    // from the index.
     w.running.emplace(index, start_probe(w.context, targets[target], routes[route_index], index,
-                                         [this, &w, index](Result&& result) {
-                                           complete(w, index, std::move(result));
+                                         [this, index](Result&& result) {
+                                           complete(worker_of(index), index, std::move(result));
                                          }));
+  }
+
+  Worker& worker_of(std::uint64_t index) const {
+    return *workers[host_of[layout.position(index).target] % workers.size()];
   }
 
   void complete(Worker& w, std::uint64_t index, Result&& result) {

@@ -92,8 +92,8 @@ class CsvWriter final : public ResultWriter {
       row_ += ",,,,";
       row_ += ',';
     }
-    field(row_, r.row.geography);
-    field(row_, r.row.category);
+    field(row_, r.row.geography());
+    field(row_, r.row.category());
     field(row_, rfc3339(r.started));
     row_ += "\r\n";
     std::fwrite(row_.data(), 1, row_.size(), out_);

@@ -71,7 +71,7 @@ class HtmlWriter final : public ResultWriter {
                         : add_column(label, r.route == route::Method::proxy_list);
     }
     targets_.try_emplace(cell.row_key,
-                         Target{r.url, r.row.geography, r.row.category, r.row.service});
+                         Target{r.url, r.row.geography(), r.row.category(), r.row.service()});
     auto& j = cell.json;
     fmt::format_to(std::back_inserter(j), ",\"o\":{}", static_cast<int>(r.outcome));
     append_field(j, "d", r.detail);

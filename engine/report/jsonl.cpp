@@ -108,7 +108,7 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   ms_field(out, first, "total", r.ms.total);
   ms_field(out, first, "pac", r.ms.pac);
   out += '}';
-  if (const auto& e = r.row.expect; !e.empty()) {
+  if (const auto& e = r.row.expect(); !e.empty()) {
     // What the row demanded of this URL: a reader of the record sees why ok is ok.
     key(out, "expect");
     out += '{';
@@ -144,20 +144,20 @@ void append_jsonl(std::string& out, const probe::Result& r) {
     out += ':';
     append_json_string(out, value);
   };
-  row_field("source", r.row.source);
-  row_field("sheet", r.row.sheet);
-  row_field("geography", r.row.geography);
-  row_field("os", r.row.os);
-  row_field("category", r.row.category);
-  row_field("service", r.row.service);
-  row_field("required", r.row.required);
+  row_field("source", r.row.source());
+  row_field("sheet", r.row.sheet());
+  row_field("geography", r.row.geography());
+  row_field("os", r.row.os());
+  row_field("category", r.row.category());
+  row_field("service", r.row.service());
+  row_field("required", r.row.required());
   if (r.row.line) {
     fmt::format_to(std::back_inserter(out), "{}\"line\":{}", any ? "," : "", r.row.line);
     any = true;
   }
-  if (!r.row.other_lines.empty())
+  if (!r.row.other_lines().empty())
     fmt::format_to(std::back_inserter(out), "{}\"also_lines\":[{}]", any ? "," : "",
-                   fmt::join(r.row.other_lines, ","));
+                   fmt::join(r.row.other_lines(), ","));
   out += '}';
   if (r.shard.n)
     fmt::format_to(std::back_inserter(out), ",\"shard\":{{\"k\":{},\"n\":{}}}", r.shard.k,

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace urlprobe::report {
 
@@ -289,6 +290,7 @@ probe::Result read_record(const json::object& o) {
     throw Bad{fmt::format("unsupported record version {} (this urlprobe reads 1)", text)};
   }
   probe::Result r;
+  std::optional<sheet::RowFacts> row;  // held by r.row once the record is read
   r.url = string_of(required(o, "url"), "url");
   const auto route_name = string_of(required(o, "route"), "route");
   if (route_name == "proxy") {
@@ -337,14 +339,15 @@ probe::Result read_record(const json::object& o) {
     else if (name == "ms")
       read_ms(object_of(v, name), r.ms);
     else if (name == "row")
-      read_row(object_of(v, name), r.row);
+      read_row(object_of(v, name), row ? *row : row.emplace());
     else if (name == "expect")
-      read_expect(object_of(v, name), r.row.expect);
+      read_expect(object_of(v, name), (row ? *row : row.emplace()).expect);
     else if (name == "started")
       r.started = time_of(string_of(v, name));
     else if (name == "shard")
       read_shard(object_of(v, name), r.shard);
   }
+  if (row) r.row = sheet::TargetRow(std::move(*row));
   // v1 has no field for it: inspection that --allow-inspection went on with is told by the
   // warning net::judge_session words, which starts so.
   constexpr std::string_view kInspected = "TLS intercepted";

@@ -166,14 +166,14 @@ std::size_t Tally::url_of(const probe::Result& r) {
     auto& u = urls_.emplace_back();
     u.url = r.url;
     u.host = r.host;
-    u.geography = r.row.geography;
-    u.required = required(r.row.required);
+    u.geography = r.row.geography();
+    u.required = required(r.row.required());
   }
   return it->second;
 }
 
 void Tally::add(const probe::Result& r, Readiness& out) {
-  if (!selected(r.row.geography, options_.geo)) return;
+  if (!selected(r.row.geography(), options_.geo)) return;
   out.any_results = true;
   const auto url = url_of(r);
   auto& u = urls_[url];
@@ -212,13 +212,13 @@ ProxyTodo& Tally::todo_of(const std::string& proxy) {
 
 bool Tally::advise(const probe::Result& r) {
   bool reached = r.outcome == Outcome::ok;
-  if (!r.row.expect.trust.empty()) {
+  if (!r.row.expect().trust.empty()) {
     if (r.outcome == Outcome::tls_intercepted || r.outcome == Outcome::proxy_auth_required)
       add_unique(pinned_blocked_, r.host);
     if (r.outcome == Outcome::tls_untrusted && r.tls && r.tls->error == "pin_mismatch")
       add_unique(stale_pins_, r.host);
   }
-  if (r.outcome == Outcome::tls_intercepted && !r.row.expect.trust.empty()) {
+  if (r.outcome == Outcome::tls_intercepted && !r.row.expect().trust.empty()) {
     // A pinned host is never excused as blob storage is: the sensor itself refuses the chain.
     add_unique(todo_of(r.proxy).exclude_inspection, r.host);
   } else if (r.outcome == Outcome::tls_intercepted) {

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "report/writer.hpp"
+#include "test_row.hpp"
 #include "tests/report/sweep_routes.hpp"
 
 using namespace urlprobe;
@@ -55,8 +56,10 @@ std::vector<probe::Result> results() {
     r.ms.tls = 2;
     r.ms.ttfb = 1;
     r.ms.total = 4.75;
-    r.row.geography = "WW";
-    r.row.category = "CnC, URLs";
+    r.row = test::row_with([](sheet::RowFacts& row) {
+      row.geography = "WW";
+      row.category = "CnC, URLs";
+    });
     r.started = at(1795316400123);
     out.push_back(r);
   }
@@ -115,7 +118,7 @@ std::vector<probe::Result> results() {
     tls.not_after = "not a date";
     r.tls = tls;
     r.ms.total = 12.5;
-    r.row.category = std::string(kHostile);
+    r.row = test::row_with([](sheet::RowFacts& row) { row.category = std::string(kHostile); });
     r.started = at(1795316400500);
     out.push_back(r);
   }
@@ -276,8 +279,12 @@ TEST(CsvWriter, HeaderAndOneRfc4180RowPerResult) {
 TEST(CsvWriter, FormulaLikeTextIsDefused) {
   probe::Result r = results().front();
   r.detail = "=HYPERLINK(\"http://evil.example\",\"click\")";
-  r.row.category = "@SUM(1)";
-  r.row.geography = "-1+2";
+  r.row = test::row_with(
+      [](sheet::RowFacts& row) {
+        row.category = "@SUM(1)";
+        row.geography = "-1+2";
+      },
+      r.row);
   r.tls.emplace().days_left = -3;
   char* buffer = nullptr;
   std::size_t size = 0;

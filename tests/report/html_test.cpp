@@ -10,6 +10,7 @@
 #include "report/formats.hpp"
 #include "report/html_style.hpp"
 #include "report/writer.hpp"
+#include "test_row.hpp"
 #include "tests/report/sweep_routes.hpp"
 
 using namespace urlprobe;
@@ -51,8 +52,10 @@ std::vector<probe::Result> results(const std::vector<route::Route>& routes) {
     r.ms.dns = 1.25;
     r.ms.tls = 2.123456789;
     r.ms.total = 4.75;
-    r.row.geography = hostile ? std::string(kHostile) : "WW";
-    r.row.category = "CnC, URLs";
+    r.row = test::row_with([&](sheet::RowFacts& row) {
+      row.geography = hostile ? std::string(kHostile) : "WW";
+      row.category = "CnC, URLs";
+    });
     out.push_back(r);
   }
   return out;

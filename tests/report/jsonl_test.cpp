@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 
 #include "report/writer.hpp"
+#include "test_row.hpp"
 
 using namespace urlprobe;
 using ::testing::HasSubstr;
@@ -35,10 +36,12 @@ probe::Result sample() {
   r.ms.tls = 2.1;
   r.ms.ttfb = 1.05;
   r.ms.total = 5.5123456;
-  r.row.source = "builtin:x.csv";
-  r.row.line = 12;
-  r.row.geography = "WW";
-  r.row.category = "CnCURLs";
+  r.row = test::row_with([](sheet::RowFacts& row) {
+    row.source = "builtin:x.csv";
+    row.line = 12;
+    row.geography = "WW";
+    row.category = "CnCURLs";
+  });
   r.started = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795316400123));
   return r;
 }

@@ -6,6 +6,7 @@
 #include "report/read.hpp"
 #include "report/writer.hpp"
 #include "sheet/target.hpp"
+#include "test_row.hpp"
 
 using namespace urlprobe;
 using ::testing::HasSubstr;
@@ -59,15 +60,17 @@ probe::Result full() {
   r.ms.tls = 2.1;
   r.ms.ttfb = 1.05;
   r.ms.total = 5.5123456;
-  r.row.source = "builtin:x.csv";
-  r.row.sheet = "Sheet1";
-  r.row.line = 12;
-  r.row.geography = "WW";
-  r.row.os = "windows,mac";
-  r.row.category = "CnCURLs";
-  r.row.service = "Defender";
-  r.row.required = "Required";
-  r.row.other_lines = {14, 20};
+  r.row = test::row_with([](sheet::RowFacts& row) {
+    row.source = "builtin:x.csv";
+    row.sheet = "Sheet1";
+    row.line = 12;
+    row.geography = "WW";
+    row.os = "windows,mac";
+    row.category = "CnCURLs";
+    row.service = "Defender";
+    row.required = "Required";
+    row.other_lines = {14, 20};
+  });
   r.started = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795316400123));
   return r;
 }

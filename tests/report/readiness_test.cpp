@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "report/writer.hpp"
+#include "test_row.hpp"
 
 using namespace urlprobe;
 using probe::Outcome;
@@ -63,8 +64,10 @@ class Sweep {
         r.proxy_name = proxies_[m - kRoutes].name;
         r.outcome = m - kRoutes < through.size() ? through[m - kRoutes] : Outcome::ok;
       }
-      r.row.geography = geography;
-      r.row.required = required;
+      r.row = test::row_with([&](sheet::RowFacts& row) {
+        row.geography = geography;
+        row.required = required;
+      });
       results.push_back(r);
     }
     return *this;
@@ -451,7 +454,8 @@ TEST(Readiness, PinnedHostsGetTheVendorsAdvice) {
       .url("plain.example", {auth, nc, ok, nc, nc});
   for (auto& r : s.results)
     if (r.host.ends_with(".endpoint.security.microsoft.com"))
-      r.row.expect.trust = {"microsoft-2011"};
+      r.row = test::row_with([](sheet::RowFacts& row) { row.expect.trust = {"microsoft-2011"}; },
+                             r.row);
   const auto r = report::assess(s.results, {});
   EXPECT_TRUE(r.ready);
   std::vector<std::string> pinned;
@@ -470,7 +474,8 @@ TEST(Readiness, PinMatchedNowhereAtAPublicRootIsAStalePinNotInspection) {
   s.url("mdav.us.endpoint.security.microsoft.com",
         {Outcome::tls_untrusted, nc, Outcome::tls_untrusted, nc, nc});
   for (auto& r : s.results) {
-    r.row.expect.trust = {"microsoft-2011"};
+    r.row =
+        test::row_with([](sheet::RowFacts& row) { row.expect.trust = {"microsoft-2011"}; }, r.row);
     if (r.outcome == Outcome::tls_untrusted) r.tls.emplace().error = "pin_mismatch";
   }
   const auto r = report::assess(s.results, {});

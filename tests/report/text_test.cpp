@@ -10,6 +10,7 @@
 
 #include "report/writer.hpp"
 #include "sheet/sheet.hpp"
+#include "test_row.hpp"
 
 using namespace urlprobe;
 using probe::Outcome;
@@ -66,8 +67,10 @@ std::vector<probe::Result> five(std::uint64_t target, const std::string& url,
     r.host = url.substr(8, url.find('/', 8) - 8);
     r.port = 443;
     r.route = routes[m].method;
-    r.row.geography = "WW";
-    r.row.required = "Required";
+    r.row = test::row_with([](sheet::RowFacts& row) {
+      row.geography = "WW";
+      row.required = "Required";
+    });
     if (!routes[m].configured) {
       r.outcome = Outcome::not_configured;
       r.detail = routes[m].not_configured;
