@@ -38,8 +38,8 @@ enum class Outcome : std::uint8_t {
 };
 
 // Outcomes grouped by what to blame. The html pages give a family one colour
-// (report/html_style.hpp); its outcomes differ by their letter, so no reader depends on telling
-// two shades apart. neutral: nothing was probed, nothing to say.
+// (report/detail/html_style.hpp); its outcomes differ by their letter, so no reader depends on
+// telling two shades apart. neutral: nothing was probed, nothing to say.
 enum class OutcomeFamily : std::uint8_t {
   ok,
   neutral,

@@ -1,7 +1,7 @@
 // --format csv: a header and one row per result, streamed; RFC 4180 (CRLF, quoted fields).
 #include <fmt/format.h>
 
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 
 namespace urlprobe::report {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 
 namespace urlprobe::report {
 

@@ -5,9 +5,9 @@
 
 #include <array>
 
+#include "report/detail/formats.hpp"
+#include "report/detail/html_style.hpp"
 #include "report/diff.hpp"
-#include "report/formats.hpp"
-#include "report/html_style.hpp"
 
 namespace urlprobe::report {
 

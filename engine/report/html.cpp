@@ -1,6 +1,6 @@
 // --format html: one self-contained page (inline CSS and JS, nothing fetched): a summary, then a
 // heatmap of targets x routes, each cell its outcome's letter on its family's colour
-// (html_style.hpp), with hover/click detail and filters.
+// (detail/html_style.hpp), with hover/click detail and filters.
 // Buffered: the page is written at finish. The data travels as one JSON blob in a
 // <script type="application/json">, and the page's script builds the table from it, so a cell
 // costs a few dozen bytes and every string reaches the DOM through textContent/title only.
@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "probe/sweep_index.hpp"
-#include "report/formats.hpp"
-#include "report/html_style.hpp"
+#include "report/detail/formats.hpp"
+#include "report/detail/html_style.hpp"
 #include "report/readiness.hpp"
 
 #ifndef URLPROBE_VERSION

@@ -5,7 +5,7 @@
 #include <charconv>
 #include <map>
 
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 #include "report/readiness.hpp"
 #include "sheet/sheet.hpp"
 

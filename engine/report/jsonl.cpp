@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 #include "report/writer.hpp"
 
 namespace urlprobe::report {

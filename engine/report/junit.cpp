@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "probe/sweep_index.hpp"
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 
 namespace urlprobe::report::detail {
 

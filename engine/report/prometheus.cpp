@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 
 namespace urlprobe::report::detail {
 

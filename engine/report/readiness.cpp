@@ -8,7 +8,7 @@
 #include <set>
 
 #include "probe/route_column.hpp"
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 
 namespace urlprobe::report {
 

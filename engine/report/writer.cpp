@@ -4,7 +4,7 @@
 #include <map>
 
 #include "probe/sweep_index.hpp"
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 #include "report/readiness.hpp"
 #include "report/writer.hpp"
 

@@ -1,7 +1,7 @@
 // The html pages' outcome colours (issue 18): every outcome has a colour and a one-letter code,
 // the codes are distinct, each family of causes has its own colour, and the colours stay apart
 // for readers with a colour-vision deficiency.
-#include "report/html_style.hpp"
+#include "report/detail/html_style.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <regex>
 #include <set>
 
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 
 using namespace urlprobe;
 using probe::Outcome;

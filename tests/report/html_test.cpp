@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <regex>
 
-#include "report/formats.hpp"
-#include "report/html_style.hpp"
+#include "report/detail/formats.hpp"
+#include "report/detail/html_style.hpp"
 #include "report/writer.hpp"
 #include "test_row.hpp"
 #include "tests/report/sweep_routes.hpp"

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "probe/outcome.hpp"
-#include "report/formats.hpp"
+#include "report/detail/formats.hpp"
 
 using namespace urlprobe;
 using ::testing::HasSubstr;

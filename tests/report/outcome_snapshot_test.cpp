@@ -10,8 +10,8 @@
 #include <cstdlib>
 
 #include "probe/route_column.hpp"
-#include "report/formats.hpp"
-#include "report/html_style.hpp"
+#include "report/detail/formats.hpp"
+#include "report/detail/html_style.hpp"
 #include "report/writer.hpp"
 #include "sweep_routes.hpp"
 
