@@ -5,6 +5,7 @@
 
 #include "report/writer.hpp"
 #include "test_row.hpp"
+#include "written.hpp"
 
 using namespace urlprobe;
 using ::testing::HasSubstr;
@@ -119,21 +120,7 @@ namespace {
 
 // What the text format prints for RESULTS, written in this order, of a direct-route sweep.
 std::string text_format(const std::vector<probe::Result>& results) {
-  char* buffer = nullptr;
-  std::size_t size = 0;
-  std::FILE* out = open_memstream(&buffer, &size);
-  auto writer = report::make_writer(report::Format::text, out,
-                                    probe::route_columns(std::vector{route::direct_route()}));
-  report::Summary summary;
-  for (const auto& r : results) {
-    writer->write(r);
-    summary.add(r);
-  }
-  writer->finish(summary);
-  std::fclose(out);
-  std::string text(buffer, size);
-  std::free(buffer);
-  return text;
+  return test::format_output(report::Format::text, std::vector{route::direct_route()}, results);
 }
 
 }  // namespace

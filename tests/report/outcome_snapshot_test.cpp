@@ -14,6 +14,7 @@
 #include "report/detail/html_style.hpp"
 #include "report/writer.hpp"
 #include "sweep_routes.hpp"
+#include "written.hpp"
 
 using namespace urlprobe;
 using probe::Outcome;
@@ -53,20 +54,7 @@ constexpr std::array<Snapshot, 17> kSnapshot{{
 
 std::string render(const std::vector<route::Route>& routes,
                    const std::vector<probe::Result>& results) {
-  char* buffer = nullptr;
-  std::size_t size = 0;
-  std::FILE* out = open_memstream(&buffer, &size);
-  auto writer = report::make_writer(report::Format::text, out, probe::route_columns(routes));
-  report::Summary summary;
-  for (const auto& r : results) {
-    writer->write(r);
-    summary.add(r);
-  }
-  writer->finish(summary);
-  std::fclose(out);
-  std::string text(buffer, size);
-  std::free(buffer);
-  return text;
+  return test::format_output(report::Format::text, routes, results);
 }
 
 }  // namespace

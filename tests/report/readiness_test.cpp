@@ -10,6 +10,7 @@
 
 #include "report/writer.hpp"
 #include "test_row.hpp"
+#include "written.hpp"
 
 using namespace urlprobe;
 using probe::Outcome;
@@ -111,22 +112,7 @@ std::vector<route::Route> routes_of(const std::vector<ListedProxy>& proxies) {
 std::string written(report::Format format, const std::vector<probe::Result>& results,
                     std::vector<std::string> geo = {},
                     const std::vector<ListedProxy>& proxies = {}) {
-  char* buffer = nullptr;
-  std::size_t size = 0;
-  std::FILE* out = open_memstream(&buffer, &size);
-  const auto routes = routes_of(proxies);
-  auto writer = report::make_writer(format, out, probe::route_columns(routes));
-  report::Summary summary;
-  summary.geo = std::move(geo);
-  for (const auto& r : results) {
-    writer->write(r);
-    summary.add(r);
-  }
-  writer->finish(summary);
-  std::fclose(out);
-  std::string text(buffer, size);
-  std::free(buffer);
-  return text;
+  return test::format_output(format, routes_of(proxies), results, std::move(geo));
 }
 
 std::string text_of(const std::vector<probe::Result>& results, std::vector<std::string> geo = {},

@@ -11,6 +11,7 @@
 #include "report/writer.hpp"
 #include "sheet/sheet.hpp"
 #include "test_row.hpp"
+#include "written.hpp"
 
 using namespace urlprobe;
 using probe::Outcome;
@@ -39,20 +40,7 @@ std::vector<route::Route> host_routes() {
 
 std::string render(report::Format format, const std::vector<route::Route>& routes,
                    const std::vector<probe::Result>& results) {
-  char* buffer = nullptr;
-  std::size_t size = 0;
-  std::FILE* out = open_memstream(&buffer, &size);
-  auto writer = report::make_writer(format, out, probe::route_columns(routes));
-  report::Summary summary;
-  for (const auto& r : results) {
-    writer->write(r);
-    summary.add(r);
-  }
-  writer->finish(summary);
-  std::fclose(out);
-  std::string text(buffer, size);
-  std::free(buffer);
-  return text;
+  return test::format_output(format, routes, results);
 }
 
 // One URL x the five methods, as a sweep with host_routes() records it.
