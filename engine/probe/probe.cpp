@@ -595,7 +595,7 @@ struct ProbeMemory {
     std::vector<void*> blocks;
     ~Kept() {
       gone() = true;
-      for (void* block : blocks) ::operator delete(block, sizeof(T));
+      for (void* block : blocks) ::operator delete(block);
     }
   };
   // A probe freed on a thread that is exiting, after its blocks were, goes back to malloc.
@@ -618,7 +618,7 @@ struct ProbeMemory {
   }
   void deallocate(T* p, std::size_t n) {
     auto* k = kept();
-    if (n != 1 || !k || k->size() >= kKept) return ::operator delete(p, n * sizeof(T));
+    if (n != 1 || !k || k->size() >= kKept) return ::operator delete(p);
     if (k->capacity() == 0) k->reserve(kKept);
     k->push_back(p);
   }
