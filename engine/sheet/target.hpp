@@ -58,8 +58,9 @@ class TargetRow {
   // A further row named the same URL (deduplicate): copies the shared facts on first write.
   void add_other_line(int other);
 
-  // The full facts, as a Result records them.
-  operator RowFacts() const {  // NOLINT(google-explicit-constructor): probe copies it in
+  // The full facts with this target's line. A Result shares the row instead; what still copies
+  // it is the bench's result pool and tests that build or compare whole rows.
+  operator RowFacts() const {  // NOLINT(google-explicit-constructor): assigned like the facts
     RowFacts out = facts();
     out.line = line;
     return out;
