@@ -20,6 +20,7 @@ ARROWS = {
     "route": {"net"},
     "probe": {"route", "net", "sheet"},
     "report": {"probe", "sheet"},
+    "serve": {"probe", "report", "route", "net", "sheet"},
 }
 for _stage, _allowed in ARROWS.items():
     if _stage != "base":
