@@ -15,6 +15,7 @@
 
 #include "commands.hpp"
 #include "diagnostics.hpp"
+#include "open_files.hpp"
 #include "options.hpp"
 #include "output_file.hpp"
 #include "probe/route_column.hpp"
@@ -23,6 +24,7 @@
 #include "report/readiness.hpp"
 #include "report/writer.hpp"
 #include "routes.hpp"
+#include "serve.hpp"
 #include "sheet/reader.hpp"
 #include "sheet/sheet.hpp"
 #include "sheet/url.hpp"
@@ -201,41 +203,6 @@ class SignalWatch {
   std::thread thread_;
 };
 
-std::uint64_t count_open_files() {
-  std::error_code ec;
-  std::uint64_t n = 0;
-  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
-       it.increment(ec))
-    ++n;
-  return ec ? 3 : n;  // without /proc: at least stdin, stdout and stderr
-}
-
-// --concurrency N needs N sockets at once, and probes that meet EMFILE would be reported as
-// network failures that never happened. So the soft open-file limit is raised toward the hard one
-// first, and only when even that is too small is the concurrency lowered, said once on stderr.
-void fit_open_file_limit(probe::SweepConfig& sweep, std::span<const sheet::Target> targets) {
-  const unsigned threads = probe::workers_for(sweep.threads, targets);
-  const std::uint64_t open_now = count_open_files();
-  const std::uint64_t needed = probe::open_files_needed(sweep.concurrency, threads, open_now);
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
-      limit.rlim_cur >= needed)
-    return;
-  rlimit raised = limit;
-  raised.rlim_cur =
-      limit.rlim_max == RLIM_INFINITY ? needed : std::min<rlim_t>(needed, limit.rlim_max);
-  if (raised.rlim_cur > limit.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0)
-    limit.rlim_cur = raised.rlim_cur;
-  if (limit.rlim_cur >= needed) return;
-  const auto fitting = probe::concurrency_within(limit.rlim_cur, threads, open_now);
-  cli::say(fmt::format(
-      "--concurrency {} lowered to {}: the open-file limit is {} (ulimit -n, "
-      "hard limit {}); each probe in flight holds a socket",
-      sweep.concurrency, fitting, static_cast<std::uint64_t>(limit.rlim_cur),
-      limit.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit.rlim_max)));
-  sweep.concurrency = fitting;
-}
-
 int run(cli::Options& options) {
   if (options.command == "pac") {
     try {
@@ -247,6 +214,7 @@ int run(cli::Options& options) {
   }
   if (options.command == "report" || options.command == "diff" || options.command == "merge")
     return cli::run_results_command(options);
+  if (options.command == "serve") return cli::run_serve(options);
   sheet::TargetList input;
   std::vector<std::string> notes;
   try {
@@ -310,7 +278,7 @@ int run(cli::Options& options) {
   }
 
   auto sweep_config = options.sweep;
-  fit_open_file_limit(sweep_config, input.targets);
+  cli::fit_open_file_limit(sweep_config, input.targets);
   std::unique_ptr<probe::Sweep> sweep;
   try {
     sweep = std::make_unique<probe::Sweep>(sweep_config, input.targets, routes, fanout);

@@ -179,6 +179,11 @@ constexpr CommandSpec kCommandTable[] = {
     {"merge", kMerge, "urlprobe merge A.jsonl B.jsonl... [options]",
      "Combine the result files of the shards of one sweep (--shard K/N) into one.",
      "urlprobe merge shard-*.jsonl -o all.jsonl"},
+    {"serve", kServe, "urlprobe serve [SHEET|URL ...] [options]",
+     "Run as a Prometheus exporter: sweep at start and every --every, serve the last complete "
+     "sweep on /metrics, and one probe now on /probe?target=URL, as blackbox_exporter does. "
+     "SIGHUP reads the sheet, proxies and web config again; SIGTERM stops.",
+     "urlprobe serve --proxies proxies.txt --listen 0.0.0.0:9815 --every 15m"},
 };
 
 constexpr SectionSpec kSectionTable[] = {
@@ -194,10 +199,15 @@ constexpr SectionSpec kSectionTable[] = {
      "the largest down: 500ms, 3s, 2m, 1h, 1m30s; greater than 0 and at most 24h."},
     {"Output", "", ""},
     {"Saved results", "jsonl files of earlier runs: report, diff, merge", ""},
+    {"Exporter", "serve",
+     "Pages: /metrics, /probe, /results.jsonl, /report.html, /readiness, /-/healthy, /-/ready "
+     "(200 once the first sweep is complete)."},
     {"General", "", ""},
 };
 
-constexpr unsigned kSheets = kProbe | kList;
+constexpr unsigned kSheets = kProbe | kList | kServe;
+// What a sweep is made of: serve sweeps as probe does.
+constexpr unsigned kSweeps = kProbe | kServe;
 
 void set_string(std::string& into, V value) {
   into = std::string(value);
@@ -285,25 +295,25 @@ const OptionSpec kOptionTable[] = {
        p.o.pin_files.emplace_back(value.substr(0, equals), value.substr(equals + 1));
      }},
     // Routes
-    {"--methods", "", "LIST", kProbe, "Routes",
+    {"--methods", "", "LIST", kSweeps, "Routes",
      "routes to try, of default,wpad,direct,named,cli (default: all five)", Complete::comma_words,
      "default wpad direct named cli",
      [](Parsing& p, V, V value) { p.o.methods = parse_methods(value); }},
-    {"--proxy", "", "URL", kProbe, "Routes",
+    {"--proxy", "", "URL", kSweeps, "Routes",
      "the command-line proxy (route cli): http://, https://, socks5://, socks5h://, optional "
      "user:pass@",
      Complete::free, "", [](Parsing& p, V, V value) { set_string(p.o.proxy, value); }},
-    {"--named-proxy", "", "HOST:PORT", kProbe, "Routes",
+    {"--named-proxy", "", "HOST:PORT", kSweeps, "Routes",
      "the static proxy (route named), TelemetryProxyServer format; also http=h:p;https=h:p",
      Complete::free, "", [](Parsing& p, V, V value) { set_string(p.o.named_proxy, value); }},
-    {"--proxies", "", "FILE", kProbe, "Routes",
+    {"--proxies", "", "FILE", kSweeps, "Routes",
      "many proxies, one a line (URL or host:port, optional name=, # comments); each is a route "
      "of its own",
      Complete::file, "", [](Parsing& p, V, V value) { set_string(p.o.proxies_file, value); }},
-    {"--per-proxy", "", "N", kProbe, "Routes", "probes in flight per proxy (default: no limit)",
+    {"--per-proxy", "", "N", kSweeps, "Routes", "probes in flight per proxy (default: no limit)",
      Complete::free, "",
      [](Parsing& p, V name, V value) { p.o.sweep.per_proxy = parse_count(name, value, 100000); }},
-    {"--proxy-user", "", "USER", kProbe, "Routes",
+    {"--proxy-user", "", "USER", kSweeps, "Routes",
      "user for proxies given without one; the password comes from $URLPROBE_PROXY_PASSWORD or "
      "--proxy-password-file FILE (USER:PASSWORD works as in curl, but shows in ps)",
      Complete::free, "",
@@ -314,17 +324,17 @@ const OptionSpec kOptionTable[] = {
        if (colon != V::npos) p.o.proxy_user_password = std::string(value.substr(colon + 1));
        if (p.o.proxy_user.empty()) throw UsageError(fmt::format("{}: needs a user name", name));
      }},
-    {"--proxy-password-file", "", "FILE", kProbe, "Routes",
+    {"--proxy-password-file", "", "FILE", kSweeps, "Routes",
      "the proxy password: the first line of FILE", Complete::file, "",
      [](Parsing& p, V, V value) { set_string(p.o.proxy_password_file, value); }},
-    {"--pac", "", "FILE|URL", kProbe, "Routes",
+    {"--pac", "", "FILE|URL", kSweeps, "Routes",
      "the PAC script for route wpad (fetched directly, at most 1 MiB)", Complete::file, "",
      [](Parsing& p, V, V value) { set_string(p.o.pac, value); }},
-    {"--client-ip", "", "IP", kProbe | kPac, "Routes",
+    {"--client-ip", "", "IP", kSweeps | kPac, "Routes",
      "what the script's myIpAddress() returns (default: this host's)", Complete::free, "",
      [](Parsing& p, V, V value) { set_string(p.o.client_ip, value); }},
     // Resolution
-    {"--dns-server", "", "IP[:PORT]", kProbe | kPac, "Resolution",
+    {"--dns-server", "", "IP[:PORT]", kSweeps | kPac, "Resolution",
      "resolve with this server instead of /etc/resolv.conf (IPv6: [::1]:53)", Complete::free, "",
      [](Parsing& p, V, V value) {
        std::string error;
@@ -332,7 +342,7 @@ const OptionSpec kOptionTable[] = {
          throw UsageError(fmt::format("--dns-server: {}", error));
        p.o.sweep.resolver.dns_servers = std::string(value);
      }},
-    {"--resolve", "", "HOST:PORT:ADDR", kProbe | kPac, "Resolution",
+    {"--resolve", "", "HOST:PORT:ADDR", kSweeps | kPac, "Resolution",
      "pin a name to an address (or several: ADDR,ADDR), as curl does (repeatable)",
      Complete::free, "",
      [](Parsing& p, V, V value) {
@@ -342,28 +352,28 @@ const OptionSpec kOptionTable[] = {
        p.o.sweep.resolver.pins.push_back(std::move(*pin));
      }},
     // TLS
-    {"--ca-file", "", "FILE", kProbe, "TLS",
+    {"--ca-file", "", "FILE", kSweeps, "TLS",
      "extra trusted roots (PEM), e.g. the enterprise inspection CA", Complete::file, "",
      [](Parsing& p, V, V value) { set_string(p.o.sweep.tls.ca_file, value); }},
-    {"--public-roots", "", "FILE|DIR", kProbe, "TLS",
+    {"--public-roots", "", "FILE|DIR", kSweeps, "TLS",
      "the roots that count as public (default: Debian's Mozilla set, "
      "/usr/share/ca-certificates/mozilla); a chain that verifies but is anchored elsewhere is "
      "tls_intercepted (HTTPS inspection)",
      Complete::file, "", [](Parsing& p, V, V value) { set_string(p.o.sweep.tls.public_roots, value); }},
-    {"--allow-inspection", "", "", kProbe, "TLS",
+    {"--allow-inspection", "", "", kSweeps, "TLS",
      "tls_intercepted becomes ok with a warning (never for pinned URLs: the real sensor fails "
      "there too)",
      Complete::free, "", [](Parsing& p, V, V) { p.o.sweep.probe.allow_inspection = true; }},
-    {"--warn-expiry", "", "DAYS", kProbe, "TLS",
+    {"--warn-expiry", "", "DAYS", kSweeps, "TLS",
      "warn on ok results whose certificate expires sooner (default 14)", Complete::free, "",
      [](Parsing& p, V name, V value) {
        p.o.sweep.probe.warn_expiry_days = static_cast<long>(parse_count(name, value, 36500));
      }},
-    {"--insecure", "", "", kProbe, "TLS",
+    {"--insecure", "", "", kSweeps, "TLS",
      "do not verify certificates (every fact is still recorded)", Complete::free, "",
      [](Parsing& p, V, V) { p.o.sweep.tls.verify = false; }},
     // Expectations and limits
-    {"--expect-status", "", "LIST", kProbe, "Expectations and limits",
+    {"--expect-status", "", "LIST", kSweeps, "Expectations and limits",
      "e.g. 200,204,300-399 (default: any status from the origin); a row's own Expected status "
      "(sheet column or built-in list) overrides it",
      Complete::free, "",
@@ -372,30 +382,30 @@ const OptionSpec kOptionTable[] = {
        if (!probe::parse_status_expectation(value, p.o.sweep.probe.expect, error))
          throw UsageError(fmt::format("--expect-status: {}", error));
      }},
-    {"--timeout", "", "DURATION", kProbe | kPac, "Expectations and limits",
+    {"--timeout", "", "DURATION", kSweeps | kPac, "Expectations and limits",
      "per probe (default 10s); phase deadlines are derived from it; pac: for fetching the script",
      Complete::free, "",
      [](Parsing& p, V name, V value) {
        p.o.sweep.probe.timeouts = probe::Timeouts::derived_from(parse_duration(name, value));
      }},
-    {"--dns-timeout", "", "DURATION", kProbe | kPac, "Expectations and limits",
+    {"--dns-timeout", "", "DURATION", kSweeps | kPac, "Expectations and limits",
      "deadline for resolution (default: --timeout)", Complete::free, "",
      [](Parsing& p, V name, V value) { p.dns_timeout = parse_duration(name, value); }},
-    {"--connect-timeout", "", "DURATION", kProbe, "Expectations and limits",
+    {"--connect-timeout", "", "DURATION", kSweeps, "Expectations and limits",
      "deadline for TCP connect (default: --timeout)", Complete::free, "",
      [](Parsing& p, V name, V value) { p.connect_timeout = parse_duration(name, value); }},
-    {"--concurrency", "", "N", kProbe, "Expectations and limits",
+    {"--concurrency", "", "N", kSweeps, "Expectations and limits",
      "probes in flight, all threads together (default 256)", Complete::free, "",
      [](Parsing& p, V name, V value) { p.o.sweep.concurrency = parse_count(name, value, 100000); }},
-    {"--per-host", "", "N", kProbe, "Expectations and limits",
+    {"--per-host", "", "N", kSweeps, "Expectations and limits",
      "probes in flight per target host (default: no limit)", Complete::free, "",
      [](Parsing& p, V name, V value) { p.o.sweep.per_host = parse_count(name, value, 100000); }},
-    {"--threads", "", "N", kProbe, "Expectations and limits", "event loops (default: one per core)",
+    {"--threads", "", "N", kSweeps, "Expectations and limits", "event loops (default: one per core)",
      Complete::free, "",
      [](Parsing& p, V name, V value) {
        p.o.sweep.threads = static_cast<unsigned>(parse_count(name, value, 1024));
      }},
-    {"--shard", "", "K/N", kProbe, "Expectations and limits",
+    {"--shard", "", "K/N", kSweeps, "Expectations and limits",
      "probe only shard K of N of the sweep, 1 <= K <= N (a stable hash of url, route and proxy); "
      "the N shards together are the whole sweep: combine them with urlprobe merge",
      Complete::free, "", [](Parsing& p, V, V value) { p.o.sweep.shard = parse_shard(value); }},
@@ -510,6 +520,24 @@ const OptionSpec kOptionTable[] = {
      "merge: a missing shard (of --shard K/N) is an error unless this is given", Complete::free,
      "", [](Parsing& p, V, V) { p.o.allow_partial = true; }},
     // General
+    {"--listen", "", "ADDR:PORT", kServe, "Exporter",
+     "where to answer HTTP (default 127.0.0.1:9815; :PORT is every address)", Complete::free, "",
+     [](Parsing& p, V, V value) { set_string(p.o.listen, value); }},
+    {"--every", "", "DURATION", kServe, "Exporter",
+     "how often a sweep starts (default 15m); a sweep still running when the next is due makes "
+     "that one late: it is counted, not queued",
+     Complete::free, "", [](Parsing& p, V name, V value) { p.o.every = parse_duration(name, value); }},
+    {"--web-config", "", "FILE", kServe, "Exporter",
+     "TLS and basic auth, in Prometheus exporter-toolkit's format (tls_server_config, "
+     "basic_auth_users with bcrypt hashes); read again on SIGHUP",
+     Complete::file, "", [](Parsing& p, V, V value) { set_string(p.o.web_config, value); }},
+    {"--max-concurrent-probes", "", "N", kServe, "Exporter",
+     "/probe requests answered at once (default 32); past that, 503 at once", Complete::free, "",
+     [](Parsing& p, V name, V value) { p.o.max_concurrent_probes = parse_count(name, value, 100000); }},
+    {"--allow-any-target", "", "", kServe, "Exporter",
+     "let /probe probe any URL, not only the loaded sheet's URLs and hosts (anyone who reaches "
+     "the port could then use it as a relay)",
+     Complete::free, "", [](Parsing& p, V, V) { p.o.allow_any_target = true; }},
     {"--help", "-h", "", kAllCommands, "General",
      "print the usage and exit; after a command, that command's options and an example",
      Complete::free, "", [](Parsing& p, V, V) { p.o.help = true; }},

@@ -65,12 +65,18 @@ struct Options {
   // report / diff / merge (cli/commands.cpp)
   std::string
       command_output;  // -o FILE of report, diff and merge (one; format by --format or extension)
-  std::string diff_format;                      // `diff --format`: "" (text), text, json, html
-  double slower_factor = 2.0;                   // diff --slower-factor
-  double slower_min_ms = 50;                    // diff --slower-min-ms
-  bool prefer_newest = false;                   // merge --prefer newest
-  bool allow_partial = false;                   // merge --allow-partial: a missing shard is ok
-  bool readiness_only = false;                  // report --readiness: only the verdict section
+  std::string diff_format;      // `diff --format`: "" (text), text, json, html
+  double slower_factor = 2.0;   // diff --slower-factor
+  double slower_min_ms = 50;    // diff --slower-min-ms
+  bool prefer_newest = false;   // merge --prefer newest
+  bool allow_partial = false;   // merge --allow-partial: a missing shard is ok
+  bool readiness_only = false;  // report --readiness: only the verdict section
+  // serve (cli/serve.cpp)
+  std::string listen = "127.0.0.1:9815";
+  std::chrono::milliseconds every{std::chrono::minutes(15)};
+  std::string web_config;
+  std::size_t max_concurrent_probes = 32;
+  bool allow_any_target = false;
   std::vector<std::string> redacted_arguments;  // argv with any URL password as ***, for reports
   std::vector<std::string> warnings;  // for stderr, e.g. a password typed on the command line
   bool help = false;
@@ -95,7 +101,8 @@ enum CommandBit : unsigned {
   kReport = 8,
   kDiff = 16,
   kMerge = 32,
-  kAllCommands = 63
+  kServe = 64,
+  kAllCommands = 127
 };
 
 struct CommandSpec {

@@ -9,41 +9,14 @@
 #include <vector>
 
 #include "report/detail/formats.hpp"
+#include "report/exposition.hpp"
+#include "report/readiness.hpp"
 
 namespace urlprobe::report::detail {
 
 namespace {
 
-// Label values: UTF-8 with backslash, double quote and line feed escaped.
-std::string label_value(std::string_view s) {
-  std::string out;
-  for_each_code_point(s, [&](char32_t cp, std::string_view bytes) {
-    switch (cp) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += bytes;
-    }
-  });
-  return out;
-}
-
-// Go's ParseFloat reads what fmt's shortest round-trip form writes ("0.0012", "1e-05").
-std::string value(double v) {
-  return fmt::format("{}", v);
-}
-
-struct Family {
-  std::string_view name, type, help;
-  std::vector<std::string> samples;  // "{labels} value"
-};
+using Family = MetricFamily;
 
 class PrometheusWriter final : public ResultWriter {
  public:
@@ -51,12 +24,15 @@ class PrometheusWriter final : public ResultWriter {
 
   void write(const probe::Result& r) override {
     const auto route = std::string(route::method_name(r.route));
-    const auto labels = fmt::format("url=\"{}\",route=\"{}\",proxy=\"{}\"", label_value(r.url),
-                                    label_value(route), label_value(r.proxy));
+    const auto labels = fmt::format("url=\"{}\",route=\"{}\",proxy=\"{}\"", prometheus_label(r.url),
+                                    prometheus_label(route), prometheus_label(r.proxy));
     // Every series once: a URL twice on one route (two list entries with one redacted URL) keeps
     // the first result.
     ++outcomes_[route][static_cast<std::size_t>(r.outcome)];
     if (!seen_.insert(labels).second) return;
+    reach_.add(r);
+    outcome_.samples.push_back(
+        fmt::format("{{{},outcome=\"{}\"}} 1", labels, probe::outcome_name(r.outcome)));
     // A route the host does not have and a row that cannot be probed as written are no failed
     // probes: as urlprobe_probe_success 0 they would fire every alert on it.
     if (r.outcome == probe::Outcome::not_configured || r.outcome == probe::Outcome::skipped) {
@@ -78,9 +54,13 @@ class PrometheusWriter final : public ResultWriter {
     phase("ttfb", r.ms.ttfb);
     phase("total", r.ms.total);
     if (r.http_status) status_.samples.push_back(fmt::format("{{{}}} {}", labels, r.http_status));
+    if (r.tls || r.tls_inspected)
+      inspected_.samples.push_back(fmt::format("{{{},pinned=\"{}\"}} {}", labels,
+                                               r.row.expect().trust.empty() ? "false" : "true",
+                                               r.tls_inspected ? 1 : 0));
     if (r.tls) {
       if (const auto expiry = parse_rfc3339(r.tls->not_after))
-        expiry_.samples.push_back(fmt::format("{{{}}} {}", labels, value(*expiry)));
+        expiry_.samples.push_back(fmt::format("{{{}}} {}", labels, prometheus_number(*expiry)));
     }
   }
 
@@ -95,7 +75,7 @@ class PrometheusWriter final : public ResultWriter {
       for (std::size_t i = 0; i < counts.size(); ++i)
         outcomes.samples.push_back(fmt::format("{{outcome=\"{}\",route=\"{}\"}} {}",
                                                probe::outcome_name(static_cast<probe::Outcome>(i)),
-                                               label_value(route), counts[i]));
+                                               prometheus_label(route), counts[i]));
     Family sweep{"urlprobe_sweep_duration_seconds",
                  "gauge",
                  "How long the last sweep took.",
@@ -106,14 +86,21 @@ class PrometheusWriter final : public ResultWriter {
                  {}};
     if (s.ended.time_since_epoch().count() != 0)
       ended.samples.push_back(fmt::format(
-          " {}", value(std::chrono::duration<double>(s.ended.time_since_epoch()).count())));
+          " {}",
+          prometheus_number(std::chrono::duration<double>(s.ended.time_since_epoch()).count())));
+    Family reachable{
+        "urlprobe_url_reachable",
+        "gauge",
+        "1 when some method route (not an entry of --proxies) reached the URL, else 0.",
+        {}};
+    for (const auto& url : reach_.urls())
+      reachable.samples.push_back(fmt::format(
+          "{{url=\"{}\",required=\"{}\",geography=\"{}\"}} {}", prometheus_label(url.url),
+          url.required ? "true" : "false", prometheus_label(url.geography), url.reached ? 1 : 0));
     std::string text;
-    for (const Family* f :
-         {&success_, &duration_, &status_, &expiry_, &not_probed_, &outcomes, &sweep, &ended}) {
-      if (f->samples.empty()) continue;
-      text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f->name, f->help, f->name, f->type);
-      for (const auto& sample : f->samples) text += fmt::format("{}{}\n", f->name, sample);
-    }
+    for (const Family* f : {&success_, &outcome_, &duration_, &status_, &expiry_, &inspected_,
+                            &not_probed_, &reachable, &outcomes, &sweep, &ended})
+      append_family(text, *f);
     std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
   }
@@ -141,6 +128,16 @@ class PrometheusWriter final : public ResultWriter {
                  "gauge",
                  "When the leaf certificate expires, in seconds since the epoch.",
                  {}};
+  Family outcome_{"urlprobe_probe_outcome",
+                  "gauge",
+                  "1 for the probe's outcome: why it failed, in the outcome label.",
+                  {}};
+  Family inspected_{"urlprobe_probe_tls_inspected",
+                    "gauge",
+                    "1 when an inspecting proxy's certificate chain was met (https probes); "
+                    "pinned: the row pins a root, so it must never be inspected.",
+                    {}};
+  UrlReachTally reach_;
   std::set<std::string> seen_;
   std::map<std::string, std::array<std::uint64_t, probe::kOutcomeCount>> outcomes_;
 };

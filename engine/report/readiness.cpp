@@ -46,10 +46,6 @@ bool selected(std::string_view geography, const std::vector<std::string>& geo) {
   return std::any_of(geo.begin(), geo.end(), [&](const std::string& w) { return lower(w) == g; });
 }
 
-bool required(std::string_view column) {
-  return column.empty() || lower(column) == "required";
-}
-
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
   std::string out;
   for (const auto& item : items) {
@@ -167,7 +163,7 @@ std::size_t Tally::url_of(const probe::Result& r) {
     u.url = r.url;
     u.host = r.host;
     u.geography = r.row.geography();
-    u.required = required(r.row.required());
+    u.required = r.row.is_required();
   }
   return it->second;
 }
@@ -386,6 +382,15 @@ std::string Tally::named_fallback_note() const {
 }
 
 }  // namespace
+
+void UrlReachTally::add(const probe::Result& r) {
+  if (r.route == Method::proxy_list || r.outcome == probe::Outcome::not_configured ||
+      r.outcome == probe::Outcome::skipped)
+    return;
+  const auto [at, added] = index_.try_emplace(r.url, urls_.size());
+  if (added) urls_.push_back(UrlReach{r.url, r.row.geography(), r.row.is_required(), false});
+  if (r.outcome == probe::Outcome::ok) urls_[at->second].reached = true;
+}
 
 Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options) {
   const auto sorted = in_sweep_order(results, options);

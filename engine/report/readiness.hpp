@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "probe/result.hpp"
@@ -80,6 +81,24 @@ struct Readiness {
   std::vector<SkippedUrl> skipped;  // required rows no method can probe as written
   std::vector<TransparentProxyEvidence> transparent;  // by URL, first evidence each
   std::vector<std::string> notes;                     // the blob exception, named-proxy fallback
+};
+
+// Whether some method route reached each URL, one result at a time (for the formats that
+// stream). Entries of --proxies are egress routes of their own and do not count, nor do results
+// that probed nothing (not_configured, skipped).
+struct UrlReach {
+  std::string url, geography;
+  bool required = false;
+  bool reached = false;  // some method route's outcome was ok
+};
+class UrlReachTally {
+ public:
+  void add(const probe::Result& result);
+  const std::vector<UrlReach>& urls() const { return urls_; }  // in the order first seen
+
+ private:
+  std::vector<UrlReach> urls_;
+  std::unordered_map<std::string, std::size_t> index_;
 };
 
 // Pure: rows outside the selected geographies are ignored; proxy-list results count per proxy

@@ -74,8 +74,9 @@ class Server {
   // From any thread: stop accepting, interrupt the sweep, answer what is in flight, return.
   void stop();
 
+  struct Impl;  // server.cpp; its connections hold it too
+
  private:
-  struct Impl;
   std::shared_ptr<Impl> impl_;
 };
 

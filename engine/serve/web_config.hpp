@@ -15,7 +15,7 @@ struct WebConfig {
   std::string source;               // the file, for messages
   std::string cert_file, key_file;  // tls_server_config; empty: plain HTTP
   std::string client_ca_file, client_auth_type;
-  std::string min_version, max_version;                                // TLS12, TLS13
+  std::string min_version, max_version;                               // TLS12, TLS13
   std::vector<std::pair<std::string, std::string>> basic_auth_users;  // user, bcrypt hash
   bool tls() const { return !cert_file.empty(); }
   bool auth() const { return !basic_auth_users.empty(); }

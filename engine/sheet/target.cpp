@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "base/text.hpp"
+
 namespace urlprobe::sheet {
 
 std::string format_input_error(const InputError& e) {
@@ -13,6 +15,10 @@ std::string format_input_error(const InputError& e) {
 const RowFacts& TargetRow::facts() const {
   static const RowFacts kNone;
   return shared_ ? *shared_ : kNone;
+}
+
+bool TargetRow::is_required() const {
+  return required().empty() || base::iequals(required(), "required");
 }
 
 void TargetRow::add_other_line(int other) {

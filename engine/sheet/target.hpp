@@ -52,6 +52,8 @@ class TargetRow {
   const std::string& category() const { return facts().category; }
   const std::string& service() const { return facts().service; }
   const std::string& required() const { return facts().required; }
+  // Readiness counts it: marked "Required", or from a sheet without the column.
+  bool is_required() const;
   const std::vector<std::pair<std::string, std::string>>& extra() const { return facts().extra; }
   const std::vector<int>& other_lines() const { return facts().other_lines; }
   const Expectation& expect() const { return facts().expect; }

@@ -245,7 +245,7 @@ TEST(UnknownCommand, AMistypedCommandSuggestsTheNearest) {
   EXPECT_EQ(usage_error({"help"}), "unknown command 'help'; did you mean '--help'?");
   const auto far = usage_error({"frobnicate"});
   EXPECT_THAT(far, HasSubstr("'frobnicate'"));
-  EXPECT_THAT(far, HasSubstr("not a command (probe, list, pac, report, diff, merge)"));
+  EXPECT_THAT(far, HasSubstr("not a command (probe, list, pac, report, diff, merge, serve)"));
 }
 
 TEST(UnknownCommand, SheetsAndUrlsAreNeverTakenForACommand) {

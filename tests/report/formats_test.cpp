@@ -394,10 +394,11 @@ TEST(PrometheusWriter, GroupedFamiliesEscapedLabels) {
   }
   EXPECT_EQ(families,
             (std::vector<std::string>{
-                "urlprobe_probe_success", "urlprobe_probe_duration_seconds",
-                "urlprobe_probe_http_status_code", "urlprobe_probe_tls_expiry_timestamp_seconds",
-                "urlprobe_probe_not_probed", "urlprobe_outcomes", "urlprobe_sweep_duration_seconds",
-                "urlprobe_sweep_end_timestamp_seconds"}));
+                "urlprobe_probe_success", "urlprobe_probe_outcome",
+                "urlprobe_probe_duration_seconds", "urlprobe_probe_http_status_code",
+                "urlprobe_probe_tls_expiry_timestamp_seconds", "urlprobe_probe_tls_inspected",
+                "urlprobe_probe_not_probed", "urlprobe_url_reachable", "urlprobe_outcomes",
+                "urlprobe_sweep_duration_seconds", "urlprobe_sweep_end_timestamp_seconds"}));
   EXPECT_THAT(text, HasSubstr("# TYPE urlprobe_outcomes gauge\n"));
   EXPECT_THAT(text, HasSubstr("urlprobe_probe_success{url=\"https://ok.example/"
                               "test\",route=\"direct\",proxy=\"\"} 1\n"));

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/time.hpp"
 #include "report/readiness.hpp"
 #include "report/writer.hpp"
 
@@ -87,12 +88,8 @@ inline constexpr std::size_t kTextWidth = 100;
 // follows it goes on the next.
 std::string wrap_lines(std::string_view text, std::size_t width = kTextWidth);
 
-// RFC 3339 in UTC with milliseconds, as the jsonl record's "started".
-std::string rfc3339(std::chrono::system_clock::time_point t);
-
-// Seconds since the epoch of an RFC 3339 time ("2027-05-01T00:00:00Z", fraction and offset
-// allowed); empty when `text` is not one.
-std::optional<double> parse_rfc3339(std::string_view text);
+using base::parse_rfc3339;
+using base::rfc3339;
 
 // A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view s);
