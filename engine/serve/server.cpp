@@ -447,8 +447,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     respond(plain(http::status::not_found, "Not found; see /"));
   }
 
-  // /probe's target: a URL of the sheet, a URL on one of its hosts, or one of its hosts (its
-  // first URL). Anything else only with --allow-any-target: the exporter is no open relay.
+  // /probe's target: a URL of the sheet, another URL on one of its hosts and ports, or one of
+  // its hosts (its first URL). Anything else only with --allow-any-target: the exporter is no open
+  // relay.
   std::optional<sheet::Target> probe_target(std::string_view text, Response& refusal) const {
     const auto& targets = state->plan->input.targets;
     for (const auto& t : targets)
@@ -467,8 +468,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       return std::nullopt;
     }
     auto& target = std::get<sheet::Target>(parsed);
-    const bool on_sheet = std::any_of(targets.begin(), targets.end(),
-                                      [&](const auto& t) { return t.host == target.host; });
+    // The same host and port: the sheet's hosts are no license to scan their other ports.
+    const bool on_sheet = std::any_of(targets.begin(), targets.end(), [&](const auto& t) {
+      return t.host == target.host && t.port == target.port;
+    });
     if (on_sheet || options.allow_any_target) return target;
     refusal = plain(http::status::forbidden,
                     fmt::format("target '{}' is not on the loaded sheet (--allow-any-target "
