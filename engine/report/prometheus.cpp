@@ -55,8 +55,9 @@ class PrometheusWriter final : public ResultWriter {
     phase("total", r.ms.total);
     if (r.http_status) status_.samples.push_back(fmt::format("{{{}}} {}", labels, r.http_status));
     if (r.tls || r.tls_inspected)
-      inspected_.samples.push_back(fmt::format("{{{},pinned=\"{}\"}} {}", labels,
+      inspected_.samples.push_back(fmt::format("{{{},pinned=\"{}\",excluded=\"{}\"}} {}", labels,
                                                r.row.expect().trust.empty() ? "false" : "true",
+                                               excluded_from_inspection(r.host) ? "true" : "false",
                                                r.tls_inspected ? 1 : 0));
     if (r.tls) {
       if (const auto expiry = parse_rfc3339(r.tls->not_after))
@@ -134,8 +135,9 @@ class PrometheusWriter final : public ResultWriter {
                   {}};
   Family inspected_{"urlprobe_probe_tls_inspected",
                     "gauge",
-                    "1 when an inspecting proxy's certificate chain was met (https probes); "
-                    "pinned: the row pins a root, so it must never be inspected.",
+                    "1 when an inspecting proxy's certificate chain was met (https probes). "
+                    "pinned: the row pins a root; excluded: the vendor says to exclude the host "
+                    "from inspection (every service host but blob storage).",
                     {}};
   UrlReachTally reach_;
   std::set<std::string> seen_;

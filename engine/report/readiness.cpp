@@ -29,12 +29,6 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// The vendor: blob storage must never be excluded from HTTPS inspection.
-bool never_exclude(std::string_view host) {
-  const auto h = lower(host);
-  return ends_with(h, ".blob.core.windows.net") || ends_with(h, ".blob.core.usgovcloudapi.net");
-}
-
 bool worldwide(std::string_view geography) {
   const auto g = lower(geography);
   return g.empty() || g == "ww" || g == "all";
@@ -218,13 +212,13 @@ bool Tally::advise(const probe::Result& r) {
     // A pinned host is never excused as blob storage is: the sensor itself refuses the chain.
     add_unique(todo_of(r.proxy).exclude_inspection, r.host);
   } else if (r.outcome == Outcome::tls_intercepted) {
-    if (never_exclude(r.host)) {
+    if (!excluded_from_inspection(r.host)) {
       reached = true;
       add_unique(blob_notes_[r.proxy], r.host);
     } else {
       add_unique(todo_of(r.proxy).exclude_inspection, r.host);
     }
-  } else if (inspected_untrusted(r, verified_) && !never_exclude(r.host)) {
+  } else if (inspected_untrusted(r, verified_) && excluded_from_inspection(r.host)) {
     add_unique(todo_of(r.proxy).exclude_inspection, r.host);
   } else if (r.outcome == Outcome::proxy_auth_required) {
     add_unique(todo_of(r.proxy).allow_anonymous, r.host);
@@ -382,6 +376,11 @@ std::string Tally::named_fallback_note() const {
 }
 
 }  // namespace
+
+bool excluded_from_inspection(std::string_view host) {
+  const auto h = lower(host);
+  return !ends_with(h, ".blob.core.windows.net") && !ends_with(h, ".blob.core.usgovcloudapi.net");
+}
 
 void UrlReachTally::add(const probe::Result& r) {
   if (r.route == Method::proxy_list || r.outcome == probe::Outcome::not_configured ||

@@ -83,6 +83,10 @@ struct Readiness {
   std::vector<std::string> notes;                     // the blob exception, named-proxy fallback
 };
 
+// The vendor: HTTPS inspection must be disabled for the service's hosts, except blob storage
+// (*.blob.core.windows.net, *.blob.core.usgovcloudapi.net), which must never be excluded.
+bool excluded_from_inspection(std::string_view host);
+
 // Whether some method route reached each URL, one result at a time (for the formats that
 // stream). Entries of --proxies are egress routes of their own and do not count, nor do results
 // that probed nothing (not_configured, skipped).

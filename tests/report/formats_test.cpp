@@ -18,6 +18,7 @@
 #include "report/writer.hpp"
 #include "test_row.hpp"
 #include "tests/report/sweep_routes.hpp"
+#include "tests/report/written.hpp"
 
 using namespace urlprobe;
 using ::testing::HasSubstr;
@@ -583,4 +584,66 @@ TEST(JsonWriter, EmptySweepIsStillADocument) {
   EXPECT_TRUE(doc.at("results").as_array().empty());
   EXPECT_TRUE(doc.at("run").at("interrupted").as_bool());
   EXPECT_EQ(doc.at("summary").at("probes").as_int64(), 0);
+}
+
+// Issue 20: the series the exporter's alerts read. An outcome per probe says why it failed; a
+// URL is reachable when some method route (never a --proxies entry) reached it; inspection is
+// flagged with whether the row pins a root and whether the vendor says to exclude the host.
+TEST(PrometheusWriter, OutcomeReachAndInspectionSeriesForAlerts) {
+  std::vector<probe::Result> rs(5);
+  rs[0].url = "https://pinned.example/";
+  rs[0].host = "pinned.example";
+  rs[0].outcome = probe::Outcome::tls_intercepted;
+  rs[0].tls_inspected = true;
+  rs[0].row = test::row_with([](sheet::RowFacts& f) {
+    f.required = "Required";
+    f.geography = "WW";
+    f.expect.trust = {"microsoft-2011"};
+  });
+  rs[1] = rs[0];
+  rs[1].route = route::Method::cli;
+  rs[1].proxy = "http://proxy.example:3128";
+  rs[1].outcome = probe::Outcome::ok;
+  rs[1].tls_inspected = false;
+  rs[1].tls = net::TlsFacts{};
+  rs[2].url = "https://x.blob.core.windows.net/";
+  rs[2].host = "x.blob.core.windows.net";
+  rs[2].outcome = probe::Outcome::tls_intercepted;
+  rs[2].tls_inspected = true;
+  rs[2].row = test::row_with([](sheet::RowFacts& f) { f.required = "Optional"; });
+  // Reached only through a listed proxy: not reachable for the device's methods.
+  rs[3].url = "https://listed.example/";
+  rs[3].host = "listed.example";
+  rs[3].route = route::Method::proxy_list;
+  rs[3].proxy = "http://egress.example:3128";
+  rs[3].outcome = probe::Outcome::ok;
+  rs[4] = rs[3];
+  rs[4].route = route::Method::direct;
+  rs[4].proxy.clear();
+  rs[4].outcome = probe::Outcome::proxy_auth_required;
+  const auto text = test::format_output(report::Format::prometheus, {}, rs, {});
+
+  EXPECT_THAT(text, HasSubstr("urlprobe_probe_outcome{url=\"https://pinned.example/\",route="
+                              "\"direct\",proxy=\"\",outcome=\"tls_intercepted\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_probe_outcome{url=\"https://listed.example/\",route="
+                              "\"direct\",proxy=\"\",outcome=\"proxy_auth_required\"} 1\n"));
+  EXPECT_EQ(count(text, "urlprobe_probe_outcome{"), 5u) << text;
+  EXPECT_THAT(text,
+              HasSubstr("urlprobe_probe_tls_inspected{url=\"https://pinned.example/\","
+                        "route=\"direct\",proxy=\"\",pinned=\"true\",excluded=\"true\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_probe_tls_inspected{url=\"https://pinned.example/\","
+                              "route=\"cli\",proxy=\"http://proxy.example:3128\",pinned=\"true\","
+                              "excluded=\"true\"} 0\n"));
+  EXPECT_THAT(text,
+              HasSubstr("urlprobe_probe_tls_inspected{url=\"https://x.blob.core.windows.net/\","
+                        "route=\"direct\",proxy=\"\",pinned=\"false\",excluded=\"false\"} 1\n"));
+  // No TLS facts and not inspected: nothing to say.
+  EXPECT_THAT(text, Not(HasSubstr("urlprobe_probe_tls_inspected{url=\"https://listed.example/\"")));
+  EXPECT_THAT(text, HasSubstr("urlprobe_url_reachable{url=\"https://pinned.example/\",required="
+                              "\"true\",geography=\"WW\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_url_reachable{url=\"https://x.blob.core.windows.net/\","
+                              "required=\"false\",geography=\"\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("urlprobe_url_reachable{url=\"https://listed.example/\",required="
+                              "\"true\",geography=\"\"} 0\n"));
+  EXPECT_EQ(count(text, "urlprobe_url_reachable{"), 3u) << text;
 }
