@@ -186,7 +186,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::uint64_t sweeps = 0, late = 0;
   bool last_reload_ok = true;
   double last_reload_success = 0;
-  std::vector<std::pair<std::string, std::uint64_t>> unreachable;  // required URLs
+  std::vector<detail::ExporterState::Unreachable> unreachable;
   std::chrono::steady_clock::time_point next_sweep;
   std::thread sweeper;
 
@@ -305,10 +305,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     finish_if_done();
     if (!made) return;
     ++sweeps;
-    std::unordered_map<std::string, std::uint64_t> before(unreachable.begin(), unreachable.end());
+    std::unordered_map<std::string, std::uint64_t> before;
+    for (const auto& u : unreachable) before[u.url.url] = u.sweeps;
     unreachable.clear();
     for (const auto& url : made->reach)
-      if (url.required) unreachable.emplace_back(url.url, url.reached ? 0 : before[url.url] + 1);
+      unreachable.push_back({url, url.reached ? 0 : before[url.url] + 1});
     snapshot = std::move(made);
     log(fmt::format("sweep {} done: {}", sweeps, snapshot->summary));
   }

@@ -137,11 +137,13 @@ std::string exporter_metrics(const ExporterState& s) {
                       {sample(s.last_reload_success)}});
   MetricFamily unreachable{"urlprobe_url_unreachable_sweeps",
                            "gauge",
-                           "Required URLs: consecutive complete sweeps in which no method route "
-                           "reached the URL (0: reached in the last sweep).",
+                           "Consecutive complete sweeps in which no method route reached the URL "
+                           "(0: reached in the last sweep); labels as urlprobe_url_reachable.",
                            {}};
   for (const auto& [url, sweeps] : s.unreachable_sweeps)
-    unreachable.samples.push_back(fmt::format("{{url=\"{}\"}} {}", prometheus_label(url), sweeps));
+    unreachable.samples.push_back(
+        fmt::format("{{url=\"{}\",required=\"{}\",geography=\"{}\"}} {}", prometheus_label(url.url),
+                    url.required ? "true" : "false", prometheus_label(url.geography), sweeps));
   append_family(out, unreachable);
   return out;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "probe/result.hpp"
+#include "report/readiness.hpp"
 
 namespace urlprobe::serve::detail {
 
@@ -21,8 +22,12 @@ struct ExporterState {
   double interval_seconds = 0;
   bool last_reload_ok = true;
   double last_reload_success = 0;  // seconds since the epoch
-  // Required URLs: consecutive complete sweeps in which no method reached each.
-  std::vector<std::pair<std::string, std::uint64_t>> unreachable_sweeps;
+  // Every URL some method route probed: consecutive complete sweeps in which none reached it.
+  struct Unreachable {
+    report::UrlReach url;
+    std::uint64_t sweeps = 0;
+  };
+  std::vector<Unreachable> unreachable_sweeps;
 };
 std::string exporter_metrics(const ExporterState& state);
 
