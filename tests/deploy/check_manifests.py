@@ -4,7 +4,9 @@
 Every YAML document parses and has apiVersion, kind, metadata.name; an Indexed Job's
 completions equals the N of its `--shard K/N` (and parallelism); a CronJob's schedule is a
 5-field cron; every container has image, command or args, and resources.limits; shell scripts
-parse (sh -n). With systemd-analyze, the units verify (skipped with a note where it cannot run).
+parse (sh -n). A Deployment running `urlprobe serve` listens on all interfaces on a declared
+port, is probed on /-/ready and /-/healthy, and runs non-root on a read-only root; a Service with
+prometheus.io/scrape names one of its ports and selects such a Deployment's pods. With systemd-analyze, the units verify (skipped with a note where it cannot run).
 Usage: check_manifests.py DEPLOY_DIR
 """
 import glob, os, re, shutil, subprocess, sys, tempfile
@@ -72,6 +74,69 @@ def check_pod(where, pod, job=None):
                     job.get("completions") != int(m.group(1)):
                 err(w, f"finish.sh {m.group(1)} but completions is {job.get('completions')}")
 
+def serve_listen(container):
+    args = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+    if "serve" not in args:
+        return None
+    for i, a in enumerate(args):
+        if a.startswith("--listen="):
+            return a.split("=", 1)[1]
+        if a == "--listen" and i + 1 < len(args):
+            return args[i + 1]
+    return ""
+
+def check_serve(where, pod):
+    """Returns the serve containers' ports: what a scraping Service may name."""
+    ports = {}
+    for c in pod.get("containers") or []:
+        listen = serve_listen(c)
+        if listen is None:
+            continue
+        w = f"{where}: container {c.get('name')!r}"
+        host, _, port = (listen or "").rpartition(":")
+        # The default 127.0.0.1 would leave the kubelet and Prometheus outside the pod.
+        if host not in ("0.0.0.0", "[::]"):
+            err(w, f"serve must --listen on all interfaces (0.0.0.0:PORT), has {listen!r}")
+        declared = {p.get("containerPort"): p.get("name") for p in c.get("ports") or []}
+        if not port.isdigit() or int(port) not in declared:
+            err(w, f"--listen port {port!r} is not a containerPort ({sorted(declared)})")
+        else:
+            ports[int(port)] = declared[int(port)]
+        listen_port = int(port) if port.isdigit() else None
+        for probe, path in (("readinessProbe", "/-/ready"), ("livenessProbe", "/-/healthy")):
+            got = ((c.get(probe) or {}).get("httpGet") or {})
+            if got.get("path") != path:
+                err(w, f"{probe} must be httpGet {path}, has {got.get('path')!r}")
+            elif got.get("port") not in (listen_port, declared.get(listen_port)):
+                err(w, f"{probe} port {got.get('port')!r} is not the --listen port")
+        sc = c.get("securityContext") or {}
+        if sc.get("readOnlyRootFilesystem") is not True: err(w, "readOnlyRootFilesystem must be true")
+        if sc.get("allowPrivilegeEscalation") is not False: err(w, "allowPrivilegeEscalation must be false")
+        if (pod.get("securityContext") or {}).get("runAsNonRoot") is not True:
+            err(where, "serve pods must set runAsNonRoot")
+    return ports
+
+def check_scrape_service(where, doc, serve_pods):
+    ann = (doc.get("metadata") or {}).get("annotations") or {}
+    if ann.get("prometheus.io/scrape") != "true":
+        return
+    spec = doc.get("spec") or {}
+    sel = spec.get("selector") or {}
+    pods = [p for p in serve_pods if sel and all(p["labels"].get(k) == v for k, v in sel.items())]
+    if not pods:
+        return err(where, f"prometheus.io/scrape, but selector {sel} selects no urlprobe serve pod")
+    port = str(ann.get("prometheus.io/port", ""))
+    svc_ports = spec.get("ports") or []
+    if not any(str(p.get("port")) == port for p in svc_ports):
+        err(where, f"prometheus.io/port {port!r} is none of the Service's ports")
+    for p in svc_ports:
+        if str(p.get("port")) == port:
+            target = p.get("targetPort", p.get("port"))
+            if not any(target in (n, name) for pod in pods for n, name in pod["ports"].items()):
+                err(where, f"port {port} targets {target!r}, which is not serve's --listen port")
+    if not str(ann.get("prometheus.io/path", "/metrics")).startswith("/"):
+        err(where, "prometheus.io/path must start with /")
+
 def check_job_spec(where, spec):
     if spec.get("completionMode") == "Indexed" and not isinstance(spec.get("completions"), int):
         err(where, "Indexed Job without completions")
@@ -100,6 +165,7 @@ def main():
     if not files:
         err(deploy, "no Kubernetes manifests")
     kinds = {}
+    serve_pods, services = [], []
     for path in files:
         name = os.path.relpath(path, deploy)
         try:
@@ -128,11 +194,24 @@ def main():
                 check_job_spec(where, jspec)
                 check_inline_shell(where, (jspec.get("template") or {}).get("spec") or {})
             elif kind in ("Deployment", "StatefulSet", "DaemonSet"):
-                check_pod(where, (spec.get("template") or {}).get("spec") or {})
+                tmpl = spec.get("template") or {}
+                check_pod(where, tmpl.get("spec") or {})
+                ports = check_serve(where, tmpl.get("spec") or {})
+                if ports:
+                    serve_pods.append({"labels": (tmpl.get("metadata") or {}).get("labels") or {},
+                                       "ports": ports})
+            elif kind == "Service":
+                services.append((where, doc))
             elif kind == "ConfigMap":
                 check_scripts(where, doc)
             elif kind == "PersistentVolumeClaim":
                 if not spec.get("accessModes"): err(where, "no accessModes")
+    for where, doc in services:
+        check_scrape_service(where, doc, serve_pods)
+    if not serve_pods: err(deploy, "no Deployment runs urlprobe serve")
+    if not any(((d.get("metadata") or {}).get("annotations") or {}).get("prometheus.io/scrape") == "true"
+               for _, d in services):
+        err(deploy, "no Service with prometheus.io/scrape for urlprobe serve")
     for want in ("Job", "CronJob", "PersistentVolumeClaim", "ConfigMap"):
         if not kinds.get(want): err(deploy, f"no {want} among the manifests")
     indexed = False
