@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """ctest deploy.prometheus_config, deploy.alert_rules, deploy.alert_rules_mutants.
 
-  check_prometheus.py config  DEPLOY_DIR ENGINE_DIR   promtool check config on prometheus.yml
-      (which also checks the rule files it names); its /probe jobs are blackbox-style
+  check_prometheus.py config  DEPLOY_DIR ENGINE_DIR   promtool check config on each
+      prometheus*.yml (which also checks the rule files they name) and on the YAML snippet of
+      deploy/README.md's Exporter section, as pasted; their /probe jobs are blackbox-style
   check_prometheus.py rules   DEPLOY_DIR ENGINE_DIR   promtool check rules and test rules; every
       alert has severity, summary, description; every expression uses the metric contract
   check_prometheus.py mutants DEPLOY_DIR ENGINE_DIR   the rule tests catch each planted bug: a
       copy of the rules with one expression weakened must fail `promtool test rules`
 """
-import os, shutil, subprocess, sys, tempfile
+import glob, os, re, shutil, subprocess, sys, tempfile
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -50,25 +51,53 @@ def promtool():
     return p
 
 
-def check_config(prom_dir):
-    r = run([promtool(), "check", "config", "prometheus.yml"], prom_dir)
+def readme_snippet(deploy):
+    """The first ```yaml block of deploy/README.md's Exporter section."""
+    text = open(os.path.join(deploy, "README.md")).read()
+    m = re.search(r"^## Exporter\b.*?^```yaml\n(.*?)^```", text, re.S | re.M)
+    return m.group(1) if m else None
+
+
+def check_config(deploy):
+    prom_dir = os.path.join(deploy, "prometheus")
+    files = sorted(glob.glob(os.path.join(prom_dir, "prometheus*.yml")))
+    if not files:
+        errors.append(f"{prom_dir}: no prometheus*.yml")
+    for path in files:
+        check_config_file(prom_dir, os.path.basename(path))
+    snippet = readme_snippet(deploy)
+    if snippet is None:
+        errors.append("deploy/README.md: no ```yaml block in the Exporter section")
+        return
+    # As a user pastes it: into an empty prometheus.yml with the rules file beside it.
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
+            f.write(snippet)
+        shutil.copy(os.path.join(prom_dir, "urlprobe.rules.yml"), tmp)
+        check_config_file(tmp, "prometheus.yml", "deploy/README.md Exporter snippet")
+
+
+def check_config_file(prom_dir, name, shown=None):
+    shown = shown or name
+    r = run([promtool(), "check", "config", name], prom_dir)
     print(r.stdout + r.stderr, end="")
     if r.returncode:
-        errors.append("promtool check config prometheus.yml failed")
-    cfg = yaml.safe_load(open(os.path.join(prom_dir, "prometheus.yml")))
+        errors.append(f"promtool check config {shown} failed")
+        return
+    cfg = yaml.safe_load(open(os.path.join(prom_dir, name)))
     jobs = cfg.get("scrape_configs") or []
     metrics = [j for j in jobs if j.get("metrics_path", "/metrics") == "/metrics"]
     probes = [j for j in jobs if j.get("metrics_path") == "/probe"]
     if not metrics:
-        errors.append("prometheus.yml: no job scrapes /metrics")
+        errors.append(f"{shown}: no job scrapes /metrics")
     for j in metrics:
         for sc in j.get("static_configs") or []:
             if "site" not in (sc.get("labels") or {}):
-                errors.append(f"job {j['job_name']}: static_config {sc.get('targets')} has no site label")
+                errors.append(f"{shown}: job {j['job_name']}: static_config {sc.get('targets')} has no site label")
     if not probes:
-        errors.append("prometheus.yml: no blackbox-style /probe job")
+        errors.append(f"{shown}: no blackbox-style /probe job")
     for j in probes:
-        w = f"job {j['job_name']}"
+        w = f"{shown}: job {j['job_name']}"
         route = ((j.get("params") or {}).get("route") or [None])[0]
         if route not in metric_contract.ROUTES:
             errors.append(f"{w}: params.route {route!r} is not a route ({sorted(metric_contract.ROUTES)})")
@@ -163,7 +192,7 @@ def main():
         sys.exit(2)
     mode, deploy, engine = sys.argv[1:]
     prom_dir = os.path.join(deploy, "prometheus")
-    {"config": lambda: check_config(prom_dir), "rules": lambda: check_rules(prom_dir, engine),
+    {"config": lambda: check_config(deploy), "rules": lambda: check_rules(prom_dir, engine),
      "mutants": lambda: check_mutants(prom_dir)}[mode]()
     for n in notes:
         print(f"check_prometheus: {n}")
