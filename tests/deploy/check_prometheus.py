@@ -22,7 +22,8 @@ ALERTS = {"UrlprobeRequiredUrlUnreachable", "UrlprobeProxyAuthRequired",
 # (alert, text in its expr, replacement): each a bug the unit tests must notice.
 MUTANTS = [
     ("UrlprobeRequiredUrlUnreachable", ">= 2", ">= 1"),                       # one sweep pages
-    ("UrlprobeRequiredUrlUnreachable", '{required="true"}', ""),             # optional URLs page
+    ("UrlprobeRequiredUrlUnreachable", 'urlprobe_url_reachable{required="true"}',
+     "urlprobe_url_reachable"),                                                # optional URLs page
     ("UrlprobeProxyAuthRequired", 'outcome="proxy_auth_required"', 'outcome=~"proxy_.*"'),
     ("UrlprobeProxyAuthRequired", "route, proxy)", "route)"),                  # proxy not named
     ("UrlprobeHttpsInspectionOnPinnedUrl", "[1d] offset 1h", "[1d]"),         # never "newly"
