@@ -27,8 +27,10 @@ MUTANTS = [
     ("UrlprobeProxyAuthRequired", 'outcome="proxy_auth_required"', 'outcome=~"proxy_.*"'),
     ("UrlprobeProxyAuthRequired", "route, proxy)", "route)"),                  # proxy not named
     ("UrlprobeHttpsInspectionOnPinnedUrl", "[1d] offset 1h", "[1d]"),         # never "newly"
-    ("UrlprobeHttpsInspectionOnPinnedUrl", 'inspected{pinned="true"} == 1 unless', "inspected == 1 unless"),
-    ("UrlprobeHttpsInspectionOnPinnedUrl", "== 1 unless", "== 1 or"),         # fires forever
+    ("UrlprobeHttpsInspectionOnPinnedUrl", 'inspected{excluded="true"} == 1)', "inspected == 1)"),
+    ("UrlprobeHttpsInspectionOnPinnedUrl", 'or urlprobe_probe_tls_inspected{excluded="true"} == 1',
+     ""),                                                                      # excluded hosts missed
+    ("UrlprobeHttpsInspectionOnPinnedUrl", "== 1) unless", "== 1) or"),       # fires forever
     ("UrlprobeCertificateExpiresSoon", "< 14 * 86400", "< 7 * 86400"),
     ("UrlprobeCertificateExpiresSoon",
      "unless on (job, instance, url, route, proxy) urlprobe_probe_tls_inspected == 1", ""),

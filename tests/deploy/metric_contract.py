@@ -21,7 +21,7 @@ METRICS = {
     "urlprobe_probe_duration_seconds": PROBE | {"phase"},
     "urlprobe_probe_http_status_code": PROBE,
     "urlprobe_probe_tls_expiry_timestamp_seconds": PROBE,
-    "urlprobe_probe_tls_inspected": PROBE | {"pinned"},
+    "urlprobe_probe_tls_inspected": PROBE | {"pinned", "excluded"},
     # per URL
     "urlprobe_url_reachable": URL,
     "urlprobe_url_unreachable_sweeps": URL,
