@@ -108,7 +108,13 @@ class Reader {
     return body == "-" || body.starts_with("- ") || body.starts_with("-\t");
   }
 
-  Node block(int indent) { return is_item(lines_[i_].body) ? sequence(indent) : mapping(indent); }
+  // The format nests three levels; the bound keeps a hostile file from exhausting the stack.
+  Node block(int indent) {
+    if (++depth_ > 16) fail({lines_[i_].no, indent + 1}, "nested deeper than 16 levels");
+    Node node = is_item(lines_[i_].body) ? sequence(indent) : mapping(indent);
+    --depth_;
+    return node;
+  }
 
   Node sequence(int indent) {
     Node node;
@@ -285,7 +291,8 @@ class Reader {
           item.quoted = true;
           item.text = quoted(cur);
         } else {
-          if (cur.peek() == '[' || cur.peek() == ',') fail(cur.pos(), "expected a scalar");
+          if (cur.peek() == ',') fail(cur.pos(), "empty entry in a flow sequence");
+          if (cur.peek() == '[') fail(cur.pos(), "nested sequences are not supported");
           refuse_indicator(cur);
           const auto start = cur.at;
           while (cur.at < cur.line.body.size() &&
@@ -297,6 +304,7 @@ class Reader {
             ++cur.at;
           }
           item.text = std::string(trim_right(cur.line.body.substr(start, cur.at - start)));
+          if (item.text.empty()) fail(item.pos, "empty entry in a flow sequence");
         }
         node.seq.push_back(std::move(item));
         cur.skip_blanks();
@@ -407,6 +415,7 @@ class Reader {
   std::string source_;
   std::vector<Line> lines_;
   std::size_t i_ = 0;
+  int depth_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -477,7 +486,7 @@ class Schema {
     return dir.empty() ? p : (dir / p).string();
   }
 
-  void unknown(const Key& key, const std::string& in) {
+  [[noreturn]] void unknown(const Key& key, const std::string& in) {
     reader_.fail(key.second, "unknown key '" + key.first + "' in " + in);
   }
 

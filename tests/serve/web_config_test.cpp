@@ -219,6 +219,8 @@ TEST(WebConfigErrors, EachProblemIsNamedWithItsLineAndColumn) {
       {"tls_server_config:\n  cipher_suites:\n  - a: b\n",
        "web.yml:3:5: a sequence entry must be a scalar, not a mapping"},
       {"tls_server_config\n", "web.yml:1:1: expected 'key: value'"},
+      {"tls_server_config:\n  cipher_suites: [a, , b]\n",
+       "web.yml:2:22: empty entry in a flow sequence"},
       {"- a\n", "web.yml:1:1: expected a mapping at the top level"},
       {"tls_server_config: x\n", "web.yml:1:20: tls_server_config: expected a mapping"},
       {"tls_server_config:\n  cipher_suites: x\n", "web.yml:2:18: cipher_suites: expected a list"},
@@ -230,6 +232,12 @@ TEST(WebConfigErrors, EachProblemIsNamedWithItsLineAndColumn) {
   };
   for (const auto& [yaml, expected] : cases)
     EXPECT_THAT(error_of(yaml), ::testing::StartsWith(expected)) << yaml;
+}
+
+TEST(WebConfigErrors, DeepNestingIsRefusedNotRecursedInto) {
+  std::string yaml;
+  for (int level = 0; level < 40; ++level) yaml += std::string(level, ' ') + "a:\n";
+  EXPECT_THAT(error_of(yaml), ::testing::StartsWith("web.yml:17:17: nested deeper than 16 levels"));
 }
 
 TEST(WebConfigErrors, ABadHashIsNeverQuotedItMayBeAPastedPassword) {
