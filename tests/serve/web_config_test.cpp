@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -307,6 +308,35 @@ TEST(BasicAuth, LongerPasswordsThanBcryptReadAreRefusedNotTruncated) {
   const BasicAuth auth({{"alice", bcrypt(password)}});
   EXPECT_TRUE(auth.allows(basic("alice:" + password)));
   EXPECT_FALSE(auth.allows(basic("alice:" + password + "extra")));
+}
+
+TEST(BasicAuth, ConcurrentChecksAgreeWithSerialOnes) {
+  const BasicAuth auth({{"alice", bcrypt("pw")}});
+  std::vector<std::thread> threads;
+  std::atomic<int> allowed{0}, refused{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i)
+        (auth.allows(basic((i + t) % 2 ? "alice:pw" : "alice:nope")) ? allowed : refused)++;
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(allowed.load(), 40);
+  EXPECT_EQ(refused.load(), 40);
+}
+
+// More verified pairs than the cache holds: the oldest are forgotten, never confused.
+TEST(BasicAuth, EveryUserStillWorksPastTheCacheBound) {
+  // One hash for all: bcrypt does not bind the user name, and each hash made costs a bcrypt.
+  const std::string hash = bcrypt("pw");
+  std::vector<std::pair<std::string, std::string>> users;
+  for (int i = 0; i < 260; ++i) users.emplace_back("user" + std::to_string(i), hash);
+  const BasicAuth auth(users);
+  for (int i = 0; i < 260; ++i)
+    ASSERT_TRUE(auth.allows(basic("user" + std::to_string(i) + ":pw"))) << i;
+  for (int i : {0, 1, 259}) {
+    EXPECT_TRUE(auth.allows(basic("user" + std::to_string(i) + ":pw"))) << i;
+    EXPECT_FALSE(auth.allows(basic("user" + std::to_string(i) + ":pw2"))) << i;
+  }
 }
 
 TEST(BasicAuth, NoUsersMeansDisabled) {
