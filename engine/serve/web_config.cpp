@@ -42,8 +42,14 @@ struct Node {
   Pos pos;
   std::string text;  // scalar
   bool quoted = false;
-  std::vector<std::pair<std::pair<std::string, Pos>, Node>> map;
+  struct Entry;
+  std::vector<Entry> map;
   std::vector<Node> seq;
+};
+
+struct Node::Entry {
+  std::pair<std::string, Pos> first;  // the key and where it is
+  Node second;
 };
 
 struct Line {
