@@ -532,10 +532,14 @@ class Schema {
         if (k == "min_version") min_at = value.pos;
       } else if (k == "cipher_suites") {
         for (const auto& [name, at] : list(value, key)) {
+          // Go accepts TLS 1.3's suites here and ignores them (they are not configurable);
+          // exporter-toolkit's own examples list them, so they are accepted and ignored here too.
+          if (name == "TLS_AES_128_GCM_SHA256" || name == "TLS_AES_256_GCM_SHA384" ||
+              name == "TLS_CHACHA20_POLY1305_SHA256")
+            continue;
           // Go names suites as IANA does; OpenSSL maps those names to its own.
           const char* ossl = OPENSSL_cipher_name(name.c_str());
-          if (ossl == nullptr || std::strcmp(ossl, "(NONE)") == 0 || name.starts_with("TLS_AES_") ||
-              name.starts_with("TLS_CHACHA20_"))
+          if (ossl == nullptr || std::strcmp(ossl, "(NONE)") == 0)
             reader_.fail(at, "cipher_suites: '" + name + "' is not a TLS 1.2 cipher suite name");
           config_.cipher_suites.emplace_back(ossl);
         }
@@ -573,9 +577,6 @@ class Schema {
     if (config_.key_file.empty()) reader_.fail(*cert_at, "cert_file is set but key_file is not");
     if (config_.cert_file.empty()) reader_.fail(*key_at, "key_file is set but cert_file is not");
     const std::string& type = config_.client_auth_type;
-    const bool verifies = type == "VerifyClientCertIfGiven" || type == "RequireAndVerifyClientCert";
-    if (verifies && config_.client_ca_file.empty())
-      reader_.fail(*auth_at, "client_auth_type " + type + " needs client_ca_file");
     if (!config_.client_ca_file.empty() && (type.empty() || type == "NoClientCert"))
       reader_.fail(*ca_at,
                    "client_ca_file is set but client_auth_type does not ask for client "
@@ -782,6 +783,9 @@ boost::asio::ssl::context make_server_tls(const WebConfig& config) {
     throw WebConfigError(config.key_file_at + ": key_file " + config.key_file + ": " +
                          openssl_reason());
 
+  // Without a session id context OpenSSL refuses resumed sessions once peers are verified.
+  static constexpr unsigned char kContext[] = "urlprobe-serve";
+  SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
   const std::string& type = config.client_auth_type;
   if (!config.client_ca_file.empty()) {
     const std::string ca =
@@ -790,16 +794,17 @@ boost::asio::ssl::context make_server_tls(const WebConfig& config) {
     if (ec)
       throw WebConfigError(config.client_ca_file_at + ": client_ca_file " + config.client_ca_file +
                            ": not a PEM certificate (" + ec.message() + ")");
-    // Without a session id context OpenSSL refuses resumed sessions once peers are verified.
-    static constexpr unsigned char kContext[] = "urlprobe-serve";
-    SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
     // Names the CAs in the CertificateRequest, so clients pick the right certificate.
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(config.client_ca_file.c_str()))
       SSL_CTX_set_client_CA_list(native, names);
     ERR_clear_error();
+  } else if (type == "VerifyClientCertIfGiven" || type == "RequireAndVerifyClientCert") {
+    // Go verifies client certificates against the host's roots when no client CA is given
+    // (tls.Config.ClientCAs nil); exporter-toolkit's files rely on it, so do the same.
+    SSL_CTX_set_default_verify_paths(native);
   }
   // Go's tls.ClientAuthType, in OpenSSL's terms: Request/RequireAny ask for a certificate but
-  // accept any; the Verify kinds check it against client_ca_file.
+  // accept any; the Verify kinds check it against client_ca_file (or the host's roots).
   if (type == "RequestClientCert" || type == "RequireAnyClientCert" ||
       type == "RequireClientCert") {
     ctx.set_verify_mode(type == "RequestClientCert"

@@ -141,6 +141,23 @@ TEST(WebConfigParse, RelativePathsAreResolvedAgainstTheConfigFolder) {
       "c.pem");
 }
 
+// exporter-toolkit's own examples: TLS 1.3 suites listed (Go ignores them), and a verifying
+// client policy without client_ca_file (Go then verifies against the host's roots).
+TEST(WebConfigParse, AcceptsWhatExporterToolkitAccepts) {
+  const WebConfig c = parse_web_config(
+      "tls_server_config:\n"
+      "  cert_file: \"server.crt\"\n"
+      "  key_file: \"server.key\"\n"
+      "  client_auth_type: \"VerifyClientCertIfGiven\"\n"
+      "  cipher_suites:\n"
+      "  - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n"
+      "  - TLS_AES_128_GCM_SHA256\n"
+      "  - TLS_CHACHA20_POLY1305_SHA256\n",
+      "web.yml");
+  EXPECT_EQ(c.client_auth_type, "VerifyClientCertIfGiven");
+  EXPECT_EQ(c.cipher_suites, std::vector<std::string>{"ECDHE-RSA-AES128-GCM-SHA256"});
+}
+
 TEST(WebConfigParse, CrlfLineEndsAndEmptySectionsAreAccepted) {
   const WebConfig c = parse_web_config(
       "tls_server_config:\r\nbasic_auth_users: ~\r\nhttp_server_config:\r\n", "web.yml");
@@ -178,9 +195,6 @@ TEST(WebConfigErrors, EachProblemIsNamedWithItsLineAndColumn) {
        "web.yml:4:16: min_version is above max_version"},
       {"tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: Maybe\n",
        "web.yml:4:21: client_auth_type: 'Maybe' is not"},
-      {"tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: "
-       "RequireAndVerifyClientCert\n",
-       "web.yml:4:21: client_auth_type RequireAndVerifyClientCert needs client_ca_file"},
       {"tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca\n",
        "web.yml:4:3: client_ca_file is set but client_auth_type does not ask"},
       {"tls_server_config:\n  cert: abc\n",
