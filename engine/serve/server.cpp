@@ -396,6 +396,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // Answers `req`; `respond` is called once, on the loop, maybe later (/probe, bcrypt).
   void handle(const Request& req, Respond respond) {
+    if (state->plan->web && !state->plan->web->headers.empty())
+      respond = [headers = state->plan->web->headers, respond = std::move(respond)](Response res) {
+        for (const auto& [name, value] : headers) res.set(name, value);
+        respond(std::move(res));
+      };
     if (state->auth && state->auth->enabled()) {
       const auto header = std::string(req[http::field::authorization]);
       asio::post(helpers, [self = shared_from_this(), auth = state->auth, header, req,
