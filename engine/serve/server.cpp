@@ -491,7 +491,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     const auto& routes = state->plan->routes;
     std::optional<route::Method> wanted;
     if (!method.empty()) {
-      wanted = route::parse_method(method);
+      // "proxy" is every route of the --proxies list (the metrics' route label); proxy= names one.
+      wanted = method == route::method_name(route::Method::proxy_list)
+                   ? route::Method::proxy_list
+                   : route::parse_method(method);
       if (!wanted) {
         refusal =
             plain(http::status::bad_request, fmt::format("route '{}': no such route", method));
