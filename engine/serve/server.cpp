@@ -495,12 +495,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       wanted = method == route::method_name(route::Method::proxy_list)
                    ? route::Method::proxy_list
                    : route::parse_method(method);
-      if (!wanted) {
-        refusal =
-            plain(http::status::bad_request, fmt::format("route '{}': no such route", method));
-        return nullptr;
-      }
     }
+    const bool unknown_method = !method.empty() && !wanted;
     std::vector<std::string> names;
     for (const auto& r : routes) {
       const bool listed = r.method == route::Method::proxy_list && r.for_https;
@@ -509,15 +505,18 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             "proxy={}", r.for_https->name.empty() ? r.for_https->redacted() : r.for_https->name));
       else
         names.push_back(fmt::format("route={}", route::method_name(r.method)));
-      if (wanted && r.method != *wanted) continue;
+      if (unknown_method || (wanted && r.method != *wanted)) continue;
       if (!proxy.empty() &&
           !(listed && (r.for_https->name == proxy || r.for_https->redacted() == proxy)))
         continue;
       return &r;
     }
-    refusal =
-        plain(http::status::bad_request,
-              fmt::format("no such route in this sweep; there are: {}", fmt::join(names, " ")));
+    // The refusal lists what there is, so that a scrape config can be fixed from its answer.
+    refusal = plain(http::status::bad_request,
+                    fmt::format("{}; this sweep has: {}",
+                                unknown_method ? fmt::format("route '{}': no such route", method)
+                                               : std::string("no such route in this sweep"),
+                                fmt::join(names, " ")));
     return nullptr;
   }
 

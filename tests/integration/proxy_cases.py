@@ -23,6 +23,7 @@ import json
 import re
 import sys
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
@@ -799,6 +800,88 @@ def password_never_leaks(c):
                         check(rc == 2, f"run {i} ({fmt}): {out.name} not written")
                 if rc == 2 and "--proxies" not in extra:
                     check(not r.records, f"run {i}: bad usage must probe nothing")
+
+
+@case
+def serve_keeps_proxy_passwords_out_of_every_page(c):
+    """`urlprobe serve` with a --proxies entry that carries a password: the exporter probes
+    through it (so the password was used), and no page it serves, no /probe answer (the
+    refusal that lists the routes included) and no log line holds the password or its Basic
+    token."""
+    import os, signal, subprocess, time, urllib.error, urllib.request
+    fx = c.fixture()
+    url = c.valid_url()
+    with tmpdir() as tmp:
+        proxies = Path(tmp) / "proxies.txt"
+        proxies.write_text(f"corp=http://{c.user}:{c.password}@{c.fxv('URLPROBE_SQUID_AUTH')}\n"
+                           f"open=http://{c.fxv('URLPROBE_SQUID_OPEN')}\n")
+        log = Path(tmp) / "serve.log"
+        argv = [c.binary, "serve", "--listen", "127.0.0.1:0", "--every", "1h", "--methods", "direct",
+                "--proxies", str(proxies), "--dns-server", fx["URLPROBE_DNS"],
+                *harness.trust_args(fx), "--timeout", "3", url]
+        with open(log, "w") as err:
+            proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err,
+                                    env=harness.clean_environ(), stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + harness.RUN_LIMIT_S  # a hang guard only
+
+        def wait_for(what, fn):
+            while time.monotonic() < deadline:
+                check(proc.poll() is None, f"serve exited ({proc.returncode}) before {what}:\n"
+                      + c.redact(log.read_text()))
+                got = fn()
+                if got:
+                    return got
+                time.sleep(0.1)
+            raise harness.Fail(f"no {what} within {harness.RUN_LIMIT_S} s:\n" + c.redact(log.read_text()))
+
+        def get(path):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read().decode()
+            except OSError:
+                return 0, ""
+
+        try:
+            found = wait_for("listening line", lambda: re.search(r"listening on 127\.0\.0\.1:(\d+)",
+                                                                 log.read_text()))
+            port = int(found.group(1))
+            wait_for("/-/ready 200", lambda: get("/-/ready")[0] == 200)
+            pages = {path: get(path) for path in
+                     ["/", "/metrics", "/results.jsonl", "/report.html", "/readiness"]}
+            for path, (status, _) in pages.items():
+                check(status == 200, f"{path}: status {status}, expected 200")
+            q = urllib.parse.quote(url, safe="")
+            for path in [f"/probe?target={q}&proxy=corp", f"/probe?target={q}&route=proxy",
+                         f"/probe?target={q}&route=nosuch"]:
+                pages[path] = get(path)
+            records = c.parse_records(pages["/results.jsonl"][1])
+            corp = [r for r in records
+                    if r.get("route") == "proxy" and c.fxv("URLPROBE_SQUID_AUTH") in r["proxy"]]
+            check(corp and all(r["outcome"] == "ok" for r in corp),
+                  f"the sweep through the password proxy: {corp}")
+            status, body = pages[f"/probe?target={q}&proxy=corp"]
+            check(status == 200 and re.search(r"^probe_success 1$", body, re.M),
+                  f"/probe through corp: {status}\n{c.redact(body)}")
+            status, body = pages[f"/probe?target={q}&route=proxy"]
+            check(status == 200 and re.search(r"^probe_success 1$", body, re.M),
+                  f"/probe route=proxy (the list's first, corp): {status}\n{c.redact(body)}")
+            status, body = pages[f"/probe?target={q}&route=nosuch"]
+            check(status == 400 and "proxy=corp" in body and "proxy=open" in body,
+                  f"/probe route=nosuch should be 400 naming the routes: {status} {c.redact(body)}")
+            for path, (_, body) in pages.items():
+                c.no_secrets(body, path)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        check(proc.returncode == 0, f"serve exit status {proc.returncode} after SIGTERM, expected 0")
+        c.no_secrets(log.read_text(), "the serve log")
 
 
 if __name__ == "__main__":
