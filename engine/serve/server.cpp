@@ -152,6 +152,20 @@ Response plain(http::status status, std::string body) {
 
 constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 
+// A sheet none of whose rows could be read is a mistake (a file cut short, the wrong file), not a
+// sweep of nothing: at start it is refused, and on reload the previous sheet stays.
+void refuse_unusable(const Plan& plan) {
+  if (!plan.input.targets.empty() || plan.input.errors.empty()) return;
+  std::vector<std::string> rows;
+  for (const auto& e : plan.input.errors) {
+    if (rows.size() == 3) break;
+    rows.push_back(sheet::format_input_error(e));
+  }
+  throw std::runtime_error(fmt::format("no usable row in the sheet, {} skipped: {}{}",
+                                       plan.input.errors.size(), fmt::join(rows, "; "),
+                                       plan.input.errors.size() > rows.size() ? "; ..." : ""));
+}
+
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
@@ -336,6 +350,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     reloading = false;
     if (plan) {
       try {
+        refuse_unusable(*plan);
         state = std::make_shared<PlanState>(plan, io);
         last_reload_ok = true;
         last_reload_success = now_seconds();
@@ -772,8 +787,11 @@ Server::Server(ServeOptions options, PlanLoader load, Log log)
     : impl_(std::make_shared<Impl>(std::move(options), std::move(load), std::move(log))) {
   if (impl_->options.every <= std::chrono::milliseconds(0))
     throw std::invalid_argument("--every must be greater than 0");
-  impl_->state =
-      std::make_shared<PlanState>(std::make_shared<const Plan>(impl_->load()), impl_->io);
+  auto plan = std::make_shared<const Plan>(impl_->load());
+  refuse_unusable(*plan);
+  // The rows skipped at start are logged as those skipped on reload are.
+  for (const auto& e : plan->input.errors) impl_->log(sheet::format_input_error(e));
+  impl_->state = std::make_shared<PlanState>(std::move(plan), impl_->io);
   impl_->last_reload_success = Impl::now_seconds();
   impl_->start_listening();
 }

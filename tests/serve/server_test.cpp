@@ -641,6 +641,50 @@ TEST_F(ServeTest, AGoodReloadProbesTheNewSheet) {
   EXPECT_TRUE(has_line_starting(page, "urlprobe_config_last_reload_successful 1")) << page;
 }
 
+// A sheet none of whose rows could be read (a file cut short) is refused: on reload the old plan
+// stays, at start the constructor throws; the skipped rows are logged with file and line.
+Plan unusable_plan() {
+  Plan plan = make_plan({});
+  plan.input.errors.push_back({"sheet.csv", 2, 1, "quoted field is never closed", "", false});
+  return plan;
+}
+
+TEST_F(ServeTest, AReloadWithNoUsableRowKeepsTheOldPlan) {
+  const auto ok = origin_->url("/ok");
+  std::atomic<int> loads{0};
+  Exporter e(quick(), [&] { return loads++ == 0 ? make_plan({ok}) : unusable_plan(); });
+  ASSERT_TRUE(e.wait_sweeps(1)) << e.log();
+  e.server().reload();
+  ASSERT_TRUE(eventually([&] { return e.logged("reload failed"); })) << e.log();
+  EXPECT_TRUE(e.logged("sheet.csv:2:1")) << e.log();
+  const auto before = e.sweeps();
+  ASSERT_TRUE(e.wait_sweeps(before + 1)) << e.log();
+  const auto page = get(e.port(), "/metrics").body;
+  EXPECT_TRUE(has_line_starting(page, "urlprobe_probe_success{url=\"" + ok + "\"")) << page;
+}
+
+TEST(ServeStart, ASheetWithNoUsableRowIsRefusedNamingTheRow) {
+  ServeOptions options;
+  options.listen = "127.0.0.1:0";
+  try {
+    Server server(options, unusable_plan, [](std::string_view) {});
+    ADD_FAILURE() << "a sheet with no usable row was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_THAT(e.what(), HasSubstr("sheet.csv:2:1"));
+  }
+}
+
+TEST(ServeStart, RowsSkippedAtStartAreLogged) {
+  ServeOptions options;
+  options.listen = "127.0.0.1:0";
+  std::vector<std::string> log;
+  Plan plan = unusable_plan();
+  plan.input.targets.push_back(target_for("http://127.0.0.1:1/"));
+  Server server(
+      options, [&] { return plan; }, [&](std::string_view line) { log.emplace_back(line); });
+  EXPECT_THAT(log, ::testing::Contains(HasSubstr("sheet.csv:2:1")));
+}
+
 // --- stop -----------------------------------------------------------------------------------
 
 TEST_F(ServeTest, StopWhileAProbeIsInFlightAnswersItAndReturns) {
