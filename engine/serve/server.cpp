@@ -215,7 +215,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   void start_listening() {
-    const auto where = parse_listen(options.listen);
+    ListenAddress where;
+    try {
+      where = parse_listen(options.listen);
+    } catch (const std::invalid_argument& e) {
+      // The option's name: the message alone does not say which of the command line it is.
+      throw std::invalid_argument(fmt::format("--listen {}", e.what()));
+    }
     boost::system::error_code ec;
     asio::ip::address address = where.host.empty() ? asio::ip::address(asio::ip::address_v6::any())
                                                    : asio::ip::make_address(where.host, ec);
