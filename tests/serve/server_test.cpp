@@ -663,6 +663,18 @@ TEST_F(ServeTest, AReloadWithNoUsableRowKeepsTheOldPlan) {
   EXPECT_TRUE(has_line_starting(page, "urlprobe_probe_success{url=\"" + ok + "\"")) << page;
 }
 
+TEST(ServeStart, ABadListenAddressIsRefusedNamingTheOption) {
+  ServeOptions options;
+  options.listen = "nonsense";
+  try {
+    Server server(
+        options, [] { return make_plan({"http://127.0.0.1:1/"}); }, [](std::string_view) {});
+    ADD_FAILURE() << "--listen nonsense was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_THAT(e.what(), HasSubstr("--listen 'nonsense'"));
+  }
+}
+
 TEST(ServeStart, ASheetWithNoUsableRowIsRefusedNamingTheRow) {
   ServeOptions options;
   options.listen = "127.0.0.1:0";
