@@ -86,7 +86,12 @@ class Origin:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            # A sweep opens a connection per URL at once; socketserver's backlog of 5 would drop
+            # the SYNs past it, and those probes would wait out retransmits or their timeout.
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -297,6 +302,9 @@ def case_soak(binary, work, origin):
                         errors.append(f"{path}: {status}")
                 except OSError as e:
                     errors.append(f"{path}: {e}")
+            # Pacing, not synchronisation: a scraper spinning without a pause holds this
+            # script's GIL, and the origin the sweeps probe (in this process) starves.
+            stop.wait(0.1)
 
     t = threading.Thread(target=scraper, daemon=True)
     try:
