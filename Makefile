@@ -7,7 +7,7 @@ CMAKE     := cmake -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 export CCACHE_BASEDIR   := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps test-deps build docs run test check unit bench bench-bin bench-check bench-check-time bench-baseline peers asan tsan fuzz format clean
+.PHONY: all deps test-deps build docs run test check unit bench bench-bin bench-check bench-check-time bench-baseline peers bench-serve asan tsan fuzz format clean
 
 all: build
 
@@ -85,6 +85,12 @@ bench-baseline: bench-bin
 peers: bench-bin
 	@scripts/install-deps bench
 	@BUILD=$(BUILD) bench/peers.sh $(ARGS)
+
+# What `urlprobe serve` costs against one-shot runs of the same sweep: CPU and RSS per sweep, idle
+# CPU, CPU per scrape (root; its own network namespace; bench/serve_overhead.py, about 1.5 min).
+bench-serve: bench-bin
+	@scripts/install-deps bench
+	@BUILD=$(BUILD) /usr/bin/python3 bench/serve_overhead.py $(ARGS)
 
 asan: test-deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DURLPROBE_SANITIZE=address,undefined -DURLPROBE_BENCH=OFF >/dev/null

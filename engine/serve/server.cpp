@@ -152,6 +152,20 @@ Response plain(http::status status, std::string body) {
 
 constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 
+// A sheet none of whose rows could be read is a mistake (a file cut short, the wrong file), not a
+// sweep of nothing: at start it is refused, and on reload the previous sheet stays.
+void refuse_unusable(const Plan& plan) {
+  if (!plan.input.targets.empty() || plan.input.errors.empty()) return;
+  std::vector<std::string> rows;
+  for (const auto& e : plan.input.errors) {
+    if (rows.size() == 3) break;
+    rows.push_back(sheet::format_input_error(e));
+  }
+  throw std::runtime_error(fmt::format("no usable row in the sheet, {} skipped: {}{}",
+                                       plan.input.errors.size(), fmt::join(rows, "; "),
+                                       plan.input.errors.size() > rows.size() ? "; ..." : ""));
+}
+
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
@@ -201,7 +215,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   void start_listening() {
-    const auto where = parse_listen(options.listen);
+    ListenAddress where;
+    try {
+      where = parse_listen(options.listen);
+    } catch (const std::invalid_argument& e) {
+      // The option's name: the message alone does not say which of the command line it is.
+      throw std::invalid_argument(fmt::format("--listen {}", e.what()));
+    }
     boost::system::error_code ec;
     asio::ip::address address = where.host.empty() ? asio::ip::address(asio::ip::address_v6::any())
                                                    : asio::ip::make_address(where.host, ec);
@@ -336,6 +356,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     reloading = false;
     if (plan) {
       try {
+        refuse_unusable(*plan);
         state = std::make_shared<PlanState>(plan, io);
         last_reload_ok = true;
         last_reload_success = now_seconds();
@@ -771,8 +792,11 @@ Server::Server(ServeOptions options, PlanLoader load, Log log)
     : impl_(std::make_shared<Impl>(std::move(options), std::move(load), std::move(log))) {
   if (impl_->options.every <= std::chrono::milliseconds(0))
     throw std::invalid_argument("--every must be greater than 0");
-  impl_->state =
-      std::make_shared<PlanState>(std::make_shared<const Plan>(impl_->load()), impl_->io);
+  auto plan = std::make_shared<const Plan>(impl_->load());
+  refuse_unusable(*plan);
+  // The rows skipped at start are logged as those skipped on reload are.
+  for (const auto& e : plan->input.errors) impl_->log(sheet::format_input_error(e));
+  impl_->state = std::make_shared<PlanState>(std::move(plan), impl_->io);
   impl_->last_reload_success = Impl::now_seconds();
   impl_->start_listening();
 }
