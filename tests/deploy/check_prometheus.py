@@ -26,6 +26,7 @@ MUTANTS = [
      "urlprobe_url_reachable"),                                                # optional URLs page
     ("UrlprobeProxyAuthRequired", 'outcome="proxy_auth_required"', 'outcome=~"proxy_.*"'),
     ("UrlprobeProxyAuthRequired", "route, proxy)", "route)"),                  # proxy not named
+    ("UrlprobeProxyAuthRequired", ',proxy!=""}', "}"),                        # /probe jobs alert
     ("UrlprobeHttpsInspectionOnPinnedUrl", "[1d] offset 1h", "[1d]"),         # never "newly"
     ("UrlprobeHttpsInspectionOnPinnedUrl", 'inspected{excluded="true"} == 1)', "inspected == 1)"),
     ("UrlprobeHttpsInspectionOnPinnedUrl", 'or urlprobe_probe_tls_inspected{excluded="true"} == 1',

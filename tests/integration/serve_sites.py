@@ -237,6 +237,14 @@ def prometheus_conf(rules):
     }
 
 
+def _rfc3339_seconds(stamp):
+    """Prometheus's lastEvaluation, e.g. 2026-12-06T19:50:01.123456789Z, as Unix seconds."""
+    import datetime
+    whole, _, frac = stamp.rstrip("Z").partition(".")
+    base = datetime.datetime.fromisoformat(whole).replace(tzinfo=datetime.timezone.utc)
+    return base.timestamp() + (float("0." + frac[:6]) if frac else 0.0)
+
+
 def api(path, **params):
     url = f"http://{PROM}/api/v1/{path}"
     if params:
@@ -405,14 +413,11 @@ def main():
             return mine if mine and all(a["state"] in ("pending", "firing") for a in mine) else None
         checks.holds("alert UrlprobeProxyAuthRequired pending or firing", alert_sites)
         alerts = alert_sites()
-        # The rule counts every job's urlprobe_probe_outcome, so the /probe job through site b's
-        # 407 squid may add an alert of its own (job urlprobe-probe-b, no proxy label); the
-        # sweep's alerts are job urlprobe's.
-        if any(a["labels"].get("site") != "b" for a in alerts):
-            raise Failed(f"UrlprobeProxyAuthRequired outside site b: {alerts}")
-        named = sorted((a["labels"].get("site"), a["labels"].get("proxy", ""))
-                       for a in alerts if a["labels"].get("job") == "urlprobe")
-        if named != [("b", PROXY_B)]:
+        # The /probe job through site b's 407 squid (job urlprobe-probe-b, no proxy label) must
+        # not raise one of its own: the rule is about a sweep's proxies.
+        named = sorted((a["labels"].get("job"), a["labels"].get("site"),
+                        a["labels"].get("proxy", "")) for a in alerts)
+        if named != [("urlprobe", "b", PROXY_B)]:
             raise Failed(f"UrlprobeProxyAuthRequired is for {named}, want only site b's "
                          f"{PROXY_B} (not site a, not the authenticated route)")
         say(f"ok: UrlprobeProxyAuthRequired is {alerts[0]['state']} for site b, proxy "
@@ -431,6 +436,20 @@ def main():
                      "proxy_auth_required",
                      q('urlprobe_probe_outcome{job="urlprobe-probe-b",'
                        'outcome="proxy_auth_required"} == 1'))
+        # With that series held, the rule has evaluated it twice (1s interval) once Prometheus's
+        # own clock is two evaluations on; the /probe job must still have no 407 alert.
+        seen_at = float(api("query", query="time()")["result"][1])
+        def evaluated_since():
+            return all(_rfc3339_seconds(r["lastEvaluation"]) > seen_at + 1
+                       for g in api("rules")["groups"] for r in g["rules"]
+                       if r["name"] == "UrlprobeProxyAuthRequired")
+        checks.holds("the 407 rule evaluated after /probe b's series arrived", evaluated_since)
+        strays = [a for a in api("alerts")["alerts"]
+                  if a["labels"].get("alertname") == "UrlprobeProxyAuthRequired"
+                  and a["labels"].get("job") != "urlprobe"]
+        if strays:
+            raise Failed(f"a /probe job raised UrlprobeProxyAuthRequired: {strays}")
+        say("ok: the /probe job through site b's 407 squid raised no 407 alert of its own")
 
         # Everything Prometheus holds about these targets: no label value carries the password.
         held = json.dumps([api("series", **{"match[]": ['{job=~"urlprobe.*"}']}),
