@@ -188,6 +188,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   tcp::acceptor acceptor{io};
   asio::steady_timer schedule{io};
   asio::steady_timer grace{io};
+  asio::steady_timer probe_cutoff{io};  // when stopping: /probes still running are cut then
   asio::thread_pool helpers{1};  // bcrypt and plan loading, off the loop
 
   // On the loop's thread:
@@ -195,6 +196,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::shared_ptr<const Snapshot> snapshot;
   std::unordered_set<SessionBase*> sessions;
   std::unordered_map<std::uint64_t, probe::ProbeHandle> probes;  // /probe in flight
+  std::unordered_set<std::uint64_t> cut_probes;  // aborted by stopping: no verdict to give
   std::uint64_t next_probe = 0;
   bool sweeping = false, stopping = false, reloading = false;
   std::uint64_t sweeps = 0, late = 0;
@@ -585,7 +587,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         context, *target, *route, 0,
         [self = shared_from_this(), id, job, respond = std::move(respond)](probe::Result&& r) {
           self->probes.erase(id);
-          respond(text_response(http::status::ok, kMetricsType, detail::blackbox_metrics(r)));
+          // A probe the exporter cut short learnt nothing about the target: "timeout" would
+          // blame the network for our own exit. 503 leaves the scrape failed (up 0), not wrong.
+          if (self->cut_probes.erase(id) > 0 && r.outcome == probe::Outcome::timeout)
+            respond(plain(http::status::service_unavailable,
+                          "the exporter stopped before this probe ended; no verdict"));
+          else
+            respond(text_response(http::status::ok, kMetricsType, detail::blackbox_metrics(r)));
           // Let the probe's cancelled operations run before its plan may go.
           asio::post(self->io, [job] {});
         });
@@ -605,7 +613,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       stop_requested.store(true);
       if (running) running->interrupt();
     }
-    for (auto& [id, handle] : std::unordered_map(probes)) handle.abort("the exporter is stopping");
+    // A /probe that ends within half the grace period gives its real answer; the rest are cut
+    // then, so that their 503s still reach the clients before the grace period is over.
+    probe_cutoff.expires_after(options.shutdown_grace / 2);
+    probe_cutoff.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->cut_running_probes();
+    });
     for (auto* session : std::vector(sessions.begin(), sessions.end())) session->end_if_idle();
     grace.expires_after(options.shutdown_grace);
     grace.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -625,7 +638,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     acceptor.close(ignored);
     schedule.cancel();
     grace.cancel();
-    for (auto& [id, handle] : std::unordered_map(probes)) handle.abort("the exporter is stopping");
+    probe_cutoff.cancel();
+    cut_running_probes();
     for (auto* session : std::vector(sessions.begin(), sessions.end())) session->end();
     io.restart();
     while (io.poll() > 0) {
@@ -635,9 +649,18 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
-  // The loop ends by itself once nothing is left; the grace timer must not keep it going.
+  void cut_running_probes() {
+    for (auto& [id, handle] : std::unordered_map(probes)) {
+      cut_probes.insert(id);
+      handle.abort("the exporter is stopping");
+    }
+  }
+
+  // The loop ends by itself once nothing is left; the timers must not keep it going.
   void finish_if_done() {
-    if (stopping && sessions.empty() && probes.empty() && !sweeping) grace.cancel();
+    if (!stopping) return;
+    if (probes.empty()) probe_cutoff.cancel();
+    if (sessions.empty() && probes.empty() && !sweeping) grace.cancel();
   }
 };
 

@@ -708,12 +708,31 @@ TEST_F(ServeTest, StopWhileAProbeIsInFlightAnswersItAndReturns) {
   EXPECT_TRUE(e.stop_and_wait()) << "run() did not return after stop()";
   ASSERT_EQ(in_flight.wait_for(kWait), std::future_status::ready);
   const auto answer = in_flight.get();
-  // The probe is aborted (a timeout, as a sweep's interrupt), and its answer still reaches the
-  // client before the connection closes.
-  EXPECT_EQ(answer.status, 200) << answer.head;
-  EXPECT_TRUE(has_line_starting(answer.body, "probe_success 0")) << answer.body;
+  // The origin never answers, so the probe is cut at half the grace period. Its client hears
+  // that there is no verdict (503), not a "timeout" blaming the target, before the close.
+  EXPECT_EQ(answer.status, 503) << answer.head;
+  EXPECT_THAT(answer.body, HasSubstr("no verdict"));
+  EXPECT_FALSE(has_line_starting(answer.body, "probe_success")) << answer.body;
   EXPECT_THAT(answer.head, HasSubstr("Connection: close"));
   EXPECT_TRUE(e.logged("stopping")) << e.log();
+}
+
+TEST_F(ServeTest, AProbeThatEndsWithinTheGracePeriodGivesItsRealAnswer) {
+  auto options = quick();
+  options.shutdown_grace = 2 * kWait;  // the probe is cut at kWait: past the hang guard
+  Exporter e(options, [&] { return make_plan({origin_->url("/ok")}); });
+  ASSERT_TRUE(e.wait_sweeps(1)) << e.log();
+  auto in_flight = std::async(std::launch::async,
+                              [&] { return get(e.port(), probe_of(origin_->url("/hold/late"))); });
+  ASSERT_TRUE(eventually([&] { return origin_->held() >= 1; }));
+  e.server().stop();
+  ASSERT_TRUE(eventually([&] { return e.logged("stopping"); })) << e.log();
+  release();
+  ASSERT_EQ(in_flight.wait_for(kWait), std::future_status::ready);
+  const auto answer = in_flight.get();
+  EXPECT_EQ(answer.status, 200) << answer.head;
+  EXPECT_TRUE(has_line_starting(answer.body, "probe_success 1")) << answer.body;
+  EXPECT_TRUE(e.stop_and_wait()) << "run() did not return once the last probe answered";
 }
 
 TEST_F(ServeTest, StopBeforeTheFirstSweepEndsReturns) {
