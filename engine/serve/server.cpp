@@ -189,7 +189,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::steady_timer schedule{io};
   asio::steady_timer grace{io};
   asio::steady_timer probe_cutoff{io};  // when stopping: /probes still running are cut then
-  asio::thread_pool helpers{1};  // bcrypt and plan loading, off the loop
+  asio::thread_pool helpers{1};         // bcrypt and plan loading, off the loop
 
   // On the loop's thread:
   std::shared_ptr<PlanState> state;
