@@ -95,6 +95,18 @@ duk_ret_t js_my_ip_address_ex(duk_context* ctx) {
   return 1;
 }
 
+// The network part of an isInNetEx prefix. Microsoft's own example writes an IPv6 prefix by its
+// leading groups alone ("3ffe:8311:ffff/48"): fewer than eight groups and no "::" means the
+// groups not written are zero.
+std::optional<Ip> prefix_network(const std::string& text) {
+  if (auto ip = parse_ip(text)) return ip;
+  const auto groups = std::count(text.begin(), text.end(), ':') + 1;
+  if (groups < 2 || groups >= 8 || text.find("::") != std::string::npos || text.back() == ':' ||
+      text.find('.') != std::string::npos)
+    return std::nullopt;
+  return parse_ip(text + "::");
+}
+
 // isInNetEx(address, "prefix/len"): address is a literal, a ';' list or a host name (all its
 // addresses); true when any address is inside the prefix.
 duk_ret_t js_is_in_net_ex(duk_context* ctx) {
@@ -102,7 +114,7 @@ duk_ret_t js_is_in_net_ex(duk_context* ctx) {
   const std::string prefix = arg_string(ctx, 1);
   bool result = false;
   const auto slash = prefix.find('/');
-  const auto net = parse_ip(prefix.substr(0, slash));
+  const auto net = prefix_network(prefix.substr(0, slash));
   const std::string len_text = slash == std::string::npos ? "" : prefix.substr(slash + 1);
   if (net && !len_text.empty() && len_text.size() <= 3 &&
       std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -144,12 +156,22 @@ duk_ret_t js_sort_ip_address_list(duk_context* ctx) {
   return 1;
 }
 
-constexpr std::size_t kMaxAlerts = 1000;
 constexpr std::size_t kMaxAlertBytes = 4096;
 
 duk_ret_t js_alert(duk_context* ctx) {
   auto& impl = impl_of(ctx);
   std::string msg = duk_safe_to_string(ctx, 0);
+  // A script alerting in a loop until its deadline would bury the answers in millions of lines.
+  if (impl.on_alert && ++impl.alerts_told <= kMaxAlerts + 1) {
+    // A failing sink (stderr closed) must not turn a harmless alert into a script error.
+    try {
+      if (impl.alerts_told > kMaxAlerts)
+        impl.on_alert("(further alerts not shown: more than " + std::to_string(kMaxAlerts) + ")");
+      else
+        impl.on_alert(msg.size() > kMaxAlertBytes ? msg.substr(0, kMaxAlertBytes) : msg);
+    } catch (...) {
+    }
+  }
   if (impl.alerts.size() < kMaxAlerts) {
     if (msg.size() > kMaxAlertBytes) msg.resize(kMaxAlertBytes);
     impl.alerts.push_back(std::move(msg));
