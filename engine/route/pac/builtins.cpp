@@ -300,32 +300,42 @@ global.weekdayRange = function weekdayRange() {
 };
 // dateRange(day | month | year [, same]) and (day, month [, year], day, month [, year]) and
 // (month, year, month, year), each optionally with 'GMT'. Dates compare as year, month, day.
+// (day, month [, year]) alone is one date: Netscape's own example, dateRange(24, "DEC"), is
+// Christmas Eve (browsers built on Mozilla's code read it as the 24th to the month's end).
 global.dateRange = function dateRange() {
   var a = timeArgs(arguments), n = a.list.length;
-  if (n < 1 || n > 6 || (n > 1 && n % 2 !== 0)) return false;
+  if (n < 1 || n > 6) return false;
   var DAY = 0, MONTH = 1, YEAR = 2;
-  var half = n === 1 ? 1 : n / 2;
-  var lo = [0, 0, 0], hi = [0, 0, 0], has = [false, false, false], has2 = [false, false, false];
+  var kinds = [], values = [];
   for (var i = 0; i < n; i++) {
-    var v = a.list[i], kind, value = find(MONTHS, v);
+    var v = a.list[i], value = find(MONTHS, v);
     if (value >= 0) {
-      kind = MONTH;
+      kinds[i] = MONTH;
     } else {
       value = parseInt(v, 10);
       if (isNaN(value) || value < 1) return false;
-      kind = value <= 31 ? DAY : YEAR;
+      kinds[i] = value <= 31 ? DAY : YEAR;
     }
-    if (i < half) {
+    values[i] = value;
+  }
+  var single = n === 1 || ((n === 2 || n === 3) && kinds[0] === DAY && kinds[1] === MONTH &&
+                           (n === 2 || kinds[2] === YEAR));
+  if (!single && n % 2 !== 0) return false;
+  var half = single ? n : n / 2;
+  var lo = [0, 0, 0], hi = [0, 0, 0], has = [false, false, false], has2 = [false, false, false];
+  for (var j = 0; j < n; j++) {
+    var kind = kinds[j];
+    if (j < half) {
       if (has[kind]) return false;
       has[kind] = true;
-      lo[kind] = value;
+      lo[kind] = values[j];
     } else {
       if (!has[kind] || has2[kind]) return false;
       has2[kind] = true;
-      hi[kind] = value;
+      hi[kind] = values[j];
     }
   }
-  if (n === 1) hi = lo;
+  if (single) hi = lo;
   if (has[DAY] && has[YEAR] && !has[MONTH]) return false;
   var t = clock(a.gmt);
   var now = [has[DAY] ? t.day : 0, has[MONTH] ? t.month : 0, has[YEAR] ? t.year : 0];
