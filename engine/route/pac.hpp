@@ -88,8 +88,10 @@ std::vector<PacHop> parse_pac_answer(std::string_view text, std::string& error);
 // isResolvable, isInNet, dnsResolve (first IPv4 address or null), convert_addr, myIpAddress,
 // dnsDomainLevels, shExpMatch (only * and ? are special; full match), weekdayRange, dateRange,
 // timeRange (all with "GMT"; a range whose end precedes its start wraps around: "FRI","MON",
-// "DEC","JAN", 22,6), alert; Microsoft's isResolvableEx, isInNetEx ("10.0.0.0/8", "fd00::/8"; the
-// address may be a literal, a ';' list or a host name), dnsResolveEx and myIpAddressEx (';' lists,
+// "DEC","JAN", 22,6; dateRange(day, month [, year]) is one date, as Netscape's example
+// dateRange(24, "DEC") is Christmas Eve), alert; Microsoft's isResolvableEx, isInNetEx
+// ("10.0.0.0/8", "fd00::/8"; the address may be a literal, a ';' list or a host name), dnsResolveEx
+// and myIpAddressEx (';' lists,
 // "" when none), sortIpAddressList (IPv6 first, then ascending; false on a bad list),
 // getClientVersion ("1.0"). isInNetEx also takes Microsoft's short IPv6 prefix, whose groups
 // after the last one written are zero ("3ffe:8311:ffff/48" = "3ffe:8311:ffff::/48"); IPv4
