@@ -90,12 +90,12 @@ std::vector<PacHop> parse_pac_answer(std::string_view text, std::string& error);
 // timeRange (all with "GMT"; a range whose end precedes its start wraps around: "FRI","MON",
 // "DEC","JAN", 22,6; dateRange(day, month [, year]) is one date, as Netscape's example
 // dateRange(24, "DEC") is Christmas Eve), alert; Microsoft's isResolvableEx, isInNetEx
-// ("10.0.0.0/8", "fd00::/8"; the address may be a literal, a ';' list or a host name), dnsResolveEx
-// and myIpAddressEx (';' lists,
-// "" when none), sortIpAddressList (IPv6 first, then ascending; false on a bad list),
-// getClientVersion ("1.0"). isInNetEx also takes Microsoft's short IPv6 prefix, whose groups
-// after the last one written are zero ("3ffe:8311:ffff/48" = "3ffe:8311:ffff::/48"); IPv4
-// prefixes are written in full ("198.95.0.0/16"), as Microsoft documents them.
+// ("10.0.0.0/8", "fd00::/8"; the address may be a literal, a ';' list or a host name),
+// dnsResolveEx and myIpAddressEx (';' lists, "" when none), sortIpAddressList (IPv6 first, then
+// ascending; false on a bad list), getClientVersion ("1.0"). isInNetEx also takes Microsoft's short
+// IPv6 prefix, whose groups after the last one written are zero ("3ffe:8311:ffff/48" =
+// "3ffe:8311:ffff::/48"); IPv4 prefixes are written in full ("198.95.0.0/16"), as Microsoft
+// documents them.
 //
 // alert(message) calls `on_alert` at once (pactester prints it on stderr) and keeps the message
 // for alerts().
