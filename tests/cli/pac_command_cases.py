@@ -13,10 +13,15 @@
                                       the URL while the other URLs are still answered
   pac_helpers_see_pinned_names        dnsResolve of a --resolve'd name, myIpAddress with
                                       --client-ip, the Ex helpers from FindProxyForURLEx
+  pac_silent_dns_is_a_warning         a --dns-server on loopback that never answers: dnsResolve
+                                      is null, dnsResolveEx "", the answer printed, a warning
+                                      naming the name, exit 0
 
-No case sends a DNS query: names are pinned with --resolve or are IP literals.
+DNS queries go only to a socket of the test's own on 127.0.0.1; other names are pinned with
+--resolve or are IP literals.
 Usage: pac_command_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail.
 """
+import socket
 import subprocess
 import sys
 import tempfile
@@ -156,9 +161,24 @@ def pac_helpers_see_pinned_names(c):
     check("warning" in err, f"the list is no proxy answer, yet no warning: {err!r}")
 
 
+def pac_silent_dns_is_a_warning(c):
+    # Bound and never read: every query is swallowed, so each lookup ends with the call's share
+    # of its deadline (the run's hang guard is the only clock here).
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        script = returning("[String(dnsResolve('quiet.test')), '[' + dnsResolveEx('quiet.test') + ']',"
+                           " isResolvable('quiet.test') ? 'PROXY p:1' : 'DIRECT'].join(' ')")
+        rc, out, err, path = pac(c, script, "--dns-server", f"127.0.0.1:{silent.getsockname()[1]}",
+                                 "http://a.test/")
+    check(rc == 0, f"exit {rc}, expected 0")
+    check(out == "null [] DIRECT\n", f"stdout {out!r}")
+    check(f"{path}: http://a.test/: warning: no DNS answer" in err and "quiet.test" in err,
+          f"no warning naming quiet.test: {err!r}")
+
+
 CASES = {f.__name__: f for f in (pac_prints_the_answer_verbatim, pac_unusable_answer_warns_exit_0,
                                  pac_alert_goes_to_stderr, pac_broken_script_exit_2,
-                                 pac_helpers_see_pinned_names)}
+                                 pac_helpers_see_pinned_names, pac_silent_dns_is_a_warning)}
 
 
 if __name__ == "__main__":
