@@ -1,15 +1,19 @@
 #include "routes.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <functional>
 #include <optional>
 
 #include "base/text.hpp"
 #include "diagnostics.hpp"
+#include "report/writer.hpp"
 #include "route/build.hpp"
 #include "route/pac.hpp"
 #include "route/wpad.hpp"
@@ -71,13 +75,36 @@ std::map<std::string, std::string> proxy_environment() {
   return env;
 }
 
+namespace {
+
+// An answer goes to stdout as the script returned it, one line per URL: only a line feed (which
+// would split the line) and the controls that could drive the terminal are shown as \xNN.
+std::string answer_line(const std::string& answer) {
+  std::string one_line;
+  for (char c : answer) {
+    if (c == '\n')
+      one_line += "\\x0a";
+    else
+      one_line += c;
+  }
+  return report::terminal_text(one_line);
+}
+
+}  // namespace
+
+// As pactester: the script's answer for each URL, verbatim, even when it is no usable proxy list
+// (that is a warning). Exit 2 only when the script does not load, or throws or runs out of time
+// or memory for a URL (the other URLs are still answered).
 int print_pac_answers(const Options& o) {
   if (o.inputs.empty()) throw UsageError("pac: usage: urlprobe pac FILE|URL URL...");
   route::PacSource source;
   try {
     source = route::load_pac(o.inputs.front(), o.sweep.resolver, o.sweep.probe.timeouts.total);
   } catch (const std::exception& e) {
-    throw UsageError(e.what());
+    // load_pac speaks of the sweep's option; here the script is this command's first argument.
+    std::string message = e.what();
+    if (message.starts_with("--pac ")) message.replace(0, 6, "pac: ");
+    throw UsageError(message);
   }
   std::vector<route::PacTarget> targets;
   for (std::size_t i = 1; i < o.inputs.size(); ++i) {
@@ -86,27 +113,48 @@ int print_pac_answers(const Options& o) {
       throw UsageError(fmt::format("pac: '{}': {}", o.inputs[i], error->message));
     targets.push_back({o.inputs[i], std::get<sheet::Target>(parsed).host});
   }
-  std::shared_ptr<const route::PacDecisions> decisions;
+  // alert() goes to stderr at once, so it stands next to the warnings of the same call.
+  const auto tell = [&source](const std::string& message) {
+    cli::say(fmt::format("{}: alert: {}", source.location, message));
+  };
+  const route::PacLimits limits;
+  std::optional<route::PacScript> script;
   try {
-    decisions = route::decide_pac(source, targets, o.sweep.resolver,
-                                  o.client_ip.empty() ? route::local_address() : o.client_ip);
+    script.emplace(source.text, source.location, route::pac_resolver(o.sweep.resolver),
+                   o.client_ip.empty() ? route::local_address() : o.client_ip, limits,
+                   std::function<std::time_t()>{}, tell);
   } catch (const route::PacError& e) {
     cli::say(route::RouteError{source.location, e.line, 0, e.what()}.text());
     return 2;
   }
+  // One URL: the answer alone, as pactester prints it. Several: "URL<TAB>answer", so that each
+  // line says which URL it answers.
+  const bool with_url = targets.size() > 1;
   int rc = 0;
   for (const auto& target : targets) {
-    const auto& decision = decisions->at(target.url);
-    if (!decision.error.empty()) {
-      cli::say(fmt::format("{}: {}: {}", source.location, target.url, decision.error));
+    route::PacAnswer answer;
+    try {
+      answer = script->evaluate(target.url, target.host);
+    } catch (const route::PacError& e) {
+      cli::say(
+          route::RouteError{source.location, e.line, 0, fmt::format("{}: {}", target.url, e.what())}
+              .text());
       rc = 2;
       continue;
     }
-    if (!decision.warning.empty())
-      cli::say(fmt::format("{}: {}: {}", source.location, target.url, decision.warning));
+    if (!answer.problem.empty())
+      cli::say(fmt::format("{}: {}: warning: {}", source.location, target.url, answer.problem));
+    if (!answer.unanswered.empty()) {
+      cli::say(fmt::format("{}: {}: warning: no DNS answer within the {} ms of a PAC call for {}",
+                           source.location, target.url, limits.per_call.count(),
+                           fmt::join(answer.unanswered, ", ")));
+    }
     // fwrite, not fmt::print: a failed write must reach the check below, not throw past it.
-    const auto line = fmt::format("{}\t{}\n", target.url, decision.answer);
+    const auto line = with_url ? fmt::format("{}\t{}\n", target.url, answer_line(answer.text))
+                               : answer_line(answer.text) + "\n";
     std::fwrite(line.data(), 1, line.size(), stdout);
+    // Alerts and warnings on stderr interleave with the answers as they happen.
+    std::fflush(stdout);
   }
   // The answers are this command's output: lost to a full disk they are exit 2 naming where, as
   // a sweep's records are.

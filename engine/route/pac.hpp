@@ -37,8 +37,13 @@ struct PacHop {
 };
 
 struct PacAnswer {
-  std::string text;  // what the script returned
+  // What the script returned; a value that is no string as JavaScript's String() shows it
+  // ("undefined", "null", "42"), as pactester prints it.
+  std::string text;
   std::vector<PacHop> chain;
+  // Why `text` is no usable proxy list ("returned undefined, not a string", "unusable answer
+  // ...: missing host in \"PROXY\""); empty when `chain` holds it.
+  std::string problem;
   // Names a DNS helper asked about that got no answer in time (the call's share of its deadline
   // ran out, in this call or, for a name that had most of it, an earlier one). They counted as
   // not resolving, as a browser's failed lookup does: the answer may differ from what the same
@@ -83,18 +88,26 @@ std::vector<PacHop> parse_pac_answer(std::string_view text, std::string& error);
 // isResolvable, isInNet, dnsResolve (first IPv4 address or null), convert_addr, myIpAddress,
 // dnsDomainLevels, shExpMatch (only * and ? are special; full match), weekdayRange, dateRange,
 // timeRange (all with "GMT"; a range whose end precedes its start wraps around: "FRI","MON",
-// "DEC","JAN", 22,6), alert; Microsoft's isResolvableEx, isInNetEx ("10.0.0.0/8", "fd00::/8"; the
-// address may be a literal, a ';' list or a host name), dnsResolveEx and myIpAddressEx (';' lists,
-// "" when none), sortIpAddressList (IPv6 first, then ascending; false on a bad list),
-// getClientVersion ("1.0").
+// "DEC","JAN", 22,6; dateRange(day, month [, year]) is one date, as Netscape's example
+// dateRange(24, "DEC") is Christmas Eve), alert; Microsoft's isResolvableEx, isInNetEx
+// ("10.0.0.0/8", "fd00::/8"; the address may be a literal, a ';' list or a host name),
+// dnsResolveEx and myIpAddressEx (';' lists, "" when none), sortIpAddressList (IPv6 first, then
+// ascending; false on a bad list), getClientVersion ("1.0"). isInNetEx also takes Microsoft's short
+// IPv6 prefix, whose groups after the last one written are zero ("3ffe:8311:ffff/48" =
+// "3ffe:8311:ffff::/48"); IPv4 prefixes are written in full ("198.95.0.0/16"), as Microsoft
+// documents them.
+//
+// alert(message) calls `on_alert` at once (pactester prints it on stderr) and keeps the message
+// for alerts().
 class PacScript {
  public:
   // Compiles and runs the script's top level; throws PacError (with line) on a syntax error, an
   // exception, a limit, or when neither FindProxyForURL nor FindProxyForURLEx is a function.
   // `my_ip` is what myIpAddress/myIpAddressEx report (one address or a ';' list; empty: unknown).
-  // `now` replaces the clock of the time helpers (tests).
+  // `now` replaces the clock of the time helpers (tests). `on_alert` must not throw.
   PacScript(std::string source, std::string name, PacResolve resolve, std::string my_ip,
-            PacLimits limits = {}, std::function<std::time_t()> now = {});
+            PacLimits limits = {}, std::function<std::time_t()> now = {},
+            std::function<void(const std::string&)> on_alert = {});
   ~PacScript();
   PacScript(PacScript&&) noexcept;
   PacScript& operator=(PacScript&&) noexcept;
@@ -103,6 +116,11 @@ class PacScript {
   // 1000 ms"), the memory cap ("memory limit"), an exception, a non-string result or an
   // unparsable answer. The heap survives errors: the next call starts afresh.
   PacAnswer find_proxy(const std::string& url, const std::string& host);
+
+  // The same call, as pactester makes it: an answer that is no usable proxy list (a non-string,
+  // "", "PROXY", "BOGUS x") is returned with PacAnswer::problem set and an empty chain. Throws
+  // PacError only when the script itself fails: an exception, the deadline, the memory cap.
+  PacAnswer evaluate(const std::string& url, const std::string& host);
 
   // False only when the answer provably depends on the host alone, so callers may cache per host.
   // Heuristic on the source: the entry function's first parameter (`url`) is never read, except

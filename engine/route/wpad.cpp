@@ -213,22 +213,24 @@ PacSource load_pac(const std::string& location, const net::ResolverConfig& dns,
   return source;
 }
 
-std::shared_ptr<const PacDecisions> decide_pac(const PacSource& source,
-                                               const std::vector<PacTarget>& targets,
-                                               const net::ResolverConfig& dns,
-                                               const std::string& my_ip, const PacLimits& limits) {
+PacResolve pac_resolver(const net::ResolverConfig& dns) {
   // Each lookup is bounded twice: by what is left of the call's DNS share (PacScript) and by the
   // sweep's own DNS budget, the most any probe would wait for a name.
-  PacResolve resolve =
-      [&dns](const std::string& host,
-             std::chrono::milliseconds within) -> std::optional<std::vector<std::string>> {
+  return [dns](const std::string& host,
+               std::chrono::milliseconds within) -> std::optional<std::vector<std::string>> {
     const auto resolved = resolve_now(host, 80, dns, std::min(within, dns.budget));
     if (!resolved) return std::nullopt;
     std::vector<std::string> out;
     for (const auto& a : resolved->addresses) out.push_back(a.to_string());
     return out;
   };
-  PacScript script(source.text, source.location, resolve, my_ip, limits);
+}
+
+std::shared_ptr<const PacDecisions> decide_pac(const PacSource& source,
+                                               const std::vector<PacTarget>& targets,
+                                               const net::ResolverConfig& dns,
+                                               const std::string& my_ip, const PacLimits& limits) {
+  PacScript script(source.text, source.location, pac_resolver(dns), my_ip, limits);
   auto decisions = std::make_shared<PacDecisions>();
   std::map<std::string, PacDecision> by_host;  // most scripts decide by host alone
   for (const auto& target : targets) {

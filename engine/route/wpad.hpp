@@ -26,6 +26,10 @@ struct PacSource {
 PacSource load_pac(const std::string& location, const net::ResolverConfig& dns,
                    std::chrono::milliseconds deadline);
 
+// The resolver PAC DNS helpers use: `dns`'s servers, each lookup bounded by what the call leaves
+// it and by dns.budget. Keeps its own copy of `dns`.
+PacResolve pac_resolver(const net::ResolverConfig& dns);
+
 struct PacTarget {
   std::string url, host;
 };

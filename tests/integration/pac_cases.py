@@ -159,7 +159,28 @@ def pac_command_url(c):
     fx = c.fixture()
     r = c.run(["pac", "--dns-server", fx["URLPROBE_DNS"], fx["URLPROBE_PAC_URL"], c.plain_url()], jsonl=False)
     check(r.rc == 0, f"exit status {r.rc}, expected 0")
-    check(r.stdout.strip() == f"{c.plain_url()}\tDIRECT", f"stdout {r.stdout!r}")
+    # One URL: the answer alone, as pactester prints it.
+    check(r.stdout == "DIRECT\n", f"stdout {r.stdout!r}")
+
+
+@case
+def pac_command_dns_helpers(c):
+    """`urlprobe pac` with the fixture's dnsmasq: a name it serves resolves, an NXDOMAIN name is
+    dnsResolve() null and dnsResolveEx() "", and the answer (no proxy list) still exits 0."""
+    fx = c.fixture()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "dns.pac"
+        path.write_text("function FindProxyForURL(url, host) {\n"
+                        "  return [dnsResolve(host) !== null, isResolvable(host), isResolvableEx(host),\n"
+                        "          String(dnsResolve('missing.probe.test')), '[' + dnsResolveEx('missing.probe.test') + ']',\n"
+                        "          isResolvable('missing.probe.test'), isInNet(host, '127.0.0.0', '255.0.0.0'),\n"
+                        "          isInNetEx(host, '127.0.0.0/8')].join(' ');\n"
+                        "}\n")
+        r = c.run(["pac", "--dns-server", fx["URLPROBE_DNS"], str(path), c.plain_url()], jsonl=False)
+    check(r.rc == 0, f"exit status {r.rc}, expected 0 (an unusable answer is a warning)")
+    want = "true true true null [] false true true\n"
+    check(r.stdout == want, f"stdout {r.stdout!r}, expected {want!r}")
+    check("warning" in r.stderr, f"no warning for an answer that is no proxy list: {r.stderr!r}")
 
 
 @case

@@ -27,6 +27,9 @@ namespace urlprobe::route::detail {
 
 using Clock = std::chrono::steady_clock;
 
+// Alerts kept for PacScript::alerts(), and told to on_alert in one load or call.
+inline constexpr std::size_t kMaxAlerts = 1000;
+
 struct PacSandbox {
   std::string name;
   PacResolve resolve;
@@ -61,6 +64,8 @@ struct PacSandbox {
   bool use_ex = false;
   bool reads_path = true;
   std::vector<std::string> alerts;
+  std::function<void(const std::string&)> on_alert;
+  std::size_t alerts_told = 0;  // to on_alert, this load or call
 
   ~PacSandbox() {
     if (ctx != nullptr) duk_destroy_heap(ctx);

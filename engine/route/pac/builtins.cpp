@@ -95,6 +95,18 @@ duk_ret_t js_my_ip_address_ex(duk_context* ctx) {
   return 1;
 }
 
+// The network part of an isInNetEx prefix. Microsoft's own example writes an IPv6 prefix by its
+// leading groups alone ("3ffe:8311:ffff/48"): fewer than eight groups and no "::" means the
+// groups not written are zero.
+std::optional<Ip> prefix_network(const std::string& text) {
+  if (auto ip = parse_ip(text)) return ip;
+  const auto groups = std::count(text.begin(), text.end(), ':') + 1;
+  if (groups < 2 || groups >= 8 || text.find("::") != std::string::npos || text.back() == ':' ||
+      text.find('.') != std::string::npos)
+    return std::nullopt;
+  return parse_ip(text + "::");
+}
+
 // isInNetEx(address, "prefix/len"): address is a literal, a ';' list or a host name (all its
 // addresses); true when any address is inside the prefix.
 duk_ret_t js_is_in_net_ex(duk_context* ctx) {
@@ -102,7 +114,7 @@ duk_ret_t js_is_in_net_ex(duk_context* ctx) {
   const std::string prefix = arg_string(ctx, 1);
   bool result = false;
   const auto slash = prefix.find('/');
-  const auto net = parse_ip(prefix.substr(0, slash));
+  const auto net = prefix_network(prefix.substr(0, slash));
   const std::string len_text = slash == std::string::npos ? "" : prefix.substr(slash + 1);
   if (net && !len_text.empty() && len_text.size() <= 3 &&
       std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -144,12 +156,22 @@ duk_ret_t js_sort_ip_address_list(duk_context* ctx) {
   return 1;
 }
 
-constexpr std::size_t kMaxAlerts = 1000;
 constexpr std::size_t kMaxAlertBytes = 4096;
 
 duk_ret_t js_alert(duk_context* ctx) {
   auto& impl = impl_of(ctx);
   std::string msg = duk_safe_to_string(ctx, 0);
+  // A script alerting in a loop until its deadline would bury the answers in millions of lines.
+  if (impl.on_alert && ++impl.alerts_told <= kMaxAlerts + 1) {
+    // A failing sink (stderr closed) must not turn a harmless alert into a script error.
+    try {
+      if (impl.alerts_told > kMaxAlerts)
+        impl.on_alert("(further alerts not shown: more than " + std::to_string(kMaxAlerts) + ")");
+      else
+        impl.on_alert(msg.size() > kMaxAlertBytes ? msg.substr(0, kMaxAlertBytes) : msg);
+    } catch (...) {
+    }
+  }
   if (impl.alerts.size() < kMaxAlerts) {
     if (msg.size() > kMaxAlertBytes) msg.resize(kMaxAlertBytes);
     impl.alerts.push_back(std::move(msg));
@@ -278,32 +300,42 @@ global.weekdayRange = function weekdayRange() {
 };
 // dateRange(day | month | year [, same]) and (day, month [, year], day, month [, year]) and
 // (month, year, month, year), each optionally with 'GMT'. Dates compare as year, month, day.
+// (day, month [, year]) alone is one date: Netscape's own example, dateRange(24, "DEC"), is
+// Christmas Eve (browsers built on Mozilla's code read it as the 24th to the month's end).
 global.dateRange = function dateRange() {
   var a = timeArgs(arguments), n = a.list.length;
-  if (n < 1 || n > 6 || (n > 1 && n % 2 !== 0)) return false;
+  if (n < 1 || n > 6) return false;
   var DAY = 0, MONTH = 1, YEAR = 2;
-  var half = n === 1 ? 1 : n / 2;
-  var lo = [0, 0, 0], hi = [0, 0, 0], has = [false, false, false], has2 = [false, false, false];
+  var kinds = [], values = [];
   for (var i = 0; i < n; i++) {
-    var v = a.list[i], kind, value = find(MONTHS, v);
+    var v = a.list[i], value = find(MONTHS, v);
     if (value >= 0) {
-      kind = MONTH;
+      kinds[i] = MONTH;
     } else {
       value = parseInt(v, 10);
       if (isNaN(value) || value < 1) return false;
-      kind = value <= 31 ? DAY : YEAR;
+      kinds[i] = value <= 31 ? DAY : YEAR;
     }
-    if (i < half) {
+    values[i] = value;
+  }
+  var single = n === 1 || ((n === 2 || n === 3) && kinds[0] === DAY && kinds[1] === MONTH &&
+                           (n === 2 || kinds[2] === YEAR));
+  if (!single && n % 2 !== 0) return false;
+  var half = single ? n : n / 2;
+  var lo = [0, 0, 0], hi = [0, 0, 0], has = [false, false, false], has2 = [false, false, false];
+  for (var j = 0; j < n; j++) {
+    var kind = kinds[j];
+    if (j < half) {
       if (has[kind]) return false;
       has[kind] = true;
-      lo[kind] = value;
+      lo[kind] = values[j];
     } else {
       if (!has[kind] || has2[kind]) return false;
       has2[kind] = true;
-      hi[kind] = value;
+      hi[kind] = values[j];
     }
   }
-  if (n === 1) hi = lo;
+  if (single) hi = lo;
   if (has[DAY] && has[YEAR] && !has[MONTH]) return false;
   var t = clock(a.gmt);
   var now = [has[DAY] ? t.day : 0, has[MONTH] ? t.month : 0, has[YEAR] ? t.year : 0];

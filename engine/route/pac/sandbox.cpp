@@ -39,6 +39,7 @@ class Armed {
     impl.timed_out = false;
     impl.memory_refused = false;
     impl.ticks = 0;
+    impl.alerts_told = 0;
     impl.deadline = Clock::now() + budget;
     impl.dns_share = budget * kPacDnsShare[0] / kPacDnsShare[1];
     impl.dns_until = impl.deadline - budget + impl.dns_share;

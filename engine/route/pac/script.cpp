@@ -37,7 +37,7 @@ struct CallArgs {
   const char* function;
   const std::string* url;
   const std::string* host;
-  std::string result;
+  std::string result;              // String(value) when it is not a string
   const char* bad_type = nullptr;  // set when the result is not a string
 };
 
@@ -70,6 +70,8 @@ duk_ret_t call_script(duk_context* ctx, void* udata) {
     args.result.assign(s, len);
   } else {
     args.bad_type = type_name(ctx, -1);
+    // An object's toString() is script code: it runs here, under the call's deadline.
+    args.result = duk_safe_to_string(ctx, -1);
   }
   duk_pop(ctx);
   return 0;
@@ -78,7 +80,8 @@ duk_ret_t call_script(duk_context* ctx, void* udata) {
 }  // namespace
 
 PacScript::PacScript(std::string source, std::string name, PacResolve resolve, std::string my_ip,
-                     PacLimits limits, std::function<std::time_t()> now)
+                     PacLimits limits, std::function<std::time_t()> now,
+                     std::function<void(const std::string&)> on_alert)
     : impl_(std::make_unique<detail::PacSandbox>()) {
   auto& impl = *impl_;
   impl.name = std::move(name);
@@ -87,6 +90,7 @@ PacScript::PacScript(std::string source, std::string name, PacResolve resolve, s
     if (detail::parse_ip(a)) impl.my_ips.push_back(std::move(a));
   impl.limits = limits;
   impl.now = std::move(now);
+  impl.on_alert = std::move(on_alert);
 
   impl.ctx = detail::create_heap(impl);
   if (impl.ctx == nullptr) {
@@ -109,20 +113,27 @@ PacScript::PacScript(PacScript&&) noexcept = default;
 PacScript& PacScript::operator=(PacScript&&) noexcept = default;
 
 PacAnswer PacScript::find_proxy(const std::string& url, const std::string& host) {
+  auto answer = evaluate(url, host);
+  if (!answer.problem.empty()) throw PacError(answer.problem);
+  return answer;
+}
+
+PacAnswer PacScript::evaluate(const std::string& url, const std::string& host) {
   auto& impl = *impl_;
   const char* function = impl.use_ex ? "FindProxyForURLEx" : "FindProxyForURL";
   CallArgs args{function, &url, &host, {}, nullptr};
   auto err = detail::run(impl, call_script, &args, function, function);
   if (err) throw *err;
-  if (args.bad_type != nullptr) {
-    throw PacError(std::string(function) + " returned " + args.bad_type + ", not a string");
-  }
   PacAnswer answer;
-  std::string error;
-  answer.chain = parse_pac_answer(args.result, error);
-  if (answer.chain.empty()) {
-    throw PacError(std::string(function) + " returned an unusable answer \"" +
-                   args.result.substr(0, 200) + "\": " + error);
+  if (args.bad_type != nullptr) {
+    answer.problem = std::string(function) + " returned " + args.bad_type + ", not a string";
+  } else {
+    std::string error;
+    answer.chain = parse_pac_answer(args.result, error);
+    if (answer.chain.empty()) {
+      answer.problem = std::string(function) + " returned an unusable answer \"" +
+                       args.result.substr(0, 200) + "\": " + error;
+    }
   }
   answer.text = std::move(args.result);
   answer.unanswered = std::move(impl.unanswered);
