@@ -69,6 +69,16 @@ void list_pins(const sheet::TargetList& list, const std::vector<net::Pin>& pins)
   }
 }
 
+// A concrete host put in for a wildcard row: the row fields a result record has too.
+std::string wildcard_json(const sheet::TargetRow& r) {
+  std::string out;
+  if (!r.wildcard().empty()) out += ",\"wildcard\":" + json_string(r.wildcard());
+  if (!r.host_from().empty()) out += ",\"host_from\":" + json_string(r.host_from());
+  if (!r.workspace().empty()) out += ",\"workspace\":" + json_string(r.workspace());
+  if (r.representative()) out += ",\"representative\":true";
+  return out;
+}
+
 // `urlprobe list`: the targets after filters, as probe would see them.
 int list_targets(const cli::Options& options, const sheet::TargetList& list,
                  const std::vector<net::Pin>& pins) {
@@ -76,7 +86,7 @@ int list_targets(const cli::Options& options, const sheet::TargetList& list,
   if (format == "csv")
     std::puts(
         "url,host,port,skip,geography,os,category,service,required,source,sheet,line,"
-        "expected_status,method,trust");
+        "expected_status,method,trust,wildcard,host_from,workspace");
   if (format == "json") std::fputs("[", stdout);
   bool first = true;
   for (const auto& t : list.targets) {
@@ -89,22 +99,24 @@ int list_targets(const cli::Options& options, const sheet::TargetList& list,
       else
         fmt::print("{}  # skipped: {}\n", t.url, t.skip.str());
     } else if (format == "csv") {
-      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(t.url),
+      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(t.url),
                  csv_field(t.host), t.port, csv_field(t.skip), csv_field(r.geography()),
                  csv_field(r.os()), csv_field(r.category()), csv_field(r.service()),
                  csv_field(r.required()), csv_field(r.source()), csv_field(r.sheet()), r.line,
                  csv_field(r.expect().status.text()), csv_field(r.expect().method),
-                 csv_field(fmt::format("{}", fmt::join(r.expect().trust, " "))));
+                 csv_field(fmt::format("{}", fmt::join(r.expect().trust, " "))),
+                 csv_field(r.wildcard()), csv_field(r.host_from()), csv_field(r.workspace()));
     } else {
       fmt::print(
           "{}\n  "
           "{{\"url\":{},\"host\":{},\"port\":{}{},\"row\":{{\"source\":{},\"line\":{},"
           "\"geography\":{},"
-          "\"os\":{},\"category\":{},\"service\":{},\"required\":{}}}{}}}",
+          "\"os\":{},\"category\":{},\"service\":{},\"required\":{}{}}}{}}}",
           first ? "" : ",", json_string(t.url), json_string(t.host), t.port,
           t.skip.empty() ? "" : ",\"skip\":" + json_string(t.skip), json_string(r.source()), r.line,
           json_string(r.geography()), json_string(r.os()), json_string(r.category()),
-          json_string(r.service()), json_string(r.required()), expect_json(r.expect()));
+          json_string(r.service()), json_string(r.required()), wildcard_json(r),
+          expect_json(r.expect()));
     }
     first = false;
   }

@@ -273,15 +273,43 @@ const OptionSpec kOptionTable[] = {
      [](Parsing& p, V, V) { p.o.sheet.required_only = true; }},
     {"--workspace-id", "", "ID", kSheets, "Sheets",
      "probe *.ods/oms.opinsights.azure.com, *.agentsvc.azure-automation.net as ID.... (a GUID); "
-     "without it they are skipped, with the reason",
+     "repeat it or give ID,ID for several workspaces (Defender for Cloud): one set of workspace "
+     "rows each, and each record names its workspace; without it they are skipped, with the "
+     "reason",
      Complete::free, "",
      [](Parsing& p, V, V value) {
-       if (!sheet::is_guid(value))
-         throw UsageError(fmt::format(
-             "--workspace-id: '{}' is not a workspace ID (a GUID like "
-             "12345678-abcd-4ef0-9876-0123456789ab)",
-             value));
-       p.o.sheet.workspace_id = std::string(value);
+       std::vector<std::string> ids;
+       append_list(ids, value);
+       if (ids.empty()) throw UsageError("--workspace-id: needs a workspace ID (a GUID)");
+       for (const auto& id : ids) {
+         if (!sheet::is_guid(id))
+           throw UsageError(fmt::format(
+               "--workspace-id: '{}' is not a workspace ID (a GUID like "
+               "12345678-abcd-4ef0-9876-0123456789ab)",
+               id));
+         auto& known = p.o.sheet.workspace_ids;
+         if (std::none_of(known.begin(), known.end(),
+                          [&](const std::string& k) { return base::iequals(k, id); }))
+           known.push_back(id);
+       }
+     }},
+    {"--testcloudconnection", "", "FILE", kSheets, "Sheets",
+     "the saved output of the MMA's TestCloudConnection.exe (repeat: one file per workspace): the "
+     "hosts under each 'Firewall Rule: *.blob.core.windows.net' (any wildcard) are probed for "
+     "that wildcard's rows; the file belongs to the workspace ID it prints, else to the next "
+     "--workspace-id no other file names",
+     Complete::file, "",
+     [](Parsing& p, V, V value) { p.o.testcloudconnection.emplace_back(value); }},
+    {"--wildcard-host", "", "PATTERN=HOST", kSheets, "Sheets",
+     "probe the rows whose wildcard host is PATTERN at HOST (repeatable; HOST must match "
+     "PATTERN), e.g. *.wd.microsoft.com=unitedstates.cp.wd.microsoft.com; replaces the analyzer's "
+     "representative hosts for PATTERN",
+     Complete::free, "",
+     [](Parsing& p, V name, V value) {
+       std::string error;
+       auto host = sheet::parse_wildcard_host(value, error);
+       if (!host) throw UsageError(fmt::format("{} {}: {}", name, value, error));
+       p.o.sheet.wildcard_hosts.push_back(std::move(*host));
      }},
     {"--pin", "", "NAME=FILE", kSheets, "Sheets",
      "the roots (PEM) of pin NAME, added or replacing a shipped one (microsoft-2011, "

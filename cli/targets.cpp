@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <set>
 
+#include "base/text.hpp"
+
 #include "sheet/onboarding.hpp"
 #include "sheet/reader.hpp"
 #include "sheet/sheet.hpp"
 #include "sheet/url.hpp"
+#include "sheet/wildcard.hpp"
 #include "sheet/windows.hpp"
 
 namespace urlprobe::cli {
@@ -100,6 +103,72 @@ void check_pins(sheet::TargetList& list, const std::vector<net::Pin>& pins) {
   });
 }
 
+// --testcloudconnection: each file's hosts, for the workspace the file prints or, when it prints
+// none, for the first --workspace-id that no other file claims. A workspace a file prints and
+// --workspace-id lacks is added: the file says which workspace the device reports to.
+void add_testcloudconnection_hosts(const Options& options, sheet::SheetOptions& sheet_options,
+                                   std::vector<std::string>& notes) {
+  std::vector<sheet::CloudConnectionTest> tests;
+  for (const auto& path : options.testcloudconnection)
+    tests.push_back(sheet::read_testcloudconnection(path));
+  auto& ids = sheet_options.workspace_ids;
+  auto given = [&](const std::string& id) {
+    return std::find_if(ids.begin(), ids.end(),
+                        [&](const std::string& k) { return base::iequals(k, id); });
+  };
+  std::vector<std::string> claimed;
+  for (const auto& test : tests) {
+    if (test.workspace_id.empty()) continue;
+    if (given(test.workspace_id) == ids.end()) ids.push_back(test.workspace_id);
+    claimed.push_back(base::lower(*given(test.workspace_id)));
+  }
+  std::size_t next = 0;
+  for (auto& test : tests) {
+    std::string workspace = test.workspace_id, why;
+    if (!workspace.empty()) {
+      why = fmt::format("printed on line {}", test.workspace_line);
+    } else {
+      while (next < ids.size() &&
+             std::find(claimed.begin(), claimed.end(), base::lower(ids[next])) != claimed.end())
+        ++next;
+      if (next < ids.size()) {
+        workspace = base::lower(ids[next]);
+        claimed.push_back(workspace);
+        why = "the file prints none: the next --workspace-id";
+      }
+    }
+    std::size_t wildcard_hosts = 0;
+    for (auto& host : test.hosts) {
+      host.workspace = workspace;
+      wildcard_hosts += !host.pattern.empty();
+      sheet_options.wildcard_hosts.push_back(host);
+    }
+    notes.push_back(fmt::format(
+        "--testcloudconnection {}: workspace {}; {} host{} under its Firewall Rule headings",
+        test.source,
+        workspace.empty() ? "unknown (the file prints none)" : workspace + " (" + why + ")",
+        test.hosts.size(), test.hosts.size() == 1 ? "" : "s"));
+    if (wildcard_hosts == 0)
+      notes.push_back(fmt::format(
+          "--testcloudconnection {}: no host under a wildcard 'Firewall Rule: *...' heading",
+          test.source));
+  }
+}
+
+// A --wildcard-host whose pattern no row has (after the filters) probes nothing: say so.
+void note_unused_wildcard_hosts(const sheet::SheetOptions& sheet_options,
+                                const sheet::TargetList& list, std::vector<std::string>& notes) {
+  for (const auto& named : sheet_options.wildcard_hosts) {
+    if (named.from != sheet::HostSource::wildcard_host) continue;
+    const bool used = std::any_of(list.targets.begin(), list.targets.end(),
+                                  [&](const auto& t) { return t.row.wildcard() == named.pattern; });
+    if (!used)
+      notes.push_back(fmt::format(
+          "--wildcard-host {}={}: no row kept has the wildcard host {}: nothing probes it",
+          named.pattern, named.host, named.pattern));
+  }
+}
+
 }  // namespace
 
 sheet::TargetList load_targets(const Options& options, const std::vector<net::Pin>& pins,
@@ -122,8 +191,11 @@ sheet::TargetList load_targets(const Options& options, const std::vector<net::Pi
     if (!windows) throw UsageError(fmt::format("--windows-version: {}", error));
   }
 
+  add_testcloudconnection_hosts(options, sheet_options, notes);
+
   sheet::TargetList list;
   load_inputs(options, sheet_options, list);
+  note_unused_wildcard_hosts(sheet_options, list, notes);
   sheet::deduplicate(list);
   if (windows) {
     const bool streamlined = std::any_of(list.targets.begin(), list.targets.end(), [](auto& t) {

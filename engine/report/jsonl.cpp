@@ -151,6 +151,14 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   row_field("category", r.row.category());
   row_field("service", r.row.service());
   row_field("required", r.row.required());
+  // A concrete host put in for the row's wildcard (additive v1 fields).
+  row_field("wildcard", r.row.wildcard());
+  row_field("host_from", r.row.host_from());
+  row_field("workspace", r.row.workspace());
+  if (r.row.representative()) {
+    out += any ? ",\"representative\":true" : "\"representative\":true";
+    any = true;
+  }
   if (r.row.line) {
     fmt::format_to(std::back_inserter(out), "{}\"line\":{}", any ? "," : "", r.row.line);
     any = true;

@@ -218,6 +218,12 @@ void read_row(const json::object& o, sheet::RowFacts& row) {
       row.service = string_of(v, name);
     else if (name == "required")
       row.required = string_of(v, name);
+    else if (name == "wildcard")
+      row.wildcard = string_of(v, name);
+    else if (name == "host_from")
+      row.host_from = string_of(v, name);
+    else if (name == "workspace")
+      row.workspace = string_of(v, name);
     else if (name == "line")
       row.line = static_cast<int>(integer_of(v, name, 0, std::numeric_limits<int>::max()));
     else if (name == "also_lines") {

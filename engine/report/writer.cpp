@@ -298,6 +298,20 @@ class TextWriter final : public ResultWriter {
     return text;
   }
 
+  // A concrete host put in for a wildcard row: which wildcard, and where the host came from, so
+  // that a failure is read as one host of the pattern (issue 21).
+  static std::string stands_for(const sheet::TargetRow& row) {
+    if (row.wildcard().empty()) return {};
+    const auto& from = row.host_from();
+    const std::string why = row.representative()     ? "a host the vendor's analyzer tests for it"
+                            : from == "workspace-id" ? "--workspace-id"
+                            : from == "testcloudconnection"
+                                ? "a host TestCloudConnection.exe printed (--testcloudconnection)"
+                                : "--wildcard-host";
+    return fmt::format("  for {}: {}{}\n", row.wildcard(), why,
+                       row.workspace().empty() ? "" : ", workspace " + row.workspace());
+  }
+
   // Before the first block: the routes that do not exist, once.
   void start() {
     if (started_) return;
@@ -341,6 +355,7 @@ class TextWriter final : public ResultWriter {
               [](auto& a, auto& b) { return a.sweep_index < b.sweep_index; });
     std::string text;
     if (method_routes_) text = fmt::format("Testing URL : {}\n", block.front().url);
+    if (method_routes_ && !analyzer_) text += stands_for(block.front().row);
     Row* row = nullptr;
     for (const auto& r : block) {
       const auto route = probe::SweepIndex(routes_).position(r.sweep_index).route;

@@ -153,14 +153,17 @@ std::optional<std::string> analyzer_path(const std::string& host) {
   return shared;
 }
 
-// Workspace hosts whose * is the customer's Log Analytics workspace ID.
-bool workspace_wildcard(std::string_view host) {
-  static constexpr std::string_view kSuffixes[] = {
-      ".ods.opinsights.azure.com", ".oms.opinsights.azure.com", ".agentsvc.azure-automation.net",
-      ".ods.opinsights.azure.us",  ".oms.opinsights.azure.us",  ".agentsvc.azure-automation.us"};
-  if (!host.starts_with("*.")) return false;
-  return std::any_of(std::begin(kSuffixes), std::end(kSuffixes),
-                     [&](auto s) { return host.substr(1) == s; });
+// Why a wildcard row without a concrete host is skipped, naming the option that would give it one.
+std::string skip_reason(const std::string& pattern) {
+  if (is_workspace_wildcard(pattern))
+    return fmt::format("workspace host {}: pass --workspace-id to probe it", pattern);
+  if (is_storage_wildcard(pattern))
+    return fmt::format(
+        "wildcard host {}: name a concrete host to probe it (--testcloudconnection FILE, or "
+        "--wildcard-host {}=HOST)",
+        pattern, pattern);
+  return fmt::format("wildcard host {}: name a concrete host to probe it (--wildcard-host {}=HOST)",
+                     pattern, pattern);
 }
 
 bool matches_any(std::string_view value, const std::vector<std::string>& wanted) {
@@ -423,55 +426,99 @@ class TableReader {
       }
     }
     if (url_port) host_part.resize(host_part.rfind(':'));
-    std::string skip;
-    if (host_part.find('*') != std::string::npos) {
-      if (workspace_wildcard(lower(host_part)) && !options_.workspace_id.empty()) {
-        text.replace(text.find('*'), 1, lower(options_.workspace_id));
-      } else if (workspace_wildcard(lower(host_part))) {
-        skip = fmt::format("workspace host {}: pass --workspace-id to probe it", host_part);
-      } else {
-        skip = fmt::format("wildcard host {}: name a concrete host to probe it", host_part);
-      }
-    }
-    // A path pattern ("www.microsoft.com/pkiops/*") is probed at its fixed prefix.
-    if (const auto path = text.find('/', has_scheme ? text.find("://") + 3 : 0);
-        skip.empty() && path != std::string::npos)
-      if (const auto star = text.find('*', path); star != std::string::npos) text.erase(star);
-    if (!has_scheme) text = (port == 80 ? "http://" : "https://") + text;
-
-    Target target;
-    if (!skip.empty()) {
+    if (host_part.find('*') == std::string::npos)
+      return emit(table, row, column, offset, piece_text, std::move(text), has_scheme, port,
+                  url_port, facts);
+    const auto pattern = lower(host_part);
+    const auto hosts = concrete_hosts(pattern);
+    if (hosts.empty()) {
       // Not probeable as written: keep it visible as the sheet wrote it, never drop it silently.
+      if (!has_scheme) text = (port == 80 ? "http://" : "https://") + text;
+      Target target;
       target.url = text;
       target.scheme = text.starts_with("http://") ? kHttp : kHttps;
-      target.host = lower(host_part);
+      target.host = pattern;
       target.port = static_cast<std::uint16_t>(url_port                  ? *url_port
                                                : port                    ? port
                                                : target.scheme == "http" ? 80
                                                                          : 443);
       target.path = "/";
-      target.skip = std::move(skip);
-    } else {
-      auto parsed = parse_target_url(text);
-      if (auto* error = std::get_if<UrlError>(&parsed)) {
-        into_.errors.push_back(table.error_at(
-            row, column, fmt::format("'{}' (at {}): {}", piece_text, offset + 1, error->message)));
-        return;
+      target.skip = skip_reason(pattern);
+      target.row = TargetRow(facts, row);
+      into_.targets.push_back(std::move(target));
+      return;
+    }
+    // The host part is where the URL's text starts, or just after its scheme.
+    const auto host_at = has_scheme ? text.find("://") + 3 : 0;
+    for (const auto& concrete : hosts) {
+      auto own = std::make_shared<RowFacts>(*facts);
+      own->wildcard = pattern;
+      own->host_from = std::string(host_source_name(concrete.from));
+      own->workspace = concrete.workspace;
+      std::string concrete_text = text;
+      concrete_text.replace(host_at, host_part.size(), concrete.host);
+      emit(table, row, column, offset, piece_text, std::move(concrete_text), has_scheme, port,
+           url_port, std::move(own));
+    }
+  }
+
+  // The hosts a wildcard row is probed at: one per workspace ID for workspace hosts, then those
+  // given for its pattern (TestCloudConnection, --wildcard-host) and, when none were given, the
+  // analyzer's representative hosts. Each host once, the first source kept.
+  std::vector<WildcardHost> concrete_hosts(const std::string& pattern) const {
+    std::vector<WildcardHost> hosts;
+    auto add = [&](WildcardHost host) {
+      if (std::none_of(hosts.begin(), hosts.end(),
+                       [&](const WildcardHost& known) { return known.host == host.host; }))
+        hosts.push_back(std::move(host));
+    };
+    if (is_workspace_wildcard(pattern))
+      for (const auto& id : options_.workspace_ids) {
+        auto host = pattern;
+        host.replace(0, 1, lower(id));
+        add({pattern, std::move(host), HostSource::workspace_id, lower(id)});
       }
-      target = std::move(std::get<Target>(parsed));
-      if (target.path == "/") {
-        if (auto path = analyzer_path(target.host)) {
-          target.path = *path;
-          target.url += path->substr(1);
-        }
-      }
-      if (port && port != 80 && port != 443 && !has_scheme && !url_port) {
-        // A port column other than the scheme's default names the port to probe.
-        target.port = static_cast<std::uint16_t>(port);
-        target.url = fmt::format("{}://{}:{}{}", target.scheme, target.host, port, target.path);
+    bool given = false;
+    for (const auto& named : options_.wildcard_hosts) {
+      if (named.pattern.empty() ? !host_matches(named.host, pattern) : named.pattern != pattern)
+        continue;
+      given = true;
+      add(named);
+    }
+    if (!given)
+      for (const auto host : representative_hosts(pattern))
+        add({pattern, std::string(host), HostSource::representative, {}});
+    return hosts;
+  }
+
+  void emit(const Table& table, int row, int column, int offset, const std::string& piece_text,
+            std::string text, bool has_scheme, int port, std::optional<int> url_port,
+            std::shared_ptr<const RowFacts> facts) {
+    // A path pattern ("www.microsoft.com/pkiops/*") is probed at its fixed prefix.
+    if (const auto path = text.find('/', has_scheme ? text.find("://") + 3 : 0);
+        path != std::string::npos)
+      if (const auto star = text.find('*', path); star != std::string::npos) text.erase(star);
+    if (!has_scheme) text = (port == 80 ? "http://" : "https://") + text;
+
+    auto parsed = parse_target_url(text);
+    if (auto* error = std::get_if<UrlError>(&parsed)) {
+      into_.errors.push_back(table.error_at(
+          row, column, fmt::format("'{}' (at {}): {}", piece_text, offset + 1, error->message)));
+      return;
+    }
+    Target target = std::move(std::get<Target>(parsed));
+    if (target.path == "/") {
+      if (auto path = analyzer_path(target.host)) {
+        target.path = *path;
+        target.url += path->substr(1);
       }
     }
-    target.row = TargetRow(facts, row);
+    if (port && port != 80 && port != 443 && !has_scheme && !url_port) {
+      // A port column other than the scheme's default names the port to probe.
+      target.port = static_cast<std::uint16_t>(port);
+      target.url = fmt::format("{}://{}:{}{}", target.scheme, target.host, port, target.path);
+    }
+    target.row = TargetRow(std::move(facts), row);
     into_.targets.push_back(std::move(target));
   }
 
@@ -591,9 +638,14 @@ void load_sheet_file(const std::string& path, const SheetOptions& options, Targe
 
 std::span<const BuiltinInfo> builtin_catalog() {
   static constexpr BuiltinInfo kCatalog[] = {
-      {"commercial", "mde_urls_commercial.csv",
-       "MDE URLs, commercial (docs 'Microsoft Defender URLs' table)", "2026-03-11"},
-      {"gov", "mde_urls_gov.csv", "MDE URLs, US Government (GCC, GCC High, DoD)", "2025-12-25"},
+      {"commercial", "mde_urls_commercial.csv mde_mma_commercial.csv",
+       "MDE URLs, commercial (docs 'Microsoft Defender URLs' table, and the MMA steps' "
+       "*.agentsvc.azure-automation.net)",
+       "2026-03-11"},
+      {"gov", "mde_urls_gov.csv mde_mma_gov.csv",
+       "MDE URLs, US Government (GCC, GCC High, DoD; and the MMA steps' "
+       "*.agentsvc.azure-automation.us)",
+       "2025-12-25"},
       {"analyzer", "mde_analyzer_xplat.csv mdeca_test_urls.csv",
        "the MDE Client Analyzers' test URLs: the macOS/Linux analyzer's standard-connectivity "
        "rows (exact status, method, pinned roots), then the Windows analyzer's "
@@ -646,9 +698,15 @@ void load_builtin(std::string_view name, const SheetOptions& options, TargetList
   }
   for (const auto& info : builtin_catalog()) {
     if (info.name != name) continue;
-    const auto table =
-        csv_table(builtin_text(info.file), fmt::format("builtin:{}", info.file), ',');
-    TableReader(options, into).read(table);
+    // "TABLE ROWS": the docs' table, then rows urlprobe adds to it (mde_mma_*.csv).
+    for (const auto file : {info.file.substr(0, info.file.find(' ')),
+                            info.file.find(' ') == std::string_view::npos
+                                ? std::string_view{}
+                                : info.file.substr(info.file.find(' ') + 1)}) {
+      if (file.empty()) continue;
+      const auto table = csv_table(builtin_text(file), fmt::format("builtin:{}", file), ',');
+      TableReader(options, into).read(table);
+    }
     return;
   }
   throw SheetError(

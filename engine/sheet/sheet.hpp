@@ -8,13 +8,19 @@
 #include <vector>
 
 #include "sheet/target.hpp"
+#include "sheet/wildcard.hpp"
 
 namespace urlprobe::sheet {
 
 struct SheetOptions {
-  std::string format;        // "", "xlsx", "csv", "tsv", "txt": empty means by file extension
-  std::string sheet_name;    // .xlsx: the worksheet to read (default: the one with a URL column)
-  std::string workspace_id;  // substitutes the * of workspace hosts (*.ods.opinsights.azure.com)
+  std::string format;      // "", "xlsx", "csv", "tsv", "txt": empty means by file extension
+  std::string sheet_name;  // .xlsx: the worksheet to read (default: the one with a URL column)
+  // Each substitutes the * of workspace hosts (*.ods.opinsights.azure.com): one target per ID.
+  std::vector<std::string> workspace_ids;
+  // Concrete hosts for wildcard rows (--wildcard-host, --testcloudconnection): a row whose
+  // wildcard has some is probed at each of them, and the vendor analyzer's representative hosts
+  // for that wildcard are not used.
+  std::vector<WildcardHost> wildcard_hosts;
   std::vector<std::string> geo;  // keep these geographies (WW always kept); empty: all
   std::vector<std::string> os;   // windows, windows-legacy, server-mma, mac, linux; empty: all
   std::vector<std::string> category;

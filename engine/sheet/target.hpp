@@ -25,6 +25,12 @@ struct RowFacts {
   std::string required;  // "Required" / "Optional", as the sheet says
   std::vector<std::pair<std::string, std::string>> extra;  // columns we do not know, by header
   std::vector<int> other_lines;                            // further rows that named the same URL
+  // A concrete host put in for the row's wildcard host: the wildcard ("*.dm.microsoft.com"),
+  // how the host was chosen (host_source_name: "workspace-id", "testcloudconnection",
+  // "wildcard-host", "representative") and the Log Analytics workspace it belongs to, if any.
+  std::string wildcard;
+  std::string host_from;
+  std::string workspace;
   Expectation expect;
 };
 
@@ -56,6 +62,11 @@ class TargetRow {
   bool is_required() const;
   const std::vector<std::pair<std::string, std::string>>& extra() const { return facts().extra; }
   const std::vector<int>& other_lines() const { return facts().other_lines; }
+  const std::string& wildcard() const { return facts().wildcard; }
+  const std::string& host_from() const { return facts().host_from; }
+  const std::string& workspace() const { return facts().workspace; }
+  // The vendor's analyzer tests this host for the row's wildcard: one of several, not the host.
+  bool representative() const { return facts().host_from == "representative"; }
   const Expectation& expect() const { return facts().expect; }
   // A further row named the same URL (deduplicate): copies the shared facts on first write.
   void add_other_line(int other);

@@ -25,10 +25,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const char* const kFormats[] = {"csv", "tsv", "txt", "xlsx"};
   sheet::SheetOptions options;
   options.format = kFormats[data[0] & 3];
-  if (data[0] & 0x04) options.workspace_id = "12345678-1234-1234-1234-123456789abc";
+  if (data[0] & 0x04) options.workspace_ids = {"12345678-1234-1234-1234-123456789abc"};
   if (data[0] & 0x08) options.geo = {"US", "EU"};
   if (data[0] & 0x10) options.os = {"linux"};
   if (data[0] & 0x20) options.required_only = true;
+  // Wildcard rows expanded to given hosts: by pattern, and by a TestCloudConnection heading's host.
+  if (data[0] & 0x40)
+    options.wildcard_hosts = {{"*.blob.core.windows.net",
+                               "a.blob.core.windows.net",
+                               sheet::HostSource::wildcard_host,
+                               {}},
+                              {"", "x.dm.microsoft.com", sheet::HostSource::testcloudconnection,
+                               "12345678-1234-1234-1234-123456789abc"}};
   sheet::TargetList list;
   try {
     sheet::load_sheet_file(path, options, list);

@@ -290,12 +290,13 @@ def builtin_sheet_text(c):
 
 @case
 def default_is_commercial_sheet(c):
-    """No inputs: the MDE commercial sheet. Every one of its 102 URL cells gets a result; the 21
-    wildcard hosts are `skipped` with the reason, never dropped."""
+    """No inputs: the MDE commercial sheet. Every one of its 102 URL cells, and the MMA row
+    urlprobe adds, gets a result (*.dm.microsoft.com one for each of the analyzer's three hosts:
+    105); the 21 wildcard hosts left are `skipped` with the reason, never dropped."""
     fx = c.fixture()
     r = c.run(["--methods", "direct", "--dns-server", fx["URLPROBE_DNS"], "--timeout", "2", "--format", "jsonl"])
     check(r.rc == 1, f"exit status {r.rc}, expected 1")
-    check(len(r.records) == 102, f"{len(r.records)} records, expected 102")
+    check(len(r.records) == 105, f"{len(r.records)} records, expected 105")
     skipped = [rec for rec in r.records if rec["outcome"] == "skipped"]
     check(len(skipped) == 21, f"{len(skipped)} skipped, expected the 21 wildcard rows")
     check(all("wildcard" in rec["detail"] or "workspace" in rec["detail"] for rec in skipped),

@@ -292,3 +292,32 @@ TEST(TextFormat, IssuersByPathOneALine) {
               HasSubstr("  ! TLS issuer differs by path: direct: CN=Public Root; via "
                         "http://bump:3128: CN=Inspection CA\n"));
 }
+
+// Issue 21: a host put in for a wildcard row says which wildcard it stands for and where it came
+// from; the analyzer transcript stays the analyzer's.
+TEST(TextFormat, AConcreteHostNamesTheWildcardItStandsFor) {
+  const auto routes = host_routes();
+  auto dm = five(0, "https://checkin.dm.microsoft.com/", routes, Outcome::ok, Outcome::ok);
+  auto ods = five(1, "https://3f2a8c1e-5b7d-4e90-a1c2-6d8e9f0a1b2c.ods.opinsights.azure.com/",
+                  routes, Outcome::ok, Outcome::dns_error);
+  const auto dm_row = test::row_with([](sheet::RowFacts& row) {
+    row.wildcard = "*.dm.microsoft.com";
+    row.host_from = "representative";
+  });
+  const auto ods_row = test::row_with([](sheet::RowFacts& row) {
+    row.wildcard = "*.ods.opinsights.azure.com";
+    row.host_from = "workspace-id";
+    row.workspace = "3f2a8c1e-5b7d-4e90-a1c2-6d8e9f0a1b2c";
+  });
+  for (auto& r : dm) r.row = dm_row;
+  for (auto& r : ods) r.row = ods_row;
+  std::vector<probe::Result> results = dm;
+  results.insert(results.end(), ods.begin(), ods.end());
+  const auto text = render(report::Format::text, routes, results);
+  EXPECT_THAT(text,
+              HasSubstr("Testing URL : https://checkin.dm.microsoft.com/\n"
+                        "  for *.dm.microsoft.com: a host the vendor's analyzer tests for it\n"));
+  EXPECT_THAT(text, HasSubstr("  for *.ods.opinsights.azure.com: --workspace-id, workspace "
+                              "3f2a8c1e-5b7d-4e90-a1c2-6d8e9f0a1b2c\n"));
+  EXPECT_THAT(render(report::Format::analyzer, routes, results), Not(HasSubstr("  for *.")));
+}

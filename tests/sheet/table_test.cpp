@@ -112,13 +112,15 @@ TEST(Table, WildcardsAreSkippedWithTheReasonNeverDropped) {
 
 TEST(Table, WorkspaceIdFillsWorkspaceHosts) {
   SheetOptions options;
-  options.workspace_id = "12345678-ABCD-4ef0-9876-0123456789ab";
+  options.workspace_ids = {"12345678-ABCD-4ef0-9876-0123456789ab"};
   const auto list = load("vendor.csv", kVendorCsv, options);
   const auto* ods =
       find(list, "https://12345678-abcd-4ef0-9876-0123456789ab.ods.opinsights.azure.com/");
   ASSERT_NE(ods, nullptr);
   EXPECT_TRUE(ods->skip.empty());
-  EXPECT_TRUE(is_guid(options.workspace_id));
+  EXPECT_EQ(ods->row.workspace(), "12345678-abcd-4ef0-9876-0123456789ab");
+  EXPECT_EQ(ods->row.host_from(), "workspace-id");
+  EXPECT_TRUE(is_guid(options.workspace_ids[0]));
   EXPECT_FALSE(is_guid("12345678-abcd-4ef0-9876-0123456789"));
 }
 
@@ -188,16 +190,18 @@ TEST(Builtins, CommercialGovAndAnalyzer) {
   load_builtin("commercial", {}, commercial);
   deduplicate(commercial);
   EXPECT_TRUE(commercial.errors.empty());
-  EXPECT_EQ(commercial.targets.size(), 102u);  // 102 distinct URL cells, one URL each
+  // 102 distinct URL cells, one URL each, and the MMA row urlprobe adds (mde_mma_commercial.csv);
+  // *.dm.microsoft.com is probed at the analyzer's three hosts.
+  EXPECT_EQ(commercial.targets.size(), 102u + 1 - 1 + 3);
   std::size_t skipped = 0;
   for (const auto& t : commercial.targets) skipped += !t.skip.empty();
-  EXPECT_EQ(skipped, 21u);  // the wildcard hosts (third_party/mde/README.md)
+  EXPECT_EQ(skipped, 21u);  // the wildcard hosts (third_party/mde/README.md), less dm, plus MMA
 
   TargetList gov;
   load_builtin("gov", {}, gov);
   deduplicate(gov);
   EXPECT_TRUE(gov.errors.empty());
-  EXPECT_EQ(gov.targets.size(), 57u);  // 61 rows, 57 distinct URL cells
+  EXPECT_EQ(gov.targets.size(), 58u);  // 61 rows, 57 distinct URL cells, and the MMA row
 
   TargetList analyzer;
   load_builtin("analyzer", {}, analyzer);
