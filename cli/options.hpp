@@ -56,7 +56,8 @@ struct Options {
   std::string gateway;          // --gateway GW_EU|EU: keep that gateway's and region's rows
   std::string windows_version;  // --windows-version 1803|22H2|...
   std::vector<std::pair<std::string, std::string>> pin_files;  // --pin NAME=FILE, in order
-  std::string list_format;  // `list --format`: "" (URLs), text, json, csv
+  std::string service_tags_file;  // --service-tags FILE: Azure's ServiceTags_Public_*.json
+  std::string list_format;        // `list --format`: "" (URLs), text, json, csv
   bool stdout_format_set = false;
   report::Format stdout_format = report::Format::text;
   std::vector<Output> outputs;  // -o FILE

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <optional>
 
 namespace urlprobe::report {
@@ -281,6 +282,22 @@ const json::value& required(const json::object& o, std::string_view name) {
   return *v;
 }
 
+std::shared_ptr<const net::DnsEvidence> read_dns(const json::object& o) {
+  auto dns = std::make_shared<net::DnsEvidence>();
+  if (const auto* cnames = o.if_contains("cnames")) dns->cnames = strings_of(*cnames, "dns.cnames");
+  if (const auto* addresses = o.if_contains("addresses"))
+    dns->addresses = strings_of(*addresses, "dns.addresses");
+  if (const auto* tags = o.if_contains("service_tags")) {
+    const auto& by_address = object_of(*tags, "dns.service_tags");
+    for (const auto& address : dns->addresses) {
+      const auto* of = by_address.if_contains(address);
+      dns->service_tags.push_back(of ? strings_of(*of, "dns.service_tags")
+                                     : std::vector<std::string>{});
+    }
+  }
+  return dns;
+}
+
 probe::Result read_record(const json::object& o) {
   const auto& version = required(o, "v");
   if (!version.is_int64() && !version.is_uint64() && !version.is_double())
@@ -330,6 +347,8 @@ probe::Result read_record(const json::object& o) {
       r.proxy_status = static_cast<int>(integer_of(v, name, 0, 999));
     else if (name == "address")
       r.address = string_of(v, name);
+    else if (name == "dns")
+      r.dns = read_dns(object_of(v, name));
     else if (name == "via")
       r.via = string_of(v, name);
     else if (name == "tls")
