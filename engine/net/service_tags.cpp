@@ -16,13 +16,13 @@ namespace {
 struct Node {
   enum class Kind { null, boolean, number, string, array, object } kind = Kind::null;
   std::size_t offset = 0;
-  std::string text;  // a string's value
-  std::vector<Node> items;
-  std::vector<std::pair<std::string, Node>> members;
+  std::string text;                // a string's value
+  std::vector<Node> items;         // an array's items, or an object's member values
+  std::vector<std::string> names;  // an object's member names, one per item
 
   const Node* member(std::string_view name) const {
-    for (const auto& [key, value] : members)
-      if (key == name) return &value;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return &items[i];
     return nullptr;
   }
 };
@@ -120,7 +120,8 @@ class JsonReader {
       if (peek() != '"') fail("expected a member name in double quotes");
       auto name = string();
       expect(':', "':' after the member name");
-      node.members.emplace_back(std::move(name), value(depth + 1));
+      node.names.push_back(std::move(name));
+      node.items.push_back(value(depth + 1));
       skip_space();
       if (peek() == ',') {
         ++at_;
