@@ -524,17 +524,16 @@ std::string readiness_text(const Readiness& r) {
   if (std::any_of(r.allow_names.begin(), r.allow_names.end(),
                   [](const AllowedName& n) { return !n.alias_of.empty(); })) {
     text +=
-        "  Names to allow where a proxy or firewall allows by name (CNAME targets under the "
-        "host whose answer named them):\n";
+        "  Names to allow where a proxy or firewall allows by name (CNAME targets under their "
+        "host):\n";
     for (const auto& n : r.allow_names)
       text += n.alias_of.empty() ? fmt::format("    {}\n", n.name)
                                  : fmt::format("      {} (CNAME via {})\n", n.name, n.alias_of);
   }
   if (!r.outside_service_tags.empty()) {
-    text += fmt::format(
-        "  Warning: required URLs at addresses in neither {} nor {} (a firewall that allows "
-        "only those service tags' prefixes would block them):\n",
-        kDefenderServiceTags[0], kDefenderServiceTags[1]);
+    // Static-IP firewall rules written for these tags would block them (README, "DNS evidence").
+    text += fmt::format("  Warning: required URLs in neither {} nor {}:\n", kDefenderServiceTags[0],
+                        kDefenderServiceTags[1]);
     for (const auto& u : r.outside_service_tags)
       text += fmt::format("    {} {} ({})\n", u.url, u.address,
                           u.tags.empty() ? "in no service tag" : "in " + join(u.tags, ", "));

@@ -114,7 +114,7 @@ def service_tags_named(c):
         check(rec["dns"].get("service_tags") == {origin: ["AzureCloud",
                                                           "MicrosoftDefenderForEndpoint"]},
               f"service_tags of {rec['url']}: {rec['dns'].get('service_tags')}")
-    check("Warning: required URLs at addresses" not in text, f"an unexpected warning:\n{text}")
+    check("Warning: required URLs in neither" not in text, f"an unexpected warning:\n{text}")
 
     # The origin only in AzureCloud: a static-IP rule for Defender's tags would miss it.
     outside = tags_file(c, "outside.json", {
@@ -125,8 +125,8 @@ def service_tags_named(c):
     for rec in r.records:
         check(rec["dns"].get("service_tags") == {origin: ["AzureCloud"]},
               f"service_tags of {rec['url']}: {rec['dns'].get('service_tags')}")
-    check("Warning: required URLs at addresses in neither MicrosoftDefenderForEndpoint nor "
-          "OneDsCollector" in text, f"no service-tag warning:\n{text}")
+    check("  Warning: required URLs in neither MicrosoftDefenderForEndpoint nor OneDsCollector:\n"
+          in text, f"no service-tag warning:\n{text}")
     for port in (fx["URLPROBE_PORT_HTTP"], fx["URLPROBE_PORT_CLOSED"]):
         line = f"    http://alias.probe.test:{port}/ {origin} (in AzureCloud)\n"
         check(line in text, f"warning line {line!r} missing:\n{text}")
