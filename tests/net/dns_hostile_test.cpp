@@ -239,6 +239,9 @@ TEST_F(HostileDns, ThousandARecordsResolveToABoundedListOfEachFamily) {
   }
   EXPECT_EQ(v4, kMaxAddressesPerFamily);
   EXPECT_EQ(v6, kMaxAddressesPerFamily);
+  // The record keeps more of the answer than the connect stage tries, but not all of it.
+  ASSERT_TRUE(result.evidence);
+  EXPECT_EQ(result.evidence->addresses.size(), kMaxEvidenceAddresses);
   EXPECT_TRUE(lookup_result.before_deadline);
 }
 
