@@ -354,6 +354,16 @@ tbody tr:hover th{background:#e7f5ff}
       return t.url + ' (' + t.evidence + ')';
     }));
     list('Notes:', R.notes);
+    // DNS evidence, as the text format: names only when some answer was a CNAME.
+    var names = R.allow_names || [];
+    if (names.some(function (n) { return n.cname_of; }))
+      list('Names to allow where a proxy or firewall allows by name:', names.map(function (n) {
+        return n.cname_of ? n.name + ' (CNAME via ' + n.cname_of + ')' : n.name;
+      }));
+    list('Required URLs in neither MicrosoftDefenderForEndpoint nor OneDsCollector:',
+      (R.outside_service_tags || []).map(function (u) {
+        return u.url + ' ' + u.address + ' (' + (u.tags.length ? 'in ' + u.tags.join(', ') : 'in no service tag') + ')';
+      }));
   }
 
   function main() {
