@@ -13,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 
 namespace urlprobe::report {
 
@@ -377,6 +378,19 @@ probe::Result read_record(const json::object& o) {
   return r;
 }
 
+// A sweep's records of one host carry one answer, held once by the sweep: read back, they share
+// it again, so a million records of a few thousand hosts cost a few thousand answers.
+void share_dns(std::unordered_map<std::string, std::shared_ptr<const net::DnsEvidence>>& seen,
+               probe::Result& r) {
+  if (!r.dns) return;
+  auto& held = seen[r.host];
+  if (held && held->cnames == r.dns->cnames && held->addresses == r.dns->addresses &&
+      held->service_tags == r.dns->service_tags)
+    r.dns = held;
+  else
+    held = r.dns;
+}
+
 }  // namespace
 
 bool parse_record(std::string_view line, probe::Result& out, std::string& error) {
@@ -402,6 +416,7 @@ bool parse_record(std::string_view line, probe::Result& out, std::string& error)
 
 ReadResults read_results(std::string_view text, const std::string& source) {
   ReadResults read;
+  std::unordered_map<std::string, std::shared_ptr<const net::DnsEvidence>> shared_dns;  // by host
   int number = 0;
   while (!text.empty()) {
     const auto end = text.find('\n');
@@ -416,6 +431,7 @@ ReadResults read_results(std::string_view text, const std::string& source) {
       read.errors.push_back({source, number, 1, std::move(error), {}, false});
       continue;
     }
+    share_dns(shared_dns, r);
     read.results.push_back(std::move(r));
     read.lines.push_back(number);
   }

@@ -84,6 +84,17 @@ TEST(DnsEvidence, WrittenAndReadBackByteIdentical) {
               Not(HasSubstr("service_tags")));
 }
 
+TEST(DnsEvidence, RecordsReadBackShareOneAnswerPerHost) {
+  const auto same = line_of(direct("a.microsoft.com", Outcome::ok, kChain, 0));
+  const auto other =
+      line_of(direct("a.microsoft.com", Outcome::ok, evidence({}, {"192.0.2.1"}), 1));
+  const auto read = report::read_results(same + "\n" + same + "\n" + other + "\n", "run.jsonl");
+  ASSERT_EQ(read.results.size(), 3u);
+  EXPECT_EQ(read.results[0].dns, read.results[1].dns) << "one answer, one copy";
+  EXPECT_NE(read.results[1].dns, read.results[2].dns) << "a different answer is its own";
+  EXPECT_THAT(read.results[2].dns->addresses, ElementsAre("192.0.2.1"));
+}
+
 TEST(DnsEvidence, BadDnsFieldsAreNamed) {
   probe::Result r;
   std::string error;
