@@ -112,6 +112,14 @@ std::once_flag ares_library_once;
 std::vector<std::string> cname_chain(const std::string& host, const ares_addrinfo& info) {
   std::vector<std::string> chain;
   std::string current = host;
+  // A search domain from resolv.conf makes the name asked longer than the host ("sensor" asked
+  // as "sensor.corp.example"): then the chain starts at the first alias c-ares lists.
+  const bool host_is_an_alias = [&] {
+    for (auto* c = info.cnames; c; c = c->next)
+      if (c->alias && strcasecmp(c->alias, host.c_str()) == 0) return true;
+    return false;
+  }();
+  if (!host_is_an_alias && info.cnames && info.cnames->alias) current = info.cnames->alias;
   for (std::size_t hops = 0; hops < 16; ++hops) {
     const ares_addrinfo_cname* next = nullptr;
     for (auto* c = info.cnames; c && !next; c = c->next)
