@@ -231,6 +231,7 @@ int run(cli::Options& options) {
   std::vector<std::string> notes;
   try {
     options.sweep.tls.pins = cli::load_pins(options);
+    options.sweep.resolver.service_tags = cli::load_service_tags(options);
     input = cli::load_targets(options, options.sweep.tls.pins, notes);
   } catch (const std::exception& e) {
     cli::say(e.what());

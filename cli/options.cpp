@@ -379,6 +379,10 @@ const OptionSpec kOptionTable[] = {
        if (!pin) throw UsageError(fmt::format("--resolve: '{}': {}", value, error));
        p.o.sweep.resolver.pins.push_back(std::move(*pin));
      }},
+    {"--service-tags", "", "FILE", kSweeps, "Resolution",
+     "Azure service tags JSON (ServiceTags_Public_*.json): each record names the tags of the "
+     "addresses its host resolved to; readiness warns of required URLs outside Defender's tags",
+     Complete::file, "", [](Parsing& p, V, V value) { set_string(p.o.service_tags_file, value); }},
     // TLS
     {"--ca-file", "", "FILE", kSweeps, "TLS",
      "extra trusted roots (PEM), e.g. the enterprise inspection CA", Complete::file, "",

@@ -57,7 +57,8 @@ struct Options {
   std::string windows_version;  // --windows-version 1803|22H2|...
   std::vector<std::pair<std::string, std::string>> pin_files;  // --pin NAME=FILE, in order
   std::vector<std::string> testcloudconnection;  // --testcloudconnection FILE, in order
-  std::string list_format;                       // `list --format`: "" (URLs), text, json, csv
+  std::string service_tags_file;  // --service-tags FILE: Azure's ServiceTags_Public_*.json
+  std::string list_format;        // `list --format`: "" (URLs), text, json, csv
   bool stdout_format_set = false;
   report::Format stdout_format = report::Format::text;
   std::vector<Output> outputs;  // -o FILE

@@ -29,6 +29,7 @@ serve::Plan load_plan(const Options& options) {
   serve::Plan plan;
   plan.sweep = options.sweep;
   plan.sweep.tls.pins = load_pins(options);
+  plan.sweep.resolver.service_tags = load_service_tags(options);
   plan.input = load_targets(options, plan.sweep.tls.pins, plan.notes);
   plan.routes =
       build_routes(options, proxy_environment(), plan.input.targets, plan.input.errors, plan.notes);

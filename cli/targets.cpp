@@ -32,6 +32,18 @@ std::vector<net::Pin> load_pins(const Options& options) {
   return pins;
 }
 
+std::shared_ptr<const net::ServiceTags> load_service_tags(const Options& options) {
+  if (options.service_tags_file.empty()) return nullptr;
+  // Microsoft's file is about 4 MB; this leaves room for the clouds' to grow.
+  const auto text = sheet::read_file(options.service_tags_file, std::size_t{64} << 20);
+  net::ServiceTagsError error;
+  auto tags = net::ServiceTags::parse(text, error);
+  if (!tags)
+    throw UsageError(fmt::format("{}:{}:{}: error: {}", options.service_tags_file, error.line,
+                                 error.column, error.message));
+  return std::make_shared<const net::ServiceTags>(std::move(*tags));
+}
+
 namespace {
 
 // --gateway or --onboarding: the region whose rows are kept (GW_EU keeps GW_EU, EU and WW).

@@ -2,10 +2,12 @@
 // gateway and Windows version, each pinned URL checked against the pins this run knows.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "net/pins.hpp"
+#include "net/service_tags.hpp"
 #include "options.hpp"
 #include "sheet/target.hpp"
 
@@ -13,6 +15,10 @@ namespace urlprobe::cli {
 
 // The shipped pins with --pin's files applied; throws UsageError naming the option or file.
 std::vector<net::Pin> load_pins(const Options& options);
+
+// --service-tags FILE read and indexed; null without it. Throws UsageError "FILE:LINE:COL: ..."
+// for a file that is not a service tags document.
+std::shared_ptr<const net::ServiceTags> load_service_tags(const Options& options);
 
 // Throws sheet::SheetError for an input that cannot be used at all (an unreadable sheet or
 // onboarding package) and UsageError for options that contradict each other. A row naming an

@@ -6,6 +6,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <arpa/inet.h>
+#include <strings.h>
+
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <mutex>
@@ -102,6 +106,50 @@ namespace {
 
 std::once_flag ares_library_once;
 
+// c-ares lists the CNAME records of the A and the AAAA answer as they came, so a chain may be
+// listed twice; following it from the name asked gives each link once, in order, and stops on a
+// loop.
+std::vector<std::string> cname_chain(const std::string& host, const ares_addrinfo& info) {
+  std::vector<std::string> chain;
+  std::string current = host;
+  // A search domain from resolv.conf makes the name asked longer than the host ("sensor" asked
+  // as "sensor.corp.example"): then the chain starts at the first alias c-ares lists.
+  const bool host_is_an_alias = [&] {
+    for (auto* c = info.cnames; c; c = c->next)
+      if (c->alias && strcasecmp(c->alias, host.c_str()) == 0) return true;
+    return false;
+  }();
+  if (!host_is_an_alias && info.cnames && info.cnames->alias) current = info.cnames->alias;
+  for (std::size_t hops = 0; hops < 16; ++hops) {
+    const ares_addrinfo_cname* next = nullptr;
+    for (auto* c = info.cnames; c && !next; c = c->next)
+      if (c->alias && c->name && strcasecmp(c->alias, current.c_str()) == 0) next = c;
+    if (!next || std::find(chain.begin(), chain.end(), next->name) != chain.end()) break;
+    chain.emplace_back(next->name);
+    current = next->name;
+  }
+  return chain;
+}
+
+std::shared_ptr<const DnsEvidence> evidence_of(const std::string& host, const ares_addrinfo& info,
+                                               const ServiceTags* tags) {
+  auto evidence = std::make_shared<DnsEvidence>();
+  evidence->cnames = cname_chain(host, info);
+  for (auto* node = info.nodes; node && evidence->addresses.size() < kMaxEvidenceAddresses;
+       node = node->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* raw = nullptr;
+    if (node->ai_family == AF_INET)
+      raw = &reinterpret_cast<const sockaddr_in*>(node->ai_addr)->sin_addr;
+    else if (node->ai_family == AF_INET6)
+      raw = &reinterpret_cast<const sockaddr_in6*>(node->ai_addr)->sin6_addr;
+    if (!raw || !inet_ntop(node->ai_family, raw, text, sizeof text)) continue;
+    evidence->addresses.emplace_back(text);
+    if (tags) evidence->service_tags.push_back(tags->tags_of(asio::ip::make_address(text)));
+  }
+  return evidence;
+}
+
 std::string describe_status(int status, const std::string& host) {
   switch (status) {
     case ARES_ENOTFOUND:
@@ -152,6 +200,7 @@ struct Resolver::Impl {
   std::unordered_map<int, std::shared_ptr<Watch>> watches;
   std::unordered_map<std::string, Entry> cache;
   std::vector<ResolvePin> pins;
+  std::shared_ptr<const ServiceTags> service_tags;
   std::size_t queries = 0;
   std::size_t in_flight = 0;
   std::deque<std::string> backlog;  // names waiting for a lookup slot, in arrival order
@@ -159,7 +208,7 @@ struct Resolver::Impl {
   bool destroying = false;
 
   Impl(asio::io_context& io_, const ResolverConfig& config)
-      : io(io_), timer(io_), pins(config.pins) {
+      : io(io_), timer(io_), pins(config.pins), service_tags(config.service_tags) {
     std::call_once(ares_library_once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
     ares_options options{};
     int mask = 0;
@@ -317,7 +366,10 @@ struct Resolver::Impl {
           result.addresses.emplace_back(asio::ip::address_v6(bytes, sin6->sin6_scope_id));
         }
       }
-      if (result.addresses.empty()) status = ARES_ENODATA;
+      if (result.addresses.empty())
+        status = ARES_ENODATA;
+      else
+        result.evidence = evidence_of(query->host, *info, self->service_tags.get());
     }
     if (info) ares_freeaddrinfo(info);
     if (self->destroying) return;
@@ -353,12 +405,12 @@ void Resolver::resolve(const std::string& host, std::uint16_t port, Handler hand
 
   boost::system::error_code ec;
   if (auto literal = asio::ip::make_address(host, ec); !ec) {
-    deliver(ResolveResult{{literal}, {}, false});
+    deliver(ResolveResult{{literal}, {}, false, nullptr});
     return;
   }
   for (const auto& pin : impl_->pins) {
     if (pin.port == port && pin.host == host) {
-      deliver(ResolveResult{pin.addresses, {}, false});
+      deliver(ResolveResult{pin.addresses, {}, false, nullptr});
       return;
     }
   }

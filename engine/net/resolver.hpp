@@ -14,6 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "net/dns_evidence.hpp"
+#include "net/service_tags.hpp"
+
 namespace urlprobe::net {
 
 // curl's --resolve: HOST:PORT:ADDR[,ADDR...] pins a name (for that port) to addresses.
@@ -44,6 +47,8 @@ struct ResolverConfig {
   std::string dns_servers;  // "IP[:PORT]" (IPv6 as [IP]:PORT), comma separated; empty: resolv.conf
   std::vector<ResolvePin> pins;
   std::chrono::milliseconds budget{5000};  // c-ares retries are fitted inside this
+  // --service-tags: each answered name's addresses are looked up once, when the answer comes.
+  std::shared_ptr<const ServiceTags> service_tags;
 };
 
 struct ResolveResult {
@@ -51,6 +56,8 @@ struct ResolveResult {
   std::vector<boost::asio::ip::address> addresses;
   std::string error;      // empty on success; otherwise the cause (NXDOMAIN, SERVFAIL, ...)
   bool used_dns = false;  // false for IP literals and pinned names
+  // The chain and every address, when DNS answered with addresses; null otherwise.
+  std::shared_ptr<const DnsEvidence> evidence;
 };
 
 // One per event loop. Each distinct (name) is looked up once for the resolver's lifetime (a

@@ -302,6 +302,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void on_target_resolved(const net::ResolveResult& r) {
     add_dns_time(r);
     if (!r.ok()) return finish(Outcome::dns_error, r.error);
+    result_.dns = r.evidence;
     if (!proxy_) return connect(r.addresses, result_.port);
     target_address_ = r.addresses.front();
     connect(proxy_addresses_, proxy_->port);
@@ -514,6 +515,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     result_.proxy = next ? next->redacted() : std::string();
     result_.proxy_status = 0;
     result_.address.clear();
+    result_.dns.reset();
     boost::system::error_code ignored;
     socket_.close(ignored);
     proxy_tls_.reset();

@@ -3,11 +3,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "net/dns_evidence.hpp"
 #include "net/tls.hpp"
 #include "probe/outcome.hpp"
 #include "route/route.hpp"
@@ -47,6 +49,11 @@ struct Result {
   int http_status = 0;   // 0: none
   int proxy_status = 0;  // 0: none
   std::string address;   // the connected endpoint, "ip:port"
+  // The target's name as DNS answered it here (the v1 record's "dns"): the CNAME chain, every
+  // address, their service tags. Shared by every probe of the name; null when the target was
+  // not resolved here (an IP literal, a --resolve pin, a proxy that resolves it) or did not
+  // resolve.
+  std::shared_ptr<const net::DnsEvidence> dns;
   // The response's Via or X-Cache header ("Via: 1.1 proxy (squid/5.7)"): on the direct route, an
   // HTTP proxy nobody configured sits in the path (readiness: a transparent proxy).
   std::string via;

@@ -78,6 +78,7 @@ class HtmlWriter final : public ResultWriter {
     if (r.http_status) fmt::format_to(std::back_inserter(j), ",\"h\":{}", r.http_status);
     if (r.proxy_status) fmt::format_to(std::back_inserter(j), ",\"p\":{}", r.proxy_status);
     append_field(j, "a", r.address);
+    if (probe::is_failure(r.outcome)) append_field(j, "dn", detail::dns_chain_text(r));
     if (r.route == route::Method::proxy_list || !r.proxy.empty()) append_field(j, "x", r.proxy);
     append_field(j, "pac", r.pac_answer);
     if (r.tls) {
@@ -353,6 +354,16 @@ tbody tr:hover th{background:#e7f5ff}
       return t.url + ' (' + t.evidence + ')';
     }));
     list('Notes:', R.notes);
+    // DNS evidence, as the text format: names only when some answer was a CNAME.
+    var names = R.allow_names || [];
+    if (names.some(function (n) { return n.cname_of; }))
+      list('Names to allow where a proxy or firewall allows by name:', names.map(function (n) {
+        return n.cname_of ? n.name + ' (CNAME via ' + n.cname_of + ')' : n.name;
+      }));
+    list('Required URLs in neither MicrosoftDefenderForEndpoint nor OneDsCollector:',
+      (R.outside_service_tags || []).map(function (u) {
+        return u.url + ' ' + u.address + ' (' + (u.tags.length ? 'in ' + u.tags.join(', ') : 'in no service tag') + ')';
+      }));
   }
 
   function main() {
@@ -522,7 +533,7 @@ tbody tr:hover th{background:#e7f5ff}
       dd.appendChild(sw); dd.appendChild(document.createTextNode(' ' + o.name));
       dl.appendChild(el('dt', null, 'outcome')); dl.appendChild(dd);
       row('detail', c.d); row('HTTP status', c.h); row('proxy status', c.p);
-      row('proxy', c.x); row('PAC answer', c.pac); row('address', c.a);
+      row('proxy', c.x); row('PAC answer', c.pac); row('address', c.a); row('DNS', c.dn);
       row('TLS issuer', c.i); row('TLS subject', c.s); row('TLS version', c.v); row('TLS error', c.te);
       if (c.n) row('not after', c.n + (c.l !== undefined ? ' (' + c.l + ' days left)' : ''));
       if (c.m) row('ms', 'dns ' + ms(c.m[0]) + ' \u00b7 connect ' + ms(c.m[1]) + ' \u00b7 tunnel ' + ms(c.m[2]) +

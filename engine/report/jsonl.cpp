@@ -61,6 +61,24 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   if (r.proxy_status)
     fmt::format_to(std::back_inserter(out), ",\"proxy_status\":{}", r.proxy_status);
   if (!r.address.empty()) string_field(out, "address", r.address);
+  if (r.dns) {
+    key(out, "dns");
+    out += "{\"cnames\":";
+    string_array(out, r.dns->cnames);
+    out += ",\"addresses\":";
+    string_array(out, r.dns->addresses);
+    if (r.dns->tagged()) {
+      out += ",\"service_tags\":{";
+      for (std::size_t i = 0; i < r.dns->addresses.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, r.dns->addresses[i]);
+        out += ':';
+        string_array(out, r.dns->service_tags[i]);
+      }
+      out += '}';
+    }
+    out += '}';
+  }
   if (!r.via.empty()) string_field(out, "via", r.via);
   if (r.tls) {
     const auto& t = *r.tls;

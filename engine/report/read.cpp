@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <optional>
+#include <unordered_map>
 
 namespace urlprobe::report {
 
@@ -287,6 +289,22 @@ const json::value& required(const json::object& o, std::string_view name) {
   return *v;
 }
 
+std::shared_ptr<const net::DnsEvidence> read_dns(const json::object& o) {
+  auto dns = std::make_shared<net::DnsEvidence>();
+  if (const auto* cnames = o.if_contains("cnames")) dns->cnames = strings_of(*cnames, "dns.cnames");
+  if (const auto* addresses = o.if_contains("addresses"))
+    dns->addresses = strings_of(*addresses, "dns.addresses");
+  if (const auto* tags = o.if_contains("service_tags")) {
+    const auto& by_address = object_of(*tags, "dns.service_tags");
+    for (const auto& address : dns->addresses) {
+      const auto* of = by_address.if_contains(address);
+      dns->service_tags.push_back(of ? strings_of(*of, "dns.service_tags")
+                                     : std::vector<std::string>{});
+    }
+  }
+  return dns;
+}
+
 probe::Result read_record(const json::object& o) {
   const auto& version = required(o, "v");
   if (!version.is_int64() && !version.is_uint64() && !version.is_double())
@@ -336,6 +354,8 @@ probe::Result read_record(const json::object& o) {
       r.proxy_status = static_cast<int>(integer_of(v, name, 0, 999));
     else if (name == "address")
       r.address = string_of(v, name);
+    else if (name == "dns")
+      r.dns = read_dns(object_of(v, name));
     else if (name == "via")
       r.via = string_of(v, name);
     else if (name == "tls")
@@ -364,6 +384,19 @@ probe::Result read_record(const json::object& o) {
   return r;
 }
 
+// A sweep's records of one host carry one answer, held once by the sweep: read back, they share
+// it again, so a million records of a few thousand hosts cost a few thousand answers.
+void share_dns(std::unordered_map<std::string, std::shared_ptr<const net::DnsEvidence>>& seen,
+               probe::Result& r) {
+  if (!r.dns) return;
+  auto& held = seen[r.host];
+  if (held && held->cnames == r.dns->cnames && held->addresses == r.dns->addresses &&
+      held->service_tags == r.dns->service_tags)
+    r.dns = held;
+  else
+    held = r.dns;
+}
+
 }  // namespace
 
 bool parse_record(std::string_view line, probe::Result& out, std::string& error) {
@@ -389,6 +422,7 @@ bool parse_record(std::string_view line, probe::Result& out, std::string& error)
 
 ReadResults read_results(std::string_view text, const std::string& source) {
   ReadResults read;
+  std::unordered_map<std::string, std::shared_ptr<const net::DnsEvidence>> shared_dns;  // by host
   int number = 0;
   while (!text.empty()) {
     const auto end = text.find('\n');
@@ -403,6 +437,7 @@ ReadResults read_results(std::string_view text, const std::string& source) {
       read.errors.push_back({source, number, 1, std::move(error), {}, false});
       continue;
     }
+    share_dns(shared_dns, r);
     read.results.push_back(std::move(r));
     read.lines.push_back(number);
   }

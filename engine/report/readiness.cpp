@@ -375,6 +375,41 @@ std::string Tally::named_fallback_note() const {
                      failing == 1 ? "it" : "them");
 }
 
+bool ip_literal(std::string_view host) {
+  return host.find(':') != std::string_view::npos ||
+         host.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
+// What a firewall team allows by name, and the addresses its static-IP rules would miss.
+void add_dns_evidence(const std::vector<const probe::Result*>& sorted,
+                      const ReadinessOptions& options, Readiness& out) {
+  // In sweep order, each CNAME target right after the host that led to it, each name once.
+  std::set<std::string> listed;
+  std::set<std::pair<std::string, std::string>> untagged;  // (URL, address)
+  for (const auto* r : sorted) {
+    if (!selected(r->row.geography(), options.geo) || r->outcome == Outcome::not_configured ||
+        r->outcome == Outcome::skipped || r->host.empty() || ip_literal(r->host))
+      continue;
+    const auto host = lower(r->host);
+    if (listed.insert(host).second) out.allow_names.push_back({host, {}});
+    if (!r->dns) continue;
+    for (const auto& name : r->dns->cnames)
+      if (listed.insert(lower(name)).second) out.allow_names.push_back({lower(name), host});
+    if (!r->dns->tagged()) continue;
+    out.service_tags = true;
+    if (!r->row.is_required()) continue;
+    for (std::size_t i = 0; i < r->dns->addresses.size(); ++i) {
+      const auto& tags = r->dns->service_tags[i];
+      const bool covered = std::any_of(tags.begin(), tags.end(), [](const std::string& tag) {
+        return std::find(std::begin(kDefenderServiceTags), std::end(kDefenderServiceTags), tag) !=
+               std::end(kDefenderServiceTags);
+      });
+      if (!covered && untagged.emplace(r->url, r->dns->addresses[i]).second)
+        out.outside_service_tags.push_back({r->url, r->dns->addresses[i], tags});
+    }
+  }
+}
+
 }  // namespace
 
 bool excluded_from_inspection(std::string_view host) {
@@ -399,6 +434,7 @@ Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptio
   tally.count(out);
   tally.add_advice(out);
   tally.add_notes(out);
+  add_dns_evidence(sorted, options, out);
   return out;
 }
 
@@ -484,6 +520,24 @@ std::string readiness_text(const Readiness& r) {
     for (const auto& t : r.transparent) text += fmt::format("    {} ({})\n", t.url, t.evidence);
   }
   for (const auto& note : r.notes) text += fmt::format("  Note: {}\n", note);
+  // Only when DNS led somewhere else: the probed hosts alone are the sheet the reader already has.
+  if (std::any_of(r.allow_names.begin(), r.allow_names.end(),
+                  [](const AllowedName& n) { return !n.alias_of.empty(); })) {
+    text +=
+        "  Names to allow where a proxy or firewall allows by name (CNAME targets under their "
+        "host):\n";
+    for (const auto& n : r.allow_names)
+      text += n.alias_of.empty() ? fmt::format("    {}\n", n.name)
+                                 : fmt::format("      {} (CNAME via {})\n", n.name, n.alias_of);
+  }
+  if (!r.outside_service_tags.empty()) {
+    // Static-IP firewall rules written for these tags would block them (README, "DNS evidence").
+    text += fmt::format("  Warning: required URLs in neither {} nor {}:\n", kDefenderServiceTags[0],
+                        kDefenderServiceTags[1]);
+    for (const auto& u : r.outside_service_tags)
+      text += fmt::format("    {} {} ({})\n", u.url, u.address,
+                          u.tags.empty() ? "in no service tag" : "in " + join(u.tags, ", "));
+  }
   // Notes are sentences that may name many hosts: wrapped at spaces, no host is broken.
   return detail::wrap_lines(text);
 }
@@ -581,6 +635,31 @@ void append_readiness_json(std::string& out, const Readiness& r, bool labels) {
   }
   out += "],\"notes\":";
   strings(r.notes);
+  out += ",\"allow_names\":[";
+  for (std::size_t i = 0; i < r.allow_names.size(); ++i) {
+    out += i ? ",{\"name\":" : "{\"name\":";
+    append_json_string(out, r.allow_names[i].name);
+    if (!r.allow_names[i].alias_of.empty()) {
+      out += ",\"cname_of\":";
+      append_json_string(out, r.allow_names[i].alias_of);
+    }
+    out += '}';
+  }
+  out += ']';
+  if (r.service_tags) {
+    out += ",\"outside_service_tags\":[";
+    for (std::size_t i = 0; i < r.outside_service_tags.size(); ++i) {
+      const auto& u = r.outside_service_tags[i];
+      out += i ? ",{\"url\":" : "{\"url\":";
+      append_json_string(out, u.url);
+      out += ",\"address\":";
+      append_json_string(out, u.address);
+      out += ",\"tags\":";
+      strings(u.tags);
+      out += '}';
+    }
+    out += ']';
+  }
   out += '}';
 }
 

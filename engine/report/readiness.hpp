@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -62,6 +63,23 @@ struct ProxyReadiness {
   std::vector<UnreachableUrl> unreachable;  // required URLs it does not reach, with its outcome
 };
 
+// DNS evidence (issue 21). A name a proxy or firewall that allows by name must allow: a probed
+// host, or a CNAME target its answer went through (alias_of names that host).
+struct AllowedName {
+  std::string name;
+  std::string alias_of;  // empty for a probed host
+};
+
+// With --service-tags: an address of a required URL that is in none of the tags Defender's
+// static-IP rules are written for (kDefenderServiceTags): such a rule would miss it.
+struct UntaggedAddress {
+  std::string url;
+  std::string address;
+  std::vector<std::string> tags;  // the tags it is in, if any
+};
+inline constexpr std::string_view kDefenderServiceTags[] = {"MicrosoftDefenderForEndpoint",
+                                                            "OneDsCollector"};
+
 struct GeographyReadiness {
   std::string geography;  // as the sheet says; "" for rows without one
   std::size_t required = 0, reachable = 0;
@@ -81,6 +99,10 @@ struct Readiness {
   std::vector<SkippedUrl> skipped;  // required rows no method can probe as written
   std::vector<TransparentProxyEvidence> transparent;  // by URL, first evidence each
   std::vector<std::string> notes;                     // the blob exception, named-proxy fallback
+  // DNS evidence: probed hosts in sweep order, each followed by its CNAME targets, each name once.
+  std::vector<AllowedName> allow_names;
+  bool service_tags = false;  // some address was looked up in --service-tags
+  std::vector<UntaggedAddress> outside_service_tags;
 };
 
 // The vendor: HTTPS inspection must be disabled for the service's hosts, except blob storage

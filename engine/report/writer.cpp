@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -164,6 +165,13 @@ std::string summary_text(const Summary& s) {
     out += fmt::format("Input: {} line{} skipped (errors above)\n", s.input_errors,
                        s.input_errors == 1 ? "" : "s");
   return out;
+}
+
+std::string detail::dns_chain_text(const probe::Result& r) {
+  if (!r.dns) return {};
+  std::string out = r.host;
+  for (const auto& name : r.dns->cnames) out += " -> " + name;
+  return fmt::format("{} [{}]", out, fmt::join(r.dns->addresses, ", "));
 }
 
 std::string detail::text_legend() {
@@ -424,9 +432,14 @@ class TextWriter final : public ResultWriter {
         const int status = r.http_status                    ? r.http_status
                            : probe::blames_proxy(r.outcome) ? r.proxy_status
                                                             : 0;
-        return fmt::format("{} - {}: Failed, {}{}: {}{}\n", number, title,
-                           probe::outcome_name(r.outcome),
-                           status ? fmt::format(" ({})", status) : "", r.detail, via);
+        auto text = fmt::format("{} - {}: Failed, {}{}: {}{}\n", number, title,
+                                probe::outcome_name(r.outcome),
+                                status ? fmt::format(" ({})", status) : "", r.detail, via);
+        // The analyzer's transcript has no such line; ours tells the firewall team what the
+        // name really is (a CNAME target is what a by-name rule must allow).
+        if (const auto chain = detail::dns_chain_text(r); !chain.empty() && !analyzer_)
+          text += fmt::format("      DNS: {}\n", chain);
+        return text;
       }
     }
   }

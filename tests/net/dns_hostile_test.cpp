@@ -58,6 +58,7 @@ class HostileDns : public ::testing::Test {
     ResolverConfig config;
     config.dns_servers = server->address();
     config.budget = kBudget;
+    config.service_tags = service_tags;
     return config;
   }
 
@@ -93,6 +94,7 @@ class HostileDns : public ::testing::Test {
 
   asio::io_context io{1};
   std::unique_ptr<dns::DnsServer> server;
+  std::shared_ptr<const ServiceTags> service_tags;  // --service-tags, for the evidence tests
 };
 
 std::vector<std::string> as_text(const std::vector<asio::ip::address>& addresses) {
@@ -237,6 +239,9 @@ TEST_F(HostileDns, ThousandARecordsResolveToABoundedListOfEachFamily) {
   }
   EXPECT_EQ(v4, kMaxAddressesPerFamily);
   EXPECT_EQ(v6, kMaxAddressesPerFamily);
+  // The record keeps more of the answer than the connect stage tries, but not all of it.
+  ASSERT_TRUE(result.evidence);
+  EXPECT_EQ(result.evidence->addresses.size(), kMaxEvidenceAddresses);
   EXPECT_TRUE(lookup_result.before_deadline);
 }
 
@@ -349,6 +354,87 @@ TEST_F(HostileDns, BurstOfNamesIsSentAtMostThirtyTwoAtATime) {
   EXPECT_EQ(failed, 0u);
   EXPECT_EQ(resolver.queries_sent(), kNames);
   EXPECT_EQ(resolver.queries_waiting(), 0u);
+}
+
+}  // namespace
+}  // namespace urlprobe::net
+
+namespace urlprobe::net {
+namespace {
+
+// alias.test -> mid.test -> end.test, end.test with two IPv4 and one IPv6 address. Each answer
+// repeats the chain, as a recursive server does, so c-ares sees every link twice.
+std::optional<std::string> cname_chain(const dns::Query& query) {
+  if (query.name != "alias.test") return nxdomain(query);
+  std::vector<dns::Record> records{dns::cname_record("alias.test", "mid.test"),
+                                   dns::cname_record("mid.test", "end.test")};
+  if (query.type == dns::type::a) {
+    records.push_back(dns::a_record("end.test", "127.0.0.61"));
+    records.push_back(dns::a_record("end.test", "127.0.0.62"));
+  } else if (query.type == dns::type::aaaa) {
+    records.push_back(dns::aaaa_record("end.test", "::1"));
+  }
+  return dns::answer(query, records);
+}
+
+TEST_F(HostileDns, EvidenceHoldsTheCnameChainAndEveryAddressInOrder) {
+  serve([](const dns::Query& query, dns::Transport) { return cname_chain(query); });
+  const auto lookup_result = lookup("alias.test");
+  ASSERT_TRUE(lookup_result.result);
+  const auto& result = *lookup_result.result;
+  ASSERT_TRUE(result.ok()) << result.error;
+  ASSERT_TRUE(result.evidence);
+  EXPECT_THAT(result.evidence->cnames, ::testing::ElementsAre("mid.test", "end.test"));
+  EXPECT_THAT(result.evidence->addresses,
+              ::testing::UnorderedElementsAre("127.0.0.61", "127.0.0.62", "::1"));
+  // The order c-ares gave is the order the connect stage tries, and the record keeps it.
+  EXPECT_EQ(result.evidence->addresses, as_text(result.addresses));
+  EXPECT_FALSE(result.evidence->tagged()) << "no --service-tags, no tags";
+}
+
+TEST_F(HostileDns, EvidenceOfANameWithoutCnamesHasAnEmptyChain) {
+  serve([](const dns::Query& query, dns::Transport) {
+    if (query.name != "plain.test") return nxdomain(query);
+    if (query.type != dns::type::a) return std::optional(dns::answer(query, {}));
+    return std::optional(dns::answer(query, {dns::a_record("plain.test", "127.0.0.7")}));
+  });
+  const auto lookup_result = lookup("plain.test");
+  ASSERT_TRUE(lookup_result.result && lookup_result.result->evidence);
+  EXPECT_TRUE(lookup_result.result->evidence->cnames.empty());
+  EXPECT_THAT(lookup_result.result->evidence->addresses, ::testing::ElementsAre("127.0.0.7"));
+}
+
+TEST_F(HostileDns, EvidenceNamesTheServiceTagsOfEachAddress) {
+  ServiceTagsError error;
+  auto table = ServiceTags::parse(R"({"values":[
+    {"name":"AzureCloud","properties":{"addressPrefixes":["127.0.0.0/26","::1/128"]}},
+    {"name":"MicrosoftDefenderForEndpoint","properties":{"addressPrefixes":["127.0.0.62/32"]}}]})",
+                                  error);
+  ASSERT_TRUE(table) << error.line << ":" << error.column << ": " << error.message;
+  service_tags = std::make_shared<const ServiceTags>(std::move(*table));
+  serve([](const dns::Query& query, dns::Transport) { return cname_chain(query); });
+  const auto lookup_result = lookup("alias.test");
+  ASSERT_TRUE(lookup_result.result && lookup_result.result->evidence);
+  const auto& evidence = *lookup_result.result->evidence;
+  ASSERT_TRUE(evidence.tagged());
+  for (std::size_t i = 0; i < evidence.addresses.size(); ++i) {
+    if (evidence.addresses[i] == "127.0.0.61")
+      EXPECT_THAT(evidence.service_tags[i], ::testing::ElementsAre("AzureCloud"));
+    else if (evidence.addresses[i] == "127.0.0.62")
+      EXPECT_THAT(evidence.service_tags[i],
+                  ::testing::ElementsAre("AzureCloud", "MicrosoftDefenderForEndpoint"));
+    else
+      EXPECT_THAT(evidence.service_tags[i], ::testing::ElementsAre("AzureCloud"));
+  }
+}
+
+// An IP literal and a failed lookup leave no evidence: the record says nothing DNS did not say.
+TEST_F(HostileDns, NoEvidenceWithoutAnAnswer) {
+  serve([](const dns::Query& query, dns::Transport) { return nxdomain(query); });
+  const auto lookup_result = lookup("gone.test");
+  ASSERT_TRUE(lookup_result.result);
+  EXPECT_FALSE(lookup_result.result->ok());
+  EXPECT_FALSE(lookup_result.result->evidence);
 }
 
 }  // namespace

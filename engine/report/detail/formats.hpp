@@ -94,6 +94,10 @@ using base::rfc3339;
 // A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view s);
 
+// What DNS answered for the result's host, for a failure's reader: "a.example ->
+// b.trafficmanager.net -> c.cloudapp.net [1.2.3.4, 5.6.7.8]"; empty when it was not resolved here.
+std::string dns_chain_text(const probe::Result& r);
+
 // The key under the text format's targets x proxies matrix: "CODE name" for every outcome with
 // something to say (all but the neutral not_configured and skipped), a few a line.
 std::string text_legend();
