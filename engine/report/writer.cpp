@@ -219,6 +219,8 @@ std::string_view configured_by(route::Method method) {
       return "--named-proxy HOST:PORT";
     case route::Method::cli:
       return "--proxy URL";
+    case route::Method::defender:
+      return "--registry FILE with the Defender policy's ProxyServer or ProxyPacUrl";
     case route::Method::direct:
     case route::Method::proxy_list:
       break;
