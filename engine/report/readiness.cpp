@@ -307,6 +307,24 @@ void Tally::add_advice(Readiness& out) {
 }
 
 void Tally::add_notes(Readiness& out) {
+  if (!options_.enterprise_auth_proxy_disabled.empty()) {
+    std::vector<std::string> asking;  // the proxies that answered 407
+    std::size_t hosts = 0;
+    for (const auto& [proxy, t] : todo_)
+      if (!t.allow_anonymous.empty()) {
+        asking.push_back(proxy);
+        hosts += t.allow_anonymous.size();
+      }
+    std::string note = fmt::format(
+        "DisableEnterpriseAuthProxy is 1 ({}): the sensor will not use an authenticated proxy, "
+        "so a proxy that answers 407 is a blocker for it",
+        options_.enterprise_auth_proxy_disabled);
+    if (!asking.empty())
+      note += fmt::format(
+          "; {} answered 407 for {} host{}: allow anonymous traffic for {} (To do above)",
+          join(asking, ", "), hosts, hosts == 1 ? "" : "s", hosts == 1 ? "it" : "them");
+    out.notes.push_back(std::move(note));
+  }
   for (auto& [proxy, hosts] : blob_notes_) {
     std::sort(hosts.begin(), hosts.end());
     out.notes.push_back(fmt::format(

@@ -481,7 +481,10 @@ void Report::write(const probe::Result& r) {
 }
 
 void Report::finish(const Summary& summary) {
-  if (assess_) kept_->readiness = assess(kept_->results, ReadinessOptions{summary.geo});
+  if (assess_)
+    kept_->readiness =
+        assess(kept_->results,
+               ReadinessOptions{summary.geo, true, summary.enterprise_auth_proxy_disabled});
   for (auto& w : writers_) w->finish(summary);
 }
 

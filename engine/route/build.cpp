@@ -206,11 +206,7 @@ class Builder {
                                               via(servers.https));
           for (const auto& ignored : servers.ignored)
             use += fmt::format("; '{}' ignored (not http or https)", ignored);
-          std::string shown;
-          if (servers.http) shown += "http=" + servers.http->redacted();
-          if (servers.https)
-            shown += (shown.empty() ? "https=" : ";https=") + servers.https->redacted();
-          add(file, w->line, "Proxy Server(s)", shown, std::move(use));
+          add(file, w->line, "Proxy Server(s)", redacted_value(w->proxy_server), std::move(use));
         }
         const WinHttpBypass bypass(w->bypass_list);
         const auto entries = bypass.entries();
