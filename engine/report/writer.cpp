@@ -398,7 +398,11 @@ class TextWriter final : public ResultWriter {
   std::string line(const probe::Result& r) const {
     const auto number = static_cast<int>(r.route);
     const auto title = route::method_title(r.route);
-    const auto via = r.proxy.empty() ? std::string() : fmt::format(" via {}", r.proxy);
+    // A WinHTTP bypass list sent it direct: say which entry (not in the analyzer's transcript).
+    const auto via = !r.proxy.empty() ? fmt::format(" via {}", r.proxy)
+                     : !r.bypassed_by.empty() && !analyzer_
+                         ? fmt::format(" (bypassed by {})", r.bypassed_by)
+                         : std::string();
     switch (r.outcome) {
       case Outcome::ok:
         return fmt::format("{} - {}: Succeeded ({}){}\n", number, title, r.http_status, via);

@@ -156,6 +156,34 @@ def registry_named_defender_and_readiness(c):
 
 
 @case
+def registry_defender_pac(c):
+    """The Defender policy's ProxyPacUrl (the fixture's PAC script, served over http) decides
+    route defender per URL, before its ProxyServer, which is then not probed."""
+    fx = c.fixture()
+    reg = c.write("defender.reg", regedit(
+        "Windows Registry Editor Version 5.00", "",
+        r"[HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows Defender]",
+        f'"ProxyPacUrl"="{fx["URLPROBE_PAC_URL"]}"',
+        f'"ProxyServer"="http://{AUTH_SQUID}"', ""))
+    port = c.origin_port()
+    plain, valid = f"http://plain.probe.test:{port}/", f"http://valid.probe.test:{port}/"
+    r, doc = c.run_json(["--registry", reg, "--methods", "direct", "--verbose", plain, valid])
+    recs = by_url_route(doc["results"])
+    direct = recs[(plain, "defender")]
+    check(direct.get("pac", {}).get("answer") == "DIRECT" and "proxy" not in direct,
+          f"the PAC script's DIRECT for plain.probe.test was not followed: {json.dumps(direct)}")
+    proxied = recs[(valid, "defender")]
+    check("PROXY" in proxied.get("pac", {}).get("answer", "")
+          and proxied.get("proxy") == f"http://{OPEN_SQUID}",
+          f"the PAC chain for valid.probe.test did not end at the open squid: {json.dumps(proxied)}")
+    c.expect_outcome(proxied, "ok")
+    check(f"http://{AUTH_SQUID}" not in json.dumps(doc["results"]),
+          "the Defender ProxyServer was probed although ProxyPacUrl is set")
+    check("ProxyServer (Defender) = http://127.0.77.4:3129: not probed" in r.stderr,
+          "--verbose did not say ProxyServer is not probed")
+
+
+@case
 def registry_malformed_line_is_file_line(c):
     """Every malformed line of a .reg file is named FILE:LINE, exit 2, and nothing is probed."""
     reg = c.write("bad.reg", regedit(
