@@ -113,3 +113,21 @@ TEST(WindowsConfigReport, JsonRunNamesWhatTheFilesSet) {
   EXPECT_THAT(doc, HasSubstr("\"imported\":[{\"file\":\"proxy.txt\",\"line\":5,\"setting\":"
                              "\"Bypass List\",\"value\":\"<local>;*.contoso.com\""));
 }
+
+TEST(WindowsConfigReport, RouteDefenderIsNotTheSensorsWayOut) {
+  // Only the antivirus's proxy reaches the URL: the sensor cannot, so the verdict says not ready.
+  std::vector<probe::Result> results{result(Method::direct, Outcome::connect_timeout),
+                                     result(Method::defender, Outcome::ok, 1)};
+  results[1].proxy = "http://av-proxy.contoso.com:8080";
+  const auto readiness = report::assess(results, report::ReadinessOptions{});
+  EXPECT_FALSE(readiness.ready);
+  EXPECT_EQ(readiness.reachable, 0u);
+  const auto text = report::readiness_text(readiness);
+  EXPECT_THAT(text, HasSubstr("7 - Defender Antivirus proxy: 1/1 required URLs (the antivirus's "
+                              "own: not in the verdict)"));
+  EXPECT_THAT(text, HasSubstr("Methods that reach every required URL: none"));
+  report::UrlReachTally tally;
+  for (const auto& r : results) tally.add(r);
+  ASSERT_EQ(tally.urls().size(), 1u);
+  EXPECT_FALSE(tally.urls()[0].reached);
+}
