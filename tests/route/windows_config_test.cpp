@@ -14,6 +14,7 @@
 using namespace urlprobe::route;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace {
 
@@ -390,4 +391,32 @@ TEST(WindowsRoutes, DefenderNamedWithoutRegistryIsNotConfigured) {
   ASSERT_EQ(built.routes.size(), 1u);
   EXPECT_FALSE(built.routes[0].configured);
   EXPECT_THAT(built.routes[0].not_configured, HasSubstr("--registry"));
+}
+
+TEST(WindowsRoutes, PasswordsInImportedValuesNeverReachOutput) {
+  const std::string password = "s3cr3t-Pa55";
+  RouteConfig config;
+  config.methods = {Method::default_proxy, Method::named};
+  config.winhttp = {"proxy.txt",
+                    read_winhttp("    Proxy Server(s) :  http://probe:" + password +
+                                 "@proxy.contoso.com:3128\r\n    Bypass List     :  (none)\r\n")
+                        .settings};
+  config.registry = {
+      "policy.reg", read_reg_file("REGEDIT4\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\"
+                                  "Windows\\DataCollection]\r\n\"TelemetryProxyServer\"=\"http://"
+                                  "probe:" +
+                                  password + "@10.0.0.6:8080\"\r\n")
+                        .policy};
+  const auto built = build(config);
+  ASSERT_FALSE(built.error) << built.error->text();
+  ASSERT_FALSE(built.imported.empty());
+  for (const auto& s : built.imported) {
+    EXPECT_THAT(s.value, Not(HasSubstr(password))) << s.setting;
+    EXPECT_THAT(s.use, Not(HasSubstr(password))) << s.setting;
+  }
+  // A malformed value is named by file and line, never shown.
+  config.registry.policy.telemetry_proxy_server->text = "http://probe:" + password + "@";
+  const auto bad = build(config);
+  ASSERT_TRUE(bad.error);
+  EXPECT_THAT(bad.error->text(), Not(HasSubstr(password)));
 }
