@@ -123,10 +123,6 @@ class Builder {
     return std::nullopt;
   }
 
-  std::string where(const std::string& file, int line) const {
-    return line ? fmt::format("{}:{}", file, line) : file;
-  }
-
   std::optional<RouteError> add_winhttp() {
     const auto& w = *config_.winhttp.settings;
     Route r;
@@ -205,7 +201,7 @@ class Builder {
                                 : fmt::format("route default: http {}, https {}", via(servers.http),
                                               via(servers.https));
           for (const auto& ignored : servers.ignored)
-            use += fmt::format("; '{}' ignored (not http or https)", ignored);
+            use += fmt::format("; '{}' ignored (not http or https)", redacted_value(ignored));
           add(file, w->line, "Proxy Server(s)", redacted_value(w->proxy_server), std::move(use));
         }
         const WinHttpBypass bypass(w->bypass_list);
