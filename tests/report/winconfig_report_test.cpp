@@ -131,3 +131,12 @@ TEST(WindowsConfigReport, RouteDefenderIsNotTheSensorsWayOut) {
   ASSERT_EQ(tally.urls().size(), 1u);
   EXPECT_FALSE(tally.urls()[0].reached);
 }
+
+TEST(WindowsConfigReport, HtmlCellNamesTheBypassEntry) {
+  auto r = result(Method::default_proxy, Outcome::ok);
+  r.bypassed_by = "*.microsoft.com";
+  const std::vector<route::Route> routes{route::default_route({})};
+  const auto page = test::format_output(report::Format::html, routes, {r});
+  EXPECT_THAT(page, HasSubstr("\"by\":\"*.microsoft.com\""));
+  EXPECT_THAT(page, HasSubstr("row('bypassed by', c.by)"));
+}
