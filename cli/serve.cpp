@@ -30,8 +30,10 @@ serve::Plan load_plan(const Options& options) {
   plan.sweep = options.sweep;
   plan.sweep.tls.pins = load_pins(options);
   plan.input = load_targets(options, plan.sweep.tls.pins, plan.notes);
-  plan.routes =
-      build_routes(options, proxy_environment(), plan.input.targets, plan.input.errors, plan.notes);
+  ImportedConfig imported;
+  plan.routes = build_routes(options, proxy_environment(), plan.input.targets, plan.input.errors,
+                             plan.notes, &imported);
+  plan.enterprise_auth_proxy_disabled = imported.enterprise_auth_proxy_disabled;
   fit_open_file_limit(plan.sweep, plan.input.targets);
   plan.arguments = options.redacted_arguments;
   plan.geo = options.sheet.geo;
