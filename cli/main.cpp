@@ -245,13 +245,17 @@ int run(cli::Options& options) {
     return list_targets(options, input, options.sweep.tls.pins);
   }
   std::vector<route::Route> routes;
+  cli::ImportedConfig imported;
   try {
-    routes =
-        cli::build_routes(options, cli::proxy_environment(), input.targets, input.errors, notes);
+    routes = cli::build_routes(options, cli::proxy_environment(), input.targets, input.errors,
+                               notes, &imported);
   } catch (const cli::UsageError& e) {
     cli::say(e.what());
     return kExitUsage;
   }
+  if (options.verbose)
+    for (const auto& s : imported.settings)
+      cli::say(fmt::format("{}:{}: {} = {}: {}", s.file, s.line, s.setting, s.value, s.use));
 
   for (const auto& error : input.errors) cli::say(error);
 
@@ -322,6 +326,9 @@ int run(cli::Options& options) {
   fanout.summary.notes = notes;
   fanout.summary.arguments = options.redacted_arguments;
   fanout.summary.geo = options.sheet.geo;
+  for (const auto& s : imported.settings)
+    fanout.summary.imported.push_back({s.file, s.line, s.setting, s.value, s.use});
+  fanout.summary.enterprise_auth_proxy_disabled = imported.enterprise_auth_proxy_disabled;
   fanout.report.finish(fanout.summary);
   // The short answer always reaches a person: on stdout when it carries no records, else on
   // stderr, which scripts reading JSONL leave alone.
@@ -350,7 +357,8 @@ int run(cli::Options& options) {
   if (!input.errors.empty()) return kExitUsage;
   if (options.require == cli::Require::any_method)
     return report::assess(fanout.report.results(),
-                          report::ReadinessOptions{options.sheet.geo, /*proxy_lists=*/false})
+                          report::ReadinessOptions{options.sheet.geo, /*proxy_lists=*/false,
+                                                   imported.enterprise_auth_proxy_disabled})
                    .ready
                ? kExitOk
                : kExitFailures;

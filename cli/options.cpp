@@ -59,8 +59,8 @@ std::vector<route::Method> parse_methods(std::string_view text) {
     const auto name = text.substr(0, comma);
     const auto method = route::parse_method(name);
     if (!method)
-      throw UsageError(
-          fmt::format("--methods: unknown method '{}' (default, wpad, direct, named, cli)", name));
+      throw UsageError(fmt::format(
+          "--methods: unknown method '{}' (default, wpad, direct, named, cli, defender)", name));
     if (std::find(methods.begin(), methods.end(), *method) == methods.end())
       methods.push_back(*method);
     if (comma == std::string_view::npos) break;
@@ -190,7 +190,7 @@ constexpr SectionSpec kSectionTable[] = {
     {"Sheets", "", ""},
     {"Routes", "the analyzer's methods: 1 default, 2 wpad, 3 direct, 4 named, 5 cli",
      "Route default is the environment's proxy (https_proxy, http_proxy, all_proxy, no_proxy), "
-     "or the direct path when none is set. Route wpad without --pac discovers the script: DHCP "
+     "or the direct path when none is set; with --winhttp, WinHTTP's proxy and bypass list. Route wpad without --pac discovers the script: DHCP "
      "option 252 from lease files, then http://wpad.<domain>/wpad.dat for the search domains."},
     {"Resolution", "", ""},
     {"TLS", "", ""},
@@ -324,8 +324,9 @@ const OptionSpec kOptionTable[] = {
      }},
     // Routes
     {"--methods", "", "LIST", kSweeps, "Routes",
-     "routes to try, of default,wpad,direct,named,cli (default: all five)", Complete::comma_words,
-     "default wpad direct named cli",
+     "routes to try, of default,wpad,direct,named,cli (default: all five); defender (the "
+     "antivirus's proxy of --registry) follows them unless listed",
+     Complete::comma_words, "default wpad direct named cli defender",
      [](Parsing& p, V, V value) { p.o.methods = parse_methods(value); }},
     {"--proxy", "", "URL", kSweeps, "Routes",
      "the command-line proxy (route cli): http://, https://, socks5://, socks5h://, optional "
@@ -361,6 +362,20 @@ const OptionSpec kOptionTable[] = {
     {"--client-ip", "", "IP", kSweeps | kPac, "Routes",
      "what the script's myIpAddress() returns (default: this host's)", Complete::free, "",
      [](Parsing& p, V, V value) { set_string(p.o.client_ip, value); }},
+    // Windows configuration as exported (--winhttp, --registry)
+    {"--winhttp", "", "FILE", kSweeps, "Routes",
+     "route default as WinHTTP uses it, from the text of `netsh winhttp show proxy` or `netsh "
+     "winhttp dump` (instead of the environment's proxy); targets in its bypass list go direct "
+     "and their records say by which entry (bypassed_by)",
+     Complete::file, "", [](Parsing& p, V, V value) { set_string(p.o.winhttp_file, value); }},
+    {"--registry", "", "FILE", kSweeps, "Routes",
+     "a regedit .reg export of the policy keys: TelemetryProxyServer is route named (unless "
+     "--named-proxy), DisableEnterpriseAuthProxy=1 goes to readiness, the Defender policy's "
+     "ProxyServer/ProxyPacUrl/ProxyBypass is route defender",
+     Complete::file, "", [](Parsing& p, V, V value) { set_string(p.o.registry_file, value); }},
+    {"--verbose", "-v", "", kProbe, "Routes",
+     "print on stderr what --winhttp and --registry set, and which route each value became",
+     Complete::free, "", [](Parsing& p, V, V) { p.o.verbose = true; }},
     // Resolution
     {"--dns-server", "", "IP[:PORT]", kSweeps | kPac, "Resolution",
      "resolve with this server instead of /etc/resolv.conf (IPv6: [::1]:53)", Complete::free, "",

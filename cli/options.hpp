@@ -47,8 +47,11 @@ struct Options {
   std::string proxy_user;
   std::optional<std::string> proxy_user_password;  // --proxy-user USER:PASSWORD, as curl splits it
   std::string proxy_password_file;
-  std::string pac;        // --pac FILE|URL: the script for route wpad
-  std::string client_ip;  // --client-ip: what myIpAddress() answers (default: this host's)
+  std::string pac;            // --pac FILE|URL: the script for route wpad
+  std::string client_ip;      // --client-ip: what myIpAddress() answers (default: this host's)
+  std::string winhttp_file;   // --winhttp FILE: netsh winhttp show proxy / dump (route default)
+  std::string registry_file;  // --registry FILE: a .reg export of the proxy policies
+  bool verbose = false;       // --verbose: what --winhttp and --registry set, on stderr
   probe::SweepConfig sweep;
   sheet::SheetOptions sheet;
   std::string builtin;          // --builtin NAME; default "commercial" when no inputs are given

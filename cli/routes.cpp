@@ -16,6 +16,7 @@
 #include "report/writer.hpp"
 #include "route/build.hpp"
 #include "route/pac.hpp"
+#include "route/windows_config.hpp"
 #include "route/wpad.hpp"
 #include "sheet/reader.hpp"
 #include "sheet/url.hpp"
@@ -164,6 +165,40 @@ int print_pac_answers(const Options& o) {
 
 namespace {
 
+// --winhttp and --registry: the whole file is read before any route is built, and every bad line
+// is named at once (one message, a line each), since a half-read configuration would probe
+// routes the machine does not have.
+std::string read_windows_file(const std::string& option, const std::string& file) {
+  try {
+    return sheet::read_file(file, std::size_t{4} << 20);
+  } catch (const std::exception& e) {
+    throw UsageError(fmt::format("{}: {}", option, e.what()));
+  }
+}
+
+void throw_config_errors(const std::string& file, const std::vector<route::ConfigError>& errors) {
+  if (errors.empty()) return;
+  std::string text;
+  for (const auto& e : errors) {
+    if (!text.empty()) text += "\nurlprobe: ";
+    text += route::RouteError{file, e.line, e.column, e.message}.text();
+  }
+  throw UsageError(text);
+}
+
+void add_windows_config(const Options& o, route::RouteConfig& config) {
+  if (!o.winhttp_file.empty()) {
+    auto read = route::read_winhttp(read_windows_file("--winhttp", o.winhttp_file));
+    throw_config_errors(o.winhttp_file, read.errors);
+    config.winhttp = {o.winhttp_file, std::move(read.settings)};
+  }
+  if (!o.registry_file.empty()) {
+    auto read = route::read_reg_file(read_windows_file("--registry", o.registry_file));
+    throw_config_errors(o.registry_file, read.errors);
+    config.registry = {o.registry_file, std::move(read.policy)};
+  }
+}
+
 route::RouteConfig route_config(const Options& o, const std::map<std::string, std::string>& env,
                                 const std::vector<sheet::Target>& targets) {
   route::RouteConfig config;
@@ -178,6 +213,7 @@ route::RouteConfig route_config(const Options& o, const std::map<std::string, st
   config.dns = o.sweep.resolver;
   config.fetch_deadline = o.sweep.probe.timeouts.total;
   for (const auto& t : targets) config.targets.push_back({t.url, t.host});
+  add_windows_config(o, config);
   return config;
 }
 
@@ -187,9 +223,19 @@ std::vector<route::Route> build_routes(const Options& o,
                                        const std::map<std::string, std::string>& env,
                                        const std::vector<sheet::Target>& targets,
                                        std::vector<sheet::InputError>& input_errors,
-                                       std::vector<std::string>& notes) {
-  auto built = route::build(route_config(o, env, targets));
+                                       std::vector<std::string>& notes, ImportedConfig* imported) {
+  const auto config = route_config(o, env, targets);
+  auto built = route::build(config);
   if (built.error) throw UsageError(built.error->text());
+  if (imported) {
+    for (auto& s : built.imported)
+      imported->settings.push_back(
+          {std::move(s.file), s.line, std::move(s.setting), std::move(s.value), std::move(s.use)});
+    const auto& policy = config.registry.policy;
+    if (policy.enterprise_auth_proxy_disabled())
+      imported->enterprise_auth_proxy_disabled =
+          fmt::format("{}:{}", config.registry.file, policy.disable_enterprise_auth_proxy->line);
+  }
   for (auto& e : built.skipped)
     input_errors.push_back({e.where, e.line, e.column, std::move(e.message), {}, false});
   notes.insert(notes.end(), built.notes.begin(), built.notes.end());

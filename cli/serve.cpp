@@ -31,8 +31,10 @@ serve::Plan load_plan(const Options& options) {
   plan.sweep.tls.pins = load_pins(options);
   plan.sweep.resolver.service_tags = load_service_tags(options);
   plan.input = load_targets(options, plan.sweep.tls.pins, plan.notes);
-  plan.routes =
-      build_routes(options, proxy_environment(), plan.input.targets, plan.input.errors, plan.notes);
+  ImportedConfig imported;
+  plan.routes = build_routes(options, proxy_environment(), plan.input.targets, plan.input.errors,
+                             plan.notes, &imported);
+  plan.enterprise_auth_proxy_disabled = imported.enterprise_auth_proxy_disabled;
   fit_open_file_limit(plan.sweep, plan.input.targets);
   plan.arguments = options.redacted_arguments;
   plan.geo = options.sheet.geo;

@@ -48,6 +48,7 @@ Result blank_result(const sheet::Target& target, const route::Route& route, std:
     r.proxy = hop.proxy->redacted();
     r.proxy_name = hop.proxy->name;
   }
+  if (hop.bypassed_by) r.bypassed_by = *hop.bypassed_by;
   if (hop.pac) {
     r.pac_answer = hop.pac->answer;
     r.pac_used = 0;

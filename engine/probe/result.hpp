@@ -44,6 +44,9 @@ struct Result {
   std::string proxy_name;  // the name= label of a proxy-list entry
   std::string pac_answer;  // route wpad: what the PAC script answered for this URL
   int pac_used = -1;       // the chain entry that gave this result (0-based)
+  // The WinHTTP bypass list's entry (--winhttp, Defender's ProxyBypass) that sent this target
+  // direct although the route has a proxy: "*.contoso.com", "<local>". Empty: not bypassed.
+  std::string bypassed_by;
   Outcome outcome = Outcome::timeout;
   std::string detail;
   int http_status = 0;   // 0: none

@@ -81,6 +81,7 @@ class HtmlWriter final : public ResultWriter {
     if (probe::is_failure(r.outcome)) append_field(j, "dn", detail::dns_chain_text(r));
     if (r.route == route::Method::proxy_list || !r.proxy.empty()) append_field(j, "x", r.proxy);
     append_field(j, "pac", r.pac_answer);
+    append_field(j, "by", r.bypassed_by);  // the WinHTTP bypass entry that sent it direct
     if (r.tls) {
       append_field(j, "i", r.tls->issuer);
       append_field(j, "s", r.tls->subject);
@@ -533,7 +534,8 @@ tbody tr:hover th{background:#e7f5ff}
       dd.appendChild(sw); dd.appendChild(document.createTextNode(' ' + o.name));
       dl.appendChild(el('dt', null, 'outcome')); dl.appendChild(dd);
       row('detail', c.d); row('HTTP status', c.h); row('proxy status', c.p);
-      row('proxy', c.x); row('PAC answer', c.pac); row('address', c.a); row('DNS', c.dn);
+      row('proxy', c.x); row('PAC answer', c.pac); row('bypassed by', c.by); row('address', c.a);
+      row('DNS', c.dn);
       row('TLS issuer', c.i); row('TLS subject', c.s); row('TLS version', c.v); row('TLS error', c.te);
       if (c.n) row('not after', c.n + (c.l !== undefined ? ' (' + c.l + ' days left)' : ''));
       if (c.m) row('ms', 'dns ' + ms(c.m[0]) + ' \u00b7 connect ' + ms(c.m[1]) + ' \u00b7 tunnel ' + ms(c.m[2]) +

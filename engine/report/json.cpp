@@ -142,6 +142,22 @@ class JsonWriter final : public ResultWriter {
       }
       doc += ']';
     }
+    if (!s.imported.empty()) {
+      doc += ",\"imported\":[";
+      for (std::size_t i = 0; i < s.imported.size(); ++i) {
+        const auto& m = s.imported[i];
+        doc += i ? ",{\"file\":" : "{\"file\":";
+        append_json_string(doc, m.file);
+        fmt::format_to(std::back_inserter(doc), ",\"line\":{},\"setting\":", m.line);
+        append_json_string(doc, m.setting);
+        doc += ",\"value\":";
+        append_json_string(doc, m.value);
+        doc += ",\"use\":";
+        append_json_string(doc, m.use);
+        doc += '}';
+      }
+      doc += ']';
+    }
     doc += "},\"results\":[";
     doc += results;
     doc += results.empty() ? "],\n" : "\n],\n";

@@ -49,6 +49,7 @@ void append_jsonl(std::string& out, const probe::Result& r) {
   string_field(out, "route", route::method_name(r.route));
   if (!r.proxy.empty()) string_field(out, "proxy", r.proxy);
   if (!r.proxy_name.empty()) string_field(out, "proxy_name", r.proxy_name);
+  if (!r.bypassed_by.empty()) string_field(out, "bypassed_by", r.bypassed_by);
   if (r.pac_used >= 0) {
     key(out, "pac");
     out += "{\"answer\":";

@@ -338,6 +338,8 @@ probe::Result read_record(const json::object& o) {
       r.proxy = string_of(v, name);
     else if (name == "proxy_name")
       r.proxy_name = string_of(v, name);
+    else if (name == "bypassed_by")
+      r.bypassed_by = string_of(v, name);
     else if (name == "pac") {
       const auto& pac = object_of(v, name);
       if (const auto* answer = pac.if_contains("answer"))

@@ -150,6 +150,13 @@ class Tally {
   std::map<std::pair<std::string, std::string>, std::size_t> proxy_index_;  // (name, proxy)
 };
 
+// Route defender is the antivirus's own proxy (--registry): the sensor never uses it, so it has
+// its line among the methods but reaches nothing for the verdict.
+bool reached_by_sensor(const std::set<Method>& reached) {
+  return std::any_of(reached.begin(), reached.end(),
+                     [](Method m) { return m != Method::defender; });
+}
+
 std::size_t Tally::url_of(const probe::Result& r) {
   auto [it, fresh] = index_.emplace(r.url, urls_.size());
   if (fresh) {
@@ -270,7 +277,7 @@ void Tally::count(Readiness& out) {
     if (fresh) geo_order.push_back(u.geography);
     ++g->second.required;
     for (auto method : u.reached) ++methods_[method].required_ok;
-    if (!u.reached.empty()) {
+    if (reached_by_sensor(u.reached)) {
       ++out.reachable;
       ++g->second.reachable;
     } else if (!methods_.empty()) {  // with no method route, no method failed it
@@ -307,6 +314,24 @@ void Tally::add_advice(Readiness& out) {
 }
 
 void Tally::add_notes(Readiness& out) {
+  if (!options_.enterprise_auth_proxy_disabled.empty()) {
+    std::vector<std::string> asking;  // the proxies that answered 407
+    std::size_t hosts = 0;
+    for (const auto& [proxy, t] : todo_)
+      if (!t.allow_anonymous.empty()) {
+        asking.push_back(proxy);
+        hosts += t.allow_anonymous.size();
+      }
+    std::string note = fmt::format(
+        "DisableEnterpriseAuthProxy is 1 ({}): the sensor will not use an authenticated proxy, "
+        "so a proxy that answers 407 is a blocker for it",
+        options_.enterprise_auth_proxy_disabled);
+    if (!asking.empty())
+      note += fmt::format(
+          "; {} answered 407 for {} host{}: allow anonymous traffic for {} (To do above)",
+          join(asking, ", "), hosts, hosts == 1 ? "" : "s", hosts == 1 ? "it" : "them");
+    out.notes.push_back(std::move(note));
+  }
   for (auto& [proxy, hosts] : blob_notes_) {
     std::sort(hosts.begin(), hosts.end());
     out.notes.push_back(fmt::format(
@@ -352,8 +377,9 @@ std::string Tally::named_fallback_note() const {
   for (const auto& u : urls_) {
     if (!u.required || !u.failed.count(Method::named)) continue;
     ++failing;
-    if (!u.reached.empty()) ++fallback;
-    via.insert(u.reached.begin(), u.reached.end());
+    if (reached_by_sensor(u.reached)) ++fallback;
+    for (auto method : u.reached)
+      if (method != Method::defender) via.insert(method);
   }
   if (!failing) return {};
   std::vector<std::string> titles;
@@ -423,7 +449,8 @@ void UrlReachTally::add(const probe::Result& r) {
     return;
   const auto [at, added] = index_.try_emplace(r.url, urls_.size());
   if (added) urls_.push_back(UrlReach{r.url, r.row.geography(), r.row.is_required(), false});
-  if (r.outcome == probe::Outcome::ok) urls_[at->second].reached = true;
+  if (r.outcome == probe::Outcome::ok && r.route != Method::defender)
+    urls_[at->second].reached = true;
 }
 
 Readiness assess(const std::vector<probe::Result>& results, const ReadinessOptions& options) {
@@ -458,14 +485,17 @@ std::string readiness_text(const Readiness& r) {
   }
   std::vector<std::string> all;
   for (const auto& m : r.methods)
-    if (m.all) all.emplace_back(route::method_title(m.method));
+    if (m.all && m.method != Method::defender) all.emplace_back(route::method_title(m.method));
   if (!r.methods.empty())
     text += fmt::format("  Methods that reach every required URL: {}\n",
                         all.empty() ? "none" : join(all, ", "));
   for (const auto& m : r.methods) {
     if (m.configured)
-      text += fmt::format("  {} - {}: {}/{} required URLs\n", static_cast<int>(m.method),
-                          route::method_title(m.method), m.required_ok, r.required);
+      text += fmt::format("  {} - {}: {}/{} required URLs{}\n", static_cast<int>(m.method),
+                          route::method_title(m.method), m.required_ok, r.required,
+                          m.method == Method::defender
+                              ? " (the antivirus's own: not in the verdict)"
+                              : "");
     else
       text += fmt::format("  {} - {}: not configured\n", static_cast<int>(m.method),
                           route::method_title(m.method));

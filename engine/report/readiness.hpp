@@ -18,6 +18,9 @@ struct ReadinessOptions {
   std::vector<std::string> geo;  // --geo: non-WW rows count only for these; empty: all rows count
   // false: results of --proxies entries are left out, as the sweep's --require any-method has it
   bool proxy_lists = true;
+  // --registry set DisableEnterpriseAuthProxy=1: where ("policy.reg:6"); empty: not set. The
+  // sensor then never authenticates to a proxy, so a 407 blocks it whatever credentials exist.
+  std::string enterprise_auth_proxy_disabled = {};
 };
 
 struct MethodReadiness {

@@ -227,6 +227,8 @@ std::string_view configured_by(route::Method method) {
       return "--named-proxy HOST:PORT";
     case route::Method::cli:
       return "--proxy URL";
+    case route::Method::defender:
+      return "--registry FILE with the Defender policy's ProxyServer or ProxyPacUrl";
     case route::Method::direct:
     case route::Method::proxy_list:
       break;
@@ -419,7 +421,11 @@ class TextWriter final : public ResultWriter {
   std::string line(const probe::Result& r) const {
     const auto number = static_cast<int>(r.route);
     const auto title = route::method_title(r.route);
-    const auto via = r.proxy.empty() ? std::string() : fmt::format(" via {}", r.proxy);
+    // A WinHTTP bypass list sent it direct: say which entry (not in the analyzer's transcript).
+    const auto via = !r.proxy.empty() ? fmt::format(" via {}", r.proxy)
+                     : !r.bypassed_by.empty() && !analyzer_
+                         ? fmt::format(" (bypassed by {})", r.bypassed_by)
+                         : std::string();
     switch (r.outcome) {
       case Outcome::ok:
         return fmt::format("{} - {}: Succeeded ({}){}\n", number, title, r.http_status, via);
@@ -507,7 +513,10 @@ void Report::write(const probe::Result& r) {
 }
 
 void Report::finish(const Summary& summary) {
-  if (assess_) kept_->readiness = assess(kept_->results, ReadinessOptions{summary.geo});
+  if (assess_)
+    kept_->readiness =
+        assess(kept_->results,
+               ReadinessOptions{summary.geo, true, summary.enterprise_auth_proxy_disabled});
   for (auto& w : writers_) w->finish(summary);
 }
 

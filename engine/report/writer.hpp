@@ -29,6 +29,15 @@ struct Summary {
   std::vector<std::string> notes;      // e.g. which PAC script decided route wpad
   std::vector<std::string> arguments;  // the command line, passwords already redacted
   std::vector<std::string> geo;  // --geo: the geographies readiness counts (WW always; empty: all)
+  // What --winhttp and --registry set and what each became (the json run's "imported").
+  struct Imported {
+    std::string file;
+    int line = 0;
+    std::string setting, value, use;
+  };
+  std::vector<Imported> imported;
+  // --registry's DisableEnterpriseAuthProxy=1, as "FILE:LINE" (readiness); empty: not set.
+  std::string enterprise_auth_proxy_disabled;
 
   void add(const probe::Result& r) {
     ++finished;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -35,7 +36,13 @@ class Builder {
   }
 
   BuiltRoutes run() && {
-    for (const auto method : config_.methods)
+    auto methods = config_.methods;
+    const auto& policy = config_.registry.policy;
+    if ((policy.defender_proxy_server || policy.defender_pac_url) &&
+        std::find(methods.begin(), methods.end(), Method::defender) == methods.end())
+      methods.push_back(Method::defender);
+    describe_imports();
+    for (const auto method : methods)
       if (auto error = add(method)) return failed(std::move(*error));
     if (auto error = add_list()) return failed(std::move(*error));
     if (out_.routes.empty())
@@ -62,6 +69,7 @@ class Builder {
   std::optional<RouteError> add(Method method) {
     switch (method) {
       case Method::default_proxy: {
+        if (config_.winhttp.settings) return add_winhttp();
         const auto environment = read_environment_proxy(config_.environment);
         if (!environment.errors.empty()) {
           const auto& e = environment.errors.front();
@@ -76,12 +84,18 @@ class Builder {
         out_.routes.push_back(direct_route());
         return std::nullopt;
       case Method::named: {
-        if (config_.named_proxy.empty()) {
+        const auto& telemetry = config_.registry.policy.telemetry_proxy_server;
+        const bool from_registry = config_.named_proxy.empty() && telemetry;
+        if (config_.named_proxy.empty() && !from_registry) {
           out_.routes.push_back(missing_route(method, "no named proxy configured (--named-proxy)"));
           return std::nullopt;
         }
         std::optional<SpecError> error;
-        auto named = named_route(config_.named_proxy, error);
+        auto named = named_route(from_registry ? telemetry->text : config_.named_proxy, error);
+        if (error && from_registry)
+          return RouteError{config_.registry.file, telemetry->line, 0,
+                            fmt::format("TelemetryProxyServer: column {} of the value: {}",
+                                        error->column, error->message)};
         if (error) return RouteError{"--named-proxy", 0, error->column, error->message};
         credit(named.for_http);
         credit(named.for_https);
@@ -103,8 +117,145 @@ class Builder {
       }
       case Method::proxy_list:
         return std::nullopt;
+      case Method::defender:
+        return add_defender();
     }
     return std::nullopt;
+  }
+
+  std::optional<RouteError> add_winhttp() {
+    const auto& w = *config_.winhttp.settings;
+    Route r;
+    r.method = Method::default_proxy;
+    if (!w.direct) {
+      std::optional<SpecError> error;
+      auto servers = parse_winhttp_servers(w.proxy_server, error);
+      if (error)
+        return RouteError{config_.winhttp.file, w.line, 0,
+                          fmt::format("proxy server list: {}", error->message)};
+      r.for_http = std::move(servers.http);
+      r.for_https = std::move(servers.https);
+      credit(r.for_http);
+      credit(r.for_https);
+      r.winhttp_bypass = WinHttpBypass(w.bypass_list);
+    }
+    out_.routes.push_back(std::move(r));
+    return std::nullopt;
+  }
+
+  std::optional<RouteError> add_defender() {
+    const auto& policy = config_.registry.policy;
+    const auto& file = config_.registry.file;
+    if (policy.defender_pac_url) {
+      const auto& url = *policy.defender_pac_url;
+      PacSource source;
+      try {
+        source = load_pac(url.text, config_.dns, config_.fetch_deadline);
+      } catch (const std::exception& e) {
+        return RouteError{file, url.line, 0, fmt::format("ProxyPacUrl: {}", e.what())};
+      }
+      return add_pac_route(Method::defender, source, "Defender ProxyPacUrl: ");
+    }
+    if (!policy.defender_proxy_server) {
+      out_.routes.push_back(missing_route(
+          Method::defender,
+          "no Defender Antivirus proxy (--registry FILE with ProxyServer or ProxyPacUrl under "
+          "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender)"));
+      return std::nullopt;
+    }
+    const auto& server = *policy.defender_proxy_server;
+    auto parsed = parse_proxy_spec(server.text);
+    if (auto* e = std::get_if<SpecError>(&parsed))
+      return RouteError{
+          file, server.line, 0,
+          fmt::format("ProxyServer: column {} of the value: {}", e->column, e->message)};
+    std::optional<ProxySpec> proxy = std::get<ProxySpec>(std::move(parsed));
+    credit(proxy);
+    auto r = proxy_route(Method::defender, std::move(*proxy));
+    if (policy.defender_bypass)
+      r.winhttp_bypass = WinHttpBypass(policy.defender_bypass->text, /*commas=*/true);
+    out_.routes.push_back(std::move(r));
+    return std::nullopt;
+  }
+
+  // What the imported files set, and which route or check each value became.
+  void describe_imports() {
+    auto add = [&](const std::string& file, int line, std::string setting, std::string value,
+                   std::string use) {
+      out_.imported.push_back({file, line, std::move(setting), std::move(value), std::move(use)});
+    };
+    auto via = [](const std::optional<ProxySpec>& p) {
+      return p ? "via " + p->redacted() : std::string("direct");
+    };
+    if (const auto& w = config_.winhttp.settings) {
+      const auto& file = config_.winhttp.file;
+      if (w->direct) {
+        add(file, w->line, "WinHTTP proxy", "Direct access (no proxy server)",
+            "route default goes direct");
+      } else {
+        std::optional<SpecError> error;
+        const auto servers = parse_winhttp_servers(w->proxy_server, error);
+        if (!error) {
+          std::string use = servers.http && servers.https && *servers.http == *servers.https
+                                ? "route default: http and https " + via(servers.http)
+                                : fmt::format("route default: http {}, https {}", via(servers.http),
+                                              via(servers.https));
+          for (const auto& ignored : servers.ignored)
+            use += fmt::format("; '{}' ignored (not http or https)", redacted_value(ignored));
+          add(file, w->line, "Proxy Server(s)", redacted_value(w->proxy_server), std::move(use));
+        }
+        const WinHttpBypass bypass(w->bypass_list);
+        const auto entries = bypass.entries();
+        std::string list;
+        for (const auto& e : entries) list += (list.empty() ? "" : ";") + e;
+        const bool commas = list.find(',') != std::string::npos;
+        add(file, w->bypass_line ? w->bypass_line : w->line, "Bypass List",
+            entries.empty() ? "(none)" : list,
+            entries.empty()
+                ? "no target bypasses the proxy"
+                : fmt::format("{} entr{}: a target matching one goes direct{}", entries.size(),
+                              entries.size() == 1 ? "y" : "ies",
+                              commas ? " (',' separates nothing for WinHTTP: use ';')" : ""));
+      }
+    }
+    const auto& p = config_.registry.policy;
+    const auto& file = config_.registry.file;
+    if (p.telemetry_proxy_server)
+      add(file, p.telemetry_proxy_server->line, "TelemetryProxyServer",
+          redacted_value(p.telemetry_proxy_server->text),
+          config_.named_proxy.empty() ? "route named (Named proxy)"
+                                      : "not used: --named-proxy gives route named");
+    if (p.disable_enterprise_auth_proxy)
+      add(file, p.disable_enterprise_auth_proxy->line, "DisableEnterpriseAuthProxy",
+          p.disable_enterprise_auth_proxy->text,
+          p.enterprise_auth_proxy_disabled()
+              ? "readiness: the sensor does not authenticate to proxies (a 407 blocks it)"
+              : "the sensor may authenticate to proxies");
+    if (p.defender_pac_url)
+      add(file, p.defender_pac_url->line, "ProxyPacUrl (Defender)",
+          redacted_value(p.defender_pac_url->text), "route defender: this PAC script decides");
+    if (p.defender_proxy_server)
+      add(file, p.defender_proxy_server->line, "ProxyServer (Defender)",
+          redacted_value(p.defender_proxy_server->text),
+          p.defender_pac_url ? "not probed: the antivirus tries ProxyPacUrl first"
+                             : "route defender");
+    if (p.defender_bypass) {
+      const WinHttpBypass bypass(p.defender_bypass->text, /*commas=*/true);
+      std::string list;
+      for (const auto& e : bypass.entries()) list += (list.empty() ? "" : ";") + e;
+      add(file, p.defender_bypass->line, "ProxyBypass (Defender)", list,
+          p.defender_pac_url ? "not used: ProxyPacUrl decides route defender"
+                             : "route defender: a target matching an entry goes direct");
+    }
+  }
+
+  // A value shown back: a proxy URL with a password keeps only its user.
+  static std::string redacted_value(const std::string& value) {
+    auto parsed = parse_proxy_spec(value);
+    if (auto* spec = std::get_if<ProxySpec>(&parsed); spec && !spec->password.empty())
+      return spec->redacted();
+    if (value.find('@') != std::string::npos) return "(hidden: it may hold a password)";
+    return value;
   }
 
   std::optional<RouteError> add_wpad() {
@@ -128,13 +279,17 @@ class Builder {
         return RouteError{{}, 0, 0, e.what()};  // names the script and why
       }
     }
-    const auto& source = *found;
-    Route wpad;
-    wpad.method = Method::wpad;
+    return add_pac_route(Method::wpad, *found, config_.pac.empty() ? "WPAD: " : "");
+  }
+
+  std::optional<RouteError> add_pac_route(Method method, const PacSource& source,
+                                          std::string_view note_prefix) {
+    Route route;
+    route.method = method;
     const auto started = std::chrono::steady_clock::now();
     try {
-      wpad.pac = decide_pac(source, config_.targets, config_.dns,
-                            config_.client_ip.empty() ? local_address() : config_.client_ip);
+      route.pac = decide_pac(source, config_.targets, config_.dns,
+                             config_.client_ip.empty() ? local_address() : config_.client_ip);
     } catch (const PacError& e) {
       return RouteError{source.location, e.line, 0, e.what()};
     }
@@ -142,10 +297,9 @@ class Builder {
     // says what they cost (each record's ms.pac says it per URL).
     const std::chrono::duration<double> deciding = std::chrono::steady_clock::now() - started;
     out_.notes.push_back(fmt::format("{}PAC script: {} (sha256 {}), {} URL(s) decided in {:.2f} s",
-                                     config_.pac.empty() ? "WPAD: " : "", source.location,
-                                     source.sha256.substr(0, 16), wpad.pac->size(),
-                                     deciding.count()));
-    out_.routes.push_back(std::move(wpad));
+                                     note_prefix, source.location, source.sha256.substr(0, 16),
+                                     route.pac->size(), deciding.count()));
+    out_.routes.push_back(std::move(route));
     return std::nullopt;
   }
 

@@ -12,6 +12,7 @@
 
 #include "net/resolver.hpp"
 #include "route/route.hpp"
+#include "route/windows_config.hpp"
 #include "route/wpad.hpp"
 
 namespace urlprobe::route {
@@ -44,6 +45,30 @@ struct RouteConfig {
   net::ResolverConfig dns;
   std::chrono::milliseconds fetch_deadline{10000};  // per PAC script fetched
   std::vector<PacTarget> targets;                   // decided by the script before the sweep
+
+  // Imported Windows configuration (route/windows_config.hpp), read by the caller; `file` names
+  // it in errors and in `BuiltRoutes::imported`.
+  // --winhttp: route default as WinHTTP uses it, instead of the environment's proxy variables.
+  struct WinHttp {
+    std::string file;
+    std::optional<WinHttpSettings> settings;
+  } winhttp;
+  // --registry: TelemetryProxyServer is route named's proxy unless named_proxy is given; the
+  // Defender policy's proxy is route defender, which follows the methods unless they name it.
+  struct Registry {
+    std::string file;
+    RegistryPolicy policy;
+  } registry;
+};
+
+// A setting of an imported file and what it became, for --verbose and the run's metadata.
+// Proxies are redacted.
+struct ImportedSetting {
+  std::string file;
+  int line = 0;
+  std::string setting;  // "Proxy Server(s)", "TelemetryProxyServer", ...
+  std::string value;    // as understood
+  std::string use;      // "route default: http and https via http://proxy:8080", ...
 };
 
 // What is wrong, located: an option ("--proxy"), a variable ("environment https_proxy"), or a
@@ -59,9 +84,10 @@ struct RouteError {
 
 struct BuiltRoutes {
   std::vector<Route> routes;
-  std::vector<std::string> notes;   // for the summary: which PAC script decided, and its cost
-  std::vector<RouteError> skipped;  // bad lines of the proxy list; the others are routes
-  std::optional<RouteError> error;  // the first wrong setting: then there are no routes
+  std::vector<std::string> notes;         // for the summary: which PAC script decided, and its cost
+  std::vector<RouteError> skipped;        // bad lines of the proxy list; the others are routes
+  std::optional<RouteError> error;        // the first wrong setting: then there are no routes
+  std::vector<ImportedSetting> imported;  // what --winhttp and --registry set, in that order
 };
 
 // Loads and runs the PAC script or WPAD discovery when route wpad is asked for (network).

@@ -14,13 +14,14 @@ struct MethodInfo {
   std::string_view title;
 };
 
-constexpr std::array<MethodInfo, 6> kMethods{{
+constexpr std::array<MethodInfo, 7> kMethods{{
     {Method::default_proxy, "default", "Default proxy"},
     {Method::wpad, "wpad", "Proxy auto discovery (WPAD)"},
     {Method::direct, "direct", "Proxy disabled"},
     {Method::named, "named", "Named proxy"},
     {Method::cli, "cli", "Command line proxy"},
     {Method::proxy_list, "proxy", "Proxy"},
+    {Method::defender, "defender", "Defender Antivirus proxy"},
 }};
 
 }  // namespace
@@ -56,6 +57,11 @@ Hop choose(const Route& route, std::string_view scheme, std::string_view host, s
   }
   const auto& proxy = scheme == "https" ? route.for_https : route.for_http;
   if (!proxy || route.bypass.bypass(host, port)) return Hop{};
+  if (const auto* entry = route.winhttp_bypass.match(scheme, host, port)) {
+    Hop direct;
+    direct.bypassed_by = entry;
+    return direct;
+  }
   return Hop{true, {}, &*proxy, nullptr};
 }
 

@@ -8,12 +8,22 @@
 #include <unordered_map>
 #include <vector>
 
+#include "route/bypass.hpp"
 #include "route/proxy.hpp"
 
 namespace urlprobe::route {
 
-// The analyzer's five methods, numbered as it prints them, plus entries of a proxy list.
-enum class Method { default_proxy = 1, wpad = 2, direct = 3, named = 4, cli = 5, proxy_list = 6 };
+// The analyzer's five methods, numbered as it prints them, plus entries of a proxy list, and
+// the antivirus's own proxy (the Defender policy's ProxyServer / ProxyPacUrl, from --registry).
+enum class Method {
+  default_proxy = 1,
+  wpad = 2,
+  direct = 3,
+  named = 4,
+  cli = 5,
+  proxy_list = 6,
+  defender = 7
+};
 
 // What a PAC script answered for one URL: the fail-over chain to walk, in order.
 struct PacDecision {
@@ -30,6 +40,7 @@ struct Route {
   Method method = Method::direct;
   std::optional<ProxySpec> for_http, for_https;  // none: direct
   NoProxy bypass;
+  WinHttpBypass winhttp_bypass;  // WinHTTP's list (--winhttp, Defender's ProxyBypass)
   bool configured = true;
   std::string not_configured;               // why, when !configured ("no --named-proxy given")
   std::shared_ptr<const PacDecisions> pac;  // route wpad: decided per URL before the sweep
@@ -41,6 +52,7 @@ struct Hop {
   std::string reason;                // when !configured
   const ProxySpec* proxy = nullptr;  // null: direct; points into the Route
   const PacDecision* pac = nullptr;  // a PAC chain to walk instead (proxy is its first entry)
+  const std::string* bypassed_by = nullptr;  // the WinHTTP bypass entry that sent it direct
 };
 Hop choose(const Route& route, std::string_view scheme, std::string_view host, std::uint16_t port,
            std::string_view url = {});
@@ -67,7 +79,8 @@ struct ProxyList {
 };
 ProxyList read_proxy_list(std::string_view text);
 
-std::string_view method_name(Method m);   // "default", "wpad", "direct", "named", "cli", "proxy"
+// "default", "wpad", "direct", "named", "cli", "proxy", "defender"
+std::string_view method_name(Method m);
 std::string_view method_title(Method m);  // the analyzer's words: "Proxy disabled", ...
 std::optional<Method> parse_method(std::string_view name);
 

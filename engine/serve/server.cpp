@@ -307,6 +307,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     summary.notes = plan.notes;
     summary.arguments = plan.arguments;
     summary.geo = plan.geo;
+    summary.enterprise_auth_proxy_disabled = plan.enterprise_auth_proxy_disabled;
     sink.report.finish(summary);
     if (stats.interrupted) return nullptr;
     auto out = std::make_shared<Snapshot>();
@@ -314,7 +315,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     out->jsonl = sink.jsonl.take();
     out->html = sink.html.take();
     report::append_readiness_json(
-        out->readiness, report::assess(sink.report.results(), report::ReadinessOptions{plan.geo}));
+        out->readiness, report::assess(sink.report.results(),
+                                       report::ReadinessOptions{
+                                           plan.geo, true, plan.enterprise_auth_proxy_disabled}));
     out->readiness += '\n';
     out->reach = sink.reach.urls();
     out->summary = fmt::format("{} probes in {:.1f}s, {} failed", summary.finished, summary.seconds,

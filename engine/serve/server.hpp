@@ -26,7 +26,9 @@ struct Plan {
   std::vector<std::string> notes;      // e.g. which PAC script decided route wpad
   std::vector<std::string> arguments;  // the command line, passwords redacted
   std::vector<std::string> geo;        // --geo, for readiness
-  std::optional<WebConfig> web;        // --web-config
+  // --registry's DisableEnterpriseAuthProxy=1 as "FILE:LINE", for readiness; empty: not set.
+  std::string enterprise_auth_proxy_disabled;
+  std::optional<WebConfig> web;  // --web-config
 };
 
 // Reads a plan; throws std::exception whose message names the file, line and column.

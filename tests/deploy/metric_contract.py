@@ -60,7 +60,7 @@ OUTCOMES = {"ok", "unexpected_status", "dns_error", "connect_refused", "connect_
             "proxy_unreachable", "proxy_auth_required", "proxy_denied", "proxy_error",
             "tls_intercepted", "tls_untrusted", "tls_error", "http_error", "timeout", "local_error",
             "not_configured", "skipped"}
-ROUTES = {"default", "wpad", "direct", "named", "cli", "proxy"}
+ROUTES = {"default", "wpad", "direct", "named", "cli", "proxy", "defender"}
 ALL_LABELS = set().union(*METRICS.values()) | TARGET
 
 PROMQL_WORDS = {
