@@ -190,7 +190,8 @@ constexpr SectionSpec kSectionTable[] = {
     {"Sheets", "", ""},
     {"Routes", "the analyzer's methods: 1 default, 2 wpad, 3 direct, 4 named, 5 cli",
      "Route default is the environment's proxy (https_proxy, http_proxy, all_proxy, no_proxy), "
-     "or the direct path when none is set; with --winhttp, WinHTTP's proxy and bypass list. Route wpad without --pac discovers the script: DHCP "
+     "or the direct path when none is set; with --winhttp, WinHTTP's proxy and bypass list. Route "
+     "wpad without --pac discovers the script: DHCP "
      "option 252 from lease files, then http://wpad.<domain>/wpad.dat for the search domains."},
     {"Resolution", "", ""},
     {"TLS", "", ""},

@@ -1,6 +1,7 @@
 // Small text helpers every stage shares: ASCII case, trimming, and numbered lines.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,15 @@ std::string_view trim_with_nbsp(std::string_view s);
 inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 // LINE without a leading UTF-8 byte order mark.
 std::string_view drop_bom(std::string_view line);
+
+// CP as UTF-8 (no checks: callers pass a code point or U+FFFD).
+void append_utf8(std::string& out, char32_t cp);
+// UTF-16 code units (a trailing odd byte is ignored) as UTF-8; unpaired surrogates: U+FFFD.
+std::string utf16_to_utf8(std::string_view bytes, bool little_endian);
+// A file as Windows tools save it, as UTF-8: UTF-16LE or BE after their byte order mark (regedit,
+// PowerShell 5's `>`; unpaired surrogates become U+FFFD), else the bytes as they are without a
+// UTF-8 one. Empty, with the reason in `error`, for UTF-16 of an odd number of bytes.
+std::optional<std::string> decode_bom_text(std::string_view bytes, std::string& error);
 
 // Calls fn(line, line_no) for each line of TEXT, numbered from 1. Lines end at '\n', which is
 // not part of LINE (a '\r' before it is: callers trim); text after the last '\n' is a last line,

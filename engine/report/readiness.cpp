@@ -491,11 +491,10 @@ std::string readiness_text(const Readiness& r) {
                         all.empty() ? "none" : join(all, ", "));
   for (const auto& m : r.methods) {
     if (m.configured)
-      text += fmt::format("  {} - {}: {}/{} required URLs{}\n", static_cast<int>(m.method),
-                          route::method_title(m.method), m.required_ok, r.required,
-                          m.method == Method::defender
-                              ? " (the antivirus's own: not in the verdict)"
-                              : "");
+      text += fmt::format(
+          "  {} - {}: {}/{} required URLs{}\n", static_cast<int>(m.method),
+          route::method_title(m.method), m.required_ok, r.required,
+          m.method == Method::defender ? " (the antivirus's own: not in the verdict)" : "");
     else
       text += fmt::format("  {} - {}: not configured\n", static_cast<int>(m.method),
                           route::method_title(m.method));

@@ -20,11 +20,6 @@ struct ConfigError {
   std::string message;
 };
 
-// Text as Windows saves it, as UTF-8: UTF-16LE or UTF-16BE with a byte order mark (regedit;
-// PowerShell 5's `>`), UTF-8 with or without one (cmd's `>` writes ASCII). Unpaired surrogates
-// become U+FFFD. nullopt, with `error`, for UTF-16 of an odd number of bytes.
-std::optional<std::string> decode_windows_text(std::string_view bytes, std::string& error);
-
 // --- netsh winhttp -----------------------------------------------------------------------------
 
 // What WinHTTP was told, as netsh shows it.
@@ -41,7 +36,7 @@ struct WinHttpSettings {
 // or of `netsh winhttp dump` (`reset proxy`, or `set proxy proxy-server="..." bypass-list="..."`;
 // a `netsh winhttp set proxy SERVER [BYPASS]` command line reads the same). Other lines are
 // ignored; a file with no setting at all, two settings, or a proxy server list that does not
-// parse is an error. `bytes` as saved (decode_windows_text).
+// parse is an error. `bytes` as saved (base::decode_bom_text).
 struct WinHttpRead {
   std::optional<WinHttpSettings> settings;
   std::vector<ConfigError> errors;

@@ -31,20 +31,13 @@ bool is_wildcard_pattern(std::string_view text) {
   return is_host_name(probe);
 }
 
-// PowerShell's `>` writes UTF-16LE with a BOM; cmd's writes the console's code page. Only ASCII
-// matters here (host names, GUIDs, the English headings), so other characters become '?'.
+// PowerShell's `>` writes UTF-16LE with a BOM; cmd's writes the console's code page (only ASCII
+// matters here: host names, GUIDs, the English headings). A UTF-16 file cut short is read up to
+// its last whole character: what it holds is still worth reading.
 std::string decoded(std::string_view bytes) {
-  const bool le = bytes.starts_with("\xFF\xFE"), be = bytes.starts_with("\xFE\xFF");
-  if (!le && !be) return std::string(base::drop_bom(bytes));
-  std::string text;
-  text.reserve(bytes.size() / 2);
-  for (std::size_t i = 2; i + 1 < bytes.size(); i += 2) {
-    const unsigned first = static_cast<unsigned char>(bytes[i]);
-    const unsigned second = static_cast<unsigned char>(bytes[i + 1]);
-    const unsigned unit = le ? first | (second << 8) : (first << 8) | second;
-    text += unit < 0x80 ? static_cast<char>(unit) : '?';
-  }
-  return text;
+  std::string error;
+  if (auto text = base::decode_bom_text(bytes, error)) return *std::move(text);
+  return *base::decode_bom_text(bytes.substr(0, bytes.size() - 1), error);
 }
 
 // The words of LINE that may be hosts or wildcard patterns, lower case, with what decorates

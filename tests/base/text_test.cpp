@@ -1,5 +1,6 @@
 #include "base/text.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -120,6 +121,29 @@ TEST(ForEachLine, LinesAreViewsIntoTheText) {
   std::vector<const char*> starts;
   for_each_line(text, [&](std::string_view line, int) { starts.push_back(line.data()); });
   EXPECT_EQ(starts, (std::vector<const char*>{text.data(), text.data() + 3}));
+}
+
+TEST(DecodeBomText, Utf16EitherOrderAndUtf8WithOrWithoutItsMark) {
+  using namespace std::string_literals;
+  std::string error;
+  // "é😀" as regedit (UTF-16LE) and as UTF-16BE: a BMP character and a surrogate pair.
+  EXPECT_EQ(decode_bom_text("\xFF\xFE\xE9\x00\x3D\xD8\x00\xDE"s, error),
+            "\xC3\xA9\xF0\x9F\x98\x80");
+  EXPECT_EQ(decode_bom_text("\xFE\xFF\x00\xE9\xD8\x3D\xDE\x00"s, error),
+            "\xC3\xA9\xF0\x9F\x98\x80");
+  EXPECT_EQ(decode_bom_text("\xEF\xBB\xBFplain", error), "plain");
+  EXPECT_EQ(decode_bom_text("plain", error), "plain");
+  EXPECT_TRUE(error.empty());
+}
+
+TEST(DecodeBomText, UnpairedSurrogateIsReplacedAndOddLengthIsAnError) {
+  using namespace std::string_literals;
+  std::string error;
+  EXPECT_EQ(decode_bom_text("\xFF\xFE\x3D\xD8\x41\x00"s, error),
+            "\xEF\xBF\xBD"
+            "A");
+  EXPECT_EQ(decode_bom_text("\xFF\xFE\x41\x00\x42"s, error), std::nullopt);
+  EXPECT_THAT(error, ::testing::HasSubstr("odd number of bytes"));
 }
 
 }  // namespace
