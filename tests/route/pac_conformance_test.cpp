@@ -13,37 +13,24 @@
 #include <vector>
 
 #include "route/pac.hpp"
+#include "route/pac_test_support.hpp"
 
 using namespace urlprobe::route;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using urlprobe::route::test::utc;
 
 namespace {
 
-std::time_t utc(int y, int mon, int d, int h = 12, int mi = 0, int s = 0) {
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return timegm(&tm);
-}
-
 // Names the in-process resolver knows; every other name does not resolve. No DNS traffic.
-const std::map<std::string, std::vector<std::string>> kZone = {
+const test::Zone kZone = {
     {"web.intra", {"198.95.7.7"}},
     {"six.intra", {"3ffe:8311:ffff:1::5"}},
     {"both.intra", {"3ffe:8311:ffff::9", "198.95.8.8"}},
 };
 
 PacResolve zone_resolver(std::shared_ptr<std::vector<std::string>> asked) {
-  return [asked](const std::string& host, std::chrono::milliseconds) {
-    asked->push_back(host);
-    auto it = kZone.find(host);
-    return std::optional(it == kZone.end() ? std::vector<std::string>{} : it->second);
-  };
+  return test::zone_resolver(std::make_shared<const test::Zone>(kZone), std::move(asked));
 }
 
 // A script whose answer is whatever the expression in the "URL" evaluates to, as String()

@@ -7,41 +7,28 @@
 #include <memory>
 
 #include "route/pac.hpp"
+#include "route/pac_test_support.hpp"
 
 using namespace urlprobe::route;
 using ::testing::HasSubstr;
+using urlprobe::route::test::utc;
 
 namespace {
 
-std::time_t utc(int y, int mon, int d, int h = 12, int mi = 0, int s = 0) {
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mon - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return timegm(&tm);
-}
-
 // What the helpers see: a resolver with fixed answers, a settable clock, the client's address.
 struct World {
-  std::map<std::string, std::vector<std::string>> dns = {
+  std::shared_ptr<test::Zone> dns = std::make_shared<test::Zone>(test::Zone{
       {"intranet.corp", {"10.20.30.40"}},
       {"dual.corp", {"fd00::7", "10.0.0.7"}},
       {"v6only.corp", {"2001:db8::5"}},
       {"junk.corp", {"not-an-address"}},
-  };
+  });
   std::time_t now = utc(2025, 1, 3);  // a Friday
-  std::vector<std::string> lookups;
+  std::shared_ptr<std::vector<std::string>> lookups = std::make_shared<std::vector<std::string>>();
 };
 
-PacResolve resolver(std::shared_ptr<World> w) {
-  return [w](const std::string& host, std::chrono::milliseconds) {
-    w->lookups.push_back(host);
-    auto it = w->dns.find(host);
-    return std::optional(it == w->dns.end() ? std::vector<std::string>{} : it->second);
-  };
+PacResolve resolver(const std::shared_ptr<World>& w) {
+  return test::zone_resolver(w->dns, w->lookups);
 }
 
 // Evaluates JavaScript expressions inside a PAC script, answers as JSON text.
@@ -167,18 +154,18 @@ TEST(PacHelpers, DnsHelpersUseTheResolver) {
   EXPECT_EQ(js("isResolvableEx('v6only.corp')"), "true");
   EXPECT_EQ(js("isResolvableEx('nowhere.corp')"), "false");
 
-  js.world->lookups.clear();
+  js.world->lookups->clear();
   EXPECT_EQ(js("dnsResolve('192.0.2.1') + ' ' + dnsResolveEx('2001:db8::1')"),
             "\"192.0.2.1 2001:db8::1\"");
-  EXPECT_TRUE(js.world->lookups.empty()) << "literals never reach the resolver";
+  EXPECT_TRUE(js.world->lookups->empty()) << "literals never reach the resolver";
   // Within one call a name is looked up once, and the answer serves later calls too (the
   // script lives for one sweep, whose resolver would not ask twice either).
-  js.world->dns["fresh.corp"] = {"10.20.30.41"};
+  (*js.world->dns)["fresh.corp"] = {"10.20.30.41"};
   EXPECT_EQ(js("[isResolvable('fresh.corp'), isInNet('fresh.corp', '10.0.0.0', '255.0.0.0'),"
                " dnsResolve('fresh.corp')]"),
             "[true,true,\"10.20.30.41\"]");
   EXPECT_EQ(js("dnsResolveEx('fresh.corp')"), "\"10.20.30.41\"");
-  EXPECT_EQ(js.world->lookups, std::vector<std::string>{"fresh.corp"});
+  EXPECT_EQ(*js.world->lookups, std::vector<std::string>{"fresh.corp"});
 }
 
 // A resolver that never answers in time: a lookup gets no more than the call's DNS share (3/4 of
@@ -230,9 +217,9 @@ TEST(PacHelpers, IsInNetMasks) {
   EXPECT_EQ(js("isInNet('10.0.0.1', '10.0.0.0', '255.255.0')"), "false");  // bad mask
   EXPECT_EQ(js("isInNet('10.0.0.1', '10.0.0', '255.0.0.0')"), "false");    // bad pattern
   // isInNet(dnsResolve(host), ..) after a failed lookup: false, without looking up "null".
-  js.world->lookups.clear();
+  js.world->lookups->clear();
   EXPECT_EQ(js("isInNet(dnsResolve('gone.corp'), '0.0.0.0', '0.0.0.0')"), "false");
-  EXPECT_EQ(js.world->lookups, std::vector<std::string>{"gone.corp"});
+  EXPECT_EQ(*js.world->lookups, std::vector<std::string>{"gone.corp"});
 }
 
 TEST(PacHelpers, IsInNetExTakesCidrPrefixesOfBothFamilies) {
