@@ -45,6 +45,7 @@ class Builder {
     for (const auto method : methods)
       if (auto error = add(method)) return failed(std::move(*error));
     if (auto error = add_list()) return failed(std::move(*error));
+    if (policy.enterprise_auth_proxy_disabled()) probe_as_the_sensor_authenticates();
     if (out_.routes.empty())
       return failed(
           {{}, 0, 0, "no route to probe: --methods is empty and --proxies has no usable line"});
@@ -56,6 +57,32 @@ class Builder {
     BuiltRoutes out;
     out.error = std::move(error);
     return out;
+  }
+
+  // DisableEnterpriseAuthProxy=1: the sensor sends no proxy credentials, so its routes must not
+  // either; an "ok" that only urlprobe's credentials earned would hide the 407 the sensor meets.
+  // Route defender is the antivirus (the policy is the sensor's), and --proxies entries are
+  // egress points under test, not the sensor's configuration: both keep theirs.
+  void probe_as_the_sensor_authenticates() {
+    std::vector<std::string> stripped;
+    for (auto& r : out_.routes) {
+      if (r.method != Method::default_proxy && r.method != Method::named && r.method != Method::cli)
+        continue;
+      bool had = false;
+      for (auto* proxy : {&r.for_http, &r.for_https})
+        if (*proxy && !(*proxy)->user.empty()) {
+          (*proxy)->user.clear();
+          (*proxy)->password.clear();
+          had = true;
+        }
+      if (had) stripped.emplace_back(method_name(r.method));
+    }
+    if (!stripped.empty())
+      out_.notes.push_back(fmt::format(
+          "DisableEnterpriseAuthProxy is 1 ({}:{}): route{} {} probed without proxy credentials, "
+          "as the sensor would be",
+          config_.registry.file, config_.registry.policy.disable_enterprise_auth_proxy->line,
+          stripped.size() == 1 ? "" : "s", fmt::join(stripped, ", ")));
   }
 
   // Proxies given without a user of their own get the configured credentials.
@@ -229,7 +256,8 @@ class Builder {
       add(file, p.disable_enterprise_auth_proxy->line, "DisableEnterpriseAuthProxy",
           p.disable_enterprise_auth_proxy->text,
           p.enterprise_auth_proxy_disabled()
-              ? "readiness: the sensor does not authenticate to proxies (a 407 blocks it)"
+              ? "the sensor does not authenticate to proxies: routes default, named and cli "
+                "send no proxy credentials, and readiness calls a 407 a blocker"
               : "the sensor may authenticate to proxies");
     if (p.defender_pac_url)
       add(file, p.defender_pac_url->line, "ProxyPacUrl (Defender)",

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -12,6 +14,7 @@
 #include "route/build.hpp"
 
 using namespace urlprobe::route;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -358,6 +361,45 @@ TEST(WindowsRoutes, RegistryGivesNamedAndDefender) {
   for (const auto& s : built.imported)
     auth_note = auth_note || (s.setting == "DisableEnterpriseAuthProxy" && s.line == 6);
   EXPECT_TRUE(auth_note);
+}
+
+// DisableEnterpriseAuthProxy=1: the sensor's routes go without credentials, so that a proxy
+// demanding them shows as the 407 the sensor meets; the antivirus's route and the egress points
+// under test keep them.
+TEST(WindowsRoutes, DisabledEnterpriseAuthSendsNoCredentialsOnTheSensorsRoutes) {
+  RouteConfig config;
+  config.methods = {Method::default_proxy, Method::named, Method::cli};
+  config.environment = {{"https_proxy", "http://envuser:envpass@127.0.0.1:3128"}};
+  config.proxy = "http://cliuser:clipass@127.0.0.1:3129";
+  config.credentials = {"probe", std::string("secret")};
+  config.proxy_list = {"egress.txt", "paris=http://127.0.0.1:3130\n", ""};
+  config.registry = {"policy.reg", read_reg_file(fixture("policy-utf16.reg")).policy};
+  ASSERT_TRUE(config.registry.policy.enterprise_auth_proxy_disabled());
+  const auto built = build(config);
+  ASSERT_FALSE(built.error) << built.error->text();
+  std::map<Method, const Route*> by_method;
+  for (const auto& r : built.routes) by_method[r.method] = &r;
+  for (const auto m : {Method::default_proxy, Method::named, Method::cli}) {
+    ASSERT_TRUE(by_method[m] && by_method[m]->for_https) << method_name(m);
+    EXPECT_EQ(by_method[m]->for_https->user, "") << method_name(m);
+    EXPECT_EQ(by_method[m]->for_https->password, "") << method_name(m);
+  }
+  for (const auto m : {Method::defender, Method::proxy_list}) {
+    ASSERT_TRUE(by_method[m] && by_method[m]->for_https) << method_name(m);
+    EXPECT_EQ(by_method[m]->for_https->user, "probe") << method_name(m);
+  }
+  EXPECT_THAT(built.notes, ::testing::Contains(AllOf(
+                               HasSubstr("DisableEnterpriseAuthProxy is 1 (policy.reg:6)"),
+                               HasSubstr("routes default, named, cli probed without proxy"))));
+
+  config.registry.policy.disable_enterprise_auth_proxy.reset();  // the sensor may authenticate
+  const auto authenticating = build(config);
+  ASSERT_FALSE(authenticating.error) << authenticating.error->text();
+  for (const auto& r : authenticating.routes)
+    if (r.method == Method::named || r.method == Method::cli) {
+      ASSERT_TRUE(r.for_https);
+      EXPECT_NE(r.for_https->user, "") << method_name(r.method);
+    }
 }
 
 TEST(WindowsRoutes, NamedProxyFlagWinsOverTheRegistry) {
