@@ -16,7 +16,9 @@ struct DnsEvidence {
   // The chain from the name asked: the target of each CNAME in turn, the last one holding the
   // addresses. Empty when the name has addresses of its own.
   std::vector<std::string> cnames;
-  std::vector<std::string> addresses;  // every address, in the order c-ares returned them
+  // Every address, in the order c-ares returned them. Empty when the lookup failed after a CNAME
+  // chain (NXDOMAIN or NODATA at its last name): cnames is then never empty.
+  std::vector<std::string> addresses;
   // With --service-tags, per address (same index): the tags it falls in, sorted; without a table,
   // empty, so "in no tag" and "not looked up" stay apart.
   std::vector<std::vector<std::string>> service_tags;

@@ -1,5 +1,7 @@
 #include "net/resolver.hpp"
 
+#include "net/detail/cname_answer.hpp"
+
 #include <ares.h>
 #include <fmt/format.h>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -7,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -194,6 +197,13 @@ struct Resolver::Impl {
     std::string host;
   };
 
+  // The ares_query after a failed lookup, with the failure it will name.
+  struct FollowUp {
+    Impl* impl;
+    std::string host;
+    int status;
+  };
+
   asio::io_context& io;
   ares_channel channel = nullptr;
   asio::steady_timer timer;
@@ -373,14 +383,62 @@ struct Resolver::Impl {
     }
     if (info) ares_freeaddrinfo(info);
     if (self->destroying) return;
-    self->lookup_done();
-    if (status != ARES_SUCCESS) result.error = describe_status(status, query->host);
+    if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+      // The answer (and any CNAME chain in it) is gone; ask once more for the raw message. The
+      // lookup keeps its slot and its waiters wait until this answer is in.
+      auto* follow_up = new FollowUp{self, std::move(query->host), status};
+      ares_query(self->channel, follow_up->host.c_str(), ns_c_in, ns_t_a, &Impl::on_chain,
+                 follow_up);
+      return;
+    }
+    self->finish(query->host, std::move(result), status);
+  }
 
-    auto& entry = self->cache[query->host];
+  // A chain that ends without addresses names the link that failed: a DNS filter that blocks a
+  // CNAME target (say a *.trafficmanager.net name) answers NXDOMAIN for the name asked.
+  static void on_chain(void* arg, int status, int /*timeouts*/, unsigned char* answer, int length) {
+    std::unique_ptr<FollowUp> follow_up(static_cast<FollowUp*>(arg));
+    Impl* self = follow_up->impl;
+    if (status == ARES_EDESTRUCTION || self->destroying) return;
+    ResolveResult result;
+    result.used_dns = true;
+    std::vector<std::string> chain;
+    if (answer && length > 0)
+      chain = detail::follow_cnames(
+          follow_up->host, detail::cname_records(answer, static_cast<std::size_t>(length)));
+    int outcome = follow_up->status;
+    std::string detail_text;
+    if (!chain.empty()) {
+      auto evidence = std::make_shared<DnsEvidence>();
+      evidence->cnames = chain;
+      result.evidence = std::move(evidence);
+      std::string links = follow_up->host;
+      for (const auto& name : chain) links += " -> " + name;
+      const auto& last = chain.back();
+      const auto is_last = [&](const std::string& name) {
+        return strcasecmp(name.c_str(), last.c_str()) == 0;
+      };
+      // follow_cnames keeps the name that closes a loop once, as the last.
+      if (is_last(follow_up->host) || std::count_if(chain.begin(), chain.end() - 1, is_last) > 0)
+        detail_text = fmt::format(" (CNAME chain {}: loops back to {})", links, last);
+      else if (outcome == ARES_ENOTFOUND)
+        detail_text = fmt::format(" (CNAME chain {}: {} does not exist)", links, last);
+      else
+        detail_text = fmt::format(" (CNAME chain {}: {} has no address records)", links, last);
+    }
+    self->finish(follow_up->host, std::move(result), outcome, detail_text);
+  }
+
+  void finish(const std::string& host, ResolveResult result, int status,
+              const std::string& detail_text = {}) {
+    lookup_done();
+    if (status != ARES_SUCCESS) result.error = describe_status(status, host) + detail_text;
+
+    auto& entry = cache[host];
     entry.done = true;
     entry.result = std::move(result);
     for (auto& waiter : entry.waiters)
-      asio::post(self->io, [waiter = std::move(waiter), r = entry.result] { waiter(r); });
+      asio::post(io, [waiter = std::move(waiter), r = entry.result] { waiter(r); });
     entry.waiters.clear();
   }
 };

@@ -56,7 +56,8 @@ struct ResolveResult {
   std::vector<boost::asio::ip::address> addresses;
   std::string error;      // empty on success; otherwise the cause (NXDOMAIN, SERVFAIL, ...)
   bool used_dns = false;  // false for IP literals and pinned names
-  // The chain and every address, when DNS answered with addresses; null otherwise.
+  // The chain and every address, when DNS answered with addresses; the chain alone when a
+  // lookup failed with NXDOMAIN or NODATA after one or more CNAMEs; null otherwise.
   std::shared_ptr<const DnsEvidence> evidence;
 };
 

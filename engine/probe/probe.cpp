@@ -302,8 +302,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
 
   void on_target_resolved(const net::ResolveResult& r) {
     add_dns_time(r);
+    result_.dns = r.evidence;  // a failed lookup may still carry the CNAME chain that failed
     if (!r.ok()) return finish(Outcome::dns_error, r.error);
-    result_.dns = r.evidence;
     if (!proxy_) return connect(r.addresses, result_.port);
     target_address_ = r.addresses.front();
     connect(proxy_addresses_, proxy_->port);

@@ -171,6 +171,8 @@ std::string detail::dns_chain_text(const probe::Result& r) {
   if (!r.dns) return {};
   std::string out = r.host;
   for (const auto& name : r.dns->cnames) out += " -> " + name;
+  // A chain that ended in NXDOMAIN or NODATA: its last name is the one a filter may block.
+  if (r.dns->addresses.empty()) return out + " (no address)";
   return fmt::format("{} [{}]", out, fmt::join(r.dns->addresses, ", "));
 }
 

@@ -150,5 +150,30 @@ def service_tags_bad_file(c):
     check(r.rc == 2 and f"{bad}:1:13: error:" in r.stderr, f"bad JSON not located:\n{r.stderr}")
 
 
+@case
+def cname_chain_of_a_failed_lookup(c):
+    """filtered.probe.test is a CNAME of a name without records: the dns_error record names the
+    chain (no addresses), and the text report shows which name did not resolve."""
+    fx = c.fixture()
+    text = c.tmp / "report.txt"
+    r = c.run(["--methods", "direct", "--dns-server", fx["URLPROBE_DNS"], "--timeout", "5",
+               "--format", "jsonl", "-o", str(text),
+               f"http://filtered.probe.test:{fx['URLPROBE_PORT_HTTP']}/"])
+    rec = r.only_record()
+    target = "blocked.trafficmanager.probe.test"
+    c.expect_outcome(rec, "dns_error",
+                     rf"^NODATA: filtered\.probe\.test exists but has no address records "
+                     rf"\(CNAME chain filtered\.probe\.test -> {target}: {target} has no "
+                     rf"address records\)$")
+    check(rec.get("dns") == {"cnames": [target], "addresses": []}, f"dns: {rec.get('dns')}")
+    line = f"DNS: filtered.probe.test -> {target} (no address)"
+    check(line in text.read_text(), f"the text report lacks {line!r}:\n{text.read_text()}")
+    # A plain NXDOMAIN has no chain to show: no dns field.
+    gone = c.run(["--methods", "direct", "--dns-server", fx["URLPROBE_DNS"], "--timeout", "5",
+                  "--format", "jsonl",
+                  f"http://nosuch-at-all.probe.test:{fx['URLPROBE_PORT_HTTP']}/"])
+    check("dns" not in gone.only_record(), f"an NXDOMAIN without CNAMEs got dns: {gone.records}")
+
+
 if __name__ == "__main__":
     sys.exit(harness.main(sys.argv, CASES, __doc__))

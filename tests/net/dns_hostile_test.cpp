@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -435,6 +436,119 @@ TEST_F(HostileDns, NoEvidenceWithoutAnAnswer) {
   ASSERT_TRUE(lookup_result.result);
   EXPECT_FALSE(lookup_result.result->ok());
   EXPECT_FALSE(lookup_result.result->evidence);
+}
+
+// A corporate DNS filter that blocks a CNAME target: alias.test -> mid.test -> blocked.test,
+// and NXDOMAIN for the whole answer. c-ares's getaddrinfo drops that answer; the record must
+// still name the chain and the link that failed.
+std::optional<std::string> chain_to_blocked_target(const dns::Query& query) {
+  if (query.name != "alias.test") return nxdomain(query);
+  return std::optional(dns::make_reply(
+      query,
+      {dns::cname_record("alias.test", "mid.test"), dns::cname_record("mid.test", "blocked.test")},
+      dns::Rcode::nxdomain, false, query.id));
+}
+
+TEST_F(HostileDns, CnameChainEndingInNxdomainNamesTheChainAndTheMissingName) {
+  serve([](const dns::Query& query, dns::Transport) { return chain_to_blocked_target(query); });
+  const auto lookup_result = lookup("alias.test");
+  ASSERT_TRUE(lookup_result.result);
+  const auto& result = *lookup_result.result;
+  EXPECT_FALSE(result.ok());
+  EXPECT_TRUE(result.addresses.empty());
+  EXPECT_EQ(result.error,
+            "NXDOMAIN: alias.test does not exist (CNAME chain alias.test -> mid.test -> "
+            "blocked.test: blocked.test does not exist)");
+  ASSERT_TRUE(result.evidence);
+  EXPECT_THAT(result.evidence->cnames, ::testing::ElementsAre("mid.test", "blocked.test"));
+  EXPECT_TRUE(result.evidence->addresses.empty());
+  EXPECT_FALSE(result.evidence->tagged());
+  EXPECT_TRUE(lookup_result.before_deadline);
+}
+
+TEST_F(HostileDns, CnameChainEndingInNodataNamesTheNameWithoutAddresses) {
+  serve([](const dns::Query& query, dns::Transport) {
+    if (query.name != "www.test") return nxdomain(query);
+    return std::optional(dns::answer(query, {dns::cname_record("www.test", "edge.test")}));
+  });
+  const auto lookup_result = lookup("www.test");
+  ASSERT_TRUE(lookup_result.result);
+  const auto& result = *lookup_result.result;
+  EXPECT_EQ(result.error,
+            "NODATA: www.test exists but has no address records (CNAME chain www.test -> "
+            "edge.test: edge.test has no address records)");
+  ASSERT_TRUE(result.evidence);
+  EXPECT_THAT(result.evidence->cnames, ::testing::ElementsAre("edge.test"));
+  EXPECT_TRUE(result.evidence->addresses.empty());
+}
+
+// The lookup's cache entry is answered once, after the follow-up query: every probe of the
+// name gets the chain, and a later probe gets it from the cache without another query.
+TEST_F(HostileDns, EveryWaiterGetsTheFailedChainOnce) {
+  auto& dns_server =
+      serve([](const dns::Query& query, dns::Transport) { return chain_to_blocked_target(query); });
+  Resolver resolver(io, resolver_config());
+  std::vector<ResolveResult> results;
+  for (int i = 0; i < 3; ++i)
+    resolver.resolve("alias.test", 443, [&](const ResolveResult& result) {
+      results.push_back(result);
+      if (results.size() == 3) server->stop();
+    });
+  io.restart();
+  io.run_for(std::chrono::seconds(20));  // a hang guard, not a measurement
+  EXPECT_TRUE(io.stopped());
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& result : results) {
+    ASSERT_TRUE(result.evidence);
+    EXPECT_THAT(result.evidence->cnames, ::testing::ElementsAre("mid.test", "blocked.test"));
+  }
+  EXPECT_EQ(resolver.queries_sent(), 1u);
+  const auto queries_before = dns_server.udp_queries();
+  std::optional<ResolveResult> cached;
+  resolver.resolve("alias.test", 443, [&](const ResolveResult& result) { cached = result; });
+  io.restart();
+  io.run();
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(cached->error, results[0].error);
+  EXPECT_EQ(dns_server.udp_queries(), queries_before);
+}
+
+// The resolver goes away while the follow-up query is out: its callback runs inside
+// ares_destroy and must neither answer the waiter nor touch the resolver's state.
+TEST_F(HostileDns, ResolverDestroyedWhileTheFollowUpIsOutAnswersNobody) {
+  std::optional<Resolver> resolver;
+  int a_queries = 0;
+  serve([&](const dns::Query& query, dns::Transport) -> std::optional<std::string> {
+    if (query.name == "alias.test" && query.type == dns::type::a && ++a_queries == 2) {
+      // The second A query for the name is the follow-up: end the resolver instead.
+      asio::post(io, [&] {
+        resolver.reset();
+        server->stop();
+      });
+      return std::nullopt;
+    }
+    return chain_to_blocked_target(query);
+  });
+  resolver.emplace(io, resolver_config());
+  bool answered = false;
+  resolver->resolve("alias.test", 443, [&](const ResolveResult&) { answered = true; });
+  io.restart();
+  io.run_for(std::chrono::seconds(20));  // a hang guard, not a measurement
+  EXPECT_TRUE(io.stopped());
+  EXPECT_EQ(a_queries, 2) << "the follow-up query never went out";
+  EXPECT_FALSE(resolver.has_value());
+  EXPECT_FALSE(answered);
+}
+
+TEST_F(ProbeThroughHostileDns, CnameChainEndingInNxdomainIsDnsErrorWithTheChain) {
+  serve([](const dns::Query& query, dns::Transport) { return chain_to_blocked_target(query); });
+  const auto results = probe_url("https://alias.test/");
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].outcome, probe::Outcome::dns_error) << results[0].detail;
+  EXPECT_THAT(results[0].detail, StartsWith("NXDOMAIN: alias.test does not exist (CNAME chain"));
+  ASSERT_TRUE(results[0].dns);
+  EXPECT_THAT(results[0].dns->cnames, ::testing::ElementsAre("mid.test", "blocked.test"));
+  EXPECT_TRUE(results[0].dns->addresses.empty());
 }
 
 }  // namespace

@@ -126,6 +126,32 @@ TEST(DnsEvidence, TheTextReportShowsTheChainUnderAFailureOnly) {
               Not(HasSubstr("DNS:")));
 }
 
+// A chain that ended in NXDOMAIN (a filter blocking the CNAME target): the dns_error record
+// keeps the chain with no addresses, reads back as written, and the text names it so.
+TEST(DnsEvidence, AFailedChainHasNoAddressesAndTheTextSaysSo) {
+  auto blocked = direct("gw.microsoft.com", Outcome::dns_error,
+                        evidence({"gw.trafficmanager.net", "gw-eus.trafficmanager.net"}, {}), 0);
+  blocked.detail =
+      "NXDOMAIN: gw.microsoft.com does not exist (CNAME chain gw.microsoft.com -> "
+      "gw.trafficmanager.net -> gw-eus.trafficmanager.net: gw-eus.trafficmanager.net does not "
+      "exist)";
+  const auto line = line_of(blocked);
+  EXPECT_THAT(line, HasSubstr(R"("dns":{"cnames":["gw.trafficmanager.net",)"
+                              R"("gw-eus.trafficmanager.net"],"addresses":[]})"));
+  probe::Result back;
+  std::string error;
+  ASSERT_TRUE(report::parse_record(line, back, error)) << error;
+  ASSERT_TRUE(back.dns);
+  EXPECT_THAT(back.dns->cnames, ElementsAre("gw.trafficmanager.net", "gw-eus.trafficmanager.net"));
+  EXPECT_TRUE(back.dns->addresses.empty());
+  EXPECT_EQ(line_of(back), line);
+  const std::vector<route::Route> routes{route::direct_route()};
+  const std::vector<probe::Result> results{blocked};
+  const auto text = test::format_output(report::Format::text, routes, results);
+  EXPECT_THAT(text, HasSubstr("      DNS: gw.microsoft.com -> gw.trafficmanager.net -> "
+                              "gw-eus.trafficmanager.net (no address)\n"));
+}
+
 TEST(DnsEvidence, ReadinessListsProbedHostsEachFollowedByItsCnameTargets) {
   const std::vector<probe::Result> results{
       direct("A.microsoft.com", Outcome::ok,
