@@ -385,7 +385,9 @@ struct Resolver::Impl {
     if (self->destroying) return;
     if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
       // The answer (and any CNAME chain in it) is gone; ask once more for the raw message. The
-      // lookup keeps its slot and its waiters wait until this answer is in.
+      // lookup keeps its slot and its waiters wait until this answer is in. ares_query, not
+      // ares_search: 1.18's search hands over no message when every name it tried failed. So the
+      // name is asked as given, which is how getaddrinfo tries any name with a dot first.
       auto* follow_up = new FollowUp{self, std::move(query->host), status};
       ares_query(self->channel, follow_up->host.c_str(), ns_c_in, ns_t_a, &Impl::on_chain,
                  follow_up);
@@ -406,7 +408,7 @@ struct Resolver::Impl {
     if (answer && length > 0)
       chain = detail::follow_cnames(
           follow_up->host, detail::cname_records(answer, static_cast<std::size_t>(length)));
-    int outcome = follow_up->status;
+    const int outcome = follow_up->status;
     std::string detail_text;
     if (!chain.empty()) {
       auto evidence = std::make_shared<DnsEvidence>();

@@ -203,6 +203,13 @@ TEST_F(HostileDns, CnameLoopEndsAsNoData) {
   EXPECT_FALSE(lookup_result.result->ok());
   EXPECT_THAT(lookup_result.result->error,
               StartsWith("NODATA: loop-a.test exists but has no address records"));
+  // The follow-up query that reads the chain of a failed lookup shows the loop and stops.
+  EXPECT_THAT(lookup_result.result->error,
+              HasSubstr("(CNAME chain loop-a.test -> loop-b.test -> loop-a.test: loops back to "
+                        "loop-a.test)"));
+  ASSERT_TRUE(lookup_result.result->evidence);
+  EXPECT_THAT(lookup_result.result->evidence->cnames,
+              ::testing::ElementsAre("loop-b.test", "loop-a.test"));
   EXPECT_TRUE(lookup_result.before_deadline);
 }
 
