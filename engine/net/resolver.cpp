@@ -18,6 +18,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 
 namespace urlprobe::net {
 
@@ -197,11 +198,14 @@ struct Resolver::Impl {
     std::string host;
   };
 
-  // The ares_query after a failed lookup, with the failure it will name.
+  // The ares_query after a failed lookup, with the failure it will name. Shared by c-ares's
+  // callback and the patience timer: whichever comes first answers the lookup.
   struct FollowUp {
     Impl* impl;
     std::string host;
     int status;
+    asio::steady_timer patience;
+    bool answered = false;
   };
 
   asio::io_context& io;
@@ -216,6 +220,10 @@ struct Resolver::Impl {
   std::deque<std::string> backlog;  // names waiting for a lookup slot, in arrival order
   bool draining = false;
   bool destroying = false;
+  // How long a failed lookup waits for its chain: one c-ares try. The lookup itself may have
+  // used t + 2t of the budget; with t more it still ends inside it, so a lost follow-up never
+  // turns a known NXDOMAIN into the probe's "DNS timeout".
+  std::chrono::milliseconds follow_up_patience{100};
 
   Impl(asio::io_context& io_, const ResolverConfig& config)
       : io(io_), timer(io_), pins(config.pins), service_tags(config.service_tags) {
@@ -228,6 +236,7 @@ struct Resolver::Impl {
     // Two tries whose doubling timeouts (t + 2t) fit inside the DNS budget, so c-ares names the
     // failure before the probe's own deadline does.
     options.timeout = std::max(100, static_cast<int>(config.budget.count() / 4));
+    follow_up_patience = std::chrono::milliseconds(options.timeout);
     options.tries = 2;
     mask |= ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
     // Report SERVFAIL/REFUSED as such instead of c-ares's generic "could not contact".
@@ -388,9 +397,18 @@ struct Resolver::Impl {
       // lookup keeps its slot and its waiters wait until this answer is in. ares_query, not
       // ares_search: 1.18's search hands over no message when every name it tried failed. So the
       // name is asked as given, which is how getaddrinfo tries any name with a dot first.
-      auto* follow_up = new FollowUp{self, std::move(query->host), status};
+      auto follow_up = std::make_shared<FollowUp>(
+          FollowUp{self, std::move(query->host), status, asio::steady_timer(self->io)});
+      follow_up->patience.expires_after(self->follow_up_patience);
+      follow_up->patience.async_wait([follow_up](boost::system::error_code ec) {
+        if (ec || follow_up->answered) return;
+        follow_up->answered = true;  // the failure stands, without its chain
+        ResolveResult chainless;
+        chainless.used_dns = true;
+        follow_up->impl->finish(follow_up->host, std::move(chainless), follow_up->status);
+      });
       ares_query(self->channel, follow_up->host.c_str(), ns_c_in, ns_t_a, &Impl::on_chain,
-                 follow_up);
+                 new std::shared_ptr<FollowUp>(follow_up));
       return;
     }
     self->finish(query->host, std::move(result), status);
@@ -399,9 +417,15 @@ struct Resolver::Impl {
   // A chain that ends without addresses names the link that failed: a DNS filter that blocks a
   // CNAME target (say a *.trafficmanager.net name) answers NXDOMAIN for the name asked.
   static void on_chain(void* arg, int status, int /*timeouts*/, unsigned char* answer, int length) {
-    std::unique_ptr<FollowUp> follow_up(static_cast<FollowUp*>(arg));
+    const std::unique_ptr<std::shared_ptr<FollowUp>> held(
+        static_cast<std::shared_ptr<FollowUp>*>(arg));
+    const auto& follow_up = *held;
+    // Also inside ares_destroy: the timer's handler, cancelled or already queued, then finds
+    // the lookup answered and touches nothing of the resolver.
+    follow_up->patience.cancel();
+    const bool first = !std::exchange(follow_up->answered, true);
+    if (!first || status == ARES_EDESTRUCTION || follow_up->impl->destroying) return;
     Impl* self = follow_up->impl;
-    if (status == ARES_EDESTRUCTION || self->destroying) return;
     ResolveResult result;
     result.used_dns = true;
     std::vector<std::string> chain;

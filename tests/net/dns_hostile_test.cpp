@@ -520,6 +520,28 @@ TEST_F(HostileDns, EveryWaiterGetsTheFailedChainOnce) {
   EXPECT_EQ(dns_server.udp_queries(), queries_before);
 }
 
+// The lookup needed its retry (one try's timeout spent), and then the follow-up for the chain
+// is lost, every retry too: the patience timer answers the NXDOMAIN the lookup knows, once and
+// without a chain, inside the DNS budget. (Without the timer the follow-up's own two tries end
+// exactly at the budget, where the probe's deadline races it; that bound is arithmetic in the
+// resolver, not measured here.)
+TEST_F(HostileDns, ALostFollowUpStillAnswersTheFailureInTime) {
+  int a_queries = 0;
+  serve([&](const dns::Query& query, dns::Transport) -> std::optional<std::string> {
+    if (query.name == "alias.test" && query.type == dns::type::a) {
+      ++a_queries;
+      if (a_queries == 1 || a_queries >= 3) return std::nullopt;  // first try, then follow-ups
+    }
+    return chain_to_blocked_target(query);
+  });
+  const auto lookup_result = lookup("alias.test");
+  ASSERT_TRUE(lookup_result.result);
+  EXPECT_GE(a_queries, 3) << "the follow-up query never went out";
+  EXPECT_EQ(lookup_result.result->error, "NXDOMAIN: alias.test does not exist");
+  EXPECT_FALSE(lookup_result.result->evidence);
+  EXPECT_TRUE(lookup_result.before_deadline);
+}
+
 // The resolver goes away while the follow-up query is out: its callback runs inside
 // ares_destroy and must neither answer the waiter nor touch the resolver's state.
 TEST_F(HostileDns, ResolverDestroyedWhileTheFollowUpIsOutAnswersNobody) {
