@@ -22,7 +22,6 @@ DNS queries go only to a socket of the test's own on 127.0.0.1; other names are 
 Usage: pac_command_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail.
 """
 import socket
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,12 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
-import harness  # noqa: E402
-from harness import check, Fail  # noqa: E402
-from reliability_cases import main as reliability_main, no_sanitizer_report  # noqa: E402
-
-# A hang guard, not a timing assertion.
-WAIT_S = 60
+from harness import check  # noqa: E402
+from reliability_cases import main as reliability_main, run_urlprobe  # noqa: E402
 
 
 def pac(c, script_text, *args, name="answer.pac"):
@@ -45,17 +40,8 @@ def pac(c, script_text, *args, name="answer.pac"):
         path = Path(tmp) / name
         if script_text is not None:
             path.write_text(script_text)
-        argv = [c.binary, "pac", str(path), *args]
-        c.argv = argv
-        try:
-            proc = subprocess.run(argv, capture_output=True, env=harness.clean_environ(),
-                                  timeout=WAIT_S, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise Fail(f"still running {WAIT_S} s later: {' '.join(argv)}") from None
-    out, err = proc.stdout.decode(), proc.stderr.decode()
-    c.last_output = f"exit {proc.returncode}\n--- stdout ---\n{out[:4000]}\n--- stderr ---\n{err}"
-    no_sanitizer_report(err)
-    return proc.returncode, out, err, str(path)
+        rc, out, err = run_urlprobe(c, ["pac", str(path), *args])
+    return rc, out, err, str(path)
 
 
 def returning(expression):

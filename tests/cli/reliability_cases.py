@@ -201,6 +201,22 @@ def records_of(c, text, where):
         raise Fail(f"{where}: {e}") from None
 
 
+def run_urlprobe(c, args):
+    """Runs `urlprobe ARGS...` to its end (a hang is a failure); returns (rc, stdout, stderr)
+    and keeps what it printed for the failure message."""
+    argv = [c.binary, *args]
+    c.argv = argv
+    try:
+        proc = subprocess.run(argv, capture_output=True, env=harness.clean_environ(),
+                              timeout=WAIT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"still running {WAIT_S} s later: {' '.join(argv)}") from None
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    c.last_output = f"exit {proc.returncode}\n--- stdout ---\n{out[:4000]}\n--- stderr ---\n{err}"
+    no_sanitizer_report(err)
+    return proc.returncode, out, err
+
+
 def no_sanitizer_report(err):
     """Under ASan/UBSan a report may exit 1, which looks like "some probe failed"."""
     check(not re.search(r"AddressSanitizer|LeakSanitizer|runtime error:", err),

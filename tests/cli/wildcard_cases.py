@@ -21,18 +21,15 @@
 Usage: wildcard_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail.
 """
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
-import harness  # noqa: E402
-from harness import check, Fail  # noqa: E402
-from reliability_cases import main as reliability_main, no_sanitizer_report, records_of  # noqa: E402
+from harness import check  # noqa: E402
+from reliability_cases import main as reliability_main, records_of, run_urlprobe  # noqa: E402
 
-WAIT_S = 60  # a hang guard, not a timing assertion
 FIXTURES = Path(__file__).resolve().parent.parent / "sheet" / "testcloudconnection"
 ID_A = "3f2a8c1e-5b7d-4e90-a1c2-6d8e9f0a1b2c"  # printed in contoso-prod.txt
 ID_B = "9c41d7e2-0a3b-4f6c-8d5e-1b2a3c4d5e6f"  # in the hosts of contoso-dev-powershell.txt
@@ -41,17 +38,7 @@ FLAGS = ("--workspace-id", "--testcloudconnection", "--wildcard-host")
 
 
 def run(c, args):
-    argv = [c.binary, *args]
-    c.argv = argv
-    try:
-        proc = subprocess.run(argv, capture_output=True, env=harness.clean_environ(),
-                              timeout=WAIT_S, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"still running {WAIT_S} s later: {' '.join(argv)}") from None
-    out, err = proc.stdout.decode(), proc.stderr.decode()
-    c.last_output = f"exit {proc.returncode}\n--- stdout ---\n{out[:4000]}\n--- stderr ---\n{err}"
-    no_sanitizer_report(err)
-    return proc.returncode, out, err
+    return run_urlprobe(c, args)
 
 
 def listed(c, args):
