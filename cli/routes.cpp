@@ -228,9 +228,7 @@ std::vector<route::Route> build_routes(const Options& o,
   auto built = route::build(config);
   if (built.error) throw UsageError(built.error->text());
   if (imported) {
-    for (auto& s : built.imported)
-      imported->settings.push_back(
-          {std::move(s.file), s.line, std::move(s.setting), std::move(s.value), std::move(s.use)});
+    imported->settings = std::move(built.imported);
     const auto& policy = config.registry.policy;
     if (policy.enterprise_auth_proxy_disabled())
       imported->enterprise_auth_proxy_disabled =

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "options.hpp"
+#include "route/build.hpp"
 #include "route/route.hpp"
 #include "sheet/target.hpp"
 
@@ -13,12 +14,7 @@ namespace urlprobe::cli {
 
 // What --winhttp and --registry set, for --verbose, the json run metadata and readiness.
 struct ImportedConfig {
-  struct Setting {
-    std::string file;
-    int line = 0;
-    std::string setting, value, use;
-  };
-  std::vector<Setting> settings;
+  std::vector<route::ImportedSetting> settings;
   std::string enterprise_auth_proxy_disabled;  // "FILE:LINE" of DisableEnterpriseAuthProxy=1
 };
 

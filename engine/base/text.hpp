@@ -25,6 +25,10 @@ inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 // LINE without a leading UTF-8 byte order mark.
 std::string_view drop_bom(std::string_view line);
 
+// PATTERN against all of TEXT: '*' stands for any run of characters (none too), every other
+// character for itself, ASCII case ignored. Linear-ish (one remembered star), never exponential.
+bool glob_match(std::string_view pattern, std::string_view text);
+
 // CP as UTF-8 (no checks: callers pass a code point or U+FFFD).
 void append_utf8(std::string& out, char32_t cp);
 // UTF-16 code units (a trailing odd byte is ignored) as UTF-8; unpaired surrogates: U+FFFD.

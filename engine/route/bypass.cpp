@@ -7,27 +7,6 @@
 
 namespace urlprobe::route {
 
-bool wildcard_match(std::string_view pattern, std::string_view text) {
-  // Iterative glob with one backtrack point: linear in practice, never exponential.
-  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.size() && base::lower(pattern[p]) == base::lower(text[t])) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 WinHttpBypass::WinHttpBypass(std::string_view list, bool commas) {
   auto separator = [commas](char c) {
     return c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || (commas && c == ',');
@@ -91,7 +70,7 @@ const std::string* WinHttpBypass::match(std::string_view scheme, std::string_vie
     }
     if (!e.scheme.empty() && !base::iequals(e.scheme, scheme)) continue;
     if (e.port && e.port != port) continue;
-    if (wildcard_match(e.pattern, host)) return &e.text;
+    if (base::glob_match(e.pattern, host)) return &e.text;
   }
   return nullptr;
 }

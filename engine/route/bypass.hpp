@@ -37,7 +37,4 @@ class WinHttpBypass {
   std::vector<Entry> entries_;
 };
 
-// '*' matches any run of characters, everything else itself; ASCII case is ignored.
-bool wildcard_match(std::string_view pattern, std::string_view text);
-
 }  // namespace urlprobe::route

@@ -480,7 +480,7 @@ class TableReader {
       }
     bool given = false;
     for (const auto& named : options_.wildcard_hosts) {
-      if (named.pattern.empty() ? !host_matches(named.host, pattern) : named.pattern != pattern)
+      if (named.pattern.empty() ? !base::glob_match(pattern, named.host) : named.pattern != pattern)
         continue;
       given = true;
       add(named);
@@ -699,11 +699,10 @@ void load_builtin(std::string_view name, const SheetOptions& options, TargetList
   for (const auto& info : builtin_catalog()) {
     if (info.name != name) continue;
     // "TABLE ROWS": the docs' table, then rows urlprobe adds to it (mde_mma_*.csv).
-    for (const auto file : {info.file.substr(0, info.file.find(' ')),
-                            info.file.find(' ') == std::string_view::npos
-                                ? std::string_view{}
-                                : info.file.substr(info.file.find(' ') + 1)}) {
-      if (file.empty()) continue;
+    for (std::string_view files = info.file; !files.empty();) {
+      const auto space = files.find(' ');
+      const auto file = files.substr(0, space);
+      files = space == std::string_view::npos ? std::string_view{} : files.substr(space + 1);
       const auto table = csv_table(builtin_text(file), fmt::format("builtin:{}", file), ',');
       TableReader(options, into).read(table);
     }

@@ -128,27 +128,6 @@ bool is_host_name(std::string_view text) {
          });
 }
 
-bool host_matches(std::string_view host, std::string_view pattern) {
-  // Glob matching with one remembered star: linear enough for host-sized inputs.
-  std::size_t h = 0, p = 0, star = std::string_view::npos, resume = 0;
-  while (h < host.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = h;
-    } else if (p < pattern.size() && base::lower(pattern[p]) == base::lower(host[h])) {
-      ++p;
-      ++h;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      h = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 std::optional<WildcardHost> parse_wildcard_host(std::string_view text, std::string& error) {
   const auto equals = text.find('=');
   const auto pattern = lower(base::trim(text.substr(0, equals)));
@@ -172,7 +151,7 @@ std::optional<WildcardHost> parse_wildcard_host(std::string_view text, std::stri
                         host, "checkin.dm.microsoft.com");
     return std::nullopt;
   }
-  if (!host_matches(host, pattern)) {
+  if (!base::glob_match(pattern, host)) {
     error = fmt::format("'{}' does not match '{}'", host, pattern);
     return std::nullopt;
   }
@@ -249,7 +228,7 @@ CloudConnectionTest parse_testcloudconnection(std::string_view bytes, const std:
     }
     if (!section) return;
     for (const auto& word : words)
-      if (is_host_name(word) && host_matches(word, *section)) add(*section, word);
+      if (is_host_name(word) && base::glob_match(*section, word)) add(*section, word);
   });
   if (test.workspace_id.empty() && !workspace_by_host.empty()) {
     test.workspace_id = workspace_by_host;

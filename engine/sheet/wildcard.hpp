@@ -27,10 +27,6 @@ struct WildcardHost {
 // A host name as DNS and TLS take it: two or more labels of letters, digits and '-', not an IP
 // address, no '*'. Case is not checked.
 bool is_host_name(std::string_view text);
-// '*' stands for any run of host characters, dots included, or none: "*.dm.microsoft.com"
-// matches "checkin.dm.microsoft.com", "*ecs.office.com" matches "ecs.office.com". ASCII case is
-// ignored.
-bool host_matches(std::string_view host, std::string_view pattern);
 // --wildcard-host PATTERN=HOST: PATTERN has a '*', HOST is a host name that PATTERN matches.
 // nullopt with ERROR saying what is wrong (without the option's name).
 std::optional<WildcardHost> parse_wildcard_host(std::string_view text, std::string& error);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "base/text.hpp"
 #include "sheet/sheet.hpp"
 #include "sheet/wildcard.hpp"
 
@@ -17,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!test.workspace_id.empty() && !sheet::is_guid(test.workspace_id)) std::abort();
   for (const auto& host : test.hosts) {
     if (!sheet::is_host_name(host.host)) std::abort();
-    if (!host.pattern.empty() && !sheet::host_matches(host.host, host.pattern)) std::abort();
+    if (!host.pattern.empty() && !urlprobe::base::glob_match(host.pattern, host.host)) std::abort();
   }
   return 0;
 }

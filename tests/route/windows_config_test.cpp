@@ -1,6 +1,7 @@
 // --winhttp and --registry: netsh's and regedit's exports read into plain values, WinHTTP's
 // bypass list, and the routes route::build makes of them.
 #include "route/windows_config.hpp"
+#include "base/text.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -206,10 +207,10 @@ TEST(WinHttpBypassMatch, CommasSplitOnlyWhenAsked) {
 }
 
 TEST(WinHttpBypassMatch, WildcardMatchHasNoBlowUp) {
-  EXPECT_TRUE(wildcard_match("*a*a*a*a*a*b", std::string(60, 'a') + "b"));
-  EXPECT_FALSE(wildcard_match("*a*a*a*a*a*b", std::string(5000, 'a')));
-  EXPECT_TRUE(wildcard_match("*", ""));
-  EXPECT_FALSE(wildcard_match("a", ""));
+  EXPECT_TRUE(urlprobe::base::glob_match("*a*a*a*a*a*b", std::string(60, 'a') + "b"));
+  EXPECT_FALSE(urlprobe::base::glob_match("*a*a*a*a*a*b", std::string(5000, 'a')));
+  EXPECT_TRUE(urlprobe::base::glob_match("*", ""));
+  EXPECT_FALSE(urlprobe::base::glob_match("a", ""));
 }
 
 // --- .reg files ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/text.hpp"
 #include "sheet/reader.hpp"
 #include "sheet/sheet.hpp"
 #include "sheet/wildcard.hpp"
@@ -62,15 +63,16 @@ std::vector<std::string> hosts_for(const CloudConnectionTest& test, std::string_
 }  // namespace
 
 TEST(WildcardMatch, StarStandsForAnyRunOfHostCharacters) {
-  EXPECT_TRUE(host_matches("checkin.dm.microsoft.com", "*.dm.microsoft.com"));
-  EXPECT_TRUE(host_matches("a.b.dm.microsoft.com", "*.dm.microsoft.com"));
-  EXPECT_TRUE(host_matches("CHECKIN.DM.Microsoft.com", "*.dm.microsoft.com"));
-  EXPECT_TRUE(host_matches("ecs.office.com", "*ecs.office.com"));
-  EXPECT_TRUE(host_matches("config.ecs.office.com", "*ecs.office.com"));
-  EXPECT_FALSE(host_matches("dm.microsoft.com", "*.dm.microsoft.com"));
-  EXPECT_FALSE(host_matches("checkin.dm.microsoft.com.evil.example", "*.dm.microsoft.com"));
-  EXPECT_FALSE(host_matches("checkin.dm.microsoft.co", "*.dm.microsoft.com"));
-  EXPECT_FALSE(host_matches("x.blob.core.windows.net", "*.dm.microsoft.com"));
+  EXPECT_TRUE(urlprobe::base::glob_match("*.dm.microsoft.com", "checkin.dm.microsoft.com"));
+  EXPECT_TRUE(urlprobe::base::glob_match("*.dm.microsoft.com", "a.b.dm.microsoft.com"));
+  EXPECT_TRUE(urlprobe::base::glob_match("*.dm.microsoft.com", "CHECKIN.DM.Microsoft.com"));
+  EXPECT_TRUE(urlprobe::base::glob_match("*ecs.office.com", "ecs.office.com"));
+  EXPECT_TRUE(urlprobe::base::glob_match("*ecs.office.com", "config.ecs.office.com"));
+  EXPECT_FALSE(urlprobe::base::glob_match("*.dm.microsoft.com", "dm.microsoft.com"));
+  EXPECT_FALSE(
+      urlprobe::base::glob_match("*.dm.microsoft.com", "checkin.dm.microsoft.com.evil.example"));
+  EXPECT_FALSE(urlprobe::base::glob_match("*.dm.microsoft.com", "checkin.dm.microsoft.co"));
+  EXPECT_FALSE(urlprobe::base::glob_match("*.dm.microsoft.com", "x.blob.core.windows.net"));
 }
 
 TEST(WildcardMatch, HostNames) {
