@@ -430,6 +430,17 @@ def main():
                      q('probe_success{job="urlprobe-probe-a",site="a"}', 1))
         checks.holds("/probe through site a's squid: urlprobe_probe_outcome ok",
                      q('urlprobe_probe_outcome{job="urlprobe-probe-a",outcome="ok"} == 1'))
+        # The blackbox_exporter names a dashboard built for it reads, as Prometheus stored them.
+        checks.holds("/probe through site a's squid: probe_http_status_code 200",
+                     q('probe_http_status_code{job="urlprobe-probe-a"}', 200))
+        checks.holds("/probe through site a's squid: probe_duration_seconds > 0",
+                     q('probe_duration_seconds{job="urlprobe-probe-a"} > 0'))
+        checks.holds("/probe through site a's squid: probe_ssl_earliest_cert_expiry in the future",
+                     q('probe_ssl_earliest_cert_expiry{job="urlprobe-probe-a"} > time()'))
+        checks.holds("/probe through site a's squid: probe_http_duration_seconds by phase",
+                     lambda: {"resolve", "connect", "tls", "processing", "transfer"} <= {
+                         s["metric"].get("phase") for s in checks.query(
+                             'probe_http_duration_seconds{job="urlprobe-probe-a"}')})
         checks.holds("/probe through site b's 407 squid: probe_success 0",
                      q('probe_success{job="urlprobe-probe-b",site="b"}', 0))
         checks.holds("/probe through site b's 407 squid: urlprobe_probe_outcome "

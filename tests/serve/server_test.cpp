@@ -379,6 +379,24 @@ bool has_line_starting(const std::string& page, std::string_view prefix) {
 
 // --- pages --------------------------------------------------------------------------------
 
+// A sweep held past --every (200 ms here): the due sweeps are counted late, and none starts
+// beside it (the origin sees one request for the held URL).
+TEST_F(ServeTest, ASweepStillRunningWhenTheNextIsDueCountsItLateAndRunsAlone) {
+  Exporter e(quick(), [&] { return make_plan({origin_->url("/hold/long")}); });
+  ASSERT_TRUE(eventually([&] { return origin_->held() >= 1; }));
+  const auto late = [&] {
+    const auto page = get(e.port(), "/metrics").body;
+    const auto at = page.find("\nurlprobe_sweeps_late_total ");
+    return at == std::string::npos ? -1 : std::atoi(page.c_str() + at + 28);
+  };
+  ASSERT_TRUE(eventually([&] { return late() >= 2; })) << get(e.port(), "/metrics").body;
+  EXPECT_EQ(origin_->held(), 1) << "a second sweep started beside the running one";
+  EXPECT_TRUE(has_line_starting(get(e.port(), "/metrics").body, "urlprobe_sweep_running 1"));
+  EXPECT_FALSE(e.logged("sweep 1 done")) << e.log();
+  release();
+  ASSERT_TRUE(e.wait_sweeps(1)) << e.log();
+}
+
 TEST_F(ServeTest, PagesBeforeAndAfterTheFirstSweep) {
   const auto ok = origin_->url("/ok"), held = origin_->url("/hold/sweep");
   // The sweep's /hold target keeps the first sweep running until the test releases it.
