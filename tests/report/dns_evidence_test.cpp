@@ -126,6 +126,22 @@ TEST(DnsEvidence, TheTextReportShowsTheChainUnderAFailureOnly) {
               Not(HasSubstr("DNS:")));
 }
 
+// The HTML report's cell panel has the same line for a failure, and none for a success.
+TEST(DnsEvidence, TheHtmlCellShowsTheChainOfAFailureOnly) {
+  const std::vector<route::Route> routes{route::direct_route()};
+  const std::vector<probe::Result> results{
+      direct("gw.microsoft.com", Outcome::connect_refused,
+             evidence({"gw.trafficmanager.net"}, {"20.42.73.26"}), 0),
+      direct("ok.microsoft.com", Outcome::ok, evidence({"ok.trafficmanager.net"}, {"192.0.2.9"}),
+             1)};
+  const auto page = test::format_output(report::Format::html, routes, results);
+  // The page's data is JSON inside <script>: its '>' is written \u003e.
+  EXPECT_THAT(page, HasSubstr("\"dn\":\"gw.microsoft.com -\\u003e gw.trafficmanager.net "
+                              "[20.42.73.26]\""));
+  EXPECT_THAT(page, Not(HasSubstr("\"dn\":\"ok.microsoft.com")));
+  EXPECT_THAT(page, HasSubstr("row('DNS', c.dn)"));
+}
+
 // A chain that ended in NXDOMAIN (a filter blocking the CNAME target): the dns_error record
 // keeps the chain with no addresses, reads back as written, and the text names it so.
 TEST(DnsEvidence, AFailedChainHasNoAddressesAndTheTextSaysSo) {
