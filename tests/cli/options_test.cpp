@@ -33,6 +33,17 @@ std::string usage_error(std::vector<std::string> args) {
 
 }  // namespace
 
+// The defaults: a Prometheus exporter on loopback only, sweeping every quarter hour.
+TEST(Options, ServeListensOnLoopback9815AndSweepsEveryFifteenMinutesByDefault) {
+  const auto o = parse({"serve", "sheet.csv"});
+  EXPECT_EQ(o.command, "serve");
+  EXPECT_EQ(o.listen, "127.0.0.1:9815");
+  EXPECT_EQ(o.every, std::chrono::minutes(15));
+  const auto set = parse({"serve", "--listen", ":9100", "--every", "90s", "sheet.csv"});
+  EXPECT_EQ(set.listen, ":9100");
+  EXPECT_EQ(set.every, std::chrono::seconds(90));
+}
+
 TEST(Options, DefaultsAreTheAnalyzersFiveMethodsInOrderWithTenSecondTimeout) {
   const auto o = parse({});
   EXPECT_EQ(o.command, "probe");
