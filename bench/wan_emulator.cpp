@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -236,6 +237,8 @@ class Fd {
   int fd_ = -1;
 };
 
+constexpr int kDeviceTxQueueLength = 10000;
+
 // The TUN device is created in the namespace the process is in at TUNSETIFF, and stays there
 // for the life of the fd; the process goes back to its own namespace afterwards.
 Fd open_tun_in(const std::string& netns_path, const std::string& device, int home_netns) {
@@ -250,6 +253,13 @@ Fd open_tun_in(const std::string& netns_path, const std::string& device, int hom
     std::memcpy(request.ifr_name, device.data(), device.size());
     if (::ioctl(tun.get(), TUNSETIFF, &request) != 0)
       system_error("TUNSETIFF " + device + " in " + netns_path, errno);
+    // The ring between the stack and this reader holds txqueuelen packets (500 by default) and
+    // drops silently when full, as when thousands of connections send their SYNs in one burst:
+    // a longer ring leaves the drops to --queue-limit, which counts them.
+    Fd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    request.ifr_qlen = kDeviceTxQueueLength;
+    if (control.get() < 0 || ::ioctl(control.get(), SIOCSIFTXQLEN, &request) != 0)
+      system_error("set txqueuelen of " + device + " in " + netns_path, errno);
   }
   if (::setns(home_netns, CLONE_NEWNET) != 0) system_error("setns back", errno);
   if (tun.get() < 0) system_error("open /dev/net/tun in " + netns_path, open_error);
@@ -268,6 +278,11 @@ struct Counters {
   std::uint64_t dropped_queue_limit = 0;
   std::uint64_t dropped_write_error = 0;
   std::uint64_t dropped_not_ip = 0;
+  // How far behind its due time a packet left: the emulator's own error, which the delay it
+  // reports must be read with (a loaded machine makes every round trip this much longer).
+  std::int64_t late_max_ns = 0;
+  std::int64_t late_sum_ns = 0;
+  std::uint64_t late_count = 0;
 };
 
 struct Queued {
@@ -404,12 +419,17 @@ class Emulator {
         "\"to_client_bytes\":%llu,\"dropped_loss\":%llu,\"dropped_blackhole\":%llu,"
         "\"dropped_queue_limit\":%llu,\"dropped_write_error\":%llu,\"dropped_not_ip\":%llu,"
         "\"max_queue_depth_to_server\":%zu,\"max_queue_depth_to_client\":%zu,"
-        "\"queued_to_server\":%zu,\"queued_to_client\":%zu}\n",
+        "\"queued_to_server\":%zu,\"queued_to_client\":%zu,\"late_mean_us\":%.1f,"
+        "\"late_max_us\":%.1f}\n",
         as_ull(up.packets), as_ull(up.bytes), as_ull(down.packets), as_ull(down.bytes),
         as_ull(counters_.dropped_loss), as_ull(counters_.dropped_blackhole),
         as_ull(counters_.dropped_queue_limit), as_ull(counters_.dropped_write_error),
         as_ull(counters_.dropped_not_ip), up.max_depth, down.max_depth, up.queue.size(),
-        down.queue.size());
+        down.queue.size(),
+        counters_.late_count ? static_cast<double>(counters_.late_sum_ns) / 1e3 /
+                                   static_cast<double>(counters_.late_count)
+                             : 0.0,
+        static_cast<double>(counters_.late_max_ns) / 1e3);
     std::fflush(stdout);
   }
 
@@ -491,6 +511,12 @@ class Emulator {
     bool sent = false;
     while (!direction.queue.empty() && direction.queue.front().due_ns <= now) {
       const std::vector<std::uint8_t>& bytes = direction.queue.front().bytes;
+      // The clock is read again per packet: a long batch makes its last packets later than the
+      // wakeup, and those are the ones the figure is for.
+      const std::int64_t late = monotonic_ns() - direction.queue.front().due_ns;
+      counters_.late_max_ns = std::max(counters_.late_max_ns, late);
+      counters_.late_sum_ns += late;
+      ++counters_.late_count;
       // A TUN write hands the packet to the other namespace's stack at once; it fails only
       // when that device is down or the packet is malformed, which a real link would drop too.
       if (::write(direction.write_fd, bytes.data(), bytes.size()) ==
