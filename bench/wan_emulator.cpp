@@ -72,6 +72,11 @@ it prints "ready". The devices disappear when it exits.
   --device NAME           TUN device name in both namespaces (default wan0)
   --queue-limit PACKETS   packets held per direction (default 200000); past it a packet is
                           dropped, as a router with a full queue would
+  --no-realtime           run at normal priority. By default the emulator runs SCHED_FIFO
+                          (priority 10, when allowed): on a machine busy with the endpoints it
+                          is served the moment a packet is due, as a router would be, instead of
+                          adding the scheduler's wait to every round trip (late_mean_us and
+                          late_max_us in the counters show what it added)
   --help                  this text
 
 Stdout: "ready" once both devices exist; on SIGTERM or SIGINT one JSON line of counters and exit
@@ -111,6 +116,7 @@ struct Options {
   std::optional<std::uint64_t> seed;
   std::string device = "wan0";
   std::size_t queue_limit = 200000;
+  bool realtime = true;
 };
 
 double parse_milliseconds(std::string_view option, std::string_view text) {
@@ -203,6 +209,9 @@ Options parse_options(int argc, char** argv) {
       if (!fits || !plain)
         usage_error(name, "is not an interface name (1-15 characters, no '/', ':' or spaces)",
                     options.device);
+    } else if (name == "--no-realtime") {
+      if (value) usage_error(name, "takes no value");
+      options.realtime = false;
     } else if (name == "--queue-limit") {
       options.queue_limit = parse_count(name, take_value(), 1);
     } else {
@@ -343,8 +352,9 @@ bool matches(const Endpoint& endpoint, int family, const std::uint8_t* address,
 
 class Emulator {
  public:
-  Emulator(const Options& options, Fd client_tun, Fd server_tun)
+  Emulator(const Options& options, Fd client_tun, Fd server_tun, bool realtime)
       : options_(options),
+        realtime_(realtime),
         client_tun_(std::move(client_tun)),
         server_tun_(std::move(server_tun)),
         one_way_ns_(std::llround(options.rtt_ms * 1e6 / 2)),
@@ -420,7 +430,7 @@ class Emulator {
         "\"dropped_queue_limit\":%llu,\"dropped_write_error\":%llu,\"dropped_not_ip\":%llu,"
         "\"max_queue_depth_to_server\":%zu,\"max_queue_depth_to_client\":%zu,"
         "\"queued_to_server\":%zu,\"queued_to_client\":%zu,\"late_mean_us\":%.1f,"
-        "\"late_max_us\":%.1f}\n",
+        "\"late_max_us\":%.1f,\"scheduling\":\"%s\"}\n",
         as_ull(up.packets), as_ull(up.bytes), as_ull(down.packets), as_ull(down.bytes),
         as_ull(counters_.dropped_loss), as_ull(counters_.dropped_blackhole),
         as_ull(counters_.dropped_queue_limit), as_ull(counters_.dropped_write_error),
@@ -429,7 +439,7 @@ class Emulator {
         counters_.late_count ? static_cast<double>(counters_.late_sum_ns) / 1e3 /
                                    static_cast<double>(counters_.late_count)
                              : 0.0,
-        static_cast<double>(counters_.late_max_ns) / 1e3);
+        static_cast<double>(counters_.late_max_ns) / 1e3, realtime_ ? "fifo" : "normal");
     std::fflush(stdout);
   }
 
@@ -488,7 +498,7 @@ class Emulator {
     if (jitter_ns_ > 0)
       delay += std::llround((unit_(random_) - 0.5) * static_cast<double>(jitter_ns_));
     const std::int64_t due =
-        std::max({now + std::max<std::int64_t>(delay, 0), direction.last_due_ns});
+        std::max(now + std::max<std::int64_t>(delay, 0), direction.last_due_ns);
     direction.last_due_ns = due;
     direction.queue.push_back(Queued{due, std::vector<std::uint8_t>(packet, packet + size)});
     direction.max_depth = std::max(direction.max_depth, direction.queue.size());
@@ -525,11 +535,26 @@ class Emulator {
         direction.bytes += bytes.size();
       } else {
         ++counters_.dropped_write_error;
+        note_write_error(errno);
       }
       direction.queue.pop_front();
       sent = true;
     }
     if (sent || direction.armed_due_ns < 0) arm(direction);
+  }
+
+  // Said once per cause on stderr, so a device that went down does not flood the log; the
+  // counters have the number.
+  void note_write_error(int error) {
+    if (std::find(write_errors_seen_.begin(), write_errors_seen_.end(), error) !=
+        write_errors_seen_.end())
+      return;
+    write_errors_seen_.push_back(error);
+    // EIO is what a TUN device that is not up answers: a packet sent before the script has
+    // brought both links up.
+    std::fprintf(stderr, "%.*s: write to a TUN device: %s%s (counted in dropped_write_error)\n",
+                 static_cast<int>(kProgram.size()), kProgram.data(), std::strerror(error),
+                 error == EIO ? ", the device is down" : "");
   }
 
   void arm(Direction& direction) {
@@ -545,6 +570,7 @@ class Emulator {
   }
 
   const Options& options_;
+  bool realtime_;
   Fd client_tun_;
   Fd server_tun_;
   std::int64_t one_way_ns_;
@@ -554,6 +580,7 @@ class Emulator {
   std::array<Direction, 2> directions_{};
   Counters counters_;
   std::array<std::uint8_t, 65536> buffer_{};
+  std::vector<int> write_errors_seen_;
 };
 
 }  // namespace
@@ -574,7 +601,17 @@ int main(int argc, char** argv) {
   Fd client_tun = open_tun_in(options.client_netns, options.device, home.get());
   Fd server_tun = open_tun_in(options.server_netns, options.device, home.get());
 
-  Emulator emulator(options, std::move(client_tun), std::move(server_tun));
+  bool realtime = false;
+  if (options.realtime) {
+    sched_param priority{};
+    priority.sched_priority = 10;
+    realtime = sched_setscheduler(0, SCHED_FIFO, &priority) == 0;
+    if (!realtime)
+      std::fprintf(stderr, "%.*s: SCHED_FIFO: %s; running at normal priority\n",
+                   static_cast<int>(kProgram.size()), kProgram.data(), std::strerror(errno));
+  }
+
+  Emulator emulator(options, std::move(client_tun), std::move(server_tun), realtime);
   std::fputs("ready\n", stdout);
   std::fflush(stdout);
   emulator.run();

@@ -7,6 +7,10 @@ much as configured, and the machine's load can only add.
 
   rtt         --rtt-ms 100: a TCP connect takes >= 100 ms and one request/response on it
               >= 100 ms more; 1 MB echoed back arrives intact (SHA-256); counters count it
+  jitter      --rtt-ms 40 --jitter-ms 40 --seed 3: 200 numbered UDP datagrams sent in one burst
+              arrive in the order sent (jitter of +-20 ms per packet would reorder nearly all of
+              them were it not clamped), and a TCP connect still takes >= 20 ms (each way's
+              delay never goes below 20 ms - 10 ms)
   loss        --loss 0.2 --seed 7: a 200 KB echo still arrives intact (TCP retransmits), and the
               counters at SIGTERM show dropped_loss > 0
   blackhole   --blackhole 10.91.1.1:8081: a connect there with a 1 s timeout times out while a
@@ -23,7 +27,7 @@ import signal
 import subprocess
 import sys
 
-CASES = ["rtt", "loss", "blackhole", "bad_options"]
+CASES = ["rtt", "jitter", "loss", "blackhole", "bad_options"]
 HANG_GUARD_S = 120  # a hang guard only, never a timing assertion
 CLIENT_ADDR, SERVER_ADDR = "10.91.0.1", "10.91.1.1"
 PYTHON = "/usr/bin/python3"
@@ -115,6 +119,35 @@ print(json.dumps({"connect": "ok", "connect_s": connected - start, "ping_s": pon
 """
 
 
+# Runs in the server namespace: argv = ADDR PORT. Says "listening", then prints the JSON list of
+# the numbers of the datagrams it got, in arrival order, when the datagram "end" comes.
+UDP_SINK_CODE = r"""
+import json, socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+sock.bind((sys.argv[1], int(sys.argv[2])))
+sock.settimeout(120)
+print("listening", flush=True)
+got = []
+while True:
+    data = sock.recv(2048)
+    if data == b"end":
+        break
+    got.append(int(data.split(b" ")[0]))
+print(json.dumps(got), flush=True)
+"""
+
+# Runs in the client namespace: argv = ADDR PORT COUNT. Sends COUNT numbered datagrams back to
+# back, then "end".
+UDP_BURST_CODE = r"""
+import socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for number in range(int(sys.argv[3])):
+    sock.sendto(b"%d padding" % number, (sys.argv[1], int(sys.argv[2])))
+sock.sendto(b"end", (sys.argv[1], int(sys.argv[2])))
+"""
+
+
 class World:
     """Two namespaces and the emulator between them; close() undoes everything it made."""
 
@@ -141,11 +174,14 @@ class World:
             run(["ip", "-n", name, "link", "set", "lo", "up"])
 
     def start_server(self, *ports):
-        self.server = subprocess.Popen(
-            ["ip", "netns", "exec", self.names[1], PYTHON, "-c", SERVER_CODE, SERVER_ADDR,
-             *map(str, ports)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.server = self.in_netns(1, SERVER_CODE, SERVER_ADDR, *ports, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE)
         line = self.server.stdout.readline()
         check(line == "listening\n", f"server said {line!r}")
+
+    def in_netns(self, index, code, *args, **popen):
+        return subprocess.Popen(["ip", "netns", "exec", self.names[index], PYTHON, "-c", code,
+                                 *map(str, args)], text=True, **popen)
 
     def client(self, port, echo_bytes, connect_timeout_s=HANG_GUARD_S):
         done = subprocess.run(
@@ -164,6 +200,8 @@ class World:
         lines = out.splitlines()
         check(len(lines) == 1, f"expected one counters line after 'ready', got {out!r}")
         print("counters:", lines[0])
+        if err:
+            print("emulator stderr:", err.strip())
         return json.loads(lines[0])
 
     def close(self):
@@ -210,6 +248,32 @@ def case_rtt(emulator):
         check(counters["dropped_loss"] == 0 and counters["dropped_blackhole"] == 0,
               f"drops without --loss or --blackhole: {counters}")
     with_world(emulator, ["--rtt-ms", "100"], body)
+
+
+def case_jitter(emulator):
+    def body(world):
+        sink = world.in_netns(1, UDP_SINK_CODE, SERVER_ADDR, 9000, stdout=subprocess.PIPE)
+        try:
+            line = sink.stdout.readline()
+            check(line == "listening\n", f"UDP sink said {line!r}")
+            burst = world.in_netns(0, UDP_BURST_CODE, SERVER_ADDR, 9000, 200)
+            check(burst.wait(HANG_GUARD_S) == 0, "UDP burst failed")
+            got = json.loads(sink.stdout.readline())
+        finally:
+            sink.kill()
+            sink.wait()
+        check(len(got) > 0, "no datagram arrived")
+        check(got == sorted(got), f"datagrams reordered by jitter: {got}")
+        print(f"{len(got)} of 200 datagrams, in order")
+        world.start_server(8080)
+        result = world.client(8080, 10_000)
+        print("client:", result)
+        check(result["connect"] == "ok" and result["intact"], f"TCP under jitter: {result}")
+        check(result["connect_s"] >= 0.020,
+              f"connect took {result['connect_s'] * 1000:.1f} ms, below the 20 ms floor")
+        counters = world.stop_emulator()
+        check(counters["to_server_packets"] >= len(got), f"counters miss datagrams: {counters}")
+    with_world(emulator, ["--rtt-ms", "40", "--jitter-ms", "40", "--seed", "3"], body)
 
 
 def case_loss(emulator):
