@@ -72,6 +72,11 @@ it prints "ready". The devices disappear when it exits.
   --device NAME           TUN device name in both namespaces (default wan0)
   --queue-limit PACKETS   packets held per direction (default 200000); past it a packet is
                           dropped, as a router with a full queue would
+  --tick-us US            after each wakeup the loop rests US microseconds, then reads and
+                          sends everything that arrived or came due meanwhile in one batch:
+                          each packet's delay grows by at most a tick (never shrinks), and the
+                          emulator wakes at most 1/tick times a second, not once per packet.
+                          0: wake for every packet. Default 100
   --no-realtime           run at normal priority. By default the emulator runs SCHED_FIFO
                           (priority 10, when allowed): on a machine busy with the endpoints it
                           is served the moment a packet is due, as a router would be, instead of
@@ -117,6 +122,7 @@ struct Options {
   std::string device = "wan0";
   std::size_t queue_limit = 200000;
   bool realtime = true;
+  std::uint64_t tick_us = 100;
 };
 
 double parse_milliseconds(std::string_view option, std::string_view text) {
@@ -209,6 +215,10 @@ Options parse_options(int argc, char** argv) {
       if (!fits || !plain)
         usage_error(name, "is not an interface name (1-15 characters, no '/', ':' or spaces)",
                     options.device);
+    } else if (name == "--tick-us") {
+      const std::string_view text = take_value();
+      options.tick_us = parse_count(name, text, 0);
+      if (options.tick_us > 100'000) usage_error(name, "is more than 100000 (0.1 s)", text);
     } else if (name == "--no-realtime") {
       if (value) usage_error(name, "takes no value");
       options.realtime = false;
@@ -359,6 +369,7 @@ class Emulator {
         server_tun_(std::move(server_tun)),
         one_way_ns_(std::llround(options.rtt_ms * 1e6 / 2)),
         jitter_ns_(std::llround(options.jitter_ms * 1e6)),
+        tick_ns_(static_cast<std::int64_t>(options.tick_us) * 1000),
         random_(options.seed ? *options.seed : std::random_device{}()) {
     directions_[0].name = "to_server";
     directions_[0].read_fd = client_tun_.get();
@@ -418,6 +429,14 @@ class Emulator {
       // together leave in one batch whichever event woke the loop.
       const std::int64_t now = monotonic_ns();
       for (Direction& direction : directions_) send_due(direction, now);
+      // Waking once per packet costs more than forwarding it (a context switch each, on a
+      // machine the endpoints share): after a wakeup the loop rests for one tick and then takes
+      // everything that arrived or came due meanwhile in one go. That adds at most a tick to a
+      // packet's delay, never takes from it, and bounds wakeups to 1/tick a second.
+      if (tick_ns_ > 0) {
+        const timespec rest{0, static_cast<long>(tick_ns_)};
+        clock_nanosleep(CLOCK_MONOTONIC, 0, &rest, nullptr);
+      }
     }
   }
 
@@ -462,7 +481,7 @@ class Emulator {
   // A bounded batch per wakeup, so one busy direction cannot keep the other's due packets
   // (and the timers) waiting; epoll is level-triggered and reports the rest at once.
   void read_packets(Direction& direction) {
-    constexpr int kBatch = 64;
+    constexpr int kBatch = 256;
     const std::int64_t now = monotonic_ns();
     for (int n = 0; n < kBatch; ++n) {
       const ssize_t size = ::read(direction.read_fd, buffer_.data(), buffer_.size());
@@ -575,6 +594,7 @@ class Emulator {
   Fd server_tun_;
   std::int64_t one_way_ns_;
   std::int64_t jitter_ns_;
+  std::int64_t tick_ns_;
   std::mt19937_64 random_;
   std::uniform_real_distribution<double> unit_{0.0, 1.0};
   std::array<Direction, 2> directions_{};
