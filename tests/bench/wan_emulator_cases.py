@@ -13,10 +13,12 @@ much as configured, and the machine's load can only add.
               delay never goes below 20 ms - 10 ms)
   loss        --loss 0.2 --seed 7: a 200 KB echo still arrives intact (TCP retransmits), and the
               counters at SIGTERM show dropped_loss > 0
+  queue_limit --queue-limit 4 at --rtt-ms 20: a 200 KB echo still arrives intact, the counters show
+              dropped_queue_limit > 0 and no direction ever held more than 4 packets
   blackhole   --blackhole 10.91.1.1:8081: a connect there with a 1 s timeout times out while a
               connect to 10.91.1.1:8080 succeeds; the counters show dropped_blackhole > 0
-  bad_options bad values for --rtt-ms, --loss, --blackhole, --jitter-ms, --queue-limit, --device,
-              an unknown option and a missing --rtt-ms exit 2 naming the option; a namespace
+  bad_options bad values for --rtt-ms, --loss (also as --loss=2), --blackhole, --jitter-ms,
+              --queue-limit, --device, --seed, --tick-us, an unknown option and a missing --rtt-ms exit 2 naming the option; a namespace
               file that does not exist exits 1 naming it
 
 Usage: wan_emulator_cases.py EMULATOR CASE | --list.  Exit 0 pass, 1 fail, 77 cannot run here.
@@ -27,7 +29,7 @@ import signal
 import subprocess
 import sys
 
-CASES = ["rtt", "jitter", "loss", "blackhole", "bad_options"]
+CASES = ["rtt", "jitter", "loss", "queue_limit", "blackhole", "bad_options"]
 HANG_GUARD_S = 120  # a hang guard only, never a timing assertion
 CLIENT_ADDR, SERVER_ADDR = "10.91.0.1", "10.91.1.1"
 PYTHON = "/usr/bin/python3"
@@ -290,6 +292,20 @@ def case_loss(emulator):
     with_world(emulator, ["--rtt-ms", "10", "--loss", "0.2", "--seed", "7"], body)
 
 
+def case_queue_limit(emulator):
+    def body(world):
+        world.start_server(8080)
+        result = world.client(8080, 200_000)
+        print("client:", result)
+        check(result["connect"] == "ok" and result["received"] == 200_000 and result["intact"],
+              f"200 KB echo through a 4-packet queue: {result}")
+        counters = world.stop_emulator()
+        check(counters["dropped_queue_limit"] > 0, f"no queue-limit drop counted: {counters}")
+        check(max(counters["max_queue_depth_to_server"], counters["max_queue_depth_to_client"]) <= 4,
+              f"a queue held more than --queue-limit 4: {counters}")
+    with_world(emulator, ["--rtt-ms", "20", "--queue-limit", "4"], body)
+
+
 def case_blackhole(emulator):
     def body(world):
         world.start_server(8080, 8081)
@@ -320,6 +336,10 @@ def case_bad_options(emulator):
         (["--rtt-ms", "50", "--queue-limit", "0"], "--queue-limit"),
         (["--rtt-ms", "50", "--device", "a-name-longer-than-15"], "--device"),
         (["--rtt-ms", "50", "--seed", "x"], "--seed"),
+        (["--rtt-ms", "50", "--loss=2"], "--loss"),
+        (["--rtt-ms", "50", "--tick-us", "-1"], "--tick-us"),
+        (["--rtt-ms", "50", "--tick-us", "100001"], "--tick-us"),
+        (["--rtt-ms", "50", "--no-realtime=yes"], "--no-realtime"),
         (["--rtt-ms", "50", "--frobnicate"], "--frobnicate"),
         (["--rtt-ms"], "--rtt-ms"),
         ([], "--rtt-ms"),
