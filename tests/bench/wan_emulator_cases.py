@@ -17,6 +17,9 @@ much as configured, and the machine's load can only add.
               dropped_queue_limit > 0 and no direction ever held more than 4 packets
   blackhole   --blackhole 10.91.1.1:8081: a connect there with a 1 s timeout times out while a
               connect to 10.91.1.1:8080 succeeds; the counters show dropped_blackhole > 0
+  ipv6        --rtt-ms 60 --blackhole [fd91::2]:8081 over fd91::1 -> fd91::2: a connect to port 8080
+              takes >= 60 ms and 100 KB echo intact; one to 8081 times out at 1 s; the counters
+              show dropped_blackhole > 0
   bad_options bad values for --rtt-ms, --loss (also as --loss=2), --blackhole, --jitter-ms,
               --queue-limit, --device, --seed, --tick-us, an unknown option and a missing --rtt-ms exit 2 naming the option; a namespace
               file that does not exist exits 1 naming it
@@ -29,9 +32,10 @@ import signal
 import subprocess
 import sys
 
-CASES = ["rtt", "jitter", "loss", "queue_limit", "blackhole", "bad_options"]
+CASES = ["rtt", "jitter", "loss", "queue_limit", "blackhole", "ipv6", "bad_options"]
 HANG_GUARD_S = 120  # a hang guard only, never a timing assertion
 CLIENT_ADDR, SERVER_ADDR = "10.91.0.1", "10.91.1.1"
+CLIENT_ADDR6, SERVER_ADDR6 = "fd91::1", "fd91::2"
 PYTHON = "/usr/bin/python3"
 
 
@@ -71,7 +75,7 @@ def accept(listener):
         conn, _ = listener.accept()
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
 for port in sys.argv[2:]:
-    listener = socket.socket()
+    listener = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((sys.argv[1], int(port)))
     listener.listen(64)
@@ -86,7 +90,7 @@ sys.stdin.read()
 CLIENT_CODE = r"""
 import hashlib, json, os, socket, sys, time
 addr, port, size, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-sock = socket.socket()
+sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
 sock.settimeout(timeout)
 start = time.monotonic()
 try:
@@ -174,9 +178,12 @@ class World:
             run(["ip", "-n", name, "addr", "add", f"{addr}/16", "dev", "wan0"])
             run(["ip", "-n", name, "link", "set", "wan0", "up"])
             run(["ip", "-n", name, "link", "set", "lo", "up"])
+        # nodad: usable at once, not after duplicate address detection.
+        for name, addr in zip(self.names, [CLIENT_ADDR6, SERVER_ADDR6]):
+            run(["ip", "-n", name, "addr", "add", f"{addr}/64", "dev", "wan0", "nodad"])
 
-    def start_server(self, *ports):
-        self.server = self.in_netns(1, SERVER_CODE, SERVER_ADDR, *ports, stdin=subprocess.PIPE,
+    def start_server(self, *ports, addr=SERVER_ADDR):
+        self.server = self.in_netns(1, SERVER_CODE, addr, *ports, stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE)
         line = self.server.stdout.readline()
         check(line == "listening\n", f"server said {line!r}")
@@ -185,9 +192,9 @@ class World:
         return subprocess.Popen(["ip", "netns", "exec", self.names[index], PYTHON, "-c", code,
                                  *map(str, args)], text=True, **popen)
 
-    def client(self, port, echo_bytes, connect_timeout_s=HANG_GUARD_S):
+    def client(self, port, echo_bytes, connect_timeout_s=HANG_GUARD_S, addr=SERVER_ADDR):
         done = subprocess.run(
-            ["ip", "netns", "exec", self.names[0], PYTHON, "-c", CLIENT_CODE, SERVER_ADDR,
+            ["ip", "netns", "exec", self.names[0], PYTHON, "-c", CLIENT_CODE, addr,
              str(port), str(echo_bytes), str(connect_timeout_s)],
             capture_output=True, text=True, timeout=HANG_GUARD_S)
         check(done.returncode == 0, f"client failed: {done.stderr}")
@@ -320,6 +327,23 @@ def case_blackhole(emulator):
         counters = world.stop_emulator()
         check(counters["dropped_blackhole"] > 0, f"no black-hole drop counted: {counters}")
     with_world(emulator, ["--rtt-ms", "20", "--blackhole", f"{SERVER_ADDR}:8081"], body)
+
+
+def case_ipv6(emulator):
+    def body(world):
+        world.start_server(8080, 8081, addr=SERVER_ADDR6)
+        dropped = world.client(8081, 0, connect_timeout_s=1, addr=SERVER_ADDR6)
+        print("client to the black hole:", dropped)
+        check(dropped["connect"] == "timeout", f"IPv6 black hole did not time out: {dropped}")
+        result = world.client(8080, 100_000, addr=SERVER_ADDR6)
+        print("client:", result)
+        check(result["connect"] == "ok" and result["received"] == 100_000 and result["intact"],
+              f"IPv6 echo: {result}")
+        check(result["connect_s"] >= 0.060 and result["ping_s"] >= 0.060,
+              f"IPv6 round trips shorter than the 60 ms RTT: {result}")
+        counters = world.stop_emulator()
+        check(counters["dropped_blackhole"] > 0, f"no IPv6 black-hole drop counted: {counters}")
+    with_world(emulator, ["--rtt-ms", "60", "--blackhole", f"[{SERVER_ADDR6}]:8081"], body)
 
 
 def case_bad_options(emulator):
