@@ -62,8 +62,8 @@ it prints "ready". The devices disappear when it exits.
   --jitter-ms MS          per packet, the one-way delay moves by a uniform amount in
                           [-MS/2, +MS/2]; it is clamped so that it is never below 0 and so that
                           packets of one direction never overtake each other (a packet leaves no
-                          earlier than the one read before it), which makes the mean delay a
-                          little larger than MS/2 of the round trip. Default 0
+                          earlier than the one read before it); packets closer together than the
+                          jitter therefore see nearer RTT/2 + MS/2 than RTT/2. Default 0
   --loss FRACTION         drop each packet, in either direction, with this probability (0..1):
                           a real loss, which TCP retransmits. Default 0
   --blackhole ADDR:PORT   drop every TCP or UDP packet to or from ADDR:PORT ([V6ADDR]:PORT for
