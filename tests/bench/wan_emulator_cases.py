@@ -6,7 +6,8 @@ server 10.91.1.1/16, each on the emulator's wan0. Python in each namespace runs 
 much as configured, and the machine's load can only add.
 
   rtt         --rtt-ms 100: a TCP connect takes >= 100 ms and one request/response on it
-              >= 100 ms more; 1 MB echoed back arrives intact (SHA-256); counters count it
+              >= 100 ms more; 1 MB echoed back arrives intact (SHA-256); counters count it, on
+              SIGUSR1 (the emulator carries on forwarding) and at SIGTERM
   jitter      --rtt-ms 40 --jitter-ms 40 --seed 3: 200 numbered UDP datagrams sent in one burst
               arrive in the order sent (jitter of +-20 ms per packet would reorder nearly all of
               them were it not clamped), and a TCP connect still takes >= 20 ms (each way's
@@ -250,7 +251,14 @@ def case_rtt(emulator):
               f"ping-pong took {result['ping_s'] * 1000:.1f} ms, less than the 100 ms RTT")
         check(result["received"] == 1_000_000 and result["intact"],
               f"1 MB echo: {result['received']} bytes back, intact={result['intact']}")
+        # SIGUSR1: the counters so far, and the emulator carries on.
+        world.emulator.send_signal(signal.SIGUSR1)
+        snapshot = json.loads(world.emulator.stdout.readline())
+        check(snapshot["to_server_bytes"] > 1_000_000, f"SIGUSR1 counters: {snapshot}")
+        check(world.client(8080, 0)["connect"] == "ok", "no connect after SIGUSR1")
         counters = world.stop_emulator()
+        check(counters["to_server_packets"] > snapshot["to_server_packets"],
+              f"nothing forwarded after SIGUSR1: {snapshot} then {counters}")
         # 1 MB each way, plus headers: the forwarded byte counts must cover the payload.
         check(counters["to_server_bytes"] > 1_000_000 and counters["to_client_bytes"] > 1_000_000,
               f"byte counters miss the 1 MB each way: {counters}")
