@@ -56,7 +56,8 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
   std::size_t next = 0;
   bool attempt_timed_out = false;
   std::size_t timeouts = 0;
-  std::string failures;  // one clause per failed address
+  std::size_t exhausted = 0;  // attempts that found no free local port
+  std::string failures;       // one clause per failed address
 
   void attempt() {
     const auto now = Clock::now();
@@ -97,6 +98,14 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
                 asio::error::timed_out, endpoint,
                 fmt::format("no answer to SYN from {} within {} ms", endpoint_text(endpoint),
                             std::chrono::duration_cast<std::chrono::milliseconds>(share).count()));
+          } else if (cec ==
+                     boost::system::error_code(EADDRNOTAVAIL, boost::system::system_category())) {
+            ++self->exhausted;
+            self->note_failure(
+                cec, endpoint,
+                fmt::format("no free local port to {}: the ephemeral ports to this destination "
+                            "are all in use",
+                            endpoint_text(endpoint)));
           } else if (cec == asio::error::connection_refused) {
             self->note_failure(cec, endpoint,
                                fmt::format("connection refused by {}", endpoint_text(endpoint)));
@@ -125,7 +134,8 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
     const bool all_timed_out = timeouts == next;
     const bool all_local = next > 0 && local_failures == next;
     if (failures.empty()) failures = "no time left to connect";
-    finish({last_error, last_endpoint, all_timed_out, failures, all_local});
+    finish({last_error, last_endpoint, all_timed_out, failures, all_local,
+            all_local && exhausted > 0});
   }
 
   void finish(const ConnectResult& result) {

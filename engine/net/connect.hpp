@@ -18,6 +18,9 @@ struct ConnectResult {
   // Every attempt failed on this machine (no socket, no local port or address, no memory):
   // the peer was never asked, so nothing may be concluded about it.
   bool local = false;
+  // The kernel had no ephemeral port left for this destination (EADDRNOTAVAIL at connect):
+  // usually this machine's own connections to it in TIME_WAIT. Implies `local`.
+  bool ports_exhausted = false;
 };
 
 // Each address gets an equal share of what remains until `deadline`, so one black-holed

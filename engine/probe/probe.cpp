@@ -320,6 +320,14 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void on_connected(const net::ConnectResult& c) {
     result_.address = net::endpoint_text(c.endpoint);
     if (c.error) {
+      // Not the target's failure: this machine ran out of ports to it. What helps is more
+      // (source address, destination) pairs, fewer at once, or a wider port range.
+      if (c.ports_exhausted)
+        return finish(Outcome::local_error,
+                      "this machine could not connect: " + c.detail +
+                          " (connections of this machine in TIME_WAIT are the usual cause; spread "
+                          "probes over --source-address, lower --concurrency or --per-proxy, or "
+                          "widen net.ipv4.ip_local_port_range)");
       if (c.local)
         return finish(Outcome::local_error, "this machine could not connect: " + c.detail);
       if (via_proxy()) return finish(Outcome::proxy_unreachable, "proxy " + c.detail);

@@ -1,0 +1,185 @@
+"""cli.<case>: many connections to one ip:port (issue 22), each case in a network namespace of
+its own whose ephemeral port range is narrowed to PORTS ports (and tcp_tw_reuse off), so that
+running out of ports takes a few dozen probes, not thousands.
+
+  port_exhaustion_is_local_error     a server that waits for the client to close: the probes past
+                                     the port range are local_error naming the destination, the
+                                     cause and the advice (--source-address, --concurrency,
+                                     ip_local_port_range), never a failure of the target
+  peer_closes_first_spares_ports     a server that closes after its response: many times more
+                                     probes than ports to one ip:port, through few slots, all ok
+                                     (urlprobe waits for the server's close, so TIME_WAIT is the
+                                     server's)
+  source_addresses_both_used         --source-address 127.0.0.2,127.0.0.3: the server sees both
+                                     as peers, in turn; an address not on this machine is
+                                     local_error saying so; a bad one is exit 2 naming the option
+  source_addresses_double_the_ports  a server that waits for the client to close: one source
+                                     address carries PORTS probes at once and no more, two carry
+                                     2 x PORTS without local_error
+
+Usage: scale_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail,
+77 skipped (no network namespace here).
+"""
+import ctypes
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+import harness  # noqa: E402
+from harness import check  # noqa: E402
+from reliability_cases import main as reliability_main, records_of, run_urlprobe  # noqa: E402
+
+PORTS = 10  # ephemeral ports in the namespace: 40000..40009
+SERVER_PORT = 8080  # outside that range, bound before the range is narrowed
+CLONE_NEWNET = 0x40000000
+
+
+def private_network():
+    """Moves this process (one thread so far) into a new network namespace with loopback up and
+    PORTS ephemeral ports; the threads and children started later live there too. The namespace
+    goes away with the last of them: nothing on the host is touched."""
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root to make a network namespace")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        raise harness.Skip(f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}")
+    up = subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True, text=True)
+    if up.returncode != 0:
+        raise harness.Skip(f"ip link set lo up: {up.stderr.strip()}")
+    # /proc/sys/net is the namespace's own: these writes change nothing outside it.
+    Path("/proc/sys/net/ipv4/ip_local_port_range").write_text(f"40000 {40000 + PORTS - 1}\n")
+    # Off, so that a port in TIME_WAIT stays taken however long a case runs (loopback reuses
+    # one older than a second by default).
+    Path("/proc/sys/net/ipv4/tcp_tw_reuse").write_text("0\n")
+
+
+class HttpServer:
+    """HTTP on 127.0.0.1:SERVER_PORT in a thread, answering 200 with no body. closes_first: it
+    closes each connection right after its response; otherwise it keeps reading until the client
+    closes, as a server honouring keep-alive would. Records each connection's peer address."""
+
+    def __init__(self, closes_first):
+        self.closes_first = closes_first
+        self.peers = []
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", SERVER_PORT))
+        self.listener.listen(4096)
+        self.listener.setblocking(False)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.selector.register(self.wake_r, selectors.EVENT_READ, "stop")
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{SERVER_PORT}{path}"
+
+    def _drop(self, conn):
+        self.selector.unregister(conn)
+        conn.close()
+
+    def _loop(self):
+        requests = {}
+        while True:
+            for key, _ in self.selector.select():
+                if key.data == "stop":
+                    return
+                if key.fileobj is self.listener:
+                    try:
+                        conn, peer = self.listener.accept()
+                    except BlockingIOError:
+                        continue
+                    self.peers.append(peer[0])
+                    conn.setblocking(False)
+                    requests[conn] = b""
+                    self.selector.register(conn, selectors.EVENT_READ, "conn")
+                    continue
+                conn = key.fileobj
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    requests.pop(conn, None)
+                    self._drop(conn)
+                    continue
+                if conn not in requests:
+                    continue  # answered: the rest is ignored
+                requests[conn] += data
+                if b"\r\n\r\n" not in requests[conn]:
+                    continue
+                del requests[conn]
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                if self.closes_first:
+                    self._drop(conn)
+
+    def close(self):
+        self.wake_w.send(b"x")
+        self.thread.join()
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()
+
+
+def sweep(c, urls, *options):
+    rc, out, _ = run_urlprobe(c, ["--methods", "direct", "--format", "jsonl", "--progress", "never",
+                                  "--timeout", "10", *options, *urls])
+    records = records_of(c, out, "stdout")
+    check(len(records) == len(urls), f"{len(records)} records for {len(urls)} probes")
+    return rc, records
+
+
+def outcomes(records):
+    counts = {}
+    for r in records:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    return counts
+
+
+def port_exhaustion_is_local_error(c):
+    private_network()
+    server = HttpServer(closes_first=False)
+    try:
+        n = 3 * PORTS
+        # Every probe at once: the first PORTS take the ports, the rest find none.
+        rc, records = sweep(c, [server.url(f"/p{i}") for i in range(n)], "--concurrency", str(n))
+    finally:
+        server.close()
+    counts = outcomes(records)
+    check(counts == {"ok": PORTS, "local_error": n - PORTS},
+          f"expected {PORTS} ok and {n - PORTS} local_error, got {counts}")
+    for r in records:
+        if r["outcome"] != "local_error":
+            continue
+        detail = r["detail"]
+        for words in (f"no free local port to 127.0.0.1:{SERVER_PORT}", "TIME_WAIT",
+                      "--source-address", "--concurrency", "ip_local_port_range"):
+            check(words in detail, f"{words!r} not in the detail: {detail!r}")
+    check(rc == 1, f"exit {rc}, expected 1 (probes failed)")
+
+
+def peer_closes_first_spares_ports(c):
+    private_network()
+    server = HttpServer(closes_first=True)
+    try:
+        n = 20 * PORTS
+        rc, records = sweep(c, [server.url(f"/p{i}") for i in range(n)], "--concurrency", "4")
+    finally:
+        server.close()
+    counts = outcomes(records)
+    check(counts == {"ok": n}, f"expected {n} ok, got {counts}: e.g. "
+          f"{[r['detail'] for r in records if r['outcome'] != 'ok'][:1]}")
+    check(rc == 0, f"exit {rc}, expected 0")
+
+
+CASES = {f.__name__: f for f in (port_exhaustion_is_local_error,)}
+
+if __name__ == "__main__":
+    sys.exit(reliability_main(sys.argv, CASES))
