@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <cstddef>
 #include <functional>
 #include <new>
@@ -169,7 +170,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void launch();
 
   void abort(std::string_view reason) {
-    if (finished_) return;  // a handle may outlive its probe
+    if (awaiting_close_) return close_and_deliver();  // the result stands; only the wait ends
+    if (finished_) return;                            // a handle may outlive its probe
     finish(Outcome::timeout, fmt::format("{} during {}", reason, phase_name(phase_)));
   }
 
@@ -493,6 +495,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (answer.kind == Kind::failed)
       return finish(carriage_.forward ? Outcome::proxy_error : Outcome::http_error,
                     std::move(answer.detail));
+    // The request said `Connection: close`: after any complete response the peer closes.
+    response_complete_ = true;
+    answer_time_ = Clock::now() - phase_start_;
     result_.via = std::move(answer.via);
     if (answer.proxy.proxy_status) result_.proxy_status = answer.proxy.proxy_status;
     if (answer.kind == Kind::proxy_refused)
@@ -549,6 +554,57 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       result_.warnings.push_back(fmt::format("certificate expires in {} days ({})",
                                              *result_.tls->days_left, result_.tls->not_after));
     deadline_.cancel();
+    if (response_complete_ && await_peer_close()) return;
+    close_and_deliver();
+  }
+
+  // The side that closes first keeps the connection's TIME_WAIT (60 s on Linux), and with it
+  // a port of this machine towards that ip:port: a few hundred probes a second through one proxy
+  // used them all up. After a complete response to `Connection: close` the peer is about to
+  // close, so the socket waits for its FIN (reading and dropping the rest of the body), and
+  // TIME_WAIT is the server's or the proxy's. The verdict and its timings are already made; the
+  // wait only defers the close and the result's delivery, so the probe's slot stays taken and
+  // open sockets never exceed --concurrency.
+  // A server sends its FIN right behind its response, so twice the time the answer took (the
+  // round trips to the origin, through any tunnel, and the server's own time) is room enough;
+  // a peer that keeps the connection anyway costs the probe's slot that long, at least
+  // kPeerCloseFloor (a loopback answer takes microseconds), at most kPeerCloseCap and never past
+  // the probe's deadline. A body above kPeerCloseBytes is not downloaded: the wait ends there.
+  static constexpr milliseconds kPeerCloseFloor{50};
+  static constexpr milliseconds kPeerCloseCap{1000};
+  static constexpr std::size_t kPeerCloseBytes = 64 * 1024;
+
+  bool await_peer_close() {
+    const auto grace = std::min({total_deadline_ - Clock::now(), Clock::duration(kPeerCloseCap),
+                                 std::max(Clock::duration(kPeerCloseFloor), 2 * answer_time_)});
+    if (grace <= Clock::duration::zero() || !top_) return false;
+    awaiting_close_ = true;
+    deadline_.expires_after(grace);
+    deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec && self->awaiting_close_) self->close_and_deliver();
+    });
+    read_until_peer_close();
+    return true;
+  }
+
+  void read_until_peer_close() {
+    // Read and dropped: one buffer serves every probe of this event loop's thread.
+    thread_local std::array<char, 4096> discarded;
+    top_->async_read_some(asio::buffer(discarded),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            if (!self->awaiting_close_) return;
+                            self->discarded_ += n;
+                            // Any error ends the wait: the FIN (eof, or a TLS stream's truncation),
+                            // or a reset.
+                            if (ec || self->discarded_ > kPeerCloseBytes)
+                              return self->close_and_deliver();
+                            self->read_until_peer_close();
+                          });
+  }
+
+  void close_and_deliver() {
+    awaiting_close_ = false;
+    deadline_.cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);  // aborts whatever is pending; then() drops what they report
     auto done = std::move(done_);
@@ -578,6 +634,10 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   Clock::time_point start_, phase_start_, total_deadline_;
   Phase phase_ = Phase::dns;
   bool finished_ = false;
+  bool response_complete_ = false;  // a final response header arrived: the peer will close
+  bool awaiting_close_ = false;     // the result is made; the socket waits for the peer's FIN
+  std::size_t discarded_ = 0;       // bytes read and dropped while waiting
+  Clock::duration answer_time_{};   // from the request sent to the final response header
 };
 
 void ProbeOp::launch() {

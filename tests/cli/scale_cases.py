@@ -179,7 +179,7 @@ def peer_closes_first_spares_ports(c):
     check(rc == 0, f"exit {rc}, expected 0")
 
 
-CASES = {f.__name__: f for f in (port_exhaustion_is_local_error,)}
+CASES = {f.__name__: f for f in (port_exhaustion_is_local_error, peer_closes_first_spares_ports)}
 
 if __name__ == "__main__":
     sys.exit(reliability_main(sys.argv, CASES))
