@@ -155,6 +155,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
         socket_(ctx.io),
         wire_(socket_),
         deadline_(ctx.io),
+        source_(ctx.config.sources.next()),
         done_(std::move(done)) {
     const auto hop = route::choose(route, target.scheme, target.host, target.port, target.url);
     result_ = blank_result(target, route, index, hop);
@@ -316,7 +317,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void connect(const std::vector<boost::asio::ip::address>& addresses, std::uint16_t port) {
     enter(Phase::connect, ctx_.config.timeouts.connect, milliseconds(100));
     const auto deadline = std::min(total_deadline_, phase_start_ + ctx_.config.timeouts.connect);
-    net::async_connect_any(socket_, addresses, port, deadline, then(&ProbeOp::on_connected));
+    net::async_connect_any(socket_, addresses, port, deadline, source_,
+                           then(&ProbeOp::on_connected));
   }
 
   void on_connected(const net::ConnectResult& c) {
@@ -629,6 +631,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   std::optional<net::TlsStream> origin_tls_;
   net::ByteStream* top_ = nullptr;  // the layer the next phase speaks through
   asio::steady_timer deadline_;
+  net::SourceBinding source_;  // every connection of this probe (each PAC hop's too)
   Result result_;
   ResultHandler done_;
   Clock::time_point start_, phase_start_, total_deadline_;

@@ -15,7 +15,9 @@ running out of ports takes a few dozen probes, not thousands.
                                      local_error saying so; a bad one is exit 2 naming the option
   source_addresses_double_the_ports  a server that waits for the client to close: one source
                                      address carries PORTS probes at once and no more, two carry
-                                     2 x PORTS without local_error
+                                     2 x PORTS without local_error; and one source address
+                                     carries PORTS to each of two destinations (the port is
+                                     picked at connect, per destination)
 
 Usage: scale_cases.py URLPROBE_BINARY WORK_DIR SCHEMA CASE (or --list). Exit 0 pass, 1 fail,
 77 skipped (no network namespace here).
@@ -65,11 +67,12 @@ class HttpServer:
     closes each connection right after its response; otherwise it keeps reading until the client
     closes, as a server honouring keep-alive would. Records each connection's peer address."""
 
-    def __init__(self, closes_first):
+    def __init__(self, closes_first, port=SERVER_PORT):
         self.closes_first = closes_first
+        self.port = port
         self.peers = []
         self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", SERVER_PORT))
+        self.listener.bind(("127.0.0.1", port))
         self.listener.listen(4096)
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
@@ -80,7 +83,7 @@ class HttpServer:
         self.thread.start()
 
     def url(self, path):
-        return f"http://127.0.0.1:{SERVER_PORT}{path}"
+        return f"http://127.0.0.1:{self.port}{path}"
 
     def _drop(self, conn):
         self.selector.unregister(conn)
@@ -179,7 +182,67 @@ def peer_closes_first_spares_ports(c):
     check(rc == 0, f"exit {rc}, expected 0")
 
 
-CASES = {f.__name__: f for f in (port_exhaustion_is_local_error, peer_closes_first_spares_ports)}
+def source_addresses_both_used(c):
+    private_network()
+    server = HttpServer(closes_first=True)
+    try:
+        urls = [server.url(f"/p{i}") for i in range(6)]
+        rc, records = sweep(c, urls, "--concurrency", "1", "--source-address", "127.0.0.2,127.0.0.3")
+        check(rc == 0 and outcomes(records) == {"ok": 6}, f"exit {rc}, {outcomes(records)}")
+        # One probe at a time, so the server accepts them in the order the probes took turns.
+        check(server.peers == ["127.0.0.2", "127.0.0.3"] * 3, f"peers seen: {server.peers}")
+
+        # Only an IPv6 source for an IPv4 destination: nothing bound, the usual 127.0.0.1.
+        del server.peers[:]
+        rc, records = sweep(c, urls[:1], "--source-address", "::1")
+        check(rc == 0 and server.peers == ["127.0.0.1"], f"exit {rc}, peers seen: {server.peers}")
+
+        # An address of no interface here (TEST-NET-1): bind() fails, no packet leaves.
+        rc, records = sweep(c, urls[:1], "--source-address", "192.0.2.1")
+        (r,) = records
+        check(r["outcome"] == "local_error" and
+              "source address 192.0.2.1 is not an address of this machine (--source-address)"
+              in r["detail"], f"unexpected record: {r}")
+        check("no free local port" not in r["detail"], f"taken for port exhaustion: {r}")
+
+        rc, _, err = run_urlprobe(c, ["--source-address", "127.0.0.2,nope", urls[0]])
+        check(rc == 2 and "--source-address" in err and "'nope'" in err,
+              f"exit {rc}, expected 2 naming the option and the value:\n{err}")
+    finally:
+        server.close()
+
+
+def source_addresses_double_the_ports(c):
+    private_network()
+    server = HttpServer(closes_first=False)
+    try:
+        n = 2 * PORTS
+        urls = [server.url(f"/p{i}") for i in range(n)]
+        # All at once, so no port is freed (or in TIME_WAIT long enough to be reused) meanwhile.
+        _, one = sweep(c, urls, "--concurrency", str(n), "--source-address", "127.0.0.2")
+        _, two = sweep(c, urls, "--concurrency", str(n), "--source-address",
+                       "127.0.0.3,127.0.0.4")
+        # One source address, two destinations: PORTS each. A bound socket without
+        # IP_BIND_ADDRESS_NO_PORT would take its port at bind(), out of PORTS for all
+        # destinations together.
+        other = HttpServer(closes_first=False, port=SERVER_PORT + 1)
+        try:
+            _, spread = sweep(c, urls[:PORTS] + [other.url(f"/p{i}") for i in range(PORTS)],
+                              "--concurrency", str(n), "--source-address", "127.0.0.5")
+        finally:
+            other.close()
+    finally:
+        server.close()
+    check(outcomes(spread) == {"ok": n}, f"two destinations from one source address: expected "
+          f"{n} ok, got {outcomes(spread)}")
+    check(outcomes(one) == {"ok": PORTS, "local_error": PORTS},
+          f"one source address: expected {PORTS} ok and {PORTS} local_error, got {outcomes(one)}")
+    check(outcomes(two) == {"ok": n}, f"two source addresses: expected {n} ok, got "
+          f"{outcomes(two)}: e.g. {[r['detail'] for r in two if r['outcome'] != 'ok'][:1]}")
+
+
+CASES = {f.__name__: f for f in (port_exhaustion_is_local_error, peer_closes_first_spares_ports,
+                                 source_addresses_both_used, source_addresses_double_the_ports)}
 
 if __name__ == "__main__":
     sys.exit(reliability_main(sys.argv, CASES))
