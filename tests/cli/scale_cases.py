@@ -10,6 +10,9 @@ running out of ports takes a few dozen probes, not thousands.
                                      probes than ports to one ip:port, through few slots, all ok
                                      (urlprobe waits for the server's close, so TIME_WAIT is the
                                      server's)
+  peer_closes_first_through_connect  the same through an HTTP CONNECT proxy to an HTTPS origin
+                                     that closes after its response: the proxy closes towards
+                                     urlprobe, and all probes are ok
   source_addresses_both_used         --source-address 127.0.0.2,127.0.0.3: the server sees both
                                      as peers, in turn; an address not on this machine is
                                      local_error saying so; a bad one is exit 2 naming the option
@@ -26,8 +29,10 @@ import ctypes
 import os
 import selectors
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -182,6 +187,114 @@ def peer_closes_first_spares_ports(c):
     check(rc == 0, f"exit {rc}, expected 0")
 
 
+class TlsOriginBehindConnectProxy:
+    """An HTTPS origin on 127.0.0.1:8443 (a throwaway self-signed certificate: probes use
+    --insecure) that closes each connection right after its response, and an HTTP CONNECT proxy
+    on 127.0.0.1:3128 that closes its client's side when the origin closes, as squid does. One
+    thread per connection."""
+
+    ORIGIN, PROXY = 8443, 3128
+
+    def __init__(self, work_dir):
+        self.dir = tempfile.TemporaryDirectory(dir=work_dir)
+        cert, key = Path(self.dir.name) / "cert.pem", Path(self.dir.name) / "key.pem"
+        made = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                               "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                               "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                              capture_output=True, text=True)
+        check(made.returncode == 0, f"openssl req failed: {made.stderr}")
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(cert, key)
+        # No TLS 1.3 session tickets: sent after the handshake and never read by a probe, they
+        # would make the client's close a reset (unread data), which leaves no TIME_WAIT anywhere
+        # and would hide which side closed first.
+        self.tls.num_tickets = 0
+        self.listeners = []
+        for port, serve in ((self.ORIGIN, self._origin), (self.PROXY, self._proxy)):
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", port))
+            listener.listen(1024)
+            self.listeners.append(listener)
+            threading.Thread(target=self._accept, args=(listener, serve), daemon=True).start()
+
+    def url(self, path):
+        return f"https://127.0.0.1:{self.ORIGIN}{path}"
+
+    @staticmethod
+    def _accept(listener, serve):
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    def _origin(self, conn):
+        try:
+            with self.tls.wrap_socket(conn, server_side=True) as tls:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    data = tls.recv(4096)
+                    if not data:
+                        return
+                    request += data
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def _proxy(self, client):
+        origin = None
+        try:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                data = client.recv(4096)
+                if not data:
+                    return
+                request += data
+            host, _, port = request.split(b" ", 2)[1].decode().rpartition(":")
+            origin = socket.create_connection((host, int(port)))
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            sockets = selectors.DefaultSelector()
+            sockets.register(client, selectors.EVENT_READ, origin)
+            sockets.register(origin, selectors.EVENT_READ, client)
+            while True:
+                for key, _ in sockets.select():
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return  # either side closed: the proxy closes both
+                    key.data.sendall(data)
+        except OSError:
+            pass
+        finally:
+            client.close()
+            if origin:
+                origin.close()
+
+    def close(self):
+        for listener in self.listeners:
+            listener.close()
+        self.dir.cleanup()
+
+
+def peer_closes_first_through_connect(c):
+    private_network()
+    servers = TlsOriginBehindConnectProxy(c.work_dir)
+    try:
+        n = 20 * PORTS
+        rc, records = sweep(c, [servers.url(f"/p{i}") for i in range(n)], "--concurrency", "4",
+                            "--methods", "cli", "--proxy",
+                            f"http://127.0.0.1:{servers.PROXY}", "--insecure")
+    finally:
+        servers.close()
+    counts = outcomes(records)
+    check(counts == {"ok": n}, f"expected {n} ok, got {counts}: e.g. "
+          f"{[r['detail'] for r in records if r['outcome'] != 'ok'][:1]}")
+    check(all(r["route"] == "cli" and r.get("proxy") for r in records), "not through the proxy")
+    check(rc == 0, f"exit {rc}, expected 0")
+
+
 def source_addresses_both_used(c):
     private_network()
     server = HttpServer(closes_first=True)
@@ -242,7 +355,7 @@ def source_addresses_double_the_ports(c):
 
 
 CASES = {f.__name__: f for f in (port_exhaustion_is_local_error, peer_closes_first_spares_ports,
-                                 source_addresses_both_used, source_addresses_double_the_ports)}
+                                 peer_closes_first_through_connect, source_addresses_both_used, source_addresses_double_the_ports)}
 
 if __name__ == "__main__":
     sys.exit(reliability_main(sys.argv, CASES))
