@@ -144,7 +144,9 @@ std::optional<Decided> decided_offline(const sheet::Target& target, const route:
 //   tls       TLS to an https origin, and the session judged
 //   exchange  the request and the response header (net/http_exchange)
 //   judge     the response against the expectation
-// Every completion comes back through then(), so no step runs after the probe has finished.
+//   close     after a complete response, the wait for the peer's FIN (await_peer_close)
+// Every completion comes back through then(), so no step runs after the probe has finished;
+// only the wait for the peer's close, which follows the verdict, checks awaiting_close_ instead.
 class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
  public:
   ProbeOp(const ProbeContext& ctx, const sheet::Target& target, const route::Route& route,
