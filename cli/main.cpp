@@ -295,7 +295,7 @@ int run(cli::Options& options) {
   }
 
   auto sweep_config = options.sweep;
-  cli::fit_open_file_limit(sweep_config, input.targets);
+  cli::fit_open_file_limit(sweep_config, input.targets, options.verbose);
   std::unique_ptr<probe::Sweep> sweep;
   try {
     sweep = std::make_unique<probe::Sweep>(sweep_config, input.targets, routes, fanout);

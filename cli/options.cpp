@@ -9,6 +9,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "base/text.hpp"
 
 namespace urlprobe::cli {
@@ -138,6 +140,7 @@ std::vector<std::pair<std::size_t, std::size_t>> argument_password_spans(std::st
 struct Parsing {
   Options& o;
   std::optional<milliseconds> dns_timeout, connect_timeout;
+  std::vector<boost::asio::ip::address> source_addresses;  // --source-address, all of them
 };
 
 namespace {
@@ -343,6 +346,25 @@ const OptionSpec kOptionTable[] = {
     {"--per-proxy", "", "N", kSweeps, "Routes", "probes in flight per proxy (default: no limit)",
      Complete::free, "",
      [](Parsing& p, V name, V value) { p.o.sweep.per_proxy = parse_count(name, value, 100000); }},
+    {"--source-address", "", "ADDR[,ADDR...]", kSweeps, "Routes",
+     "bind outgoing connections (direct and to proxies) to these local addresses, each probe to "
+     "the next in turn: more probes a second to one ip:port before its ephemeral ports run out; "
+     "IPv4 ones for IPv4 destinations, IPv6 ones for IPv6, and no binding where none has the "
+     "destination's family (DNS queries are not bound); repeatable",
+     Complete::free, "",
+     [](Parsing& p, V name, V value) {
+       std::vector<std::string> texts;
+       append_list(texts, value);
+       if (texts.empty()) throw UsageError(fmt::format("{}: expected an IP address", name));
+       for (const auto& text : texts) {
+         boost::system::error_code ec;
+         const auto address = boost::asio::ip::make_address(text, ec);
+         if (ec || address.is_unspecified() || address.is_multicast())
+           throw UsageError(
+               fmt::format("{}: '{}' is not a unicast IP address", name, text));
+         p.source_addresses.push_back(address);
+       }
+     }},
     {"--proxy-user", "", "USER", kSweeps, "Routes",
      "user for proxies given without one; the password comes from $URLPROBE_PROXY_PASSWORD or "
      "--proxy-password-file FILE (USER:PASSWORD works as in curl, but shows in ps)",
@@ -788,7 +810,7 @@ std::string command_help(std::string_view command) {
 
 Options parse_options(int argc, char** argv) {
   Options o;
-  Parsing parsing{o, std::nullopt, std::nullopt};
+  Parsing parsing{o, std::nullopt, std::nullopt, {}};
   o.sweep.probe.timeouts = probe::Timeouts::derived_from(milliseconds(10000));
   std::vector<std::string_view> args(argv + 1, argv + argc);
   // "scheme://user:secret@host" -> "scheme://user:***@host", for anything that echoes the run.
@@ -869,6 +891,8 @@ Options parse_options(int argc, char** argv) {
     spec->apply(parsing, name, value);
   }
   if (parsing.dns_timeout) o.sweep.probe.timeouts.dns = *parsing.dns_timeout;
+  if (!parsing.source_addresses.empty())
+    o.sweep.probe.sources = net::SourceAddresses(parsing.source_addresses);
   if (parsing.connect_timeout) o.sweep.probe.timeouts.connect = *parsing.connect_timeout;
   o.sweep.resolver.budget = std::min(o.sweep.probe.timeouts.dns, o.sweep.probe.timeouts.total);
   return o;

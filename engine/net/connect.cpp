@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <boost/asio/steady_timer.hpp>
 
+#include <netinet/in.h>
+
 #include <cerrno>
 #include <memory>
 
@@ -37,13 +39,54 @@ bool local_failure(const boost::system::error_code& ec) {
   }
 }
 
+const boost::system::error_code kAddressNotAvailable(EADDRNOTAVAIL,
+                                                     boost::system::system_category());
+
+// Binds the fresh socket to the source address of its family, if any. With
+// IP_BIND_ADDRESS_NO_PORT the kernel leaves the port to connect(), which picks one per
+// (source, destination) pair; bind() alone would reserve a port of its own for every socket,
+// across all destinations, and run out sooner than without binding at all.
+boost::system::error_code bind_source(tcp::socket& socket, const tcp::endpoint& destination,
+                                      const SourceBinding& source) {
+  const auto& address = destination.address().is_v4() ? source.v4 : source.v6;
+  if (!address) return {};
+  boost::system::error_code ec;
+  socket.set_option(asio::detail::socket_option::boolean<IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT>(true),
+                    ec);
+  if (ec) return ec;
+  socket.bind(tcp::endpoint(*address, 0), ec);
+  return ec;
+}
+
+}  // namespace
+
+SourceAddresses::SourceAddresses(const std::vector<asio::ip::address>& addresses) {
+  List v4, v6;
+  for (const auto& address : addresses) (address.is_v4() ? v4 : v6).push_back(address);
+  if (!v4.empty()) v4_ = std::make_shared<const List>(std::move(v4));
+  if (!v6.empty()) v6_ = std::make_shared<const List>(std::move(v6));
+  turn_ = std::make_shared<std::atomic<std::size_t>>(0);
+}
+
+SourceBinding SourceAddresses::next() const {
+  if (empty()) return {};
+  const std::size_t turn = turn_->fetch_add(1, std::memory_order_relaxed);
+  SourceBinding binding;
+  if (v4_) binding.v4 = (*v4_)[turn % v4_->size()];
+  if (v6_) binding.v6 = (*v6_)[turn % v6_->size()];
+  return binding;
+}
+
+namespace {
+
 struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
   ConnectOp(tcp::socket& s, std::vector<asio::ip::address> a, std::uint16_t p, Clock::time_point d,
-            std::function<void(const ConnectResult&)> h)
+            const SourceBinding& src, std::function<void(const ConnectResult&)> h)
       : socket(s),
         addresses(std::move(a)),
         port(p),
         deadline(d),
+        source(src),
         timer(s.get_executor()),
         handler(std::move(h)) {}
 
@@ -51,12 +94,14 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
   std::vector<asio::ip::address> addresses;
   std::uint16_t port;
   Clock::time_point deadline;
+  SourceBinding source;
   asio::steady_timer timer;
   std::function<void(const ConnectResult&)> handler;
   std::size_t next = 0;
   bool attempt_timed_out = false;
   std::size_t timeouts = 0;
-  std::string failures;  // one clause per failed address
+  std::size_t exhausted = 0;  // attempts that found no free local port
+  std::string failures;       // one clause per failed address
 
   void attempt() {
     const auto now = Clock::now();
@@ -74,6 +119,18 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
       return attempt();
     }
     socket.set_option(tcp::no_delay(true), ec);
+    if (const auto bind_error = bind_source(socket, endpoint, source)) {
+      const auto& from = endpoint.address().is_v4() ? source.v4 : source.v6;
+      note_failure(bind_error, endpoint,
+                   bind_error == kAddressNotAvailable
+                       ? fmt::format("source address {} is not an address of this machine "
+                                     "(--source-address)",
+                                     from->to_string())
+                       : fmt::format("cannot bind to the source address {}: {}", from->to_string(),
+                                     bind_error.message()),
+                   true);  // whatever the error: the peer was never asked
+      return attempt();
+    }
 
     const auto share = remaining / static_cast<long>(addresses.size() - next + 1);
     attempt_timed_out = false;
@@ -97,6 +154,13 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
                 asio::error::timed_out, endpoint,
                 fmt::format("no answer to SYN from {} within {} ms", endpoint_text(endpoint),
                             std::chrono::duration_cast<std::chrono::milliseconds>(share).count()));
+          } else if (cec == kAddressNotAvailable) {
+            ++self->exhausted;
+            self->note_failure(
+                cec, endpoint,
+                fmt::format("no free local port to {}: the ephemeral ports to this destination "
+                            "are all in use",
+                            endpoint_text(endpoint)));
           } else if (cec == asio::error::connection_refused) {
             self->note_failure(cec, endpoint,
                                fmt::format("connection refused by {}", endpoint_text(endpoint)));
@@ -113,10 +177,10 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
   std::size_t local_failures = 0;
 
   void note_failure(const boost::system::error_code& ec, const tcp::endpoint& endpoint,
-                    std::string clause) {
+                    std::string clause, bool local = false) {
     if (!failures.empty()) failures += "; ";
     failures += clause;
-    if (local_failure(ec)) ++local_failures;
+    if (local || local_failure(ec)) ++local_failures;
     last_error = ec;
     last_endpoint = endpoint;
   }
@@ -125,7 +189,8 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
     const bool all_timed_out = timeouts == next;
     const bool all_local = next > 0 && local_failures == next;
     if (failures.empty()) failures = "no time left to connect";
-    finish({last_error, last_endpoint, all_timed_out, failures, all_local});
+    finish({last_error, last_endpoint, all_timed_out, failures, all_local,
+            all_local && exhausted > 0});
   }
 
   void finish(const ConnectResult& result) {
@@ -137,9 +202,10 @@ struct ConnectOp : std::enable_shared_from_this<ConnectOp> {
 }  // namespace
 
 void async_connect_any(tcp::socket& socket, std::vector<asio::ip::address> addresses,
-                       std::uint16_t port, Clock::time_point deadline,
+                       std::uint16_t port, Clock::time_point deadline, const SourceBinding& source,
                        std::function<void(const ConnectResult&)> handler) {
-  std::make_shared<ConnectOp>(socket, std::move(addresses), port, deadline, std::move(handler))
+  std::make_shared<ConnectOp>(socket, std::move(addresses), port, deadline, source,
+                              std::move(handler))
       ->attempt();
 }
 

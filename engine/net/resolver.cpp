@@ -177,6 +177,11 @@ std::string describe_status(int status, const std::string& host) {
 
 }  // namespace
 
+std::size_t dns_socket_buffer_bytes(std::size_t probes_in_flight) {
+  constexpr std::size_t kPerProbe = 1024, kLeast = 256 * 1024, kMost = 8 * 1024 * 1024;
+  return std::clamp(probes_in_flight * kPerProbe, kLeast, kMost);
+}
+
 struct Resolver::Impl {
   // c-ares owns its sockets; Asio only waits on them and must never close them.
   struct Watch {
@@ -242,9 +247,11 @@ struct Resolver::Impl {
     // Report SERVFAIL/REFUSED as such instead of c-ares's generic "could not contact".
     options.flags = ARES_FLAG_NOCHECKRESP;
     mask |= ARES_OPT_FLAGS;
-    // A burst of thousands of answers overflows the default UDP receive buffer.
-    options.socket_receive_buffer_size = 1 << 20;
-    mask |= ARES_OPT_SOCK_RCVBUF;
+    // A burst of thousands of answers overflows the default UDP buffers (208 KiB).
+    const auto buffer = static_cast<int>(dns_socket_buffer_bytes(config.probes_in_flight));
+    options.socket_receive_buffer_size = buffer;
+    options.socket_send_buffer_size = buffer;
+    mask |= ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_SNDBUF;
     if (const int rc = ares_init_options(&channel, &options, mask); rc != ARES_SUCCESS)
       throw std::runtime_error(fmt::format("c-ares init failed: {}", ares_strerror(rc)));
     if (!config.dns_servers.empty()) {

@@ -43,10 +43,20 @@ inline constexpr std::size_t kMaxAddressesPerFamily = 8;
 // c-ares retry, a quarter of the DNS budget.
 inline constexpr std::size_t kMaxLookupsInFlight = 32;
 
+// The receive and send buffers of the resolver's UDP sockets: 1 KiB per probe in flight (an A
+// and an AAAA answer without EDNS fit in it), from 256 KiB to 8 MiB. Answers arrive while the
+// loop is busy with thousands of TLS handshakes and are read only when it gets to them; a
+// datagram that finds the buffer full is dropped and costs a c-ares retry, a quarter of the DNS
+// budget. The kernel caps what is asked at net.core.rmem_max / wmem_max.
+std::size_t dns_socket_buffer_bytes(std::size_t probes_in_flight);
+
 struct ResolverConfig {
   std::string dns_servers;  // "IP[:PORT]" (IPv6 as [IP]:PORT), comma separated; empty: resolv.conf
   std::vector<ResolvePin> pins;
   std::chrono::milliseconds budget{5000};  // c-ares retries are fitted inside this
+  // Probes that may wait on this resolver at once (--concurrency): sizes its UDP socket buffers
+  // (dns_socket_buffer_bytes).
+  std::size_t probes_in_flight = 256;
   // --service-tags: each answered name's addresses are looked up once, when the answer comes.
   std::shared_ptr<const ServiceTags> service_tags;
 };

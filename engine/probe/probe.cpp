@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <cstddef>
 #include <functional>
 #include <new>
@@ -143,7 +144,9 @@ std::optional<Decided> decided_offline(const sheet::Target& target, const route:
 //   tls       TLS to an https origin, and the session judged
 //   exchange  the request and the response header (net/http_exchange)
 //   judge     the response against the expectation
-// Every completion comes back through then(), so no step runs after the probe has finished.
+//   close     after a complete response, the wait for the peer's FIN (await_peer_close)
+// Every completion comes back through then(), so no step runs after the probe has finished;
+// only the wait for the peer's close, which follows the verdict, checks awaiting_close_ instead.
 class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
  public:
   ProbeOp(const ProbeContext& ctx, const sheet::Target& target, const route::Route& route,
@@ -154,6 +157,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
         socket_(ctx.io),
         wire_(socket_),
         deadline_(ctx.io),
+        source_(ctx.config.sources.next()),
         done_(std::move(done)) {
     const auto hop = route::choose(route, target.scheme, target.host, target.port, target.url);
     result_ = blank_result(target, route, index, hop);
@@ -169,7 +173,8 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void launch();
 
   void abort(std::string_view reason) {
-    if (finished_) return;  // a handle may outlive its probe
+    if (awaiting_close_) return close_and_deliver();  // the result stands; only the wait ends
+    if (finished_) return;                            // a handle may outlive its probe
     finish(Outcome::timeout, fmt::format("{} during {}", reason, phase_name(phase_)));
   }
 
@@ -314,12 +319,21 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   void connect(const std::vector<boost::asio::ip::address>& addresses, std::uint16_t port) {
     enter(Phase::connect, ctx_.config.timeouts.connect, milliseconds(100));
     const auto deadline = std::min(total_deadline_, phase_start_ + ctx_.config.timeouts.connect);
-    net::async_connect_any(socket_, addresses, port, deadline, then(&ProbeOp::on_connected));
+    net::async_connect_any(socket_, addresses, port, deadline, source_,
+                           then(&ProbeOp::on_connected));
   }
 
   void on_connected(const net::ConnectResult& c) {
     result_.address = net::endpoint_text(c.endpoint);
     if (c.error) {
+      // Not the target's failure: this machine ran out of ports to it. What helps is more
+      // (source address, destination) pairs, fewer at once, or a wider port range.
+      if (c.ports_exhausted)
+        return finish(Outcome::local_error,
+                      "this machine could not connect: " + c.detail +
+                          " (connections of this machine in TIME_WAIT are the usual cause; spread "
+                          "probes over --source-address, lower --concurrency or --per-proxy, or "
+                          "widen net.ipv4.ip_local_port_range)");
       if (c.local)
         return finish(Outcome::local_error, "this machine could not connect: " + c.detail);
       if (via_proxy()) return finish(Outcome::proxy_unreachable, "proxy " + c.detail);
@@ -485,6 +499,9 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     if (answer.kind == Kind::failed)
       return finish(carriage_.forward ? Outcome::proxy_error : Outcome::http_error,
                     std::move(answer.detail));
+    // The request said `Connection: close`: after any complete response the peer closes.
+    response_complete_ = true;
+    answer_time_ = Clock::now() - phase_start_;
     result_.via = std::move(answer.via);
     if (answer.proxy.proxy_status) result_.proxy_status = answer.proxy.proxy_status;
     if (answer.kind == Kind::proxy_refused)
@@ -541,6 +558,57 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
       result_.warnings.push_back(fmt::format("certificate expires in {} days ({})",
                                              *result_.tls->days_left, result_.tls->not_after));
     deadline_.cancel();
+    if (response_complete_ && await_peer_close()) return;
+    close_and_deliver();
+  }
+
+  // The side that closes first keeps the connection's TIME_WAIT (60 s on Linux), and with it
+  // a port of this machine towards that ip:port: a few hundred probes a second through one proxy
+  // used them all up. After a complete response to `Connection: close` the peer is about to
+  // close, so the socket waits for its FIN (reading and dropping the rest of the body), and
+  // TIME_WAIT is the server's or the proxy's. The verdict and its timings are already made; the
+  // wait only defers the close and the result's delivery, so the probe's slot stays taken and
+  // open sockets never exceed --concurrency.
+  // A server sends its FIN right behind its response, so twice the time the answer took (the
+  // round trips to the origin, through any tunnel, and the server's own time) is room enough;
+  // a peer that keeps the connection anyway costs the probe's slot that long, at least
+  // kPeerCloseFloor (a loopback answer takes microseconds), at most kPeerCloseCap and never past
+  // the probe's deadline. A body above kPeerCloseBytes is not downloaded: the wait ends there.
+  static constexpr milliseconds kPeerCloseFloor{50};
+  static constexpr milliseconds kPeerCloseCap{1000};
+  static constexpr std::size_t kPeerCloseBytes = 64 * 1024;
+
+  bool await_peer_close() {
+    const auto grace = std::min({total_deadline_ - Clock::now(), Clock::duration(kPeerCloseCap),
+                                 std::max(Clock::duration(kPeerCloseFloor), 2 * answer_time_)});
+    if (grace <= Clock::duration::zero() || !top_) return false;
+    awaiting_close_ = true;
+    deadline_.expires_after(grace);
+    deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec && self->awaiting_close_) self->close_and_deliver();
+    });
+    read_until_peer_close();
+    return true;
+  }
+
+  void read_until_peer_close() {
+    // Read and dropped: one buffer serves every probe of this event loop's thread.
+    thread_local std::array<char, 4096> discarded;
+    top_->async_read_some(asio::buffer(discarded),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            if (!self->awaiting_close_) return;
+                            self->discarded_ += n;
+                            // Any error ends the wait: the FIN (eof, or a TLS stream's truncation),
+                            // or a reset.
+                            if (ec || self->discarded_ > kPeerCloseBytes)
+                              return self->close_and_deliver();
+                            self->read_until_peer_close();
+                          });
+  }
+
+  void close_and_deliver() {
+    awaiting_close_ = false;
+    deadline_.cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);  // aborts whatever is pending; then() drops what they report
     auto done = std::move(done_);
@@ -565,11 +633,16 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
   std::optional<net::TlsStream> origin_tls_;
   net::ByteStream* top_ = nullptr;  // the layer the next phase speaks through
   asio::steady_timer deadline_;
+  net::SourceBinding source_;  // every connection of this probe (each PAC hop's too)
   Result result_;
   ResultHandler done_;
   Clock::time_point start_, phase_start_, total_deadline_;
   Phase phase_ = Phase::dns;
   bool finished_ = false;
+  bool response_complete_ = false;  // a final response header arrived: the peer will close
+  bool awaiting_close_ = false;     // the result is made; the socket waits for the peer's FIN
+  std::size_t discarded_ = 0;       // bytes read and dropped while waiting
+  Clock::duration answer_time_{};   // from the request sent to the final response header
 };
 
 void ProbeOp::launch() {

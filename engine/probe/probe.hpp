@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "net/connect.hpp"
 #include "net/resolver.hpp"
 #include "net/tls.hpp"
 #include "probe/result.hpp"
@@ -35,6 +36,7 @@ struct ProbeConfig {
   bool allow_inspection = false;  // tls_intercepted becomes ok with a warning
   long warn_expiry_days = 14;     // ok results whose leaf expires sooner get a warning
   std::string user_agent = "urlprobe/0.1";
+  net::SourceAddresses sources;  // --source-address: each probe binds to the next in turn
 };
 
 // What a probe borrows from its event loop's worker; all of it outlives the probe.

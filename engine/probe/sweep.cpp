@@ -25,7 +25,15 @@ constexpr std::size_t kBatchReserve = 256;
 // One thread's share of the sweep: the targets whose host hashes to it, walked lazily.
 struct Worker {
   Worker(const SweepConfig& config, net::TlsClientContext& tls)
-      : resolver(io, config.resolver), context{io, resolver, tls, config.probe} {}
+      : resolver(io, sized(config)), context{io, resolver, tls, config.probe} {}
+
+  // Every worker's resolver is sized for the whole --concurrency: a worker's share is known
+  // only later, and the buffers cost memory only while answers wait in them.
+  static net::ResolverConfig sized(const SweepConfig& config) {
+    auto resolver = config.resolver;
+    resolver.probes_in_flight = config.concurrency;
+    return resolver;
+  }
 
   asio::io_context io{1};
   net::Resolver resolver;

@@ -323,3 +323,28 @@ TEST(Options, AnalyzerFormatAndStdinInput) {
   EXPECT_THAT(help, HasSubstr("the Client Analyzer's transcript"));
   EXPECT_THAT(help, HasSubstr("'-' reads URLs\nfrom stdin"));
 }
+
+// --source-address (issue 22): a list, repeatable, for probe and serve; each probe takes the next
+// address of each family in turn; a family without an address binds nothing.
+TEST(Options, SourceAddressesTakeTurnsPerFamilyAndBadOnesNameTheOption) {
+  EXPECT_TRUE(parse({}).sweep.probe.sources.empty());
+  const auto o =
+      parse({"--source-address", "127.0.0.2, ::1", "--source-address=127.0.0.3", "a.csv"});
+  const auto v4 = [](const net::SourceBinding& b) { return b.v4 ? b.v4->to_string() : "-"; };
+  const auto first = o.sweep.probe.sources.next(), second = o.sweep.probe.sources.next(),
+             third = o.sweep.probe.sources.next();
+  EXPECT_EQ(v4(first), "127.0.0.2");
+  EXPECT_EQ(v4(second), "127.0.0.3");
+  EXPECT_EQ(v4(third), "127.0.0.2");
+  ASSERT_TRUE(first.v6 && second.v6);
+  EXPECT_EQ(first.v6->to_string(), "::1");
+  EXPECT_EQ(second.v6->to_string(), "::1");
+  const auto only_v6 = parse({"--source-address", "::1"}).sweep.probe.sources.next();
+  EXPECT_FALSE(only_v6.v4);
+
+  EXPECT_FALSE(
+      parse({"serve", "--source-address", "127.0.0.2", "a.csv"}).sweep.probe.sources.empty());
+  for (const auto* bad :
+       {"", "127.0.0.256", "proxy.example", "0.0.0.0", "::", "224.0.0.1", "127.0.0.2,,x"})
+    EXPECT_THAT(usage_error({"--source-address", bad}), HasSubstr("--source-address")) << bad;
+}

@@ -5,7 +5,8 @@ and synchronises on what the binary writes and what the server receives, never o
 
   fd_limit_lowers_concurrency_once   ulimit -n 256 (hard 256) and --concurrency 2000: one line on
                                      stderr, and no probe fails with EMFILE
-  fd_limit_raises_soft_limit         soft 256, hard 4096: the soft limit is raised, nothing said
+  fd_limit_raises_soft_limit         soft 256, hard 4096: the soft limit is raised to the hard one
+                                     (not only as far as needed), no lowering; --verbose says so
   sigint_mid_sweep, sigterm_mid_sweep  every finished result on disk, the summary, exit 130
   second_sigint_exits_at_once        a sweep stuck after the first ^C (stdout not read) ends at
                                      the second, with exit 130
@@ -229,14 +230,28 @@ def with_nofile(soft, hard):
     return apply
 
 
-def run_under_limit(c, soft, hard, targets):
+def soft_nofile_of(pid):
+    """The soft open-file limit of a running process, from /proc/PID/limits."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise Fail(f"no 'Max open files' in /proc/{pid}/limits")
+
+
+def run_under_limit(c, soft, hard, targets, extra=(), seen=None):
+    """seen: if given, gets the sweep's own soft limit (read once the server holds a request,
+    so after urlprobe has set it) as seen["soft"]."""
     server = LoopbackServer()
     try:
         urls = [server.url(f"/hang/{i}") for i in range(targets)]
         proc = start(c, ["--methods", "direct", "--concurrency", "2000", "--threads", "2",
-                         "--timeout", "1", "--format", "jsonl", "--progress", "never", *urls],
+                         "--timeout", "1", "--format", "jsonl", "--progress", "never", *extra,
+                         *urls],
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                      preexec_fn=with_nofile(soft, hard))
+        if seen is not None:
+            server.wait_held(1)
+            seen["soft"] = soft_nofile_of(proc.pid)
         out, err = proc.communicate(timeout=WAIT_S * 2)
     finally:
         server.close()
@@ -265,14 +280,23 @@ def fd_limit_lowers_concurrency_once(c):
 
 
 def fd_limit_raises_soft_limit(c):
-    # The same sweep with room under the hard limit: the soft limit is raised, nothing is said,
-    # and all 600 probes are in flight together without EMFILE.
+    # The same sweep with room under the hard limit: the soft limit is raised to the hard one
+    # (not only as far as 600 probes need), the lowering message is not said, and all 600 probes
+    # are in flight together without EMFILE. --verbose says what was used.
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     hard = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
     if hard < 1024:
         raise harness.Skip(f"the hard open-file limit here is {hard}: no room to raise to")
-    err = run_under_limit(c, 256, hard, 600)
+    seen = {}
+    err = run_under_limit(c, 256, hard, 600, ["--verbose"], seen)
     check("lowered to" not in err, f"lowered although the hard limit had room:\n{err}")
+    check(seen.get("soft") == hard,
+          f"soft open-file limit of the running sweep {seen.get('soft')}, expected {hard} "
+          f"(the hard limit)")
+    m = re.search(r"^urlprobe: open files: soft limit raised from 256 to (\d+) \(the hard limit\); "
+                  r"--concurrency 2000 needs about (\d+)$", err, re.M)
+    check(m and int(m.group(1)) == hard, f"no line saying the limit was raised to {hard}:\n{err}")
+    check(2000 < int(m.group(2)) < hard, f"implausible need: {m.group(0)}")
 
 
 def interrupted_sweep(c, sig):
