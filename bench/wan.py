@@ -50,6 +50,7 @@ ROUND_TRIPS = {"direct": 3, "squid": 4}
 PROBE_TIMEOUT_S = 60  # saturation shows as slowness, not as errors; the same for every tool
 HANG_S = 60
 HONESTY_SLACK_MS = 25
+TXQUEUELEN = 65536
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -110,8 +111,10 @@ class World:
         return ["ip", "netns", "exec", self.s, *argv]
 
     def routes(self):
-        run(["ip", "-n", self.c, "link", "set", "wan0", "up"])
-        run(["ip", "-n", self.s, "link", "set", "wan0", "up"])
+        # A TUN device's queue (500 packets by default) drops whatever the emulator has not read
+        # yet, uncounted by it: thousands of SYNs at once overflow it, and each costs a 1 s retry.
+        for ns in (self.c, self.s):
+            run(["ip", "-n", ns, "link", "set", "wan0", "txqueuelen", str(TXQUEUELEN), "up"])
         run(["ip", "-n", self.c, "route", "replace", "10.90.1.0/24", "dev", "wan0", "src", CLIENT_IPS[0]])
         run(["ip", "-n", self.s, "route", "replace", "10.90.0.0/24", "dev", "wan0", "src", ORIGIN])
 
@@ -140,6 +143,10 @@ class World:
     def unlink(self):
         if self.emulator is None:
             return
+        for ns in (self.c, self.s):
+            dropped = link_tx_dropped(ns)
+            if dropped:
+                log(f"  wan0 in {ns} dropped {dropped} packets before the emulator read them")
         proc, self.emulator = self.emulator, None
         proc.send_signal(signal.SIGTERM)
         try:
@@ -177,6 +184,11 @@ class World:
                 proc.wait()
         for ns in self.namespaces:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def link_tx_dropped(ns):
+    stats = json.loads(run(["ip", "-n", ns, "-s", "-j", "link", "show", "wan0"]))[0]["stats64"]
+    return stats["tx"]["dropped"]
 
 
 def read_line_within(stream, seconds):
@@ -352,6 +364,23 @@ def timed(argv, stdout, stderr):
     return time.monotonic() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, proc.returncode
 
 
+TCP_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPReqQFullDrop", "TCPTimeouts", "TCPSynRetrans")
+
+
+def tcp_counters(ns):
+    """The namespace's TcpExt counters that tell a dropped SYN from a slow tool."""
+    text = run(["ip", "netns", "exec", ns, "cat", "/proc/net/netstat"]).splitlines()
+    values = {}
+    for names, nums in zip(text[0::2], text[1::2]):
+        for k, v in zip(names.split()[1:], nums.split()[1:]):
+            values[k] = int(v)
+    return {k: values.get(k, 0) for k in TCP_COUNTERS}
+
+
+def counter_delta(before, after):
+    return " ".join(f"{k}={after[k] - before[k]}" for k in TCP_COUNTERS if after[k] != before[k]) or "none"
+
+
 def proc_cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -473,9 +502,18 @@ class Bench:
         ok = int(out.split()[0])
         return wall, cpu, rss, n - ok
 
+    def tcp(self):
+        return tcp_counters(self.w.c), tcp_counters(self.w.s)
+
+    def log_tcp(self, before, what):
+        after = self.tcp()
+        log(f"  {what}: TCP client {counter_delta(before[0], after[0])}; server {counter_delta(before[1], after[1])}")
+
     def one(self, tool, route, rtt, conc, n):
         start = self.log_lines()
+        tcp0 = self.tcp()
         wall, cpu, rss_kb, errors = getattr(self, f"run_{tool}")(route, conc, n)
+        self.log_tcp(tcp0, f"{tool}/{route}")
         self.check_log(start, n - errors, f"{tool}/{route}")
         bound = conc / (ROUND_TRIPS[route] * rtt / 1000.0)
         pps = n / wall
@@ -538,6 +576,7 @@ class Bench:
         mark = f"{SWEEP_IP}:{blackholed_port}" if blackholed_port else None
         counts = {"lines": 0, "errors": 0, "bh": 0, "bh_bad": {}}
         samples = []  # (elapsed_s, rss_kb, results so far)
+        tcp0 = self.tcp()
         t0 = time.monotonic()
         err = open(os.path.join(self.tmp, "sweep.log"), "a")
         proc = subprocess.Popen(self.w.in_c(argv), stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1 << 16)
@@ -578,6 +617,7 @@ class Bench:
                 proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - t0
         t.join()
+        self.log_tcp(tcp0, "sweep")
         samples.append((wall, samples[-1][1] if samples else 0, counts["lines"]))
         peak = max(peak, ru.ru_maxrss)
         want = a.sweep_urls * (a.sweep_proxies + 1)  # --methods direct is probed as well
