@@ -404,7 +404,17 @@ class Bench:
         self.tmp = world.tmp
         self.bb = None
         help_text = subprocess.run([args.urlprobe, "--help"], capture_output=True, text=True).stdout
-        self.source_addresses = "--source-address" in help_text
+        # Spread the client's connections over C's addresses, once the engine has the option
+        # (issue 22): one comma list where its help shows one, else the option repeated.
+        spec = next((ln.split()[1] if len(ln.split()) > 1 else "" for ln in help_text.splitlines()
+                     if ln.strip().startswith("--source-address")), None)
+        if spec is None:
+            self.source_args = []
+        elif "," in spec or "LIST" in spec:
+            self.source_args = ["--source-address", ",".join(CLIENT_IPS)]
+        else:
+            self.source_args = [a for ip in CLIENT_IPS for a in ("--source-address", ip)]
+        self.source_addresses = bool(self.source_args)
         self.pins = []
         for k in range(1, NAMES + 1):
             for port in (TLS_PORT, HTTP_PORT):
@@ -414,8 +424,7 @@ class Bench:
         argv = [self.args.urlprobe, *self.pins, "--ca-file", f"{self.pki}/root.pem", "--public-roots",
                 f"{self.pki}/root.pem", "--concurrency", str(conc), "--timeout", f"{PROBE_TIMEOUT_S}s",
                 "--progress", "never", "--format", "jsonl"]
-        if self.source_addresses:
-            argv += ["--source-address", ",".join(CLIENT_IPS)]
+        argv += self.source_args
         if route == "direct":
             argv += ["--methods", "direct"]
         elif route == "squid":
@@ -507,7 +516,9 @@ class Bench:
 
     def log_tcp(self, before, what):
         after = self.tcp()
-        log(f"  {what}: TCP client {counter_delta(before[0], after[0])}; server {counter_delta(before[1], after[1])}")
+        client, server = counter_delta(before[0], after[0]), counter_delta(before[1], after[1])
+        if (client, server) != ("none", "none"):
+            log(f"  {what}: TCP client {client}; server {server}")
 
     def one(self, tool, route, rtt, conc, n):
         start = self.log_lines()
@@ -701,6 +712,15 @@ def svg_text(x, y, s, size=12, anchor="start", extra=""):
     return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" {extra}>{s}</text>'
 
 
+def nice_ceil(v):
+    """The smallest 1, 2, 2.5 or 5 x 10^k at or above v, for an axis's top."""
+    import math
+    if v <= 0:
+        return 1
+    e = 10 ** math.floor(math.log10(v))
+    return next(m * e for m in (1, 2, 2.5, 5, 10) if m * e >= v)
+
+
 def nice_log_ticks(lo, hi):
     ticks = []
     e = 0
@@ -752,6 +772,8 @@ def plot_table(rows, path, title):
         for route, dash in (("direct", "6,4"), ("squid", "2,3")):
             pts = sorted((r["c"], r["bound"]) for r in rows if r["rtt_ms"] == rtt and r["route"] == route)
             pts = list(dict(pts).items())
+            if len(pts) == 1:  # one C: a short stroke at its bound
+                pts = [(pts[0][0] / 1.2, pts[0][1] / 1.2), (pts[0][0] * 1.2, pts[0][1] * 1.2)]
             if pts:
                 d = " ".join(f"{X(c):.1f},{Y(b):.1f}" for c, b in pts)
                 out.append(f'<polyline points="{d}" fill="none" stroke="#888" stroke-dasharray="{dash}"/>')
@@ -789,19 +811,19 @@ def plot_sweep(runs, path, title):
         rate = [(s[i][0], (s[i][2] - s[i - 1][2]) / max(1e-3, s[i][0] - s[i - 1][0])) for i in range(1, len(s))]
         rss = [(t, kb / 1024.0) for t, kb, _ in s if kb]
         series.append((run_["blackholed"], rate, rss))
-    tmax = max(max((t for t, _ in rate), default=1) for _, rate, _ in series)
+    tmax = nice_ceil(max(max((t for t, _ in rate), default=1) for _, rate, _ in series))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">',
            f'<rect width="{width}" height="{height}" fill="white"/>', svg_text(ml, 22, title, 15)]
     for p, (label, idx) in enumerate((("results/s", 1), ("RSS (MB)", 2))):
         x0 = ml + p * (pw + 70)
-        vmax = max(max((v for _, v in (s[idx])), default=1) for s in series) * 1.1 or 1
+        vmax = nice_ceil(max(max((v for _, v in (s[idx])), default=1) for s in series))
         out.append(f'<rect x="{x0}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>')
         out.append(svg_text(x0 + pw / 2, mt - 8, label + " over time", 13, "middle"))
         for k in range(6):
             v = vmax * k / 5
             y = mt + ph - ph * k / 5
             out.append(f'<line x1="{x0}" x2="{x0 + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-            out.append(svg_text(x0 - 5, y + 4, f"{v:.0f}", 10, "end"))
+            out.append(svg_text(x0 - 5, y + 4, f"{v:g}", 10, "end"))
             out.append(svg_text(x0 + pw * k / 5, mt + ph + 15, f"{tmax * k / 5:.0f}", 10, "middle"))
         out.append(svg_text(x0 + pw / 2, mt + ph + 35, "seconds", 11, "middle"))
         for bh, rate, rss in series:
@@ -809,11 +831,9 @@ def plot_sweep(runs, path, title):
             colour = "#d62728" if bh else "#1f77b4"
             d = " ".join(f"{x0 + pw * t / tmax:.1f},{mt + ph - ph * v / vmax:.1f}" for t, v in pts)
             out.append(f'<polyline points="{d}" fill="none" stroke="{colour}" stroke-width="2"/>')
-    lx = ml + 2 * (pw + 70) - 60
     for i, (bh, colour) in enumerate(((0, "#1f77b4"), (1, "#d62728"))):
         out.append(svg_text(ml + i * 260, height - 5, f"{'one proxy black-holed' if bh else 'all proxies up'}",
                             11, "start", f'fill="{colour}"'))
-    del lx
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
