@@ -396,7 +396,9 @@ def proc_status_kb(pid, key):
 
 
 class Bench:
-    def __init__(self, args, world, pki, tls_log):
+    def __init__(self, args, world, pki, tls_log, nginx, squid):
+        self.nginx = nginx
+        self.squid = squid
         self.args = args
         self.w = world
         self.pki = pki
@@ -511,6 +513,15 @@ class Bench:
         ok = int(out.split()[0])
         return wall, cpu, rss, n - ok
 
+    def server_cpu_s(self):
+        """CPU so far of nginx (master and workers), the main squid and the emulator: what the
+        other end of the measurement costs, on the same two cores."""
+        nginx = [self.nginx.pid] + [int(p) for p in run(["pgrep", "-P", str(self.nginx.pid)]).split()]
+        squid = [self.squid.pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(self.squid.pid)],
+                                                                   capture_output=True, text=True).stdout.split()]
+        emulator = [self.w.emulator.pid] if self.w.emulator else []
+        return [sum(proc_cpu_s(p) for p in group) for group in (nginx, squid, emulator)]
+
     def tcp(self):
         return tcp_counters(self.w.c), tcp_counters(self.w.s)
 
@@ -523,8 +534,12 @@ class Bench:
     def one(self, tool, route, rtt, conc, n):
         start = self.log_lines()
         tcp0 = self.tcp()
+        servers0 = self.server_cpu_s()
         wall, cpu, rss_kb, errors = getattr(self, f"run_{tool}")(route, conc, n)
         self.log_tcp(tcp0, f"{tool}/{route}")
+        servers = [(b - a) * 1e6 / n for a, b in zip(servers0, self.server_cpu_s())]
+        log(f"  {tool}/{route}: nginx {servers[0]:.0f} us/probe, squid {servers[1]:.0f} us/probe, "
+            f"emulator {servers[2]:.0f} us/probe")
         self.check_log(start, n - errors, f"{tool}/{route}")
         bound = conc / (ROUND_TRIPS[route] * rtt / 1000.0)
         pps = n / wall
@@ -978,7 +993,7 @@ def main(argv):
             f.writelines(f"{ORIGIN} svc{k}.probe.test\n" for k in range(1, NAMES + 1))
         main_squid = start_squid(world, "main", SQUID_IP, [SQUID_PORT])
         wait_listening(world, world.s, SQUID_IP, SQUID_PORT, main_squid, "squid", f"{tmp}/squid-main.log")
-        bench = Bench(args, world, pki, tls_log)
+        bench = Bench(args, world, pki, tls_log, world.procs[0][1], main_squid)
         log(f"wan: urlprobe {'with' if bench.source_addresses else 'without'} --source-address; state in {tmp}")
         for rtt in rtts:
             world.link(rtt)
