@@ -50,6 +50,7 @@ ROUND_TRIPS = {"direct": 3, "squid": 4}
 PROBE_TIMEOUT_S = 60  # saturation shows as slowness, not as errors; the same for every tool
 HANG_S = 60
 HONESTY_SLACK_MS = 25
+HONESTY_ATTEMPTS = 3
 TXQUEUELEN = 65536
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -552,30 +553,34 @@ class Bench:
 
     def honesty(self, rtt, lower_only):
         """One probe direct and one via squid, alone: each delayed phase must take one round trip
-        (and, outside --smoke, no more than RTT + 25 ms)."""
-        path = os.path.join(self.tmp, "honesty.txt")
-        with open(path, "w") as f:
-            f.write(f"https://svc1.probe.test:{TLS_PORT}/honesty{rtt}\n")
+        (and, outside --smoke, no more than RTT + 25 ms). A loaded machine only adds time, never
+        takes any away: a probe whose phases overshoot is repeated (3 at most) and the lower
+        bound is judged on every probe."""
         for route in ("direct", "squid"):
-            r = subprocess.run(self.w.in_c(self.urlprobe_argv(route, 1, path)), capture_output=True, text=True)
-            rec = json.loads(r.stdout.splitlines()[0]) if r.stdout.strip() else {}
-            if rec.get("outcome") != "ok":
-                raise BenchError(f"honesty {route}: outcome {rec.get('outcome')}: {r.stderr[-500:]}")
-            ms = rec.get("ms", {})
             phases = ["connect", "tls"] + (["tunnel"] if route == "squid" else [])
-            verdicts = []
-            bad = []
-            for p in phases:
-                v = ms.get(p)
-                good = v is not None and v >= rtt and (lower_only or v <= rtt + HONESTY_SLACK_MS)
-                verdicts.append(f"{p}_ms={v}")
-                if not good:
-                    bad.append(p)
             hi = "" if lower_only else f",{rtt + HONESTY_SLACK_MS}"
-            print(f"wan: honesty rtt_ms={rtt} route={route} {' '.join(verdicts)} "
-                  f"want=[{rtt}{hi}] {'ok' if not bad else 'FAIL'}", flush=True)
-            if bad:
-                raise BenchError(f"honesty {route} at RTT {rtt} ms: {', '.join(bad)} outside [{rtt}{hi}]")
+            for attempt in range(1, HONESTY_ATTEMPTS + 1):
+                path = os.path.join(self.tmp, "honesty.txt")
+                with open(path, "w") as f:
+                    f.write(f"https://svc1.probe.test:{TLS_PORT}/honesty{rtt}-{route}-{attempt}\n")
+                r = subprocess.run(self.w.in_c(self.urlprobe_argv(route, 1, path)), capture_output=True,
+                                   text=True)
+                rec = json.loads(r.stdout.splitlines()[0]) if r.stdout.strip() else {}
+                if rec.get("outcome") != "ok":
+                    raise BenchError(f"honesty {route}: outcome {rec.get('outcome')}: {r.stderr[-500:]}")
+                ms = rec.get("ms", {})
+                short = [p for p in phases if ms.get(p) is None or ms[p] < rtt]
+                long = [p for p in phases if not lower_only and p not in short and ms[p] > rtt + HONESTY_SLACK_MS]
+                verdict = "FAIL" if short else ("slow" if long else "ok")
+                print(f"wan: honesty rtt_ms={rtt} route={route} "
+                      f"{' '.join(f'{p}_ms={ms.get(p)}' for p in phases)} want=[{rtt}{hi}] {verdict}", flush=True)
+                if short:
+                    raise BenchError(f"honesty {route} at RTT {rtt} ms: {', '.join(short)} shorter than the round trip")
+                if not long:
+                    break
+                if attempt == HONESTY_ATTEMPTS:
+                    raise BenchError(f"honesty {route} at RTT {rtt} ms: {', '.join(long)} above "
+                                     f"RTT + {HONESTY_SLACK_MS} ms in {HONESTY_ATTEMPTS} probes")
 
     # --- many egress points ---------------------------------------------------------------------
     def start_sweep_squids(self):
@@ -888,18 +893,20 @@ def write_markdown(path, argv, rows, memory, sweeps, versions):
         f.write("\n".join(lines) + "\n")
 
 
-def versions(urlprobe):
-    def first(argv):
+def versions():
+    def out(argv):
         try:
-            return subprocess.run(argv, capture_output=True, text=True).stdout.splitlines()[0]
-        except (OSError, IndexError):
-            return "?"
-    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-    return (f"urlprobe {head}, {' '.join(first(['curl', '--version']).split()[:2])}, blackbox_exporter "
-            f"{subprocess.run(['dpkg-query', '-W', '-f=${Version}', 'prometheus-blackbox-exporter'], capture_output=True, text=True).stdout}, "
-            f"squid {first(['squid', '-v']).split()[3] if len(first(['squid', '-v']).split()) > 3 else '?'}, "
-            f"{' '.join(first(['openssl', 'version']).split()[:2])}")
+            return subprocess.run(argv, capture_output=True, text=True).stdout
+        except OSError:
+            return ""
+
+    head = out(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+    curl = " ".join(out(["curl", "--version"]).split()[:2])
+    blackbox = out(["dpkg-query", "-W", "-f=${Version}", "prometheus-blackbox-exporter"])
+    squid = (out(["squid", "-v"]).split()[3:4] or ["?"])[0]
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1]
+    openssl = " ".join(out(["openssl", "version"]).split()[:2])
+    return f"urlprobe {head}, {curl}, blackbox_exporter {blackbox}, squid {squid}, nginx {nginx}, {openssl}"
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -940,7 +947,10 @@ def main(argv):
     if not args.no_emulator and not os.path.exists("/dev/net/tun"):
         log("wan: no /dev/net/tun")
         return skip
-    for tool in ("ip", "ss", "openssl", "nginx", "squid") + (() if args.smoke else ("curl", "prometheus-blackbox-exporter")):
+    needed = ["ip", "ss", "openssl", "nginx", "squid"]
+    if not args.smoke:
+        needed += ["curl", "prometheus-blackbox-exporter"]
+    for tool in needed:
         if not shutil.which(tool):
             log(f"wan: {tool} not found (scripts/install-deps bench)")
             return skip
@@ -1041,7 +1051,7 @@ def main(argv):
     if not args.smoke and (rows or sweeps):
         os.makedirs(args.out, exist_ok=True)
         cmd = ["make", "wan"] + ([f"ARGS='{' '.join(argv)}'"] if argv else [])
-        write_markdown(os.path.join(args.out, "wan.md"), cmd, rows, memory, sweeps, versions(args.urlprobe))
+        write_markdown(os.path.join(args.out, "wan.md"), cmd, rows, memory, sweeps, versions())
         plot_table(rows, os.path.join(args.out, "wan.svg"), "probes/s against probes in flight, with the bound")
         plot_sweep(sweeps, os.path.join(args.out, "wan-sweep.svg"),
                    f"{args.sweep_urls} URLs x {args.sweep_proxies} proxies, RTT 50 ms")
