@@ -27,6 +27,7 @@ did not start), 2 on bad usage, 77 (--smoke only) where it cannot run. Never on 
 """
 import argparse
 import asyncio
+import glob
 import json
 import os
 import platform
@@ -85,6 +86,7 @@ class World:
         self.procs = []  # (name, Popen), stopped in reverse order
         self.emulator = None
         self.veth = False
+        self.squid_services = []  # SMP squids leave their IPC sockets in /run/squid
 
     # Namespaces: addresses on lo, sysctls only inside them.
     def make_namespaces(self):
@@ -185,6 +187,9 @@ class World:
                 proc.wait()
         for ns in self.namespaces:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        for service in self.squid_services:
+            for path in glob.glob(f"/run/squid/{service}-*.ipc"):
+                os.unlink(path)
 
 
 def link_tx_dropped(ns):
@@ -300,12 +305,18 @@ http {{
     return f"{d}/logs/tls.log"
 
 
-def start_squid(world, name, ip, ports):
+def start_squid(world, name, ip, ports, workers=1):
+    """workers > 1: squid's SMP mode, kids sharing the ports, each with its own RLIMIT_NOFILE.
+    A tunnel holds two descriptors in squid, so one process stops accepting near half the limit
+    (10 000 tunnels at this container's 20 000)."""
     d = os.path.join(world.tmp, f"squid-{name}")
     os.makedirs(d)
     shutil.chown(d, "proxy", "proxy")
-    lines = [f"visible_hostname urlprobe-wan-{name}"] + [f"http_port {ip}:{p}" for p in ports]
-    lines += f"""pid_filename none
+    service = f"urlprobewan{os.getpid()}{name}"
+    world.squid_services.append(service)
+    lines = [f"visible_hostname urlprobe-wan-{name}", f"workers {workers}"]
+    lines += [f"http_port {ip}:{p}" for p in ports]
+    lines += f"""pid_filename {d}/squid.pid
 cache_log {d}/cache.log
 access_log none
 cache_store_log none
@@ -332,7 +343,9 @@ http_access allow all
 """.splitlines()
     with open(f"{d}.conf", "w") as f:
         f.write("\n".join(lines) + "\n")
-    return world.start(f"squid-{name}", ["squid", "-N", "-n", f"urlprobewan{name}", "-f", f"{d}.conf"],
+    # -N (no daemon) would turn SMP off; --foreground keeps the master as the child of this script.
+    mode = ["--foreground"] if workers > 1 else ["-N"]
+    return world.start(f"squid-{name}", ["squid", *mode, "-n", service, "-f", f"{d}.conf"],
                        f"squid-{name}.log")
 
 
@@ -512,6 +525,11 @@ class Bench:
         cpu = proc_cpu_s(pid) - cpu0
         rss = proc_status_kb(pid, "VmHWM")
         ok = int(out.split()[0])
+        if ok != n:
+            emfile = tail(os.path.join(self.tmp, "blackbox.log"), 1 << 20).count("too many open files")
+            log(f"  blackbox {route}: {n - ok} probes without probe_success 1; the exporter logged "
+                f"'too many open files' {emfile} times (RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}: "
+                "a /probe request and its probe hold one descriptor each)")
         return wall, cpu, rss, n - ok
 
     def server_cpu_s(self):
@@ -597,13 +615,19 @@ class Bench:
         with open(os.path.join(self.tmp, "sweep-urls.txt"), "w") as f:
             f.writelines(f"http://svc{i % NAMES + 1}.probe.test:{HTTP_PORT}/t{i}\n"
                          for i in range(self.args.sweep_urls))
+        with open(os.path.join(self.tmp, "sweep-warmup.txt"), "w") as f:
+            f.writelines(f"http://svc{i + 1}.probe.test:{HTTP_PORT}/w{i}\n" for i in range(2))
         return ports
 
-    def sweep(self, blackholed_port):
+    def sweep(self, blackholed_port, warmup=False):
+        """warmup: 2 URLs through every proxy, not reported: the first sweep after the squids
+        start ran at a third of the speed of the next (their first thousands of connections)."""
         a = self.args
         extra = ["--proxies", os.path.join(self.tmp, "proxies.txt"), "--per-proxy", str(a.sweep_per_proxy),
                  "--connect-timeout", a.sweep_connect_timeout]
-        argv = self.urlprobe_argv("direct", a.sweep_concurrency, os.path.join(self.tmp, "sweep-urls.txt"), extra)
+        n_urls = 2 if warmup else a.sweep_urls
+        urls = os.path.join(self.tmp, "sweep-warmup.txt" if warmup else "sweep-urls.txt")
+        argv = self.urlprobe_argv("direct", a.sweep_concurrency, urls, extra)
         mark = f"{SWEEP_IP}:{blackholed_port}" if blackholed_port else None
         counts = {"lines": 0, "errors": 0, "bh": 0, "bh_bad": {}}
         samples = []  # (elapsed_s, rss_kb, results so far)
@@ -651,13 +675,16 @@ class Bench:
         self.log_tcp(tcp0, "sweep")
         samples.append((wall, samples[-1][1] if samples else 0, counts["lines"]))
         peak = max(peak, ru.ru_maxrss)
-        want = a.sweep_urls * (a.sweep_proxies + 1)  # --methods direct is probed as well
+        want = n_urls * (a.sweep_proxies + 1)  # --methods direct is probed as well
         if counts["lines"] != want:
             raise BenchError(f"sweep: {counts['lines']} results, want {want}")
         if mark:
             if counts["bh"] != a.sweep_urls or counts["bh_bad"]:
                 raise BenchError(f"sweep: the black-holed proxy {mark} had {counts['bh']} results (want "
                                  f"{a.sweep_urls}), not proxy_unreachable: {counts['bh_bad']}")
+        if warmup:
+            log(f"  sweep warm-up: {counts['lines']} results in {wall:.1f} s, {counts['errors']} not ok")
+            return None
         row = dict(blackholed=1 if mark else 0, wall_s=wall, rss_mb=peak / 1024.0,
                    probes_per_s=counts["lines"] / wall, errors=counts["errors"], samples=samples)
         print(f"wan: sweep proxies={a.sweep_proxies} urls={a.sweep_urls} blackholed={row['blackholed']} "
@@ -1001,7 +1028,7 @@ def main(argv):
         tls_log = start_nginx(world, pki)
         with open(os.path.join(tmp, "squid-hosts"), "w") as f:
             f.writelines(f"{ORIGIN} svc{k}.probe.test\n" for k in range(1, NAMES + 1))
-        main_squid = start_squid(world, "main", SQUID_IP, [SQUID_PORT])
+        main_squid = start_squid(world, "main", SQUID_IP, [SQUID_PORT], workers=2)
         wait_listening(world, world.s, SQUID_IP, SQUID_PORT, main_squid, "squid", f"{tmp}/squid-main.log")
         bench = Bench(args, world, pki, tls_log, world.procs[0][1], main_squid)
         log(f"wan: urlprobe {'with' if bench.source_addresses else 'without'} --source-address; state in {tmp}")
@@ -1026,6 +1053,8 @@ def main(argv):
         if do_sweep:
             ports = bench.start_sweep_squids()
             holed = ports[len(ports) // 2]
+            world.link(50)
+            bench.sweep(None, warmup=True)
             for blackholed in (False, True):
                 world.link(50, [f"{SWEEP_IP}:{holed}"] if blackholed else [])
                 s = bench.sweep(holed if blackholed else None)
