@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,8 +62,8 @@ it prints "ready". The devices disappear when it exits.
   --jitter-ms MS          per packet, the one-way delay moves by a uniform amount in
                           [-MS/2, +MS/2]; it is clamped so that it is never below 0 and so that
                           packets of one direction never overtake each other (a packet leaves no
-                          earlier than the one read before it), which makes the mean delay a
-                          little larger than MS/2 of the round trip. Default 0
+                          earlier than the one read before it); packets closer together than the
+                          jitter therefore see nearer RTT/2 + MS/2 than RTT/2. Default 0
   --loss FRACTION         drop each packet, in either direction, with this probability (0..1):
                           a real loss, which TCP retransmits. Default 0
   --blackhole ADDR:PORT   drop every TCP or UDP packet to or from ADDR:PORT ([V6ADDR]:PORT for
@@ -71,6 +72,16 @@ it prints "ready". The devices disappear when it exits.
   --device NAME           TUN device name in both namespaces (default wan0)
   --queue-limit PACKETS   packets held per direction (default 200000); past it a packet is
                           dropped, as a router with a full queue would
+  --tick-us US            after each wakeup the loop rests US microseconds, then reads and
+                          sends everything that arrived or came due meanwhile in one batch:
+                          each packet's delay grows by at most a tick (never shrinks), and the
+                          emulator wakes at most 1/tick times a second, not once per packet.
+                          0: wake for every packet. Default 100
+  --no-realtime           run at normal priority. By default the emulator runs SCHED_FIFO
+                          (priority 10, when allowed): on a machine busy with the endpoints it
+                          is served the moment a packet is due, as a router would be, instead of
+                          adding the scheduler's wait to every round trip (late_mean_us and
+                          late_max_us in the counters show what it added)
   --help                  this text
 
 Stdout: "ready" once both devices exist; on SIGTERM or SIGINT one JSON line of counters and exit
@@ -110,6 +121,8 @@ struct Options {
   std::optional<std::uint64_t> seed;
   std::string device = "wan0";
   std::size_t queue_limit = 200000;
+  bool realtime = true;
+  std::uint64_t tick_us = 100;
 };
 
 double parse_milliseconds(std::string_view option, std::string_view text) {
@@ -202,6 +215,13 @@ Options parse_options(int argc, char** argv) {
       if (!fits || !plain)
         usage_error(name, "is not an interface name (1-15 characters, no '/', ':' or spaces)",
                     options.device);
+    } else if (name == "--tick-us") {
+      const std::string_view text = take_value();
+      options.tick_us = parse_count(name, text, 0);
+      if (options.tick_us > 100'000) usage_error(name, "is more than 100000 (0.1 s)", text);
+    } else if (name == "--no-realtime") {
+      if (value) usage_error(name, "takes no value");
+      options.realtime = false;
     } else if (name == "--queue-limit") {
       options.queue_limit = parse_count(name, take_value(), 1);
     } else {
@@ -236,6 +256,8 @@ class Fd {
   int fd_ = -1;
 };
 
+constexpr int kDeviceTxQueueLength = 10000;
+
 // The TUN device is created in the namespace the process is in at TUNSETIFF, and stays there
 // for the life of the fd; the process goes back to its own namespace afterwards.
 Fd open_tun_in(const std::string& netns_path, const std::string& device, int home_netns) {
@@ -250,6 +272,13 @@ Fd open_tun_in(const std::string& netns_path, const std::string& device, int hom
     std::memcpy(request.ifr_name, device.data(), device.size());
     if (::ioctl(tun.get(), TUNSETIFF, &request) != 0)
       system_error("TUNSETIFF " + device + " in " + netns_path, errno);
+    // The ring between the stack and this reader holds txqueuelen packets (500 by default) and
+    // drops silently when full, as when thousands of connections send their SYNs in one burst:
+    // a longer ring leaves the drops to --queue-limit, which counts them.
+    Fd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    request.ifr_qlen = kDeviceTxQueueLength;
+    if (control.get() < 0 || ::ioctl(control.get(), SIOCSIFTXQLEN, &request) != 0)
+      system_error("set txqueuelen of " + device + " in " + netns_path, errno);
   }
   if (::setns(home_netns, CLONE_NEWNET) != 0) system_error("setns back", errno);
   if (tun.get() < 0) system_error("open /dev/net/tun in " + netns_path, open_error);
@@ -268,6 +297,11 @@ struct Counters {
   std::uint64_t dropped_queue_limit = 0;
   std::uint64_t dropped_write_error = 0;
   std::uint64_t dropped_not_ip = 0;
+  // How far behind its due time a packet left: the emulator's own error, which the delay it
+  // reports must be read with (a loaded machine makes every round trip this much longer).
+  std::int64_t late_max_ns = 0;
+  std::int64_t late_sum_ns = 0;
+  std::uint64_t late_count = 0;
 };
 
 struct Queued {
@@ -328,12 +362,14 @@ bool matches(const Endpoint& endpoint, int family, const std::uint8_t* address,
 
 class Emulator {
  public:
-  Emulator(const Options& options, Fd client_tun, Fd server_tun)
+  Emulator(const Options& options, Fd client_tun, Fd server_tun, bool realtime)
       : options_(options),
+        realtime_(realtime),
         client_tun_(std::move(client_tun)),
         server_tun_(std::move(server_tun)),
         one_way_ns_(std::llround(options.rtt_ms * 1e6 / 2)),
         jitter_ns_(std::llround(options.jitter_ms * 1e6)),
+        tick_ns_(static_cast<std::int64_t>(options.tick_us) * 1000),
         random_(options.seed ? *options.seed : std::random_device{}()) {
     directions_[0].name = "to_server";
     directions_[0].read_fd = client_tun_.get();
@@ -377,6 +413,9 @@ class Emulator {
         if (errno == EINTR) continue;
         system_error("epoll_wait", errno);
       }
+      // What is due leaves before the reads: a full batch of reads in both directions takes
+      // long enough (a few hundred packets) to make the due packets measurably late.
+      send_all_due();
       for (int i = 0; i < ready; ++i) {
         const std::uint32_t tag = events[i].data.u32;
         if (tag <= 1) {
@@ -391,8 +430,15 @@ class Emulator {
       }
       // Every wakeup sends whatever has come due in both directions, so packets due close
       // together leave in one batch whichever event woke the loop.
-      const std::int64_t now = monotonic_ns();
-      for (Direction& direction : directions_) send_due(direction, now);
+      send_all_due();
+      // Waking once per packet costs more than forwarding it (a context switch each, on a
+      // machine the endpoints share): after a wakeup the loop rests for one tick and then takes
+      // everything that arrived or came due meanwhile in one go. That adds at most a tick to a
+      // packet's delay, never takes from it, and bounds wakeups to 1/tick a second.
+      if (tick_ns_ > 0) {
+        const timespec rest{0, static_cast<long>(tick_ns_)};
+        clock_nanosleep(CLOCK_MONOTONIC, 0, &rest, nullptr);
+      }
     }
   }
 
@@ -404,12 +450,17 @@ class Emulator {
         "\"to_client_bytes\":%llu,\"dropped_loss\":%llu,\"dropped_blackhole\":%llu,"
         "\"dropped_queue_limit\":%llu,\"dropped_write_error\":%llu,\"dropped_not_ip\":%llu,"
         "\"max_queue_depth_to_server\":%zu,\"max_queue_depth_to_client\":%zu,"
-        "\"queued_to_server\":%zu,\"queued_to_client\":%zu}\n",
+        "\"queued_to_server\":%zu,\"queued_to_client\":%zu,\"late_mean_us\":%.1f,"
+        "\"late_max_us\":%.1f,\"scheduling\":\"%s\"}\n",
         as_ull(up.packets), as_ull(up.bytes), as_ull(down.packets), as_ull(down.bytes),
         as_ull(counters_.dropped_loss), as_ull(counters_.dropped_blackhole),
         as_ull(counters_.dropped_queue_limit), as_ull(counters_.dropped_write_error),
         as_ull(counters_.dropped_not_ip), up.max_depth, down.max_depth, up.queue.size(),
-        down.queue.size());
+        down.queue.size(),
+        counters_.late_count ? static_cast<double>(counters_.late_sum_ns) / 1e3 /
+                                   static_cast<double>(counters_.late_count)
+                             : 0.0,
+        static_cast<double>(counters_.late_max_ns) / 1e3, realtime_ ? "fifo" : "normal");
     std::fflush(stdout);
   }
 
@@ -432,7 +483,7 @@ class Emulator {
   // A bounded batch per wakeup, so one busy direction cannot keep the other's due packets
   // (and the timers) waiting; epoll is level-triggered and reports the rest at once.
   void read_packets(Direction& direction) {
-    constexpr int kBatch = 64;
+    constexpr int kBatch = 256;
     const std::int64_t now = monotonic_ns();
     for (int n = 0; n < kBatch; ++n) {
       const ssize_t size = ::read(direction.read_fd, buffer_.data(), buffer_.size());
@@ -468,7 +519,7 @@ class Emulator {
     if (jitter_ns_ > 0)
       delay += std::llround((unit_(random_) - 0.5) * static_cast<double>(jitter_ns_));
     const std::int64_t due =
-        std::max({now + std::max<std::int64_t>(delay, 0), direction.last_due_ns});
+        std::max(now + std::max<std::int64_t>(delay, 0), direction.last_due_ns);
     direction.last_due_ns = due;
     direction.queue.push_back(Queued{due, std::vector<std::uint8_t>(packet, packet + size)});
     direction.max_depth = std::max(direction.max_depth, direction.queue.size());
@@ -487,10 +538,21 @@ class Emulator {
     return false;
   }
 
+  void send_all_due() {
+    const std::int64_t now = monotonic_ns();
+    for (Direction& direction : directions_) send_due(direction, now);
+  }
+
   void send_due(Direction& direction, std::int64_t now) {
     bool sent = false;
     while (!direction.queue.empty() && direction.queue.front().due_ns <= now) {
       const std::vector<std::uint8_t>& bytes = direction.queue.front().bytes;
+      // The clock is read again per packet: a long batch makes its last packets later than the
+      // wakeup, and those are the ones the figure is for.
+      const std::int64_t late = monotonic_ns() - direction.queue.front().due_ns;
+      counters_.late_max_ns = std::max(counters_.late_max_ns, late);
+      counters_.late_sum_ns += late;
+      ++counters_.late_count;
       // A TUN write hands the packet to the other namespace's stack at once; it fails only
       // when that device is down or the packet is malformed, which a real link would drop too.
       if (::write(direction.write_fd, bytes.data(), bytes.size()) ==
@@ -499,11 +561,26 @@ class Emulator {
         direction.bytes += bytes.size();
       } else {
         ++counters_.dropped_write_error;
+        note_write_error(errno);
       }
       direction.queue.pop_front();
       sent = true;
     }
     if (sent || direction.armed_due_ns < 0) arm(direction);
+  }
+
+  // Said once per cause on stderr, so a device that went down does not flood the log; the
+  // counters have the number.
+  void note_write_error(int error) {
+    if (std::find(write_errors_seen_.begin(), write_errors_seen_.end(), error) !=
+        write_errors_seen_.end())
+      return;
+    write_errors_seen_.push_back(error);
+    // EIO is what a TUN device that is not up answers: a packet sent before the script has
+    // brought both links up.
+    std::fprintf(stderr, "%.*s: write to a TUN device: %s%s (counted in dropped_write_error)\n",
+                 static_cast<int>(kProgram.size()), kProgram.data(), std::strerror(error),
+                 error == EIO ? ", the device is down" : "");
   }
 
   void arm(Direction& direction) {
@@ -519,15 +596,18 @@ class Emulator {
   }
 
   const Options& options_;
+  bool realtime_;
   Fd client_tun_;
   Fd server_tun_;
   std::int64_t one_way_ns_;
   std::int64_t jitter_ns_;
+  std::int64_t tick_ns_;
   std::mt19937_64 random_;
   std::uniform_real_distribution<double> unit_{0.0, 1.0};
   std::array<Direction, 2> directions_{};
   Counters counters_;
   std::array<std::uint8_t, 65536> buffer_{};
+  std::vector<int> write_errors_seen_;
 };
 
 }  // namespace
@@ -548,7 +628,17 @@ int main(int argc, char** argv) {
   Fd client_tun = open_tun_in(options.client_netns, options.device, home.get());
   Fd server_tun = open_tun_in(options.server_netns, options.device, home.get());
 
-  Emulator emulator(options, std::move(client_tun), std::move(server_tun));
+  bool realtime = false;
+  if (options.realtime) {
+    sched_param priority{};
+    priority.sched_priority = 10;
+    realtime = sched_setscheduler(0, SCHED_FIFO, &priority) == 0;
+    if (!realtime)
+      std::fprintf(stderr, "%.*s: SCHED_FIFO: %s; running at normal priority\n",
+                   static_cast<int>(kProgram.size()), kProgram.data(), std::strerror(errno));
+  }
+
+  Emulator emulator(options, std::move(client_tun), std::move(server_tun), realtime);
   std::fputs("ready\n", stdout);
   std::fflush(stdout);
   emulator.run();
