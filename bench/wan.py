@@ -382,7 +382,11 @@ def timed(argv, stdout, stderr):
     (wall_s, cpu_s, maxrss_kb) from wait4's rusage."""
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr)
-    _, status, ru = os.wait4(proc.pid, 0)
+    try:
+        _, status, ru = os.wait4(proc.pid, 0)
+    except BaseException:  # Ctrl-C or SIGTERM: the tool must not outlive the script
+        kill_and_reap(proc)
+        raise
     proc.returncode = os.waitstatus_to_exitcode(status)
     return time.monotonic() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, proc.returncode
 
@@ -402,6 +406,12 @@ def tcp_counters(ns):
 
 def counter_delta(before, after):
     return " ".join(f"{k}={after[k] - before[k]}" for k in TCP_COUNTERS if after[k] != before[k]) or "none"
+
+
+def kill_and_reap(proc):
+    if proc.returncode is None:
+        proc.kill()
+        proc.wait()
 
 
 def proc_cpu_s(pid):
@@ -679,6 +689,14 @@ class Bench:
 
         t = threading.Thread(target=reader, daemon=True)
         t.start()
+        try:
+            return self.watch_sweep(proc, t, t0, tcp0, counts, samples, mark, n_urls, warmup)
+        except BaseException:
+            kill_and_reap(proc)
+            raise
+
+    def watch_sweep(self, proc, t, t0, tcp0, counts, samples, mark, n_urls, warmup):
+        a = self.args
         peak = 0
         ru = None
         next_sample = 0.0
@@ -1047,6 +1065,7 @@ def main(argv):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started with SIGINT ignored (a background job)
     rows, memory, sweeps = [], [], []
     try:
         world.make_namespaces()
