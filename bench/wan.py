@@ -983,14 +983,36 @@ def versions():
 
 
 # --- main --------------------------------------------------------------------------------------
+def positive_list(text):
+    try:
+        values = [int(x) for x in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma list of positive integers")
+    return values
+
+
+def choice_list(choices):
+    def parse(text):
+        values = text.split(",")
+        bad = [v for v in values if v not in choices]
+        if bad:
+            raise argparse.ArgumentTypeError(f"{', '.join(bad)}: not one of {', '.join(choices)}")
+        return values
+    return parse
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rtt", default="50,200")
-    p.add_argument("--concurrency", default="256,1000,4000,10000")
+    p.add_argument("--rtt", type=positive_list, default=[50, 200], help="round trips in ms (default 50,200)")
+    p.add_argument("--concurrency", type=positive_list, default=[256, 1000, 4000, 10000],
+                   help="C values (default 256,1000,4000,10000)")
     p.add_argument("--probes", type=int, default=0, help="N per run (default max(2000, 2 x C))")
     p.add_argument("--quick", action="store_true", help="C = 256 and 1000 only, no sweep")
-    p.add_argument("--tools", default="urlprobe,curl,blackbox")
-    p.add_argument("--routes", default="direct,squid")
+    p.add_argument("--tools", type=choice_list(("urlprobe", "curl", "blackbox")),
+                   default=["urlprobe", "curl", "blackbox"])
+    p.add_argument("--routes", type=choice_list(("direct", "squid")), default=["direct", "squid"])
     p.add_argument("--no-sweep", action="store_true")
     p.add_argument("--sweep-only", action="store_true")
     p.add_argument("--sweep-urls", type=int, default=100)
@@ -1039,10 +1061,10 @@ def main(argv):
         tools, routes = ["urlprobe"], ["direct", "squid"]
         do_sweep = False
     else:
-        rtts = [int(x) for x in args.rtt.split(",")]
-        concs = [256, 1000] if args.quick else [int(x) for x in args.concurrency.split(",")]
+        rtts = args.rtt
+        concs = [256, 1000] if args.quick else args.concurrency
         n_fixed = args.probes
-        tools, routes = args.tools.split(","), args.routes.split(",")
+        tools, routes = args.tools, args.routes
         do_sweep = not (args.no_sweep or args.quick)
         if args.sweep_only:
             rtts, concs = [], []
