@@ -7,7 +7,7 @@ CMAKE     := cmake -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 export CCACHE_BASEDIR   := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps test-deps build docs run test check unit bench bench-bin bench-check bench-check-time bench-baseline peers bench-serve asan tsan fuzz format clean
+.PHONY: all deps test-deps build docs run test check unit bench bench-bin bench-check bench-check-time bench-baseline peers bench-serve wan asan tsan fuzz format clean
 
 all: build
 
@@ -91,6 +91,15 @@ peers: bench-bin
 bench-serve: bench-bin
 	@scripts/install-deps bench
 	@BUILD=$(BUILD) /usr/bin/python3 bench/serve_overhead.py $(ARGS)
+
+# urlprobe, curl and blackbox_exporter at 50 and 200 ms round trips, C up to 10k, direct and via
+# squid, then 100 URLs x 1,000 proxies with one black-holed (root; two network namespaces joined by
+# the WAN emulator; bench/wan.py, bench/README.md "Wide-area latency"; --quick for fewer points).
+wan: bench-bin
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) >/dev/null
+	@cmake --build $(BUILD) --target urlprobe_wan_emulator
+	@scripts/install-deps bench
+	@BUILD=$(BUILD) /usr/bin/python3 bench/wan.py $(ARGS)
 
 asan: test-deps
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DURLPROBE_SANITIZE=address,undefined -DURLPROBE_BENCH=OFF >/dev/null
