@@ -97,7 +97,7 @@ bench-serve: bench-bin
 # the WAN emulator; bench/wan.py, bench/README.md "Wide-area latency"; --quick for fewer points).
 wan: bench-bin
 	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(TYPE) >/dev/null
-	@cmake --build $(BUILD) --target urlprobe_wan_emulator
+	@cmake --build $(BUILD) --target urlprobe_wan_emulator urlprobe_tls_session_memory
 	@scripts/install-deps bench
 	@BUILD=$(BUILD) /usr/bin/python3 bench/wan.py $(ARGS)
 

@@ -429,6 +429,16 @@ def proc_status_kb(pid, key):
     return 0
 
 
+def tls_session_floor_kb(args):
+    """OpenSSL's own KiB per client session waiting for the ServerHello (0: tool not built)."""
+    tool = os.path.join(os.path.dirname(args.urlprobe), "urlprobe_tls_session_memory")
+    if not os.access(tool, os.X_OK):
+        return 0.0
+    out = subprocess.run([tool, "5000"], capture_output=True, text=True).stdout
+    fields = dict(f.split("=") for f in out.split() if "=" in f)
+    return float(fields.get("waiting_kb", 0))
+
+
 class Bench:
     def __init__(self, args, world, pki, tls_log, nginx, squid):
         self.nginx = nginx
@@ -600,11 +610,21 @@ class Bench:
         self.check_log(start, n - errors, f"{tool}/{route}")
         bound = conc / (ROUND_TRIPS[route] * rtt / 1000.0)
         pps = n / wall
+        # The other ceiling: every core of this machine busy with this run's probes (the tool, the
+        # origin, the proxy, the emulator; not blackbox's driver). Past it more in flight cannot
+        # help, whatever the latency: on 2 vCPUs that is where the table flattens.
+        machine_us = cpu * 1e6 / n + sum(servers[: 2 if route == "squid" else 1]) + servers[2]
+        cpu_bound = (os.cpu_count() or 1) * 1e6 / machine_us
+        limit = min(bound, cpu_bound)
         row = dict(tool=tool, route=route, rtt_ms=rtt, c=conc, n=n, probes_per_s=pps, bound=bound,
-                   ratio=pps / bound, cpu_us_per_probe=cpu * 1e6 / n, rss_mb=rss_kb / 1024.0, errors=errors)
+                   ratio=pps / bound, cpu_us_per_probe=cpu * 1e6 / n, rss_mb=rss_kb / 1024.0, errors=errors,
+                   cpu_bound=cpu_bound, limit_ratio=pps / limit)
         print(f"wan: tool={tool} route={route} rtt_ms={rtt} c={conc} n={n} probes_per_s={pps:.0f} "
               f"bound={bound:.0f} ratio={pps / bound:.3f} cpu_us_per_probe={row['cpu_us_per_probe']:.0f} "
               f"rss_mb={row['rss_mb']:.1f} errors={errors}", flush=True)
+        print(f"wan: ceiling tool={tool} route={route} rtt_ms={rtt} c={conc} machine_us_per_probe={machine_us:.0f} "
+              f"cpu_bound={cpu_bound:.0f} limited_by={'latency' if bound <= cpu_bound else 'cpu'} "
+              f"ratio_to_limit={pps / limit:.3f}", flush=True)
         return row
 
     def honesty(self, rtt, lower_only):
@@ -945,16 +965,19 @@ def machine_line():
 def write_markdown(path, argv, rows, memory, sweeps, versions):
     lines = ["# `make wan` results", "", f"Command: `{' '.join(argv)}`", "", f"Machine: {machine_line()}", "",
              f"Versions: {versions}", "",
-             "| tool | route | RTT ms | C | N | probes/s | bound | ratio | CPU µs/probe | RSS MB | errors |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| tool | route | RTT ms | C | N | probes/s | bound | ratio | CPU bound | P / min(bounds) "
+             "| CPU µs/probe | RSS MB | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['tool']} | {r['route']} | {r['rtt_ms']} | {r['c']} | {r['n']} | {r['probes_per_s']:.0f} | "
-                     f"{r['bound']:.0f} | {r['ratio']:.3f} | {r['cpu_us_per_probe']:.0f} | {r['rss_mb']:.1f} | "
-                     f"{r['errors']} |")
+                     f"{r['bound']:.0f} | {r['ratio']:.3f} | {r['cpu_bound']:.0f} | {r['limit_ratio']:.3f} | "
+                     f"{r['cpu_us_per_probe']:.0f} | {r['rss_mb']:.1f} | {r['errors']} |")
     if memory:
         lines += ["", "urlprobe's memory per in-flight probe (peak RSS at the largest C minus at the smallest, "
-                  "over the difference in C, direct):", ""]
-        lines += [f"- RTT {rtt} ms: {kb:.1f} KB" for rtt, kb in memory]
+                  "the same N, over the difference in C, direct), beside OpenSSL's own floor (one client "
+                  "session that has sent its ClientHello and waits: `urlprobe_tls_session_memory`):", ""]
+        lines += [f"- RTT {rtt} ms: {kb:.1f} KB" + (f" (OpenSSL alone: {floor:.1f} KB)" if floor else "")
+                  for rtt, kb, floor in memory]
     if sweeps:
         lines += ["", "Many egress points (RTT 50 ms):", "",
                   "| proxies | URLs | black-holed | wall s | peak RSS MB | results/s | errors |",
@@ -1113,12 +1136,19 @@ def main(argv):
                         row = bench.one(tool, route, rtt, conc, n)
                         rows.append(row)
                         if tool == "urlprobe" and route == "direct":
-                            peaks[conc] = row["rss_mb"] * 1024
+                            peaks[conc] = (row["rss_mb"] * 1024, n)
             if len(peaks) >= 2:
                 lo, hi = min(peaks), max(peaks)
-                kb = (peaks[hi] - peaks[lo]) / (hi - lo)
-                memory.append((rtt, kb))
-                print(f"wan: memory rtt_ms={rtt} kb_per_inflight={kb:.1f}", flush=True)
+                if peaks[lo][1] != peaks[hi][1]:
+                    # The same N at both ends, or the larger run's longer URL list and its
+                    # results would be counted as memory per probe in flight.
+                    _, _, rss_lo, _ = bench.run_urlprobe("direct", lo, peaks[hi][1])
+                    peaks[lo] = (rss_lo, peaks[hi][1])
+                kb = (peaks[hi][0] - peaks[lo][0]) / (hi - lo)
+                floor = tls_session_floor_kb(args)
+                memory.append((rtt, kb, floor))
+                print(f"wan: memory rtt_ms={rtt} kb_per_inflight={kb:.1f} n={peaks[hi][1]}"
+                      + (f" openssl_floor_kb={floor:.1f}" if floor else ""), flush=True)
         if do_sweep:
             ports = bench.start_sweep_squids()
             holed = ports[len(ports) // 2]

@@ -24,6 +24,25 @@ void ByteStream::read(boost::asio::mutable_buffer buffer, Handler handler) {
   });
 }
 
+void ByteStream::read_when_ready(std::string& into, std::size_t max, Handler handler) {
+  if (pending_.empty() || max == 0) return wait_then_read(into, max, std::move(handler));
+  const std::size_t n = std::min(max, pending_.size());
+  into.assign(pending_, 0, n);
+  pending_.erase(0, n);
+  boost::asio::post(get_executor(), [h = std::move(handler), n]() mutable {
+    std::move(h)(boost::system::error_code{}, n);
+  });
+}
+
+void ByteStream::wait_then_read(std::string& into, std::size_t max, Handler handler) {
+  into.resize(max);
+  read_some(boost::asio::buffer(into),
+            [&into, h = std::move(handler)](boost::system::error_code ec, std::size_t n) mutable {
+              into.resize(n);
+              std::move(h)(ec, n);
+            });
+}
+
 std::string describe_io_error(boost::system::error_code ec) {
   if (ec == boost::asio::error::connection_reset) return "connection reset by peer";
   if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated)
@@ -33,6 +52,28 @@ std::string describe_io_error(boost::system::error_code ec) {
 
 void SocketStream::read_some(boost::asio::mutable_buffer buffer, Handler handler) {
   socket_.async_read_some(buffer, std::move(handler));
+}
+
+void SocketStream::wait_then_read(std::string& into, std::size_t max, Handler handler) {
+  socket_.async_wait(
+      boost::asio::ip::tcp::socket::wait_read,
+      [this, &into, max, h = std::move(handler)](boost::system::error_code ec) mutable {
+        if (ec) return std::move(h)(ec, 0);
+        // Shared by every stream of this thread: what arrived is copied out before anything else
+        // runs here.
+        thread_local std::array<char, 16 * 1024> scratch;
+        // Without it a read that finds nothing after all (a spurious wakeup) would block.
+        if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+        const std::size_t n =
+            ec ? 0
+               : socket_.read_some(
+                     boost::asio::buffer(scratch.data(), std::min(max, scratch.size())), ec);
+        if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again)
+          return wait_then_read(into, max, std::move(h));
+        if (ec) return std::move(h)(ec, 0);
+        into.assign(scratch.data(), n);
+        std::move(h)(ec, n);
+      });
 }
 
 void SocketStream::write_some(std::span<const boost::asio::const_buffer> buffers, Handler handler) {
@@ -64,14 +105,18 @@ struct WireBio {
   static int read(BIO* bio, char* data, int length) {
     BIO_clear_retry_flags(bio);
     auto& s = stream(bio);
-    const std::size_t available = s.in_end_ - s.in_begin_;
+    const std::size_t available = s.in_.size() - s.in_begin_;
     if (available == 0) {
       BIO_set_retry_read(bio);
       return -1;
     }
     const std::size_t n = std::min(available, static_cast<std::size_t>(length));
-    std::memcpy(data, s.in_.get() + s.in_begin_, n);
+    std::memcpy(data, s.in_.data() + s.in_begin_, n);
     s.in_begin_ += n;
+    if (s.in_begin_ == s.in_.size()) {  // nothing kept while the connection waits again
+      std::string().swap(s.in_);
+      s.in_begin_ = 0;
+    }
     return static_cast<int>(n);
   }
 
@@ -234,13 +279,11 @@ void TlsStream::flush_then(Op op, bool finished, boost::system::error_code ec, s
 }
 
 void TlsStream::fill_then(Op op) {
-  if (!in_) in_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
-  in_begin_ = in_end_ = 0;
-  below_.async_read_some(
-      boost::asio::buffer(in_.get(), kReadChunk),
-      [this, op = std::move(op)](boost::system::error_code ec, std::size_t n) mutable {
+  in_begin_ = 0;
+  below_.read_when_ready(
+      in_, kReadChunk,
+      [this, op = std::move(op)](boost::system::error_code ec, std::size_t) mutable {
         if (ec) return complete(std::move(op), at_end_of_input(ec), 0, false);
-        in_end_ = n;
         step(std::move(op), false);
       });
 }

@@ -29,6 +29,12 @@ class ByteStream {
   // Bytes that arrived early (after a proxy's reply header) are served before the wire's.
   void unread(std::string bytes) { pending_ = std::move(bytes) + pending_; }
 
+  // Reads up to `max` bytes into `into` (replacing what it held, sized to what came), holding
+  // no buffer while it waits where the layer allows: across a WAN most of a probe's life is
+  // waiting, and thousands in flight each holding a read buffer was most of their memory.
+  // `into` must outlive the operation.
+  void read_when_ready(std::string& into, std::size_t max, Handler handler);
+
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
@@ -57,6 +63,8 @@ class ByteStream {
   virtual void read_some(boost::asio::mutable_buffer buffer, Handler handler) = 0;
   // One write at a time per stream (as for any Asio stream), so `buffers` may point at gather_.
   virtual void write_some(std::span<const boost::asio::const_buffer> buffers, Handler handler) = 0;
+  // read_when_ready once nothing is pending; by default through a buffer of `max` bytes.
+  virtual void wait_then_read(std::string& into, std::size_t max, Handler handler);
 
  private:
   // A *_some operation may transfer less than asked: the first non-empty buffer is enough.
@@ -84,6 +92,8 @@ class SocketStream final : public ByteStream {
  protected:
   void read_some(boost::asio::mutable_buffer buffer, Handler handler) override;
   void write_some(std::span<const boost::asio::const_buffer> buffers, Handler handler) override;
+  // Waits for readability, then reads what arrived through this thread's scratch buffer.
+  void wait_then_read(std::string& into, std::size_t max, Handler handler) override;
 
  private:
   boost::asio::ip::tcp::socket& socket_;
@@ -129,9 +139,9 @@ class TlsStream final : public ByteStream {
 
   ByteStream& below_;
   SSL* ssl_ = nullptr;
-  // Ciphertext from below not yet taken by OpenSSL, allocated on the first read.
-  std::unique_ptr<char[]> in_;
-  std::size_t in_begin_ = 0, in_end_ = 0;
+  // Ciphertext from below not yet taken by OpenSSL, freed once taken.
+  std::string in_;
+  std::size_t in_begin_ = 0;
   std::string out_;     // ciphertext OpenSSL produced, not yet written below
   std::string joined_;  // a gathered write, as one TLS record
   std::string error_;   // why there is no session
