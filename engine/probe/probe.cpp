@@ -343,6 +343,7 @@ class ProbeOp : public std::enable_shared_from_this<ProbeOp> {
     }
     result_.ms.connect = phase_ms();
     top_ = &wire_;
+    if (via_proxy() && ctx_.proxy_reached) (*ctx_.proxy_reached)(result_.sweep_index);
     if (carriage_.proxy_tls) return proxy_tls();
     tunnel();
   }

@@ -39,12 +39,17 @@ struct ProbeConfig {
   net::SourceAddresses sources;  // --source-address: each probe binds to the next in turn
 };
 
+// Told once a probe's connection to its proxy is up: from then on the proxy is reachable,
+// whatever becomes of the probe (the sweep's dead-proxy gate opens on it).
+using ProxyReached = std::function<void(std::uint64_t sweep_index)>;
+
 // What a probe borrows from its event loop's worker; all of it outlives the probe.
 struct ProbeContext {
   boost::asio::io_context& io;
   net::Resolver& resolver;
   net::TlsClientContext& tls;
   const ProbeConfig& config;
+  const ProxyReached* proxy_reached = nullptr;  // none: nobody asks
 };
 
 using ResultHandler = std::function<void(Result&&)>;

@@ -25,7 +25,7 @@ constexpr std::size_t kBatchReserve = 256;
 // One thread's share of the sweep: the targets whose host hashes to it, walked lazily.
 struct Worker {
   Worker(const SweepConfig& config, net::TlsClientContext& tls)
-      : resolver(io, sized(config)), context{io, resolver, tls, config.probe} {}
+      : resolver(io, sized(config)), context{io, resolver, tls, config.probe, &proxy_reached} {}
 
   // Every worker's resolver is sized for the whole --concurrency: a worker's share is known
   // only later, and the buffers cost memory only while answers wait in them.
@@ -37,6 +37,7 @@ struct Worker {
 
   asio::io_context io{1};
   net::Resolver resolver;
+  ProxyReached proxy_reached;  // set by the sweep, which owns the gates
   ProbeContext context;
 
   std::vector<std::uint32_t> targets;  // indices into the sweep's targets
@@ -184,6 +185,7 @@ struct Sweep::Impl {
       worker->dead_reason.resize(routes.size());
       worker->per_proxy =
           config.per_proxy ? std::max<std::size_t>(1, config.per_proxy / threads) : 0;
+      worker->proxy_reached = [this, &w = *worker](std::uint64_t index) { open_gate(w, index); };
       workers.push_back(std::move(worker));
     }
     for (std::uint32_t t = 0; t < targets.size(); ++t)
@@ -304,6 +306,16 @@ struct Sweep::Impl {
                                          [this, index](Result&& result) {
                                            complete(worker_of(index), index, std::move(result));
                                          }));
+  }
+
+  // The scout reached its proxy: the probes held behind it start now, not when the scout ends.
+  // At WAN latency a whole probe through a proxy is four round trips or more, and every proxy of
+  // a sweep would otherwise start with one probe alone for that long.
+  void open_gate(Worker& w, std::uint64_t index) {
+    const auto route = layout.position(index).route;
+    if (w.gates[route] != Worker::Gate::scouting) return;
+    w.gates[route] = Worker::Gate::open;
+    asio::post(w.io, [this, &w] { fill(w); });  // not from inside the scout's own handler
   }
 
   Worker& worker_of(std::uint64_t index) const {

@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "probe/sweep.hpp"
+#include "route/proxy.hpp"
+#include "route/route.hpp"
 #include "sheet/url.hpp"
 #include "tests/probe/test_servers.hpp"
 
@@ -391,6 +393,68 @@ TEST(Sweep, FinishedCountsResultsTheSinkHasBeenGiven) {
 // Results reach the sink while the sweep still runs (a jsonl line appears as its probe ends), not
 // when it is over: here the sink interrupts the sweep when the skipped results arrive, which must
 // end a probe that would otherwise hang for the whole 30 s timeout.
+// A forwarding proxy that answers no request until `together` connections are open at once. The
+// sweep's first probe through a proxy is its scout; if the others waited for the scout to end
+// instead of for it to reach the proxy, the scout would wait here until its deadline.
+class ProxyAnsweringOnlyTogether {
+ public:
+  ProxyAnsweringOnlyTogether(asio::io_context& io, std::size_t together)
+      : together_(together), server_(io, [this](tcp::socket& socket) { return serve(socket); }) {}
+  std::uint16_t port() const { return server_.port(); }
+  void stop() { server_.stop(); }
+
+ private:
+  asio::awaitable<void> serve(tcp::socket& socket) {
+    try {
+      co_await test::read_request(socket);
+      held_.push_back(&socket);
+      if (held_.size() >= together_) {
+        for (auto* held : held_) {
+          boost::system::error_code ec;
+          asio::write(*held, asio::buffer(kResponse), ec);  // tiny: fits the socket buffer
+        }
+        held_.clear();
+      }
+      co_await test::drain(socket);
+    } catch (const std::exception&) {
+    }
+    std::erase(held_, &socket);
+  }
+
+  static constexpr std::string_view kResponse =
+      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  std::size_t together_;
+  std::vector<tcp::socket*> held_;
+  test::TestServer server_;
+};
+
+TEST(Sweep, ProbesHeldBehindAProxysScoutStartOnceItReachesTheProxy) {
+  ServerThread servers;
+  std::unique_ptr<ProxyAnsweringOnlyTogether> proxy;
+  servers.call([&] { proxy = std::make_unique<ProxyAnsweringOnlyTogether>(servers.io, 2); });
+  const auto spec = std::get<route::ProxySpec>(
+      route::parse_proxy_spec("http://127.0.0.1:" + std::to_string(proxy->port())));
+  const std::vector<route::Route> routes{route::proxy_route(route::Method::cli, spec)};
+  // Plain http through a forwarding proxy: the proxy answers, nothing else is connected to.
+  const std::vector<sheet::Target> targets{target_for("http://192.0.2.1/a"),
+                                           target_for("http://192.0.2.1/b")};
+  SweepConfig config;
+  config.threads = 1;
+  config.concurrency = 4;
+  config.probe.timeouts = Timeouts::derived_from(std::chrono::seconds(5));
+  CollectingSink sink;
+  Sweep sweep(config, targets, routes, sink);
+  sweep.run();
+  servers.call([&] { proxy->stop(); });
+  servers.stop();
+
+  const auto results = sink.results();
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results)
+    EXPECT_EQ(outcome_name(r.outcome), "ok")
+        << r.url << ": " << r.detail << " (the second probe waited for the scout to end)";
+}
+
 TEST(Sweep, ResultsReachTheSinkWhileOtherProbesAreStillInFlight) {
   ServerThread servers;
   std::unique_ptr<HangingOrigin> origin;
