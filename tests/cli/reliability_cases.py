@@ -56,19 +56,17 @@ from harness import check, Fail  # noqa: E402
 WAIT_S = 60
 
 
-class LoopbackServer:
-    """HTTP on 127.0.0.1 in a thread: /ok/... gets 200 at once, anything else is read and not
-    answered (the connection stays open until the client goes, or until release()). Counts the
-    requests it holds."""
+class SelectorServer:
+    """A server on 127.0.0.1:PORT (0: any) whose _loop runs in a thread of its own over one
+    selector: the listener (data None) and a wake-up socket (data "stop"; close() sends "x").
+    Subclasses set their own state before calling __init__, which starts the thread."""
 
-    def __init__(self):
+    def __init__(self, port=0):
         self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.bind(("127.0.0.1", port))
         self.listener.listen(4096)
         self.listener.setblocking(False)
         self.port = self.listener.getsockname()[1]
-        self.held = 0
-        self.cond = threading.Condition()
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ, None)
         self.wake_r, self.wake_w = socket.socketpair()
@@ -78,6 +76,23 @@ class LoopbackServer:
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self):
+        self.wake_w.send(b"x")
+        self.thread.join()
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()
+
+
+class LoopbackServer(SelectorServer):
+    """HTTP on 127.0.0.1 in a thread: /ok/... gets 200 at once, anything else is read and not
+    answered (the connection stays open until the client goes, or until release()). Counts the
+    requests it holds."""
+
+    def __init__(self):
+        self.held = 0
+        self.cond = threading.Condition()
+        super().__init__()
 
     def wait_held(self, n):
         with self.cond:
@@ -133,12 +148,6 @@ class LoopbackServer:
                     with self.cond:
                         self.held += 1
                         self.cond.notify_all()
-
-    def close(self):
-        self.wake_w.send(b"x")
-        self.thread.join()
-        for key in list(self.selector.get_map().values()):
-            key.fileobj.close()
 
 
 class Lines:

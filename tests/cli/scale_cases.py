@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import harness  # noqa: E402
 from harness import check  # noqa: E402
-from reliability_cases import main as reliability_main, records_of, run_urlprobe  # noqa: E402
+from reliability_cases import SelectorServer, main as reliability_main, records_of, run_urlprobe  # noqa: E402
 
 PORTS = 10  # ephemeral ports in the namespace: 40000..40009
 SERVER_PORT = 8080  # outside that range, bound before the range is narrowed
@@ -67,28 +67,15 @@ def private_network():
     Path("/proc/sys/net/ipv4/tcp_tw_reuse").write_text("0\n")
 
 
-class HttpServer:
+class HttpServer(SelectorServer):
     """HTTP on 127.0.0.1:SERVER_PORT in a thread, answering 200 with no body. closes_first: it
     closes each connection right after its response; otherwise it keeps reading until the client
     closes, as a server honouring keep-alive would. Records each connection's peer address."""
 
     def __init__(self, closes_first, port=SERVER_PORT):
         self.closes_first = closes_first
-        self.port = port
         self.peers = []
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", port))
-        self.listener.listen(4096)
-        self.listener.setblocking(False)
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.listener, selectors.EVENT_READ, None)
-        self.wake_r, self.wake_w = socket.socketpair()
-        self.selector.register(self.wake_r, selectors.EVENT_READ, "stop")
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+        super().__init__(port)
 
     def _drop(self, conn):
         self.selector.unregister(conn)
@@ -128,12 +115,6 @@ class HttpServer:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 if self.closes_first:
                     self._drop(conn)
-
-    def close(self):
-        self.wake_w.send(b"x")
-        self.thread.join()
-        for key in list(self.selector.get_map().values()):
-            key.fileobj.close()
 
 
 def sweep(c, urls, *options):
