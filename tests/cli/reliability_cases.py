@@ -83,6 +83,31 @@ class SelectorServer:
         for key in list(self.selector.get_map().values()):
             key.fileobj.close()
 
+    def _accept(self):
+        """(connection, peer address) of the next client, non-blocking and watched with data
+        "conn"; (None, None) when there was none after all."""
+        try:
+            conn, peer = self.listener.accept()
+        except BlockingIOError:
+            return None, None
+        conn.setblocking(False)
+        self.selector.register(conn, selectors.EVENT_READ, "conn")
+        return conn, peer[0]
+
+    def _recv(self, conn):
+        """What arrived on CONN; b"" at its end (or an error), when it is also dropped."""
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(conn)
+        return data
+
+    def _drop(self, conn):
+        self.selector.unregister(conn)
+        conn.close()
+
 
 class LoopbackServer(SelectorServer):
     """HTTP on 127.0.0.1 in a thread: /ok/... gets 200 at once, anything else is read and not
@@ -117,22 +142,13 @@ class LoopbackServer(SelectorServer):
                     held.clear()
                     continue
                 if key.fileobj is self.listener:
-                    try:
-                        conn, _ = self.listener.accept()
-                    except BlockingIOError:
-                        continue
-                    conn.setblocking(False)
-                    buffers[conn] = b""
-                    self.selector.register(conn, selectors.EVENT_READ, "conn")
+                    conn, _ = self._accept()
+                    if conn:
+                        buffers[conn] = b""
                     continue
                 conn = key.fileobj
-                try:
-                    data = conn.recv(65536)
-                except OSError:
-                    data = b""
+                data = self._recv(conn)
                 if not data:
-                    self.selector.unregister(conn)
-                    conn.close()
                     buffers.pop(conn, None)
                     continue
                 if conn not in buffers:
@@ -211,14 +227,16 @@ def records_of(c, text, where):
         raise Fail(f"{where}: {e}") from None
 
 
-def run_urlprobe(c, args):
-    """Runs `urlprobe ARGS...` to its end (a hang is a failure); returns (rc, stdout, stderr)
-    and keeps what it printed for the failure message."""
+def run_urlprobe(c, args, stdin_bytes=None):
+    """Runs `urlprobe ARGS...` to its end (a hang is a failure), with STDIN_BYTES on its stdin
+    (none: /dev/null); returns (rc, stdout, stderr) and keeps what it printed for the failure
+    message."""
     argv = [c.binary, *args]
     c.argv = argv
+    stdin = {"stdin": subprocess.DEVNULL} if stdin_bytes is None else {"input": stdin_bytes}
     try:
         proc = subprocess.run(argv, capture_output=True, env=harness.clean_environ(),
-                              timeout=WAIT_S, stdin=subprocess.DEVNULL)
+                              timeout=WAIT_S, **stdin)
     except subprocess.TimeoutExpired:
         raise Fail(f"still running {WAIT_S} s later: {' '.join(argv)}") from None
     out, err = proc.stdout.decode(), proc.stderr.decode()

@@ -77,10 +77,6 @@ class HttpServer(SelectorServer):
         self.peers = []
         super().__init__(port)
 
-    def _drop(self, conn):
-        self.selector.unregister(conn)
-        conn.close()
-
     def _loop(self):
         requests = {}
         while True:
@@ -88,23 +84,15 @@ class HttpServer(SelectorServer):
                 if key.data == "stop":
                     return
                 if key.fileobj is self.listener:
-                    try:
-                        conn, peer = self.listener.accept()
-                    except BlockingIOError:
-                        continue
-                    self.peers.append(peer[0])
-                    conn.setblocking(False)
-                    requests[conn] = b""
-                    self.selector.register(conn, selectors.EVENT_READ, "conn")
+                    conn, peer = self._accept()
+                    if conn:
+                        self.peers.append(peer)
+                        requests[conn] = b""
                     continue
                 conn = key.fileobj
-                try:
-                    data = conn.recv(65536)
-                except OSError:
-                    data = b""
+                data = self._recv(conn)
                 if not data:
                     requests.pop(conn, None)
-                    self._drop(conn)
                     continue
                 if conn not in requests:
                     continue  # answered: the rest is ignored

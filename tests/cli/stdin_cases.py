@@ -23,26 +23,7 @@ sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 import harness  # noqa: E402
 from harness import check, Fail  # noqa: E402
 from reliability_cases import (LoopbackServer, main as reliability_main,  # noqa: E402
-                               no_sanitizer_report, records_of)
-
-# A hang guard, not a timing assertion.
-WAIT_S = 60
-
-
-def run(c, args, stdin_bytes):
-    """Runs urlprobe with STDIN_BYTES on its stdin; returns (exit status, stdout, stderr)."""
-    argv = [c.binary, *args]
-    c.argv = argv
-    try:
-        proc = subprocess.run(argv, input=stdin_bytes, capture_output=True,
-                              env=harness.clean_environ(), timeout=WAIT_S)
-    except subprocess.TimeoutExpired:
-        raise Fail(f"still running {WAIT_S} s later: {' '.join(argv)}") from None
-    out, err = proc.stdout.decode(), proc.stderr.decode()
-    c.last_output = f"exit {proc.returncode}\n--- stdout ---\n{out[:4000]}\n--- stderr ---\n{err}"
-    no_sanitizer_report(err)
-    return proc.returncode, out, err
-
+                               WAIT_S, no_sanitizer_report, records_of, run_urlprobe as run)
 
 def list_urls_from_stdin(c):
     rc, out, _ = run(c, ["list", "-"], b"# piped\nhttps://a.example/\n\nhttp://b.example:8080/x\n")
